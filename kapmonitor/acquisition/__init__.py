@@ -1,0 +1,1 @@
+"""Qt-free acquisition: reader threads, the dispatcher, link supervision."""

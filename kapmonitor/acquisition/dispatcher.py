@@ -1,0 +1,54 @@
+"""Hands every item a driver produced to every listener.
+
+Listeners are called in the reader thread, one batch at a time and under one lock, so they see
+items in order and never concurrently. A listener must be quick (queue work, update a buffer);
+one that raises is logged and kept, so a faulty listener never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+from kapmonitor.model.samples import Item
+
+log = logging.getLogger(__name__)
+
+
+class Listener(Protocol):
+    """Anything that consumes acquisition items."""
+
+    def on_items(self, items: Sequence[Item]) -> None: ...
+
+
+class Dispatcher:
+    """Thread-safe fan-out of item batches to listeners."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self.items_dispatched = 0
+        self.listener_errors = 0
+
+    def add_listener(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def dispatch(self, items: Sequence[Item]) -> None:
+        if not items:
+            return
+        with self._lock:
+            self.items_dispatched += len(items)
+            for listener in self._listeners:
+                try:
+                    listener.on_items(items)
+                except Exception:  # noqa: BLE001 - isolate listeners from each other
+                    self.listener_errors += 1
+                    log.exception("listener %r failed", listener)

@@ -1,0 +1,1 @@
+"""Qt-free alarm system: profiles and limits, the engine, tones."""

@@ -1,0 +1,305 @@
+"""Alarm profiles: limits, priorities, delays, pre-start checks and behaviour timings, from TOML.
+
+A profile is immutable once loaded; changing a limit makes a new profile (so the engine and the
+GUI can share one safely across threads). `load_profile` validates everything and raises
+`ProfileError` with a message naming the offending entry; `load_profile_or_default` never
+leaves the program without limits.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.resources import resource_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROFILE_NAME = "alarm_profile.toml"
+
+_COMPARISONS = ("above_or_equal", "above", "below", "below_or_equal")
+
+
+class Priority(IntEnum):
+    """Alarm priority; a larger value is more urgent."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @property
+    def marker(self) -> str:
+        return "*" * int(self)
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Priority:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown priority {text!r} (low, medium, high)") from None
+
+
+class ProfileError(Exception):
+    """An alarm profile file is missing or invalid; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One side of a limit: `value` compared with `comparison`."""
+
+    comparison: str  # one of _COMPARISONS
+    value: float
+
+    @property
+    def is_upper(self) -> bool:
+        return self.comparison.startswith("above")
+
+    def violated_by(self, x: float) -> bool:
+        c = self.comparison
+        if c == "above_or_equal":
+            return x >= self.value
+        if c == "above":
+            return x > self.value
+        if c == "below":
+            return x < self.value
+        return x <= self.value
+
+    @property
+    def symbol(self) -> str:
+        return {"above_or_equal": "\u2265", "above": ">", "below": "<", "below_or_equal": "\u2264"}[self.comparison]
+
+
+@dataclass(frozen=True)
+class LimitRule:
+    """A limit on one parameter at one priority, with its condition delay."""
+
+    parameter: Parameter
+    priority: Priority
+    thresholds: tuple[Threshold, ...]
+    delay_s: float = 0.0
+    message_above: str = ""
+    message_below: str = ""
+
+    def violation(self, x: float) -> Threshold | None:
+        for th in self.thresholds:
+            if th.violated_by(x):
+                return th
+        return None
+
+    def message_for(self, th: Threshold) -> str:
+        text = self.message_above if th.is_upper else self.message_below
+        return text or f"{self.parameter.value} {th.symbol} {th.value:g}"
+
+
+@dataclass(frozen=True)
+class RiseRule:
+    priority: Priority = Priority.MEDIUM
+    systolic: float = 40.0
+    diastolic: float = 25.0
+
+
+@dataclass(frozen=True)
+class PrestartRule:
+    parameter: Parameter
+    action: str  # "confirm" or "block"
+    thresholds: tuple[Threshold, ...]
+
+
+@dataclass(frozen=True)
+class TechnicalSettings:
+    link_lost_s: float = 10.0
+    nibp_overdue_grace_s: float = 120.0
+    nibp_overdue_priority: Priority = Priority.MEDIUM
+
+
+@dataclass(frozen=True)
+class BehaviourSettings:
+    audio_pause_s: float = 120.0
+    audio_pause_max_s: float = 900.0
+    reminder_s: float = 180.0
+    escalation_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class AlarmProfile:
+    """A complete, validated alarm profile."""
+
+    name: str
+    limits: tuple[LimitRule, ...]
+    rise: RiseRule = field(default_factory=RiseRule)
+    prestart: tuple[PrestartRule, ...] = ()
+    technical: TechnicalSettings = field(default_factory=TechnicalSettings)
+    behaviour: BehaviourSettings = field(default_factory=BehaviourSettings)
+    version: int = 1
+    signed_off_by: str = ""
+    signed_off_on: str = ""
+    source: str = "built-in"
+
+    def rules_for(self, parameter: Parameter) -> list[LimitRule]:
+        """Rules of `parameter`, most urgent first."""
+        return sorted((r for r in self.limits if r.parameter is parameter), key=lambda r: -r.priority)
+
+    def classify(self, parameter: Parameter, value: float) -> tuple[LimitRule, Threshold] | None:
+        """The most urgent rule `value` violates (ignoring delays), or None when within limits."""
+        for rule in self.rules_for(parameter):
+            th = rule.violation(value)
+            if th is not None:
+                return rule, th
+        return None
+
+    def limit_lines(self, parameter: Parameter) -> list[tuple[float, Priority]]:
+        """(threshold value, priority) of every limit of `parameter`, for plotting."""
+        return [(th.value, rule.priority) for rule in self.rules_for(parameter) for th in rule.thresholds]
+
+    def with_rule(self, index: int, rule: LimitRule) -> AlarmProfile:
+        limits = list(self.limits)
+        limits[index] = rule
+        return replace(self, limits=tuple(limits))
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+def _thresholds(entry: dict[str, Any], where: str) -> tuple[Threshold, ...]:
+    out = []
+    for key in _COMPARISONS:
+        if key in entry:
+            value = entry[key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ProfileError(f"{where}: {key} must be a number, not {value!r}")
+            out.append(Threshold(key, float(value)))
+    if not out:
+        raise ProfileError(f"{where}: needs at least one of {', '.join(_COMPARISONS)}")
+    uppers = [t.value for t in out if t.is_upper]
+    lowers = [t.value for t in out if not t.is_upper]
+    if uppers and lowers and min(uppers) <= max(lowers):
+        raise ProfileError(f"{where}: the upper limit {min(uppers):g} must be above the lower limit {max(lowers):g}")
+    return tuple(out)
+
+
+def _parameter(entry: dict[str, Any], where: str) -> Parameter:
+    try:
+        return Parameter(str(entry.get("parameter", "")))
+    except ValueError:
+        raise ProfileError(f"{where}: unknown parameter {entry.get('parameter')!r}") from None
+
+
+def _priority(value: object, where: str) -> Priority:
+    try:
+        return Priority.parse(str(value))
+    except ValueError as exc:
+        raise ProfileError(f"{where}: {exc}") from None
+
+
+def _number(section: dict[str, Any], key: str, default: float, where: str, minimum: float = 0.0) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProfileError(f"{where}: {key} must be a number, not {value!r}")
+    if value < minimum:
+        raise ProfileError(f"{where}: {key} must be at least {minimum:g}, not {value!r}")
+    return float(value)
+
+
+def parse_profile(data: dict[str, Any], source: str = "built-in") -> AlarmProfile:
+    """Validate a profile's TOML data. Raises ProfileError."""
+    head = data.get("profile", {})
+    limits = []
+    for i, entry in enumerate(data.get("limits", [])):
+        where = f"limits[{i}]"
+        parameter = _parameter(entry, where)
+        limits.append(
+            LimitRule(
+                parameter=parameter,
+                priority=_priority(entry.get("priority", ""), where),
+                thresholds=_thresholds(entry, where),
+                delay_s=_number(entry, "delay_s", 0.0, where),
+                message_above=str(entry.get("message_above", "")),
+                message_below=str(entry.get("message_below", "")),
+            )
+        )
+    if not limits:
+        raise ProfileError("the profile has no [[limits]]: kapmonitor never runs without limits")
+    for parameter in {r.parameter for r in limits}:
+        rules = [r for r in limits if r.parameter is parameter]
+        if len({r.priority for r in rules}) != len(rules):
+            raise ProfileError(f"limits of {parameter.value}: more than one rule with the same priority")
+    rise_d = data.get("rise", {})
+    rise = RiseRule(
+        priority=_priority(rise_d.get("priority", "medium"), "rise"),
+        systolic=_number(rise_d, "systolic", 40.0, "rise", 1.0),
+        diastolic=_number(rise_d, "diastolic", 25.0, "rise", 1.0),
+    )
+    prestart = []
+    for i, entry in enumerate(data.get("prestart", [])):
+        where = f"prestart[{i}]"
+        action = str(entry.get("action", ""))
+        if action not in ("confirm", "block"):
+            raise ProfileError(f"{where}: action must be 'confirm' or 'block', not {action!r}")
+        prestart.append(PrestartRule(_parameter(entry, where), action, _thresholds(entry, where)))
+    tech_d = data.get("technical", {})
+    technical = TechnicalSettings(
+        link_lost_s=_number(tech_d, "link_lost_s", 10.0, "technical", 1.0),
+        nibp_overdue_grace_s=_number(tech_d, "nibp_overdue_grace_s", 120.0, "technical"),
+        nibp_overdue_priority=_priority(tech_d.get("nibp_overdue_priority", "medium"), "technical"),
+    )
+    beh_d = data.get("behaviour", {})
+    behaviour = BehaviourSettings(
+        audio_pause_s=_number(beh_d, "audio_pause_s", 120.0, "behaviour", 10.0),
+        audio_pause_max_s=_number(beh_d, "audio_pause_max_s", 900.0, "behaviour", 10.0),
+        reminder_s=_number(beh_d, "reminder_s", 180.0, "behaviour", 10.0),
+        escalation_s=_number(beh_d, "escalation_s", 120.0, "behaviour", 10.0),
+    )
+    if behaviour.audio_pause_s > behaviour.audio_pause_max_s or behaviour.audio_pause_max_s > 900:
+        raise ProfileError("behaviour: audio_pause_s must not exceed audio_pause_max_s, which is capped at 900 s")
+    return AlarmProfile(
+        name=str(head.get("name", "unnamed")),
+        version=int(head.get("version", 1)),
+        signed_off_by=str(head.get("signed_off_by", "")),
+        signed_off_on=str(head.get("signed_off_on", "")),
+        limits=tuple(limits),
+        rise=rise,
+        prestart=tuple(prestart),
+        technical=technical,
+        behaviour=behaviour,
+        source=source,
+    )
+
+
+def load_profile(path: Path) -> AlarmProfile:
+    """Read and validate a profile file. Raises ProfileError with a one-line reason."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"cannot read alarm profile {path}: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"alarm profile {path} is not valid TOML: {exc}") from exc
+    try:
+        return parse_profile(data, source=str(path))
+    except ProfileError as exc:
+        raise ProfileError(f"alarm profile {path}: {exc}") from exc
+
+
+def default_profile() -> AlarmProfile:
+    """The built-in default profile shipped in resources/ (always valid; tested)."""
+    return load_profile(resource_path(DEFAULT_PROFILE_NAME))
+
+
+def load_profile_or_default(path: Path | None) -> tuple[AlarmProfile, str | None]:
+    """The profile at `path`, or the built-in default with a message saying why it was not used."""
+    if path is None:
+        return default_profile(), None
+    try:
+        return load_profile(path), None
+    except ProfileError as exc:
+        log.error("%s; using the built-in default profile", exc)
+        return default_profile(), f"{exc} \u2014 running on the built-in default limits"

@@ -1,0 +1,40 @@
+"""Drivers registered by name and imported only when used, so a missing optional part of one
+driver never breaks the others (and start-up stays quick)."""
+
+from __future__ import annotations
+
+import importlib
+
+from kapmonitor.drivers.base import Driver, DriverOptions
+from kapmonitor.drivers.errors import UnknownDriverError
+from kapmonitor.model.clock import Clock
+
+# name -> "module:Class"
+_DRIVERS: dict[str, str] = {
+    "simulated": "kapmonitor.drivers.simulator:SimulatedMonitor",
+    "ge-s5": "kapmonitor.drivers.ge_s5.driver:GeS5Driver",
+    "philips-intellivue": "kapmonitor.drivers.intellivue.driver:IntelliVueDriver",
+}
+
+
+def available_drivers() -> list[str]:
+    """Names of all registered drivers, in a stable order."""
+    return list(_DRIVERS)
+
+
+def driver_class(name: str) -> type[Driver]:
+    """The class registered under `name`. Raises UnknownDriverError."""
+    try:
+        target = _DRIVERS[name]
+    except KeyError:
+        known = ", ".join(_DRIVERS)
+        raise UnknownDriverError(f"unknown driver {name!r} (known: {known})") from None
+    module_name, _, class_name = target.partition(":")
+    module = importlib.import_module(module_name)
+    cls: type[Driver] = getattr(module, class_name)
+    return cls
+
+
+def create_driver(name: str, options: DriverOptions, clock: Clock) -> Driver:
+    """A new, not yet opened driver."""
+    return driver_class(name)(options, clock)

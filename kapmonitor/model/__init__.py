@@ -1,0 +1,1 @@
+"""Qt-free data model: parameters, samples, clocks, ring buffers."""

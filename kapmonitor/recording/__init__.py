@@ -1,0 +1,1 @@
+"""Durable session recording: one SQLite database per session, written by one thread."""
