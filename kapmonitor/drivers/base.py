@@ -93,3 +93,25 @@ class Driver(ABC):
     def request_nibp(self) -> bool:
         """Ask the monitor to start a NIBP measurement now. False when the device cannot."""
         return False
+
+
+class Decoder(ABC):
+    """A protocol's pure byte-stream decoder: no I/O, no clock, safe to fuzz.
+
+    `feed` takes bytes as they arrived and returns the items decoded so far; a broken frame is
+    counted in `stats` and skipped, never raised. Item times come from the monitor's clock when
+    the protocol carries one, otherwise from `arrival_time`.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.stats = DriverStats()
+
+    @abstractmethod
+    def feed(self, data: bytes, arrival_time: float) -> list[Item]:
+        """Decode `data`; return every item completed by it."""
+
+    def finish(self) -> list[Item]:
+        """Items still held back at the end of a stream (default: none)."""
+        return []

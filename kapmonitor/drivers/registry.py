@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-from kapmonitor.drivers.base import Driver, DriverOptions
+from kapmonitor.drivers.base import Decoder, Driver, DriverOptions
 from kapmonitor.drivers.errors import UnknownDriverError
 from kapmonitor.model.clock import Clock
 
@@ -14,6 +14,13 @@ _DRIVERS: dict[str, str] = {
     "simulated": "kapmonitor.drivers.simulator:SimulatedMonitor",
     "ge-s5": "kapmonitor.drivers.ge_s5.driver:GeS5Driver",
     "philips-intellivue": "kapmonitor.drivers.intellivue.driver:IntelliVueDriver",
+}
+
+
+# name -> "module:Class" of the protocol's pure decoder (used by `decode` and `replay`)
+_DECODERS: dict[str, str] = {
+    "ge-s5": "kapmonitor.drivers.ge_s5.decoder:GeS5Decoder",
+    "philips-intellivue": "kapmonitor.drivers.intellivue.decoder:IntelliVueDecoder",
 }
 
 
@@ -38,3 +45,20 @@ def driver_class(name: str) -> type[Driver]:
 def create_driver(name: str, options: DriverOptions, clock: Clock) -> Driver:
     """A new, not yet opened driver."""
     return driver_class(name)(options, clock)
+
+
+def decodable_drivers() -> list[str]:
+    """Names of drivers whose captures can be decoded offline."""
+    return list(_DECODERS)
+
+
+def create_decoder(name: str) -> Decoder:
+    """A fresh decoder for the protocol of driver `name`. Raises UnknownDriverError."""
+    try:
+        target = _DECODERS[name]
+    except KeyError:
+        known = ", ".join(_DECODERS)
+        raise UnknownDriverError(f"no decoder for driver {name!r} (known: {known})") from None
+    module_name, _, class_name = target.partition(":")
+    cls: type[Decoder] = getattr(importlib.import_module(module_name), class_name)
+    return cls()
