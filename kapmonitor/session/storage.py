@@ -1,0 +1,241 @@
+"""Where session databases live, and what can be learnt from the earlier ones.
+
+One SQLite file per session in `sessions_dir()` (platformdirs user data dir, or the folder
+named by the KAPMONITOR_SESSIONS_DIR environment variable). Everything here reads other
+sessions through read-only connections and never modifies them, except `mark_abandoned`,
+which the nurse asks for explicitly. Unreadable files are skipped with a log line, never fatal.
+
+Thread-safe: every function opens its own connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+
+log = logging.getLogger(__name__)
+
+SESSIONS_ENV = "KAPMONITOR_SESSIONS_DIR"
+SUFFIX = ".kapsession"
+
+# status values in session_info
+STATUS_OPEN = "open"
+STATUS_DISCHARGED = "discharged"
+STATUS_ABANDONED = "abandoned"
+
+
+def sessions_dir() -> Path:
+    """The folder of session databases (not created here)."""
+    override = os.environ.get(SESSIONS_ENV)
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir("kapmonitor")) / "sessions"
+
+
+def new_session_path(pseudonym: str, t: float | None = None, folder: Path | None = None) -> Path:
+    """A fresh file name: `<UTC date-time>_<pseudonym>.kapsession`, never an existing file."""
+    folder = sessions_dir() if folder is None else folder
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if t is None else t))
+    safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", pseudonym)[:32] or "session"
+    path = folder / f"{stamp}_{safe}{SUFFIX}"
+    n = 2
+    while path.exists():
+        path = folder / f"{stamp}_{safe}-{n}{SUFFIX}"
+        n += 1
+    return path
+
+
+def read_info(conn: sqlite3.Connection) -> dict[str, str]:
+    return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM session_info") if v is not None}
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """What the resume offer and the course view show about one session database."""
+
+    path: Path
+    pseudonym: str
+    created_at: float | None
+    course_number: int | None
+    course_total: int | None
+    status: str
+    phase: str
+    simulated: bool
+    dose_mg_per_kg: float | None = None
+    total_mg: float | None = None
+    drug: str = ""
+    infusion_start: float | None = None
+    infusion_stop: float | None = None
+    infusion_s: float | None = None
+    peak_sys: float | None = None
+    peak_dia: float | None = None
+    alarms_by_priority: dict[str, int] = field(default_factory=dict)
+    last_activity: float | None = None
+
+
+def _float(info: dict[str, str], key: str) -> float | None:
+    try:
+        return float(info[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def _int(info: dict[str, str], key: str) -> int | None:
+    try:
+        return int(info[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def summarize(path: Path, detail: bool = False) -> SessionSummary:
+    """Read a session's summary. Raises SessionDatabaseError when the file is not a session."""
+    conn = open_read_only(path)
+    try:
+        try:
+            info = read_info(conn)
+        except sqlite3.Error as exc:
+            raise SessionDatabaseError(f"{path}: cannot read the session set-up: {exc}") from exc
+        if "pseudonym" not in info:
+            raise SessionDatabaseError(f"{path} has no nurse's session in it")
+        summary = SessionSummary(
+            path=path,
+            pseudonym=info["pseudonym"],
+            created_at=_float(info, "created_at"),
+            course_number=_int(info, "course_number"),
+            course_total=_int(info, "course_total"),
+            status=info.get("status", STATUS_OPEN),
+            phase=info.get("phase", "baseline"),
+            simulated=info.get("simulated") == "1",
+            dose_mg_per_kg=_float(info, "dose_mg_per_kg"),
+            total_mg=_float(info, "plan_total_mg"),
+            drug=info.get("drug", ""),
+        )
+        if not detail:
+            last = conn.execute("SELECT max(t) FROM infusion_events").fetchone()[0]
+            return _replace(summary, last_activity=last)
+        return _with_detail(conn, summary)
+    except sqlite3.Error as exc:
+        raise SessionDatabaseError(f"{path}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def _replace(summary: SessionSummary, **changes: object) -> SessionSummary:
+    from dataclasses import replace
+
+    return replace(summary, **changes)  # type: ignore[arg-type]
+
+
+def _with_detail(conn: sqlite3.Connection, summary: SessionSummary) -> SessionSummary:
+    from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError
+
+    clock = InfusionClock()
+    last_t: float | None = None
+    for t, action, reason in conn.execute("SELECT t, action, reason FROM infusion_events ORDER BY t, id"):
+        try:
+            clock.apply(str(action), float(t), reason)
+        except InfusionTransitionError as exc:
+            log.warning("%s: infusion record inconsistent: %s", summary.path, exc)
+        last_t = float(t)
+    start, stop = clock.started_at, clock.stopped_at
+    infusion_s = clock.elapsed_s(stop if stop is not None else (last_t or 0.0)) if start is not None else None
+    peaks = {}
+    for param in ("nibp_sys", "nibp_dia"):
+        row = conn.execute(
+            "SELECT max(value) FROM samples WHERE parameter = ? AND status = 'ok' AND value IS NOT NULL", (param,)
+        ).fetchone()
+        peaks[param] = None if row[0] is None else float(row[0])
+    alarms: dict[str, int] = {}
+    try:
+        rows = conn.execute(
+            "SELECT priority, count(*) FROM alarm_log WHERE event IN ('raised', 'onset', 'start', 'active') "
+            "GROUP BY priority"
+        ).fetchall()
+        if not rows:
+            rows = conn.execute(
+                "SELECT priority, count(DISTINCT alarm_id || ':' || CAST(t AS INTEGER)) FROM alarm_log "
+                "WHERE event NOT IN ('cleared', 'ended', 'acknowledged', 'silenced', 'paused') GROUP BY priority"
+            ).fetchall()
+        alarms = {str(p).lower(): int(n) for p, n in rows}
+    except sqlite3.Error as exc:
+        log.warning("%s: cannot count alarms: %s", summary.path, exc)
+    return _replace(
+        summary,
+        infusion_start=start,
+        infusion_stop=stop,
+        infusion_s=infusion_s,
+        peak_sys=peaks["nibp_sys"],
+        peak_dia=peaks["nibp_dia"],
+        alarms_by_priority=alarms,
+        last_activity=last_t,
+    )
+
+
+def iter_sessions(folder: Path | None = None, detail: bool = False) -> Iterator[SessionSummary]:
+    """Every readable session in `folder`, oldest file name first; unreadable ones are skipped."""
+    folder = sessions_dir() if folder is None else folder
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob(f"*{SUFFIX}")):
+        try:
+            yield summarize(path, detail=detail)
+        except SessionDatabaseError as exc:
+            log.info("skipping %s: %s", path.name, exc)
+
+
+def find_unfinished_sessions(folder: Path | None = None, include_simulated: bool = False) -> list[SessionSummary]:
+    """Sessions neither discharged nor abandoned: offered for resumption at start-up, newest first."""
+    found = [s for s in iter_sessions(folder) if s.status == STATUS_OPEN and (include_simulated or not s.simulated)]
+    return sorted(found, key=lambda s: s.created_at or 0.0, reverse=True)
+
+
+def course_sessions(pseudonym: str, folder: Path | None = None, include_simulated: bool = True) -> list[SessionSummary]:
+    """All sessions of one pseudonym with their figures, in course order."""
+    found = [
+        s
+        for s in iter_sessions(folder, detail=True)
+        if s.pseudonym == pseudonym and (include_simulated or not s.simulated)
+    ]
+    return sorted(found, key=lambda s: (s.created_at or 0.0, s.course_number or 0))
+
+
+def suggest_course(pseudonym: str, folder: Path | None = None) -> tuple[int, int] | None:
+    """(next session number, course total) from earlier sessions of `pseudonym`, or None if none."""
+    earlier = [s for s in iter_sessions(folder) if s.pseudonym == pseudonym and s.course_number is not None]
+    if not earlier:
+        return None
+    latest = max(earlier, key=lambda s: (s.course_number or 0, s.created_at or 0.0))
+    number = (latest.course_number or 0) + 1
+    total = max(latest.course_total or number, number)
+    return number, total
+
+
+def mark_abandoned(path: Path, who: str, reason: str, t: float | None = None) -> None:
+    """Close an unfinished session the nurse chose not to resume (audited). Raises SessionDatabaseError."""
+    from kapmonitor.recording.database import open_for_writing
+
+    now = time.time() if t is None else t
+    conn = open_for_writing(path)
+    try:
+        conn.execute("BEGIN")
+        before = conn.execute("SELECT value FROM session_info WHERE key = 'status'").fetchone()
+        conn.execute("INSERT OR REPLACE INTO session_info (key, value) VALUES ('status', ?)", (STATUS_ABANDONED,))
+        conn.execute(
+            "INSERT INTO audit (t, who, action, table_name, before, after, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (now, who, "abandon", "session_info", None if before is None else before[0], STATUS_ABANDONED, reason),
+        )
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise SessionDatabaseError(f"cannot close {path.name}: {exc}") from exc
+    finally:
+        conn.close()
