@@ -303,3 +303,94 @@ def load_profile_or_default(path: Path | None) -> tuple[AlarmProfile, str | None
     except ProfileError as exc:
         log.error("%s; using the built-in default profile", exc)
         return default_profile(), f"{exc} \u2014 running on the built-in default limits"
+
+
+# -- writing and comparing --------------------------------------------------------------------
+
+def profile_to_dict(profile: AlarmProfile) -> dict[str, Any]:
+    """The TOML data of `profile` (inverse of `parse_profile`)."""
+    limits: list[dict[str, Any]] = []
+    for rule in profile.limits:
+        entry: dict[str, Any] = {"parameter": rule.parameter.value, "priority": rule.priority.label}
+        for th in rule.thresholds:
+            entry[th.comparison] = th.value
+        if rule.delay_s:
+            entry["delay_s"] = rule.delay_s
+        if rule.message_above:
+            entry["message_above"] = rule.message_above
+        if rule.message_below:
+            entry["message_below"] = rule.message_below
+        limits.append(entry)
+    prestart: list[dict[str, Any]] = []
+    for pre in profile.prestart:
+        p_entry: dict[str, Any] = {"parameter": pre.parameter.value, "action": pre.action}
+        for th in pre.thresholds:
+            p_entry[th.comparison] = th.value
+        prestart.append(p_entry)
+    return {
+        "profile": {
+            "name": profile.name,
+            "version": profile.version,
+            "signed_off_by": profile.signed_off_by,
+            "signed_off_on": profile.signed_off_on,
+        },
+        "limits": limits,
+        "rise": {
+            "priority": profile.rise.priority.label,
+            "systolic": profile.rise.systolic,
+            "diastolic": profile.rise.diastolic,
+        },
+        "prestart": prestart,
+        "technical": {
+            "link_lost_s": profile.technical.link_lost_s,
+            "nibp_overdue_grace_s": profile.technical.nibp_overdue_grace_s,
+            "nibp_overdue_priority": profile.technical.nibp_overdue_priority.label,
+        },
+        "behaviour": {
+            "audio_pause_s": profile.behaviour.audio_pause_s,
+            "audio_pause_max_s": profile.behaviour.audio_pause_max_s,
+            "reminder_s": profile.behaviour.reminder_s,
+            "escalation_s": profile.behaviour.escalation_s,
+        },
+    }
+
+
+def save_profile(profile: AlarmProfile, path: Path) -> None:
+    """Write `profile` as TOML atomically (a temporary file renamed over the target)."""
+    import tomli_w
+
+    path = Path(path)
+    text = tomli_w.dumps(profile_to_dict(profile))
+    parse_profile(tomllib.loads(text))  # never write a file that would not load
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def profile_settings(profile: AlarmProfile) -> dict[tuple[str, str], str]:
+    """Every setting of `profile` as (parameter-or-section, field) -> text, for diffs and the log."""
+    out: dict[tuple[str, str], str] = {}
+    for rule in profile.limits:
+        for th in rule.thresholds:
+            out[(rule.parameter.value, f"{rule.priority.label}.{th.comparison}")] = f"{th.value:g}"
+        out[(rule.parameter.value, f"{rule.priority.label}.delay_s")] = f"{rule.delay_s:g}"
+    out[("rise", "priority")] = profile.rise.priority.label
+    out[("rise", "systolic")] = f"{profile.rise.systolic:g}"
+    out[("rise", "diastolic")] = f"{profile.rise.diastolic:g}"
+    for pre in profile.prestart:
+        for th in pre.thresholds:
+            out[(pre.parameter.value, f"prestart.{pre.action}.{th.comparison}")] = f"{th.value:g}"
+    out[("technical", "link_lost_s")] = f"{profile.technical.link_lost_s:g}"
+    out[("technical", "nibp_overdue_grace_s")] = f"{profile.technical.nibp_overdue_grace_s:g}"
+    out[("technical", "nibp_overdue_priority")] = profile.technical.nibp_overdue_priority.label
+    out[("behaviour", "audio_pause_s")] = f"{profile.behaviour.audio_pause_s:g}"
+    out[("behaviour", "audio_pause_max_s")] = f"{profile.behaviour.audio_pause_max_s:g}"
+    out[("behaviour", "reminder_s")] = f"{profile.behaviour.reminder_s:g}"
+    out[("behaviour", "escalation_s")] = f"{profile.behaviour.escalation_s:g}"
+    return out
+
+
+def diff_profiles(old: AlarmProfile, new: AlarmProfile) -> list[tuple[str, str, str | None, str | None]]:
+    """(parameter-or-section, field, old text, new text) of every setting that differs."""
+    a, b = profile_settings(old), profile_settings(new)
+    return [(k[0], k[1], a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]

@@ -61,12 +61,14 @@ CREATE TABLE device_notices (
 );
 
 -- alarms ------------------------------------------------------------------------------
+-- one row per alarm state change (kapmonitor.alarms.model.AlarmEventType); kind 'system' marks
+-- rows that belong to no single alarm (audio pause, limit change, baseline)
 CREATE TABLE alarm_log (
     id          INTEGER PRIMARY KEY,
     t           REAL NOT NULL,
     alarm_id    TEXT NOT NULL,
     parameter   TEXT,
-    kind        TEXT NOT NULL CHECK (kind IN ('physiological', 'technical')),
+    kind        TEXT NOT NULL CHECK (kind IN ('physiological', 'technical', 'system')),
     priority    TEXT NOT NULL,
     event       TEXT NOT NULL,
     value       REAL,
