@@ -1,0 +1,183 @@
+"""The `kapmonitor` command line: `run` (the default) and the offline subcommands.
+
+Errors a user can make (a bad option, an unknown driver, a port that cannot be opened, an
+unreadable file) end in one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from kapmonitor import __version__
+
+SUBCOMMANDS: dict[str, str] = {
+    "run": "show live vitals from a monitor or the simulator (default)",
+    "decode": "decode a raw monitor capture to CSV or JSON lines",
+    "replay": "run a capture through the monitoring pipeline into a session database",
+    "emulate": "play a monitor's side of its protocol on a serial port",
+    "ports": "list serial ports",
+    "export": "export a session database (CSV, JSON, PDF, FHIR)",
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or more: {text!r}")
+    return value
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--driver", default="simulated", help="monitor driver: simulated, ge-s5, philips-intellivue")
+    p.add_argument("--port", help="serial port or URL, e.g. /dev/ttyUSB0, COM3, socket://host:port")
+    p.add_argument("--baud", type=int, help="override the driver's baud rate")
+    p.add_argument("--speed", type=positive_float, default=1.0, help="time acceleration (simulator and replay)")
+    p.add_argument("--scenario", default="normal", help="simulator scenario")
+    p.add_argument("--seed", type=int, default=0, help="simulator random seed (same seed, same session)")
+    p.add_argument("--session", type=Path, help="session database to write (default: a new file per session)")
+    p.add_argument("--profile", type=Path, help="alarm profile TOML (default: the clinic's or the built-in one)")
+    p.add_argument("--replay", type=Path, metavar="CAPTURE", help="show a recorded capture instead of a live monitor")
+    p.add_argument("--screenshot", type=Path, metavar="PNG", help="render the main window to PNG and exit")
+    p.add_argument("--screenshot-after", type=non_negative_float, default=5.0, metavar="SECONDS",
+                   help="session seconds (simulated time) before the screenshot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="kapmonitor", description="Bedside monitoring for ketamine-assisted psychotherapy.")
+    parser.add_argument("--version", action="version", version=f"kapmonitor {__version__}")
+    parser.add_argument("--log-level", default=os.environ.get("KAPMONITOR_LOG", "WARNING"),
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail on stderr")
+    sub = parser.add_subparsers(dest="command", parser_class=OneLineParser, metavar="COMMAND")
+    for name, help_text in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "run":
+            add_run_arguments(sp)
+        else:
+            module = _command_module(name)
+            if module is not None:
+                module.add_arguments(sp)
+    return parser
+
+
+def _command_module(name: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(f"kapmonitor.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"kapmonitor.commands.{name}":
+            return None
+        raise
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """`kapmonitor --speed 600` means `kapmonitor run --speed 600`."""
+    global_only = {"-h", "--help", "--version"}
+    i = 0
+    while i < len(argv) and argv[i].startswith("--log-level"):
+        i += 1 if "=" in argv[i] else 2
+    rest = argv[i:]
+    if not rest or (rest[0] not in SUBCOMMANDS and rest[0] not in global_only):
+        return [*argv[:i], "run", *rest]
+    return argv
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`kapmonitor run`: check everything a user could have got wrong, then start the GUI."""
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.errors import DriverError, PortOpenError
+    from kapmonitor.drivers.registry import driver_class
+    from kapmonitor.drivers.transport import open_port
+    from kapmonitor.model.clock import AcceleratedClock, Clock, RealClock
+
+    try:
+        cls = driver_class(args.driver)
+    except DriverError as exc:
+        return fail(str(exc))
+    if args.driver == "simulated":
+        from kapmonitor.drivers.simulator import SCENARIOS
+
+        if args.scenario not in SCENARIOS:
+            return fail(f"unknown scenario {args.scenario!r} (known: {', '.join(SCENARIOS)})")
+    elif args.replay is None:
+        if not args.port:
+            return fail(f"driver {args.driver} needs --port (see `kapmonitor ports`)")
+        if cls.serial_settings is not None:
+            try:
+                open_port(args.port, cls.serial_settings, args.baud).close()
+            except PortOpenError as exc:
+                return fail(str(exc))
+    if args.session is not None and args.session.exists() and not args.session.is_file():
+        return fail(f"--session {args.session} is not a file")
+    if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
+        return fail(f"--screenshot must name a .png file, not {args.screenshot}")
+    clock: Clock = RealClock() if args.speed == 1.0 else AcceleratedClock(args.speed)
+    options = DriverOptions(port=args.port, baudrate=args.baud, scenario=args.scenario, seed=args.seed)
+    try:
+        if args.replay is not None:
+            from kapmonitor.drivers.replay import ReplayDriver
+
+            if not args.replay.is_file():
+                return fail(f"cannot read capture {args.replay}: no such file")
+            driver = ReplayDriver(args.replay, args.driver, options, clock)
+        else:
+            driver = cls(options, clock)
+    except (DriverError, OSError, ValueError) as exc:
+        return fail(str(exc))
+    from kapmonitor.ui.app import run_gui
+
+    return run_gui(args, driver, clock)
+
+
+def fail(message: str) -> int:
+    print(f"kapmonitor: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(_normalise(args_list))
+    logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kapmonitor.commands import CommandError
+
+    try:
+        if args.command == "run":
+            return run_command(args)
+        module = _command_module(args.command)
+        if module is None:
+            return fail(f"the {args.command} command is not available in this build")
+        return int(module.run(args))
+    except CommandError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

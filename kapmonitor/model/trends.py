@@ -1,0 +1,131 @@
+"""The live picture of the patient that the GUI draws: trend buffers, the pleth wave, the last NIBP.
+
+`TrendStore` is a dispatcher listener. It is written by the reader thread and read by the GUI
+timer; every buffer has its own lock and the small state here is guarded by one lock, so a
+snapshot is always consistent and never blocks the reader for long.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kapmonitor.model.buffers import TrendBuffer, WaveBuffer
+from kapmonitor.model.parameters import TREND_PARAMETERS, Parameter
+from kapmonitor.model.samples import Item, LinkEvent, LinkState, Status, VitalSample, WaveChunk
+
+TREND_CAPACITY = 24 * 3600  # a day of 1 Hz values per parameter
+PLETH_SECONDS = 8.0
+
+
+@dataclass(frozen=True)
+class NibpReading:
+    """One cuff measurement as the nurse sees it."""
+
+    time: float
+    systolic: float | None
+    diastolic: float | None
+    mean: float | None
+    pulse: float | None
+    status: Status = Status.OK
+
+
+@dataclass(frozen=True)
+class LatestValue:
+    time: float
+    value: float | None
+    status: Status
+
+
+class TrendStore:
+    """Thread-safe store of everything needed to draw the nurse's screen."""
+
+    def __init__(self, pleth_rate_hz: float = 100.0) -> None:
+        self.trends: dict[Parameter, TrendBuffer] = {p: TrendBuffer(TREND_CAPACITY) for p in TREND_PARAMETERS}
+        self.pleth = WaveBuffer(pleth_rate_hz, PLETH_SECONDS)
+        self._lock = threading.Lock()
+        self._latest: dict[Parameter, LatestValue] = {}
+        self._nibp: NibpReading | None = None
+        self._nibp_parts: dict[str, dict[Parameter, VitalSample]] = {}
+        self._nibp_measuring_since: float | None = None
+        self._link = LinkState.CLOSED
+        self._link_detail = ""
+        self._last_time = 0.0
+        self.version = 0  # bumps on every batch: lets the GUI skip redraws when nothing changed
+
+    # -- writer (reader thread) -------------------------------------------------------------
+    def on_items(self, items: Sequence[Item]) -> None:
+        for item in items:
+            if isinstance(item, VitalSample):
+                self._on_sample(item)
+            elif isinstance(item, WaveChunk):
+                if item.parameter is Parameter.PLETH:
+                    self.pleth.write(item.time, item.values)
+                    with self._lock:
+                        self._last_time = max(self._last_time, item.end_time)
+            elif isinstance(item, LinkEvent):
+                with self._lock:
+                    self._link = item.state
+                    self._link_detail = item.detail
+                if item.state is not LinkState.CONNECTED:
+                    self.pleth.mark_gap_until(item.time)
+        with self._lock:
+            self.version += 1
+
+    def _on_sample(self, s: VitalSample) -> None:
+        buf = self.trends.get(s.parameter)
+        with self._lock:
+            self._last_time = max(self._last_time, s.time)
+            if s.parameter is Parameter.NIBP_SYS and s.status is Status.MEASURING:
+                self._nibp_measuring_since = s.time
+                return
+            self._latest[s.parameter] = LatestValue(s.time, s.value if s.valid else None, s.status)
+        if buf is not None:
+            buf.append(s.time, s.value if s.valid else None)
+        if s.parameter in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN, Parameter.NIBP_PULSE):
+            self._on_nibp_part(s)
+
+    def _on_nibp_part(self, s: VitalSample) -> None:
+        key = s.measurement_id or f"t{s.time:.3f}"
+        with self._lock:
+            parts = self._nibp_parts.setdefault(key, {})
+            parts[s.parameter] = s
+            self._nibp_measuring_since = None
+
+            def val(p: Parameter) -> float | None:
+                part = parts.get(p)
+                return part.value if part is not None and part.valid else None
+
+            sys_part = parts.get(Parameter.NIBP_SYS)
+            status = sys_part.status if sys_part is not None else s.status
+            reading = NibpReading(s.time, val(Parameter.NIBP_SYS), val(Parameter.NIBP_DIA), val(Parameter.NIBP_MEAN),
+                                  val(Parameter.NIBP_PULSE), status)
+            if self._nibp is None or reading.time >= self._nibp.time:
+                self._nibp = reading
+            if len(self._nibp_parts) > 8:
+                for old in list(self._nibp_parts)[:-8]:
+                    del self._nibp_parts[old]
+
+    # -- readers (GUI thread) -----------------------------------------------------------------
+    def latest(self, parameter: Parameter) -> LatestValue | None:
+        with self._lock:
+            return self._latest.get(parameter)
+
+    def last_nibp(self) -> NibpReading | None:
+        with self._lock:
+            return self._nibp
+
+    def nibp_measuring_since(self) -> float | None:
+        with self._lock:
+            return self._nibp_measuring_since
+
+    def link(self) -> tuple[LinkState, str]:
+        with self._lock:
+            return self._link, self._link_detail
+
+    @property
+    def last_time(self) -> float:
+        """Time of the newest item seen (the data's clock, which may run ahead in a simulation)."""
+        with self._lock:
+            return self._last_time

@@ -1,0 +1,152 @@
+"""Builds the QApplication and wires the parts of a live (or simulated, or replayed) session together.
+
+Order matters for safety: the alarm profile is loaded first (never run without limits), then
+the session database is opened (fail before showing vitals that would not be recorded), then the
+monitor is read, then the window is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from kapmonitor.alarms.profile import AlarmProfile, load_profile_or_default
+from kapmonitor.config import new_session_path
+from kapmonitor.drivers.base import Driver
+from kapmonitor.model.clock import Clock
+from kapmonitor.pipeline import MonitoringPipeline
+
+log = logging.getLogger(__name__)
+
+INFUSION_S = 40 * 60.0
+
+
+class MonitorApplication:
+    """One running kapmonitor window with its pipeline. Create in the GUI thread."""
+
+    def __init__(self, driver: Driver, clock: Clock, session_path: Path | None, profile_path: Path | None) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+        self.qt_app.setApplicationName("kapmonitor")
+        from kapmonitor.ui.theme import apply_application_font
+
+        apply_application_font(self.qt_app)
+        self.driver = driver
+        self.clock = clock
+        self.profile, self.profile_warning = load_profile_or_default(profile_path)
+        path = session_path or new_session_path(driver.is_simulated, clock.now())
+        self.pipeline = MonitoringPipeline(driver, path)
+        self.window: object = None
+
+    @property
+    def active_profile(self) -> AlarmProfile:
+        return self.profile
+
+    def start(self) -> None:
+        """Open the record and the monitor, then build and show the window."""
+        from kapmonitor.ui.main_window import MainWindow
+
+        self.pipeline.start()
+        self.session_start = self.clock.now()
+        simulated = self.driver.is_simulated
+        device = self.driver.description if simulated else f"{self.driver.description} on {self.driver.options.port}"
+        if simulated:
+            device = f"Simulated monitor \u2014 scenario {self.driver.options.scenario}"
+        window = MainWindow(
+            self.pipeline.trends,
+            self.profile,
+            session_start=self.session_start,
+            now_fn=self.clock.now,
+            simulated=simulated,
+            device_text=device,
+            recording_text_fn=self._recording_text,
+            infusion_window_fn=self._infusion_window,
+            profile_warning=self.profile_warning,
+            speed=self.clock.speed,
+        )
+        window.request_nibp = self.pipeline.reader.request_nibp
+        self.window = window
+        window.show()
+        window.start()
+
+    def _infusion_window(self, now: float) -> tuple[float, float] | None:
+        patient = getattr(self.driver, "patient", None)
+        if patient is None:
+            return None
+        start: float = patient.infusion_start
+        return (start, start + INFUSION_S) if now >= start else None
+
+    def _recording_text(self) -> tuple[str, bool]:
+        rec = self.pipeline.recorder
+        if rec.failure:
+            return f"\u25cf NOT RECORDING: {rec.failure}", False
+        return f"\u25cf Recording {rec.path.name}", True
+
+    def stop(self) -> None:
+        self.pipeline.stop()
+
+    def exec(self) -> int:
+        try:
+            return int(self.qt_app.exec())
+        finally:
+            self.stop()
+
+    def take_screenshot(self, png: Path, after_s: float) -> int:
+        """Run until `after_s` clock seconds into the session, save the window to `png`, exit 0."""
+        from PySide6.QtCore import QTimer
+
+        real_deadline = time.monotonic() + after_s / max(self.clock.speed, 1e-9) + 60.0
+        result = {"code": 1}
+
+        def save() -> None:
+            image = self.window.grab()  # type: ignore[attr-defined]
+            png.parent.mkdir(parents=True, exist_ok=True)
+            if image.save(str(png)):
+                log.info("screenshot saved to %s (%dx%d)", png, image.width(), image.height())
+                result["code"] = 0
+            else:
+                print(f"kapmonitor: error: cannot write screenshot {png}", file=sys.stderr)
+                result["code"] = 2
+            self.qt_app.quit()
+
+        def check() -> None:
+            if self.clock.now() - self.session_start >= after_s:
+                timer.stop()
+                # freeze the picture at the requested moment: stop reading, pin the display clock
+                self.pipeline.reader.stop()
+                frozen = self.session_start + after_s
+                self.window.now_fn = lambda: frozen  # type: ignore[attr-defined]
+                self.window.refresh_trend()  # type: ignore[attr-defined]
+                self.window.refresh_fast()  # type: ignore[attr-defined]
+                QTimer.singleShot(200, save)  # let layouts settle after the last update
+            elif time.monotonic() > real_deadline:
+                print("kapmonitor: error: screenshot timed out", file=sys.stderr)
+                self.qt_app.quit()
+
+        timer = QTimer()
+        timer.setInterval(50)
+        timer.timeout.connect(check)
+        timer.start()
+        self.exec()
+        return result["code"]
+
+
+def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
+    """Entry point of `kapmonitor run`."""
+    from kapmonitor.recording.database import SessionDatabaseError
+
+    app = MonitorApplication(driver, clock, args.session, args.profile)
+    try:
+        app.start()
+    except SessionDatabaseError as exc:
+        print(f"kapmonitor: error: {exc}", file=sys.stderr)
+        return 2
+    if args.screenshot:
+        window = app.window
+        window.resize(1280, 800)  # type: ignore[attr-defined]
+        return app.take_screenshot(Path(args.screenshot), args.screenshot_after)
+    return app.exec()

@@ -1,0 +1,351 @@
+"""The nurse's view: numeric tiles, the session trend, the pleth strip, link and recording state.
+
+Everything is redrawn on timers from snapshots of the Qt-free `TrendStore` (never per sample):
+tiles and pleth at 25 Hz, the trend plot at 2 Hz. No worker thread touches a widget.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QStatusBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapmonitor import __version__
+from kapmonitor.alarms.profile import AlarmProfile, Priority
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.samples import LinkState
+from kapmonitor.model.trends import TrendStore
+from kapmonitor.ui import theme
+from kapmonitor.ui.pleth_strip import PlethStrip
+from kapmonitor.ui.tiles import NO_VALUE, NumericTile
+from kapmonitor.ui.trend_plot import TrendPlot
+
+log = logging.getLogger(__name__)
+
+FAST_REDRAW_MS = 40  # tiles, pleth, alarm bar
+TREND_REDRAW_MS = 500
+
+LINK_TEXT = {
+    LinkState.CONNECTING: ("connecting\u2026", theme.ALARM_MEDIUM),
+    LinkState.CONNECTED: ("connected", "#3dff6e"),
+    LinkState.NO_DATA: ("NO DATA", theme.ALARM_HIGH),
+    LinkState.NOT_ANSWERING: ("MONITOR NOT ANSWERING", theme.ALARM_HIGH),
+    LinkState.DISCONNECTED: ("DISCONNECTED \u2013 reconnecting", theme.ALARM_HIGH),
+    LinkState.CLOSED: ("closed", theme.TEXT_DIM),
+}
+
+
+def format_age(seconds: float) -> str:
+    """'42 s ago', '7 min ago', '2 h 05 min ago'."""
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min ago"
+    return f"{minutes // 60} h {minutes % 60:02d} min ago"
+
+
+def format_clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def _font(px: int, bold: bool = False) -> QFont:
+    font = QFont(theme.FONT_FAMILY)
+    font.setPixelSize(px)
+    font.setBold(bold)
+    return font
+
+
+class Banner(QLabel):
+    """A full-width coloured strip (simulated source, profile fallback)."""
+
+    def __init__(self, text: str, background: str, foreground: str = "#000000") -> None:
+        super().__init__(text)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setFont(_font(20, bold=True))
+        self.setStyleSheet(f"background: {background}; color: {foreground}; padding: 4px;")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+
+class MainWindow(QMainWindow):
+    """The nurse's main window. Other parts plug into `alarm_area`, `side_area` and the menus."""
+
+    def __init__(
+        self,
+        store: TrendStore,
+        profile: AlarmProfile,
+        *,
+        session_start: float,
+        now_fn: Callable[[], float],
+        simulated: bool,
+        device_text: str,
+        recording_text_fn: Callable[[], tuple[str, bool]] | None = None,
+        infusion_window_fn: Callable[[float], tuple[float, float] | None] | None = None,
+        profile_warning: str | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.profile = profile
+        self.session_start = session_start
+        self.now_fn = now_fn
+        self.simulated = simulated
+        self.recording_text_fn = recording_text_fn
+        self.infusion_window_fn = infusion_window_fn
+        self.speed = speed
+        self.extra_refreshers: list[Callable[[float], None]] = []  # other panels redrawn with the tiles
+        self.request_nibp: Callable[[], None] | None = None
+        self.setWindowTitle(f"kapmonitor {__version__}" + (" \u2014 SIMULATED MONITOR" if simulated else ""))
+        self.setStyleSheet(theme.STYLESHEET)
+        self.resize(1280, 800)
+        self.setMinimumSize(1024, 700)
+
+        central = QWidget(objectName="central")
+        root = QVBoxLayout(central)
+        root.setContentsMargins(6, 4, 6, 4)
+        root.setSpacing(4)
+        self.simulated_banner: Banner | None = None
+        if simulated:
+            self.simulated_banner = Banner(
+                "SIMULATED MONITOR \u2014 training data, not from a patient", theme.SIMULATED
+            )
+            root.addWidget(self.simulated_banner)
+        self.profile_banner: Banner | None = None
+        if profile_warning:
+            self.profile_banner = Banner(f"ALARM PROFILE: {profile_warning}", theme.ALARM_MEDIUM)
+            self.profile_banner.setWordWrap(True)
+            self.profile_banner.setFont(_font(16, bold=True))
+            root.addWidget(self.profile_banner)
+        self.alarm_area = QVBoxLayout()
+        self.alarm_area.setSpacing(2)
+        root.addLayout(self.alarm_area)
+
+        body = QHBoxLayout()
+        body.setSpacing(6)
+        left = QVBoxLayout()
+        left.setSpacing(4)
+        self.trend_plot = TrendPlot(profile)
+        self.trend_plot.t0 = session_start
+        left.addWidget(self.trend_plot, 5)
+        self.pleth = PlethStrip()
+        self.pleth.setMinimumHeight(90)
+        left.addWidget(self.pleth, 1)
+        body.addLayout(left, 3)
+
+        right = QVBoxLayout()
+        right.setSpacing(6)
+        self.hr_tile = NumericTile("HR", "/min", theme.PARAMETER_COLOURS[Parameter.HR])
+        self.spo2_tile = NumericTile("SpO\u2082", "%", theme.PARAMETER_COLOURS[Parameter.SPO2])
+        self.nibp_tile = NumericTile("NIBP", "mmHg", theme.PARAMETER_COLOURS[Parameter.NIBP_SYS], value_px=72)
+        self.tiles = {"hr": self.hr_tile, "spo2": self.spo2_tile, "nibp": self.nibp_tile}
+        for tile in self.tiles.values():
+            right.addWidget(tile, 1)
+        self.side_area = QVBoxLayout()
+        right.addLayout(self.side_area)
+        right_box = QWidget()
+        right_box.setLayout(right)
+        right_box.setFixedWidth(400)
+        body.addWidget(right_box)
+        root.addLayout(body, 1)
+        self.setCentralWidget(central)
+        self._set_limit_texts()
+
+        self._build_status_bar(device_text)
+        self._build_menus()
+
+        self.fast_timer = QTimer(self)
+        self.fast_timer.setInterval(FAST_REDRAW_MS)
+        self.fast_timer.timeout.connect(self.refresh_fast)
+        self.trend_timer = QTimer(self)
+        self.trend_timer.setInterval(TREND_REDRAW_MS)
+        self.trend_timer.timeout.connect(self.refresh_trend)
+        self.redraws = 0
+
+    # -- construction -------------------------------------------------------------------------
+    def _build_status_bar(self, device_text: str) -> None:
+        bar = QStatusBar()
+        self.device_label = QLabel(device_text)
+        self.link_label = QLabel("")
+        self.link_label.setFont(_font(15, bold=True))
+        self.recording_label = QLabel("")
+        self.clock_label = QLabel("")
+        self.clock_label.setFont(_font(15, bold=True))
+        bar.addWidget(self.device_label)
+        bar.addWidget(self._separator())
+        bar.addWidget(self.link_label)
+        bar.addWidget(self._separator())
+        bar.addWidget(self.recording_label, 1)
+        bar.addPermanentWidget(self.clock_label)
+        self.setStatusBar(bar)
+
+    @staticmethod
+    def _separator() -> QFrame:
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.VLine)
+        line.setStyleSheet(f"color: {theme.PANEL_BORDER};")
+        return line
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.monitor_menu = bar.addMenu("&Monitor")
+        self.alarms_menu = bar.addMenu("&Alarms")
+        self.music_menu = bar.addMenu("M&usic")
+        self.help_menu = bar.addMenu("&Help")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.file_menu.addAction(quit_action)
+        self.nibp_action = QAction("Measure &NIBP now", self)
+        self.nibp_action.setShortcut(QKeySequence("F5"))
+        self.nibp_action.triggered.connect(self._on_nibp_now)
+        self.monitor_menu.addAction(self.nibp_action)
+        about = QAction("&About kapmonitor", self)
+        about.triggered.connect(self._about)
+        self.help_menu.addAction(about)
+
+    def _set_limit_texts(self) -> None:
+        def medium_limits(parameter: Parameter) -> str:
+            values = [
+                f"{th.symbol}{th.value:g}"
+                for rule in self.profile.rules_for(parameter)
+                if rule.priority is Priority.MEDIUM
+                for th in rule.thresholds
+            ]
+            return "  ".join(values)
+
+        self.hr_tile.set_limits_text(medium_limits(Parameter.HR))
+        self.spo2_tile.set_limits_text(medium_limits(Parameter.SPO2))
+        self.nibp_tile.set_limits_text(medium_limits(Parameter.NIBP_SYS))
+
+    def set_profile(self, profile: AlarmProfile) -> None:
+        """Show new limits (after a limit change) on the tiles and the trend."""
+        self.profile = profile
+        self.trend_plot.set_profile(profile)
+        self._set_limit_texts()
+
+    # -- behaviour ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.refresh_trend()
+        self.refresh_fast()
+        self.fast_timer.start()
+        self.trend_timer.start()
+
+    def _on_nibp_now(self) -> None:
+        if self.request_nibp is not None:
+            self.request_nibp()
+            self.statusBar().showMessage("NIBP measurement requested", 4000)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About kapmonitor",
+            f"kapmonitor {__version__}\n\nA secondary display for ketamine-assisted psychotherapy sessions. "
+            "The patient monitor's own alarms stay on and remain the primary alarm system.",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.fast_timer.stop()
+        self.trend_timer.stop()
+        super().closeEvent(event)
+
+    # -- redraw -----------------------------------------------------------------------------------
+    def refresh_trend(self) -> None:
+        now = self.now_fn()
+        if self.infusion_window_fn is not None:
+            self.trend_plot.set_infusion_window(self.infusion_window_fn(now))
+        self.trend_plot.refresh(self.store, now)
+
+    def refresh_fast(self) -> None:
+        now = self.now_fn()
+        self.redraws += 1
+        self.pleth.refresh(self.store.pleth)
+        self._refresh_tiles(now)
+        self._refresh_status(now)
+        for refresher in self.extra_refreshers:
+            refresher(now)
+
+    def _value_text(self, parameter: Parameter, now: float, max_age: float = 10.0) -> tuple[str, float | None]:
+        latest = self.store.latest(parameter)
+        if latest is None or latest.value is None or now - latest.time > max_age:
+            return NO_VALUE, None
+        return f"{latest.value:.0f}", latest.value
+
+    def tile_priority(self, parameter: Parameter, value: float | None) -> Priority | None:
+        """The priority whose limit `value` violates, per the active profile (None when within limits)."""
+        if value is None:
+            return None
+        found = self.profile.classify(parameter, value)
+        return found[0].priority if found else None
+
+    def _refresh_tiles(self, now: float) -> None:
+        text, hr = self._value_text(Parameter.HR, now)
+        self.hr_tile.set_value(text)
+        self.hr_tile.set_alarm(self.tile_priority(Parameter.HR, hr))
+        latest_hr = self.store.latest(Parameter.HR)
+        if latest_hr is not None and latest_hr.value is None and latest_hr.status.value != "ok":
+            self.hr_tile.set_detail(latest_hr.status.value)
+        else:
+            self.hr_tile.set_detail("")
+
+        text, spo2 = self._value_text(Parameter.SPO2, now)
+        self.spo2_tile.set_value(text)
+        self.spo2_tile.set_alarm(self.tile_priority(Parameter.SPO2, spo2))
+        pr_text, _ = self._value_text(Parameter.PULSE_RATE, now)
+        latest_spo2 = self.store.latest(Parameter.SPO2)
+        if latest_spo2 is not None and latest_spo2.value is None and latest_spo2.status.value != "ok":
+            self.spo2_tile.set_detail(latest_spo2.status.value)
+        else:
+            self.spo2_tile.set_detail(f"PR {pr_text}")
+
+        nibp = self.store.last_nibp()
+        measuring = self.store.nibp_measuring_since()
+        if nibp is None or nibp.systolic is None or nibp.diastolic is None:
+            self.nibp_tile.set_value(f"{NO_VALUE}/{NO_VALUE}")
+            detail = "no measurement yet"
+            priority = None
+        else:
+            self.nibp_tile.set_value(f"{nibp.systolic:.0f}/{nibp.diastolic:.0f}")
+            mean = f"({nibp.mean:.0f})  " if nibp.mean is not None else ""
+            detail = f"{mean}{format_age(now - nibp.time)}"
+            priorities = [self.tile_priority(Parameter.NIBP_SYS, nibp.systolic),
+                          self.tile_priority(Parameter.NIBP_DIA, nibp.diastolic)]
+            found = [p for p in priorities if p is not None]
+            priority = max(found) if found else None
+        if measuring is not None:
+            detail = f"measuring\u2026 {now - measuring:.0f} s"
+        self.nibp_tile.set_detail(detail)
+        self.nibp_tile.set_alarm(priority)
+
+    def _refresh_status(self, now: float) -> None:
+        state, detail = self.store.link()
+        text, colour = LINK_TEXT.get(state, (state.value, theme.TEXT))
+        self.link_label.setText(f"\u25cf Link: {text}")
+        self.link_label.setStyleSheet(f"color: {colour};")
+        self.link_label.setToolTip(detail)
+        if self.recording_text_fn is not None:
+            rec_text, ok = self.recording_text_fn()
+            self.recording_label.setText(rec_text)
+            self.recording_label.setStyleSheet(f"color: {'#3dff6e' if ok else theme.ALARM_HIGH};")
+        elapsed = now - self.session_start
+        speed = "" if math.isclose(self.speed, 1.0) else f"   \u00d7{self.speed:g}"
+        self.clock_label.setText(f"Session {format_clock(elapsed)}   {time.strftime('%H:%M', time.localtime(now))}{speed}")

@@ -1,0 +1,71 @@
+"""Colours, fonts and the stylesheet of the dark, monitor-style theme.
+
+Parameter colours follow bedside-monitor custom (HR green, SpO2 cyan-blue, NIBP white);
+alarm colours follow IEC 60601-1-8 (high red, medium yellow, low cyan).
+"""
+
+from __future__ import annotations
+
+from kapmonitor.model.parameters import Parameter
+
+BACKGROUND = "#000000"
+PANEL = "#101418"
+PANEL_BORDER = "#2a3138"
+TEXT = "#f2f2f2"
+TEXT_DIM = "#9aa4ad"
+GRID = "#2b3036"
+
+PARAMETER_COLOURS: dict[Parameter, str] = {
+    Parameter.HR: "#3dff6e",
+    Parameter.PULSE_RATE: "#3dff6e",
+    Parameter.SPO2: "#38c8ff",
+    Parameter.NIBP_SYS: "#ffffff",
+    Parameter.NIBP_DIA: "#ffffff",
+    Parameter.NIBP_MEAN: "#ffb347",
+    Parameter.NIBP_PULSE: "#ffffff",
+    Parameter.PLETH: "#38c8ff",
+}
+
+ALARM_HIGH = "#ff2020"
+ALARM_MEDIUM = "#ffd400"
+ALARM_LOW = "#00e5ff"
+SIMULATED = "#ff8c00"
+INFUSION_SHADE = (255, 140, 0, 38)
+
+FONT_FAMILY = "DejaVu Sans"
+
+STYLESHEET = f"""
+QMainWindow, QWidget#central {{ background: {BACKGROUND}; }}
+QWidget {{ color: {TEXT}; }}
+QStatusBar {{ background: {PANEL}; color: {TEXT}; border-top: 1px solid {PANEL_BORDER}; }}
+QStatusBar QLabel {{ padding: 0 10px; }}
+QMenuBar {{ background: {PANEL}; color: {TEXT}; }}
+QMenuBar::item:selected {{ background: #26303a; }}
+QMenu {{ background: {PANEL}; color: {TEXT}; border: 1px solid {PANEL_BORDER}; }}
+QMenu::item:selected {{ background: #26303a; }}
+QPushButton {{ background: #1d252d; color: {TEXT}; border: 1px solid #3a4550; border-radius: 6px;
+              padding: 6px 14px; }}
+QPushButton:hover {{ background: #26313b; }}
+QPushButton:pressed {{ background: #2f3c48; }}
+QPushButton:disabled {{ color: #5d6670; border-color: #2a3138; }}
+QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox, QPlainTextEdit, QTextEdit {{
+    background: #0b0f13; color: {TEXT}; border: 1px solid #3a4550; border-radius: 4px; padding: 4px; }}
+QTableView, QTableWidget, QListWidget, QTreeView {{ background: #0b0f13; color: {TEXT}; gridline-color: #222a31;
+    selection-background-color: #2f3c48; }}
+QHeaderView::section {{ background: {PANEL}; color: {TEXT_DIM}; border: 0; padding: 4px; }}
+QDialog {{ background: {PANEL}; }}
+QLabel#error {{ color: #ff6b6b; }}
+QProgressBar {{ background: #0b0f13; border: 1px solid #3a4550; border-radius: 4px; text-align: center; color: {TEXT}; }}
+QProgressBar::chunk {{ background: #d77a00; }}
+"""
+
+
+def apply_application_font(app: object) -> None:
+    """The default font: set on the application, not in the stylesheet, so widgets can enlarge it."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    assert isinstance(app, QApplication)
+    font = QFont(FONT_FAMILY)
+    font.setPixelSize(15)
+    app.setFont(font)
