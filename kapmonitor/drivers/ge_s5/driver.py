@@ -1,0 +1,164 @@
+"""Driver `ge-s5`: a GE S/5 / CARESCAPE monitor on its Computer Interface serial port.
+
+Session: on open, ask for the displayed values (all four classes; basic is decoded), the
+auxiliary information (NIBP measurement time) and the pleth waveform; the monitor then streams
+without further requests. The requests are re-sent periodically (harmless, and they re-subscribe
+after a monitor reboot) and more often while nothing valid arrives. On close, stop requests are
+sent so the monitor does not keep streaming into an unplugged cable.
+
+Used from one reader thread; `close()` may be called from another thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import ClassVar
+
+import serial
+
+from kapmonitor.drivers.base import Driver, DriverOptions, SerialSettings
+from kapmonitor.drivers.errors import LinkLostError, PortOpenError
+from kapmonitor.drivers.ge_s5 import protocol as p
+from kapmonitor.drivers.ge_s5.decoder import GeS5Decoder
+from kapmonitor.drivers.transport import open_port
+from kapmonitor.model.clock import Clock
+from kapmonitor.model.samples import Item, LinkEvent, LinkState, RawFrame
+
+log = logging.getLogger(__name__)
+
+
+def _float_option(options: DriverOptions, key: str, default: float) -> float:
+    value = options.extra.get(key, default)
+    return float(value) if isinstance(value, int | float) else default
+
+
+class GeS5Driver(Driver):
+    """GE Datex-Ohmeda S/5 Computer Interface (19200 8E1 by default, 115200 on CARESCAPE v3+, RTS/CTS)."""
+
+    name: ClassVar[str] = "ge-s5"
+    description: ClassVar[str] = "GE Datex-Ohmeda S/5, Cardiocap 5, B20-B125, CARESCAPE B450/B650/B850 (serial)"
+    serial_settings: ClassVar[SerialSettings | None] = SerialSettings(
+        baudrate=19200, bytesize=8, parity="E", stopbits=1, rtscts=True, alternative_baudrates=(115200,)
+    )
+
+    def __init__(self, options: DriverOptions, clock: Clock) -> None:
+        super().__init__(options, clock)
+        self.decoder = GeS5Decoder(waves=options.waves)
+        self.stats = self.decoder.stats
+        self.interval_s = max(5, int(_float_option(options, "interval_s", 5)))
+        self.resend_s = _float_option(options, "resend_s", 30.0)
+        self.silent_resend_s = _float_option(options, "silent_resend_s", 10.0)
+        self._port: serial.SerialBase | None = None
+        self._lock = threading.Lock()
+        self._pending: list[Item] = []
+        self._next_resend = 0.0
+        self._last_frames = 0
+        self._last_frame_mono = 0.0
+        self._noise_bytes = 0
+        self._not_answering = False
+
+    # -- requests -----------------------------------------------------------------------------
+    def requests(self) -> list[bytes]:
+        """The wire frames that start the streams this driver wants."""
+        out = [
+            p.frame(p.phdb_request(p.PH_DISPL, self.interval_s, p.CLASS_MASK_ALL)),
+            p.frame(p.phdb_request(p.PH_AUX_INFO, self.interval_s, p.CLASS_MASK_ALL)),
+        ]
+        if self.options.waves:
+            out.append(p.frame(p.waveform_request([p.WF_PLETH])))
+        return out
+
+    @staticmethod
+    def stop_requests() -> list[bytes]:
+        return [
+            p.frame(p.phdb_request(p.PH_DISPL, 0, 0)),
+            p.frame(p.phdb_request(p.PH_AUX_INFO, 0, 0)),
+            p.frame(p.waveform_request([], stop=True)),
+        ]
+
+    def _send(self, frames: list[bytes]) -> None:
+        port = self._port
+        if port is None:
+            return
+        for data in frames:
+            try:
+                port.write(data)
+            except serial.SerialTimeoutException:
+                # CTS held low: nothing listening on the monitor side (or a cable without handshake)
+                log.warning("GE S/5: request not sent within the write timeout (CTS low?)")
+                return
+            except (serial.SerialException, OSError) as exc:
+                raise LinkLostError(f"port {self.options.port} failed while writing: {exc}") from exc
+            self.stats.bytes_out += len(data)
+            self._pending.append(RawFrame(self.clock.now(), "tx", data))
+
+    # -- Driver ---------------------------------------------------------------------------------
+    def open(self) -> None:
+        if not self.options.port:
+            raise PortOpenError("ge-s5 needs a serial port (--port)")
+        port = open_port(self.options.port, self.serial_settings or SerialSettings(), self.options.baudrate)
+        with self._lock:
+            self._port = port
+        self.decoder.reset_stream()
+        self._pending = []
+        self._last_frames = self.stats.frames
+        self._last_frame_mono = time.monotonic()
+        self._noise_bytes = 0
+        self._not_answering = False
+        self._send(self.requests())
+        self._next_resend = time.monotonic() + self.silent_resend_s
+
+    def read(self, timeout: float) -> list[Item]:
+        port = self._port
+        if port is None:
+            raise LinkLostError("port closed")
+        try:
+            # the port's own read timeout (set at open; changing it re-configures the port) bounds this
+            data = port.read(max(1, port.in_waiting))
+            if data and port.in_waiting:
+                data += port.read(port.in_waiting)
+        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            # TypeError/AttributeError: pyserial after close() from another thread
+            raise LinkLostError(f"port {self.options.port} lost: {exc}") from exc
+        now = self.clock.now()
+        items = self._pending
+        self._pending = []
+        if data:
+            items.append(RawFrame(now, "rx", bytes(data)))
+            items.extend(self.decoder.feed(bytes(data), now))
+        mono = time.monotonic()
+        if self.stats.frames != self._last_frames:
+            self._last_frames = self.stats.frames
+            self._last_frame_mono = mono
+            self._noise_bytes = 0
+            self._not_answering = False
+        elif data:
+            self._noise_bytes += len(data)
+            if self._noise_bytes > 4096 and not self._not_answering:
+                self._not_answering = True
+                items.append(LinkEvent(now, LinkState.NOT_ANSWERING,
+                                       "bytes arrive but no valid GE S/5 frame: check baud rate and cable"))
+        if mono >= self._next_resend:
+            silent = mono - self._last_frame_mono > 3 * self.interval_s
+            self._send(self.requests())
+            items.extend(self._pending)
+            self._pending = []
+            self._next_resend = mono + (self.silent_resend_s if silent else self.resend_s)
+        return items
+
+    def close(self) -> None:
+        with self._lock:
+            port, self._port = self._port, None
+        if port is None:
+            return
+        try:
+            for data in self.stop_requests():
+                port.write(data)
+        except Exception:  # noqa: BLE001 - the port may already be gone; closing must not fail
+            log.debug("GE S/5: stop requests not sent", exc_info=True)
+        try:
+            port.close()
+        except Exception:  # noqa: BLE001
+            log.debug("GE S/5: closing port", exc_info=True)
