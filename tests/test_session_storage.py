@@ -68,14 +68,15 @@ def test_sessions_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv(SESSIONS_ENV, str(tmp_path))
     assert sessions_dir() == tmp_path
     monkeypatch.delenv(SESSIONS_ENV)
-    assert sessions_dir().name == "sessions"
+    monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
+    assert sessions_dir() == tmp_path / "data" / "sessions"
 
 
 def test_new_session_path_never_reuses_a_file(tmp_path: Path) -> None:
     a = new_session_path("P-1", T0, tmp_path)
     a.touch()
     b = new_session_path("P-1", T0, tmp_path)
-    assert a != b and a.name.endswith("_P-1.kapsession")
+    assert a != b and a.name.endswith("-P-1.db")
 
 
 def test_course_unfinished_and_abandoned(tmp_path: Path) -> None:

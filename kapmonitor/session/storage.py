@@ -1,7 +1,8 @@
 """Where session databases live, and what can be learnt from the earlier ones.
 
-One SQLite file per session in `sessions_dir()` (platformdirs user data dir, or the folder
-named by the KAPMONITOR_SESSIONS_DIR environment variable). Everything here reads other
+One SQLite file per session in `sessions_dir()` (`kapmonitor.config.sessions_dir()`, or the
+folder named by the KAPMONITOR_SESSIONS_DIR environment variable). Files are `*.db` (the app's
+naming) or `*.kapsession`; any file that is not a session with a nurse's record is skipped. Everything here reads other
 sessions through read-only connections and never modifies them, except `mark_abandoned`,
 which the nurse asks for explicitly. Unreadable files are skipped with a log line, never fatal.
 
@@ -19,14 +20,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
-
 from kapmonitor.recording.database import SessionDatabaseError, open_read_only
 
 log = logging.getLogger(__name__)
 
 SESSIONS_ENV = "KAPMONITOR_SESSIONS_DIR"
-SUFFIX = ".kapsession"
+SUFFIX = ".db"
+PATTERNS = ("*.db", "*.kapsession")
 
 # status values in session_info
 STATUS_OPEN = "open"
@@ -39,18 +39,20 @@ def sessions_dir() -> Path:
     override = os.environ.get(SESSIONS_ENV)
     if override:
         return Path(override)
-    return Path(platformdirs.user_data_dir("kapmonitor")) / "sessions"
+    from kapmonitor.config import sessions_dir as app_sessions_dir
+
+    return app_sessions_dir()
 
 
 def new_session_path(pseudonym: str, t: float | None = None, folder: Path | None = None) -> Path:
-    """A fresh file name: `<UTC date-time>_<pseudonym>.kapsession`, never an existing file."""
+    """A fresh file name: `<local date-time>-<pseudonym>.db`, never an existing file."""
     folder = sessions_dir() if folder is None else folder
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if t is None else t))
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if t is None else t))
     safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", pseudonym)[:32] or "session"
-    path = folder / f"{stamp}_{safe}{SUFFIX}"
+    path = folder / f"{stamp}-{safe}{SUFFIX}"
     n = 2
     while path.exists():
-        path = folder / f"{stamp}_{safe}-{n}{SUFFIX}"
+        path = folder / f"{stamp}-{safe}-{n}{SUFFIX}"
         n += 1
     return path
 
@@ -186,7 +188,8 @@ def iter_sessions(folder: Path | None = None, detail: bool = False) -> Iterator[
     folder = sessions_dir() if folder is None else folder
     if not folder.is_dir():
         return
-    for path in sorted(folder.glob(f"*{SUFFIX}")):
+    paths = sorted({p for pattern in PATTERNS for p in folder.glob(pattern)})
+    for path in paths:
         try:
             yield summarize(path, detail=detail)
         except SessionDatabaseError as exc:
