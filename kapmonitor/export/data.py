@@ -1,0 +1,374 @@
+"""The session record as the exporters see it, read once from a snapshot.
+
+`load_session` reads every table in bulk (one `fetchall` per table) and derives the facts every
+format needs: the infusion window and pauses, the time zone offset, the session-minute origin,
+baseline and peak vitals, alarm counts. The exporters only format what is here, so CSV, JSON, PDF
+and FHIR always agree.
+
+Session set-up facts live as key/value rows in `session_info`; `INFO_ALIASES` names the keys we
+understand (several spellings accepted) so a renamed key degrades to "not recorded", never a crash.
+
+Thread-safety: a `SessionData` is never modified after it is built; share it freely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+# normalised session field -> keys accepted in session_info (first present wins)
+INFO_ALIASES: dict[str, tuple[str, ...]] = {
+    "pseudonym": ("pseudonym", "patient_pseudonym", "patient_id", "pseudonym_id"),
+    "course_number": ("session_number", "course_number", "number_in_course", "session_n"),
+    "course_total": ("course_total", "sessions_in_course", "course_length", "sessions_planned"),
+    "nurse": ("nurse", "nurse_initials"),
+    "therapist": ("therapist", "therapist_initials"),
+    "prescriber": ("prescriber", "prescriber_initials", "physician", "physician_initials"),
+    "weight_kg": ("weight_kg", "weight"),
+    "drug": ("drug", "drug_name"),
+    "lot": ("lot", "lot_number"),
+    "dose_mg_per_kg": ("dose_mg_per_kg", "dose_mg_kg", "dose"),
+    "total_mg": ("total_mg", "dose_total_mg", "total_dose_mg"),
+    "concentration_mg_per_ml": ("concentration_mg_per_ml", "concentration_mg_ml", "concentration"),
+    "volume_ml": ("volume_ml", "total_volume_ml"),
+    "rate_ml_per_h": ("rate_ml_per_h", "rate_ml_h", "pump_rate_ml_h", "rate"),
+    "duration_min": ("duration_min", "infusion_duration_min", "infusion_minutes"),
+    "consent": ("consent", "consent_confirmed"),
+    "escort": ("escort", "escort_confirmed", "escort_present"),
+    "medication_flags": ("medication_flags", "concomitant_medication", "comedication"),
+}
+STAFF_FIELDS = ("nurse", "therapist", "prescriber")
+NUMBER_FIELDS = (
+    "course_number", "course_total", "weight_kg", "dose_mg_per_kg", "total_mg", "concentration_mg_per_ml",
+    "volume_ml", "rate_ml_per_h", "duration_min",
+)  # fmt: skip
+
+_PAUSE = ("pause", "paused")
+_RESUME = ("resume", "resumed")
+_STOP = ("stop", "stopped", "end", "complete", "completed")
+
+
+def unit_of(parameter: str) -> str:
+    """UCUM unit of a parameter id ('' for an id this version does not know)."""
+    try:
+        return PARAMETER_INFO[Parameter(parameter)].unit
+    except ValueError:
+        return ""
+
+
+def _as_bool(text: str | None) -> bool:
+    return str(text or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _as_number(text: object) -> float | int | None:
+    if text is None:
+        return None
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        return None
+    if not np.isfinite(value):
+        return None
+    return int(value) if value.is_integer() and "." not in str(text) else value
+
+
+@dataclass(frozen=True)
+class Samples:
+    """All vital samples, sorted by time, as parallel columns (fast to format and to plot)."""
+
+    t: npt.NDArray[np.float64]
+    parameter: list[str]
+    value: list[float | None]
+    status: list[str]
+    source: list[str]
+    measurement_id: list[str | None]
+    _param: npt.NDArray[np.str_] = field(init=False, repr=False)
+    _value: npt.NDArray[np.float64] = field(init=False, repr=False)
+    _ok: npt.NDArray[np.bool_] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # numpy views of the columns for fast per-parameter selection
+        param = np.asarray(self.parameter, dtype=str) if self.parameter else np.empty(0, dtype=str)
+        value = np.array([np.nan if v is None else v for v in self.value], dtype=np.float64)
+        ok = (np.asarray(self.status, dtype=str) == "ok") & ~np.isnan(value) if self.status else np.empty(0, bool)
+        object.__setattr__(self, "_param", param)
+        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_ok", ok)
+
+    def __len__(self) -> int:
+        return len(self.parameter)
+
+    def series(self, parameter: str, valid_only: bool = True) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(times, values) of one parameter; invalid samples left out when `valid_only` (NaN otherwise)."""
+        if not len(self.parameter):
+            return np.empty(0), np.empty(0)
+        sel = self._param == parameter
+        if valid_only:
+            sel &= self._ok
+        return self.t[sel], self._value[sel]
+
+
+@dataclass(frozen=True)
+class Pause:
+    start: float
+    end: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Vitals:
+    """One figure of the first page: a value with its time (None when not measured)."""
+
+    value: float | None
+    t: float | None
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """Everything an export shows. Times are float seconds since the Unix epoch (UTC)."""
+
+    meta: dict[str, str]
+    info: dict[str, str | None]  # raw session_info rows
+    fields: dict[str, Any]  # normalised session facts (see INFO_ALIASES)
+    samples: Samples
+    waves: list[Row]
+    alarms: list[Row]
+    limit_changes: list[Row]
+    infusion: list[Row]
+    events: list[Row]
+    scales: list[Row]
+    discharge: list[Row]
+    music: list[Row]
+    link_events: list[Row]
+    audit: list[Row]
+    utc_offset_minutes: int
+    simulated: bool
+    origin: float  # session_minute 0
+    infusion_start: float | None
+    infusion_stop: float | None
+    pauses: list[Pause]
+    first_time: float | None
+    last_time: float | None
+    deidentified: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def minute(self, t: float) -> float:
+        return (t - self.origin) / 60.0
+
+    def minutes(self, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return (t - self.origin) / 60.0
+
+    @property
+    def tz(self) -> dt.timezone:
+        return dt.timezone(dt.timedelta(minutes=self.utc_offset_minutes))
+
+    def local(self, t: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(t, self.tz)
+
+    # -- figures for the report -----------------------------------------------------------------
+    def baseline(self) -> dict[str, Vitals]:
+        """Pre-infusion baseline: last NIBP before the start; HR/SpO2 median of the 5 min before it."""
+        ref = self.infusion_start
+        out: dict[str, Vitals] = {}
+        for p in ("nibp_sys", "nibp_dia", "nibp_mean"):
+            t, v = self.samples.series(p)
+            if ref is not None:
+                sel = np.nonzero(t <= ref)[0]
+                out[p] = Vitals(float(v[sel[-1]]), float(t[sel[-1]])) if len(sel) else Vitals(None, None)
+            else:
+                out[p] = Vitals(float(v[0]), float(t[0])) if len(v) else Vitals(None, None)
+        for p in ("hr", "spo2"):
+            t, v = self.samples.series(p)
+            if not len(t):
+                out[p] = Vitals(None, None)
+                continue
+            end = ref if ref is not None else float(t[0]) + 300.0
+            sel = (t <= end) & (t > end - 300.0)
+            out[p] = Vitals(float(np.median(v[sel])), end) if sel.any() else Vitals(None, None)
+        return out
+
+    def peaks(self) -> dict[str, Vitals]:
+        """Highest BP and HR, lowest SpO2, from the infusion start (or the first sample) on."""
+        ref = self.infusion_start if self.infusion_start is not None else -np.inf
+        out: dict[str, Vitals] = {}
+        for p, pick in (("nibp_sys", np.argmax), ("nibp_dia", np.argmax), ("nibp_mean", np.argmax),
+                        ("hr", np.argmax), ("spo2", np.argmin)):  # fmt: skip
+            t, v = self.samples.series(p)
+            sel = t >= ref
+            t, v = t[sel], v[sel]
+            if len(v):
+                i = int(pick(v))
+                out[p] = Vitals(float(v[i]), float(t[i]))
+            else:
+                out[p] = Vitals(None, None)
+        return out
+
+    def alarm_counts(self) -> dict[str, int]:
+        """Number of alarms raised, by priority (high, medium, low)."""
+        counts = {"high": 0, "medium": 0, "low": 0}
+        for a in self.alarms:
+            if a["event"] == "raised":
+                key = str(a["priority"]).lower()
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def infusion_minutes(self) -> float | None:
+        """Infusion time without pauses, in minutes."""
+        if self.infusion_start is None:
+            return None
+        end = self.infusion_stop if self.infusion_stop is not None else self.last_time
+        if end is None:
+            return None
+        paused = sum(((p.end if p.end is not None else end) - p.start) for p in self.pauses)
+        return max(0.0, (end - self.infusion_start - paused) / 60.0)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _rows(conn: sqlite3.Connection, tables: set[str], table: str, order: str = "t") -> list[Row]:
+    if table not in tables:
+        return []
+    cur = conn.execute(f"SELECT * FROM {table} ORDER BY {order}")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _first(info: dict[str, str | None], keys: Sequence[str]) -> str | None:
+    for k in keys:
+        if k in info and info[k] not in (None, ""):
+            return info[k]
+    return None
+
+
+def normalise_info(info: dict[str, str | None]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, keys in INFO_ALIASES.items():
+        raw = _first(info, keys)
+        if name in NUMBER_FIELDS:
+            fields[name] = _as_number(raw)
+        elif name in ("consent", "escort"):
+            fields[name] = None if raw is None else _as_bool(raw)
+        else:
+            fields[name] = raw
+    return fields
+
+
+def _utc_offset(meta: dict[str, str], first: float | None) -> int:
+    raw = meta.get("utc_offset_minutes")
+    if raw is not None:
+        try:
+            minutes = int(float(raw))
+            if -16 * 60 <= minutes <= 16 * 60:
+                return minutes
+        except ValueError:
+            pass
+        log.warning("meta utc_offset_minutes=%r is not usable; using this machine's offset", raw)
+    when = first if first is not None else dt.datetime.now().timestamp()
+    offset = dt.datetime.fromtimestamp(when).astimezone().utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
+
+
+def _pauses(infusion: list[Row]) -> tuple[float | None, float | None, list[Pause]]:
+    start: float | None = None
+    stop: float | None = None
+    pauses: list[Pause] = []
+    open_pause: Row | None = None
+    for e in infusion:
+        action = str(e["action"]).lower()
+        if action == "start" and start is None:
+            start = float(e["t"])
+        elif action in _PAUSE and open_pause is None:
+            open_pause = e
+        elif action in _RESUME and open_pause is not None:
+            pauses.append(Pause(float(open_pause["t"]), float(e["t"]), open_pause.get("reason")))
+            open_pause = None
+        elif action in _STOP:
+            stop = float(e["t"])
+    if open_pause is not None:
+        pauses.append(Pause(float(open_pause["t"]), stop, open_pause.get("reason")))
+    return start, stop, pauses
+
+
+def load_session(conn: sqlite3.Connection, waves: bool = False) -> SessionData:
+    """Read a snapshot into a SessionData. Tolerates empty and missing tables."""
+    tables = _table_names(conn)
+    meta = {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta")} if "meta" in tables else {}
+    info: dict[str, str | None] = {}
+    if "session_info" in tables:
+        info = {str(k): (None if v is None else str(v)) for k, v in conn.execute("SELECT key, value FROM session_info")}
+    if "samples" in tables:
+        rows = conn.execute(
+            "SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t, rowid"
+        ).fetchall()
+    else:
+        rows = []
+    if rows:
+        t_col, p_col, v_col, st_col, src_col, m_col = (list(c) for c in zip(*rows, strict=True))
+    else:
+        t_col, p_col, v_col, st_col, src_col, m_col = [], [], [], [], [], []
+    samples = Samples(np.asarray(t_col, dtype=np.float64), p_col, v_col, st_col, src_col, m_col)
+    wave_rows = _rows(conn, tables, "waves", "parameter, t0") if waves else []
+    alarms = _rows(conn, tables, "alarm_log", "t, id")
+    infusion = _rows(conn, tables, "infusion_events", "t, id")
+    events = [e for e in _rows(conn, tables, "clinical_events", "t, id") if not e.get("deleted")]
+    scales = _rows(conn, tables, "scales", "t, id")
+    discharge = _rows(conn, tables, "discharge", "t, id")
+    music = _rows(conn, tables, "music_events", "t, id")
+    limit_changes = _rows(conn, tables, "limit_changes")
+    link_events = _rows(conn, tables, "link_events")
+    audit = _rows(conn, tables, "audit", "t, id")
+
+    times = [float(samples.t[0]), float(samples.t[-1])] if len(samples) else []
+    for group in (alarms, infusion, events, scales, discharge, music):
+        if group:
+            times += [float(group[0]["t"]), float(group[-1]["t"])]
+    first = min(times) if times else None
+    last = max(times) if times else None
+    start, stop, pauses = _pauses(infusion)
+    if start is not None:
+        origin = start
+    elif len(samples):
+        origin = float(samples.t[0])
+    else:
+        origin = first if first is not None else 0.0
+    return SessionData(
+        meta=meta,
+        info=info,
+        fields=normalise_info(info),
+        samples=samples,
+        waves=wave_rows,
+        alarms=alarms,
+        limit_changes=limit_changes,
+        infusion=infusion,
+        events=events,
+        scales=scales,
+        discharge=discharge,
+        music=music,
+        link_events=link_events,
+        audit=audit,
+        utc_offset_minutes=_utc_offset(meta, first),
+        simulated=_as_bool(meta.get("simulated")) or (bool(src_col) and "simulated" in set(src_col)),
+        origin=origin,
+        infusion_start=start,
+        infusion_stop=stop,
+        pauses=pauses,
+        first_time=first,
+        last_time=last,
+    )

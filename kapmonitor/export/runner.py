@@ -1,0 +1,191 @@
+"""One export run: snapshot -> (de-identify) -> CSV / JSON / FHIR / PDF -> manifest -> publish.
+
+`run_export` is what the command line and the GUI dialog call. It reports progress through a
+callback (fraction 0..1, message), checks `cancel` between steps, and publishes nothing unless
+every file was written (see `staging`). The PDF writer lives in `kapmonitor.ui.report_pdf`
+(Qt is only allowed under ui/) and is imported only when a PDF is asked for.
+
+Thread-safety: run it on any one thread (the GUI runs it on a worker); it shares nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kapmonitor import __version__
+from kapmonitor.export.csv_export import write_csv
+from kapmonitor.export.data import SessionData, load_session
+from kapmonitor.export.deid import deidentify, random_salt
+from kapmonitor.export.errors import ExportCancelled, ExportError
+from kapmonitor.export.fhir_export import fhir_bundle
+from kapmonitor.export.json_export import session_document, to_json
+from kapmonitor.export.snapshot import take_snapshot
+from kapmonitor.export.staging import Staging
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("csv", "json", "pdf", "fhir")
+PAPERS = ("a4", "letter")
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    formats: tuple[str, ...] = FORMATS
+    deidentify: bool = False
+    waves: bool = False
+    paper: str = "a4"
+    salt: str | None = None  # de-identification salt; random when None
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path
+    files: list[Path] = field(default_factory=list)
+    manifest: Path | None = None
+    seconds: float = 0.0
+    base: str = ""
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """'csv,pdf' or 'all' -> the formats in canonical order. Raises ExportError."""
+    wanted = {x.strip().lower() for x in text.split(",") if x.strip()}
+    if "all" in wanted:
+        return FORMATS
+    unknown = wanted - set(FORMATS)
+    if unknown or not wanted:
+        raise ExportError(f"unknown export format {', '.join(sorted(unknown)) or text!r} (csv, json, pdf, fhir, all)")
+    return tuple(f for f in FORMATS if f in wanted)
+
+
+def base_name(data: SessionData, db_path: Path) -> str:
+    """File name stem of every exported file; never contains an identifier when de-identified."""
+    if data.deidentified:
+        stem = str(data.fields.get("pseudonym") or "anon")
+        n = data.fields.get("course_number")
+        return f"{stem}-s{n}" if n is not None else stem
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", db_path.stem) or "session"
+
+
+def default_out_dir(db_path: Path) -> Path:
+    return Path.cwd() / f"{db_path.stem}-export"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_pdf_writer() -> Callable[..., None]:
+    """The Qt PDF writer, imported on demand so the core never loads Qt for other formats."""
+    try:
+        module = importlib.import_module("kapmonitor.ui.report_pdf")
+    except ImportError as exc:
+        raise ExportError(f"the PDF report needs PySide6, which cannot be loaded: {exc}") from None
+    writer: Callable[..., None] = module.write_report
+    return writer
+
+
+def run_export(
+    db_path: Path,
+    out_dir: Path | None,
+    options: ExportOptions,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> ExportResult:
+    """Export one session database. Raises ExportError (one-line message) or ExportCancelled."""
+    started = time.perf_counter()
+    db_path = Path(db_path)
+    if options.paper not in PAPERS:
+        raise ExportError(f"unknown paper size {options.paper!r} (a4, letter)")
+    formats = tuple(f for f in FORMATS if f in options.formats)
+    if not formats:
+        raise ExportError("no export format chosen")
+
+    def step(fraction: float, message: str) -> None:
+        if cancel is not None and cancel.is_set():
+            raise ExportCancelled("export cancelled; nothing was written")
+        if progress is not None:
+            progress(fraction, message)
+
+    step(0.0, "reading the session")
+    pdf_writer = load_pdf_writer() if "pdf" in formats else None
+    conn = take_snapshot(db_path)
+    try:
+        data = load_session(conn, waves=options.waves)
+    except Exception as exc:  # noqa: BLE001 - a damaged table must give a one-line message
+        raise ExportError(f"{db_path} cannot be read: {exc}") from None
+    finally:
+        conn.close()
+    if options.deidentify:
+        data = deidentify(data, options.salt or random_salt())
+    base = base_name(data, db_path)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(db_path)
+    exported_at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+    with Staging(out) as staging:
+        names: list[str] = []
+        if "csv" in formats:
+            step(0.15, "writing CSV")
+            names += write_csv(data, staging, base, waves=options.waves)
+        if "json" in formats:
+            step(0.35, "writing JSON")
+            name = f"{base}.json"
+            staging.write_text(name, to_json(session_document(data, options.waves, exported_at)))
+            names.append(name)
+        if "fhir" in formats:
+            step(0.55, "writing FHIR bundle")
+            name = f"{base}_fhir.json"
+            staging.write_text(name, json.dumps(fhir_bundle(data), ensure_ascii=False, indent=1) + "\n")
+            names.append(name)
+        if pdf_writer is not None:
+            step(0.7, "drawing the PDF report")
+            name = f"{base}_report.pdf"
+            try:
+                pdf_writer(data, staging.path(name), paper=options.paper)
+            except ExportError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one line for the user, details in the log
+                log.exception("PDF report failed")
+                raise ExportError(f"the PDF report could not be drawn: {exc}") from None
+            names.append(name)
+        step(0.9, "writing the manifest")
+        manifest_name = f"{base}_manifest.json"
+        entries = [
+            {"file": n, "bytes": os.path.getsize(staging.files[n]), "sha256": sha256_of(staging.files[n])}
+            for n in names
+        ]
+        manifest: dict[str, object] = {
+            "generator": {"name": "kapmonitor", "version": __version__},
+            "deidentified": data.deidentified,
+            "simulated": data.simulated,
+            "formats": list(formats),
+            "files": entries,
+        }
+        if not data.deidentified:
+            manifest["source"] = db_path.name
+            manifest["exported_at"] = exported_at
+        staging.write_text(manifest_name, json.dumps(manifest, indent=2) + "\n")
+        sums_name = f"{base}_SHA256SUMS"
+        staging.write_text(sums_name, "".join(f"{e['sha256']}  {e['file']}\n" for e in entries))
+        step(0.95, "publishing")
+        published = staging.commit([*names, sums_name, manifest_name])
+    result = ExportResult(out, published, out / manifest_name, time.perf_counter() - started, base)
+    if progress is not None:
+        progress(1.0, f"{len(published)} files written to {out}")
+    log.info("exported %s to %s in %.2f s", db_path.name, out, result.seconds)
+    return result

@@ -1,0 +1,72 @@
+"""A consistent, private copy of a session database to export from.
+
+The source may still be written by a running session (WAL mode). We open it read-only and copy it
+with SQLite's online backup API, which reads every page inside one read transaction, so the copy
+is one consistent state of the database. The source file is never modified: the connection is
+read-only (`mode=ro`, `query_only`) and the copy goes to memory (or, for a very large database, to
+a temporary file that is deleted when the copy is closed).
+
+Thread-safety: each call makes its own connections; the returned connection belongs to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from kapmonitor.export.errors import ExportError
+from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+
+log = logging.getLogger(__name__)
+
+# Above this size the snapshot goes to a temporary file instead of memory.
+MEMORY_LIMIT_BYTES = 768 * 1024 * 1024
+
+
+def take_snapshot(path: Path) -> sqlite3.Connection:
+    """A read-only snapshot of the session database at `path`. Raises ExportError (one line)."""
+    path = Path(path)
+    try:
+        source = open_read_only(path)
+    except SessionDatabaseError as exc:
+        raise ExportError(str(exc)) from None
+    try:
+        size = _database_size(path)
+        if size > MEMORY_LIMIT_BYTES:
+            # The temporary file is unlinked at once: only this connection can see it.
+            fd, tmp = tempfile.mkstemp(prefix="kapmonitor-export-", suffix=".db")
+            import os
+
+            os.close(fd)
+            copy = sqlite3.connect(tmp, check_same_thread=False)
+            os.unlink(tmp)
+        else:
+            copy = sqlite3.connect(":memory:", check_same_thread=False)
+        source.backup(copy)
+    except sqlite3.DatabaseError as exc:
+        raise ExportError(f"{path} is not a readable session database: {exc}") from None
+    except OSError as exc:
+        raise ExportError(f"cannot copy {path} for export: {exc.strerror or exc}") from None
+    finally:
+        source.close()
+    try:
+        copy.execute("PRAGMA query_only=ON")
+        check = copy.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        copy.close()
+        raise ExportError(f"{path} is damaged: {exc}") from None
+    if check is None or check[0] != "ok":
+        copy.close()
+        raise ExportError(f"{path} is damaged: integrity check says {check[0] if check else 'nothing'}")
+    log.debug("snapshot of %s taken (%d bytes)", path, size)
+    return copy
+
+
+def _database_size(path: Path) -> int:
+    size = path.stat().st_size
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        size += wal.stat().st_size
+    return size

@@ -1,0 +1,96 @@
+"""Atomic output: every file is written to a private staging folder inside the output folder,
+synced, and only moved into place (os.replace, atomic on one file system) when the whole export
+has succeeded. A failure or a cancel leaves the output folder as it was.
+
+Thread-safety: one Staging per export, used by one thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from kapmonitor.export.errors import ExportError
+
+log = logging.getLogger(__name__)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "not writable"
+    if exc.errno == errno.ENOTDIR:
+        return "a file is in the way"
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    return exc.strerror or str(exc)
+
+
+class Staging:
+    """Collects output files and publishes them together. Use as a context manager."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.files: dict[str, Path] = {}
+        try:
+            if self.out_dir.exists() and not self.out_dir.is_dir():
+                raise ExportError(f"cannot export to {self.out_dir}: it is a file, not a folder")
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._tmp = Path(tempfile.mkdtemp(prefix=".kapmonitor-export-", dir=self.out_dir))
+        except OSError as exc:
+            raise ExportError(f"cannot export to {self.out_dir}: {_reason(exc)}") from None
+
+    def path(self, name: str) -> Path:
+        """Where to write `name` for now (inside the staging folder)."""
+        p = self._tmp / name
+        self.files[name] = p
+        return p
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        p = self.path(name)
+        try:
+            with open(p, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise ExportError(f"cannot write {name} in {self.out_dir}: {_reason(exc)}") from None
+        return p
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self.write_bytes(name, text.encode("utf-8"))
+
+    def commit(self, order: list[str] | None = None) -> list[Path]:
+        """Move every staged file into the output folder (the manifest last, when listed last)."""
+        names = order or list(self.files)
+        published = []
+        try:
+            for name in names:
+                src = self.files[name]
+                if not src.exists():
+                    raise ExportError(f"internal error: {name} was never written")
+                fd = os.open(src, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                dest = self.out_dir / name
+                os.replace(src, dest)
+                published.append(dest)
+        except OSError as exc:
+            raise ExportError(f"cannot write {self.out_dir}: {_reason(exc)}") from None
+        finally:
+            self.discard()
+        return published
+
+    def discard(self) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
