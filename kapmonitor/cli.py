@@ -109,7 +109,7 @@ def _normalise(argv: list[str]) -> list[str]:
 
 def run_command(args: argparse.Namespace) -> int:
     """`kapmonitor run`: check everything a user could have got wrong, then start the GUI."""
-    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.base import Driver, DriverOptions
     from kapmonitor.drivers.errors import DriverError, PortOpenError
     from kapmonitor.drivers.registry import driver_class
     from kapmonitor.drivers.transport import open_port
@@ -140,11 +140,11 @@ def run_command(args: argparse.Namespace) -> int:
     options = DriverOptions(port=args.port, baudrate=args.baud, scenario=args.scenario, seed=args.seed)
     try:
         if args.replay is not None:
-            from kapmonitor.drivers.replay import ReplayDriver
-
             if not args.replay.is_file():
                 return fail(f"cannot read capture {args.replay}: no such file")
-            driver = ReplayDriver(args.replay, args.driver, options, clock)
+            from kapmonitor.drivers.replay import ReplayDriver
+
+            driver: Driver = ReplayDriver(args.replay, args.driver, options, clock)
         else:
             driver = cls(options, clock)
     except (DriverError, OSError, ValueError) as exc:
@@ -163,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(_normalise(args_list))
-    logging.basicConfig(level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     from kapmonitor.commands import CommandError
 
     try:

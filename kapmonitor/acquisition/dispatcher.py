@@ -49,6 +49,6 @@ class Dispatcher:
             for listener in self._listeners:
                 try:
                     listener.on_items(items)
-                except Exception:  # noqa: BLE001 - isolate listeners from each other
+                except Exception:
                     self.listener_errors += 1
                     log.exception("listener %r failed", listener)

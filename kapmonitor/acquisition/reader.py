@@ -114,14 +114,14 @@ class ReaderThread:
                 self.last_error = str(exc)
                 log.error("driver %s failed: %s", self.driver.name, exc)
                 self._set_state(LinkState.DISCONNECTED, str(exc))
-            except Exception as exc:  # noqa: BLE001 - never let a driver bug kill monitoring
+            except Exception as exc:
                 self.last_error = f"driver error: {exc}"
                 log.exception("driver %s crashed; reconnecting", self.driver.name)
                 self._set_state(LinkState.DISCONNECTED, self.last_error)
             finally:
                 try:
                     self.driver.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("closing driver %s", self.driver.name)
             if not self._stop.is_set():
                 self._stop.wait(backoff)

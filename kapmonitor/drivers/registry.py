@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 
 from kapmonitor.drivers.base import Decoder, Driver, DriverOptions
-from kapmonitor.drivers.errors import UnknownDriverError
+from kapmonitor.drivers.errors import DriverError, UnknownDriverError
 from kapmonitor.model.clock import Clock
 
 # name -> "module:Class"
@@ -37,7 +37,10 @@ def driver_class(name: str) -> type[Driver]:
         known = ", ".join(_DRIVERS)
         raise UnknownDriverError(f"unknown driver {name!r} (known: {known})") from None
     module_name, _, class_name = target.partition(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise DriverError(f"driver {name!r} is not available: {exc}") from exc
     cls: type[Driver] = getattr(module, class_name)
     return cls
 

@@ -173,7 +173,8 @@ class SimulatedPatient:
             else:
                 items.append(VitalSample(t, Parameter.HR, round(hr), Status.OK, self.source))
                 items.append(VitalSample(t, Parameter.SPO2, round(spo2, 1), Status.OK, self.source))
-                items.append(VitalSample(t, Parameter.PULSE_RATE, round(hr + rng.normal(0, 0.7)), Status.OK, self.source))
+                pulse = round(hr + rng.normal(0, 0.7))
+                items.append(VitalSample(t, Parameter.PULSE_RATE, pulse, Status.OK, self.source))
             items.append(WaveChunk(t, Parameter.PLETH, PLETH_RATE_HZ, pleth, self.source))
         items.extend(self._nibp_step(t, silent))
         return items
@@ -199,7 +200,8 @@ class SimulatedPatient:
         if self._nibp_started is None and (t >= self._nibp_next or on_demand):
             self._nibp_started = t
             if t >= self._nibp_next:
-                self._nibp_next += self.nibp_interval_s * max(1, math.floor((t - self._nibp_next) / self.nibp_interval_s) + 1)
+                missed = math.floor((t - self._nibp_next) / self.nibp_interval_s)
+                self._nibp_next += self.nibp_interval_s * max(1, missed + 1)
             if not silent:
                 out.append(VitalSample(t, Parameter.NIBP_SYS, None, Status.MEASURING, self.source))
         elif self._nibp_started is not None and t - self._nibp_started >= NIBP_CYCLE_S:

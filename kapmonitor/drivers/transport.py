@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 _PARITY = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 
 
-def open_port(url: str, settings: SerialSettings, baudrate: int | None = None, timeout: float = 0.05) -> serial.SerialBase:
+def open_port(
+    url: str, settings: SerialSettings, baudrate: int | None = None, timeout: float = 0.05
+) -> serial.SerialBase:
     """Open `url` with the driver's settings. Raises PortOpenError with a one-line reason."""
     try:
         port = serial.serial_for_url(

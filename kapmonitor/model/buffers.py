@@ -91,7 +91,7 @@ class WaveBuffer:
 
     def __init__(self, rate_hz: float, seconds: float) -> None:
         self.rate_hz = rate_hz
-        self._n = int(round(rate_hz * seconds))
+        self._n = round(rate_hz * seconds)
         self._v = np.full(self._n, np.nan, dtype=np.float32)
         self._end_index: int | None = None  # absolute sample index one past the newest sample
         self._lock = threading.Lock()
@@ -100,7 +100,7 @@ class WaveBuffer:
         n = len(values)
         if n == 0:
             return
-        start = int(round(t0 * self.rate_hz))
+        start = round(t0 * self.rate_hz)
         with self._lock:
             if self._end_index is not None and start > self._end_index:
                 self._fill_nan(self._end_index, min(start, self._end_index + self._n))
@@ -122,7 +122,7 @@ class WaveBuffer:
 
     def mark_gap_until(self, t: float) -> None:
         """Mark everything from the newest sample up to `t` as missing (a silent link)."""
-        end = int(round(t * self.rate_hz))
+        end = round(t * self.rate_hz)
         with self._lock:
             if self._end_index is not None and end > self._end_index:
                 self._fill_nan(self._end_index, min(end, self._end_index + self._n))

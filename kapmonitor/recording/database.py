@@ -30,6 +30,15 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
     try:
         create_private_file(path)
         conn = sqlite3.connect(path, check_same_thread=True, isolation_level=None)
+        # refuse a newer database before anything (even the journal mode) changes the file
+        from kapmonitor.recording.schema import SCHEMA_VERSION
+
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise SchemaError(
+                f"session database has schema version {version}; this kapmonitor knows up to {SCHEMA_VERSION}"
+            )
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL syncs the WAL at each commit: a commit survives power loss, not just a crash.
         conn.execute("PRAGMA synchronous=FULL")

@@ -9,6 +9,7 @@ Thread-safety: every public method may be called from any thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -205,12 +206,10 @@ class SessionRecorder:
             if self._on_failure is not None:
                 try:
                     self._on_failure(message)
-                except Exception:  # noqa: BLE001 - a listener must not stop the writer
+                except Exception:
                     log.exception("recorder failure listener")
-        try:
+        with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
     def _write(self, conn: sqlite3.Connection, work: tuple[Any, ...]) -> None:
         kind = work[0]
@@ -237,9 +236,8 @@ class SessionRecorder:
         raws = []
         for item in items:
             if isinstance(item, VitalSample):
-                samples.append(
-                    (item.time, item.parameter.value, item.value, item.status.value, item.source.value, item.measurement_id)
-                )
+                p, st, src = item.parameter.value, item.status.value, item.source.value
+                samples.append((item.time, p, item.value, st, src, item.measurement_id))
             elif isinstance(item, WaveChunk):
                 data = np.asarray(item.values, dtype="<f4").tobytes()
                 waves.append((item.time, item.parameter.value, item.rate_hz, data, item.source.value))

@@ -119,7 +119,8 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.setMinimumSize(1024, 700)
 
-        central = QWidget(objectName="central")
+        central = QWidget()
+        central.setObjectName("central")
         root = QVBoxLayout(central)
         root.setContentsMargins(6, 4, 6, 4)
         root.setSpacing(4)
@@ -348,4 +349,5 @@ class MainWindow(QMainWindow):
             self.recording_label.setStyleSheet(f"color: {'#3dff6e' if ok else theme.ALARM_HIGH};")
         elapsed = now - self.session_start
         speed = "" if math.isclose(self.speed, 1.0) else f"   \u00d7{self.speed:g}"
-        self.clock_label.setText(f"Session {format_clock(elapsed)}   {time.strftime('%H:%M', time.localtime(now))}{speed}")
+        wall = time.strftime("%H:%M", time.localtime(now))
+        self.clock_label.setText(f"Session {format_clock(elapsed)}   {wall}{speed}")

@@ -55,7 +55,8 @@ QTableView, QTableWidget, QListWidget, QTreeView {{ background: #0b0f13; color: 
 QHeaderView::section {{ background: {PANEL}; color: {TEXT_DIM}; border: 0; padding: 4px; }}
 QDialog {{ background: {PANEL}; }}
 QLabel#error {{ color: #ff6b6b; }}
-QProgressBar {{ background: #0b0f13; border: 1px solid #3a4550; border-radius: 4px; text-align: center; color: {TEXT}; }}
+QProgressBar {{ background: #0b0f13; border: 1px solid #3a4550; border-radius: 4px; text-align: center;
+               color: {TEXT}; }}
 QProgressBar::chunk {{ background: #d77a00; }}
 """
 

@@ -1,0 +1,54 @@
+"""The core never imports Qt: only kapmonitor/ui may import PySide6 or pyqtgraph."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "kapmonitor"
+QT_MODULES = ("PySide6", "pyqtgraph", "shiboken6", "PyQt5", "PyQt6")
+
+
+def qt_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        found += [n for n in names if n.split(".")[0] in QT_MODULES]
+    return found
+
+
+def test_core_never_imports_qt() -> None:
+    offenders = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] == "ui":
+            continue
+        names = qt_imports(path)
+        if names:
+            offenders[str(rel)] = names
+    assert offenders == {}
+
+
+def test_the_check_sees_qt_imports(tmp_path: Path) -> None:
+    sample = tmp_path / "m.py"
+    sample.write_text("import os\nfrom PySide6.QtCore import QTimer\nimport pyqtgraph as pg\n")
+    assert qt_imports(sample) == ["PySide6.QtCore", "pyqtgraph"]
+
+
+def test_core_modules_import_without_qt_loaded() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kapmonitor.pipeline, kapmonitor.drivers.simulator, kapmonitor.recording.recorder, "
+        "kapmonitor.alarms.profile, kapmonitor.model.trends\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph')]\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,80 @@
+"""The command line: bad input ends in one line and exit code 2; the screenshot run end to end."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def kap(*args: str, env_extra: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "kapmonitor", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def test_version() -> None:
+    from kapmonitor import __version__
+
+    result = kap("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"kapmonitor {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--driver", "nosuch"], "unknown driver 'nosuch'"),
+        (["--speed", "-3"], "must be a positive number"),
+        (["--speed", "fast"], "not a number"),
+        (["--scenario", "zombie"], "unknown scenario 'zombie'"),
+        (["--driver", "ge-s5"], "needs --port"),
+        (["--driver", "ge-s5", "--port", "/dev/kapmonitor-no-such-port"], "cannot open port /dev/kapmonitor-no-such"),
+        (["--screenshot", "out.jpg"], "must name a .png file"),
+        (["--replay", "/nonexistent/capture.raw", "--driver", "ge-s5"], "cannot read capture"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    result = kap(*args, env_extra={"KAPMONITOR_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_session_path_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = kap("--session", str(blocker / "s.db"), "--screenshot", str(tmp_path / "x.png"),
+                 "--screenshot-after", "1", "--speed", "50")
+    assert result.returncode == 2
+    assert "cannot open session database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_screenshot_of_forty_simulated_minutes(tmp_path: Path) -> None:
+    png = tmp_path / "out.png"
+    db = tmp_path / "session.db"
+    result = kap("--screenshot", str(png), "--screenshot-after", "2400", "--speed", "600", "--session", str(db),
+                 "--seed", "3", env_extra={"KAPMONITOR_DATA_DIR": str(tmp_path)}, timeout=90)
+    assert result.returncode == 0, result.stderr
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    assert image.width() >= 1280 and image.height() >= 800
+    # the simulated banner's orange is in the picture
+    assert image.pixelColor(20, 40).name() == "#ff8c00"
+    conn = sqlite3.connect(db)
+    hr_t = np.array([t for (t,) in conn.execute("SELECT t FROM samples WHERE parameter='hr' ORDER BY t")])
+    assert hr_t[-1] - hr_t[0] >= 2400 - 1
+    assert np.all(np.diff(hr_t) == 1.0)  # every second of those 40 minutes, none missing
+    assert conn.execute("SELECT count(*) FROM samples WHERE parameter='nibp_sys' AND status='ok'").fetchone()[0] >= 8
+    pleth = conn.execute("SELECT sum(length(data)) / 4 FROM waves").fetchone()[0]
+    assert pleth >= 2400 * 100
+    assert conn.execute("SELECT value FROM meta WHERE key='simulated'").fetchone()[0] == "1"

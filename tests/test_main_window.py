@@ -1,0 +1,117 @@
+"""The nurse's window with real widgets offscreen: rising trends, alarm colours, gaps, the banner."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kapmonitor.alarms.profile import Priority, default_profile
+from kapmonitor.drivers.simulator import SimulatedPatient, run_patient_for
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.samples import LinkEvent, LinkState, Source, Status, VitalSample
+from kapmonitor.model.trends import TrendStore
+from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.tiles import ALARM_COLOURS
+
+T0 = 1_800_000_000.0
+
+
+class Now:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_window(qtbot, store: TrendStore, now: Now, simulated: bool = True, infusion=None) -> MainWindow:  # type: ignore[no-untyped-def]
+    window = MainWindow(store, default_profile(), session_start=T0, now_fn=now, simulated=simulated,
+                        device_text="test", infusion_window_fn=infusion)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    return window
+
+
+def test_window_shows_rising_trends_through_a_simulated_infusion(qtbot) -> None:  # type: ignore[no-untyped-def]
+    store = TrendStore()
+    patient = SimulatedPatient(T0, "normal", seed=8)
+    store.on_items(run_patient_for(patient, 42 * 60))
+    now = Now(T0 + 42 * 60)
+    start = patient.infusion_start
+    window = make_window(qtbot, store, now, infusion=lambda t: (start, start + 2400))
+    window.refresh_trend()
+    window.refresh_fast()
+
+    x, y = window.trend_plot.hr_curve.getData()
+    early = np.nanmean(y[(x >= 0) & (x < 5)])
+    late = np.nanmean(y[(x >= 35) & (x < 42)])
+    assert late - early > 6  # HR rises through the infusion
+    sx, sy = window.trend_plot.nibp_sys.getData()
+    assert len(sx) == 9 and sy[-1] > sy[0]
+    assert window.trend_plot._regions and window.trend_plot._regions[0].getRegion() == pytest.approx(
+        ((start - T0) / 60, (start + 2400 - T0) / 60))
+    # numerics show the latest values
+    assert window.hr_tile.value_label.text() == f"{store.latest(Parameter.HR).value:.0f}"
+    nibp = store.last_nibp()
+    assert window.nibp_tile.value_label.text() == f"{nibp.systolic:.0f}/{nibp.diastolic:.0f}"
+    assert "ago" in window.nibp_tile.detail_label.text()
+    assert window.simulated_banner is not None and window.simulated_banner.isVisible()
+    assert "SIMULATED" in window.simulated_banner.text()
+
+
+def test_tile_takes_its_alarm_colour_within_one_redraw(qtbot) -> None:  # type: ignore[no-untyped-def]
+    store = TrendStore()
+    now = Now(T0 + 100)
+    window = make_window(qtbot, store, now, simulated=False)
+    store.on_items([VitalSample(T0 + 99, Parameter.HR, 80.0)])
+    window.refresh_fast()
+    assert window.hr_tile.alarm_priority is None
+    store.on_items([VitalSample(T0 + 100, Parameter.HR, 155.0)])
+    window.refresh_fast()
+    assert window.hr_tile.alarm_priority is Priority.HIGH
+    assert ALARM_COLOURS[Priority.HIGH] in window.hr_tile.styleSheet()
+    store.on_items([VitalSample(T0 + 100, Parameter.SPO2, 91.0)])
+    store.on_items([VitalSample(T0 + 100, p, v, Status.OK, Source.MONITOR, "m1") for p, v in
+                    ((Parameter.NIBP_SYS, 165.0), (Parameter.NIBP_DIA, 95.0), (Parameter.NIBP_MEAN, 118.0))])
+    window.refresh_fast()
+    assert window.spo2_tile.alarm_priority is Priority.MEDIUM
+    assert window.nibp_tile.alarm_priority is Priority.MEDIUM
+    store.on_items([VitalSample(T0 + 101, Parameter.HR, 90.0)])
+    window.refresh_fast()
+    assert window.hr_tile.alarm_priority is None
+    assert window.simulated_banner is None
+
+
+def test_a_stale_or_invalid_value_is_not_shown_as_a_number(qtbot) -> None:  # type: ignore[no-untyped-def]
+    store = TrendStore()
+    now = Now(T0 + 100)
+    window = make_window(qtbot, store, now, simulated=False)
+    store.on_items([VitalSample(T0 + 100, Parameter.SPO2, None, Status.SENSOR_OFF)])
+    store.on_items([VitalSample(T0 + 80, Parameter.HR, 70.0)])
+    window.refresh_fast()
+    assert window.spo2_tile.value_label.text() == "\u2014"
+    assert window.spo2_tile.detail_label.text() == "sensor-off"
+    assert window.hr_tile.value_label.text() == "\u2014"  # 20 s old: not a current value
+
+
+def test_a_gap_is_drawn_as_a_gap(qtbot) -> None:  # type: ignore[no-untyped-def]
+    store = TrendStore()
+    patient = SimulatedPatient(T0, "link-loss", seed=1)
+    items = run_patient_for(patient, 20 * 60)
+    store.on_items(items)
+    window = make_window(qtbot, store, Now(T0 + 20 * 60))
+    window.refresh_trend()
+    x, y = window.trend_plot.hr_curve.getData()
+    gap_x = x[np.isnan(y)]
+    silent = (patient.infusion_start + 15 * 60 - T0) / 60
+    assert len(gap_x) == 1 and silent - 0.1 < gap_x[0] < silent + 0.6
+
+
+def test_link_state_is_shown(qtbot) -> None:  # type: ignore[no-untyped-def]
+    store = TrendStore()
+    window = make_window(qtbot, store, Now(T0), simulated=False)
+    store.on_items([LinkEvent(T0, LinkState.DISCONNECTED, "cable unplugged")])
+    window.refresh_fast()
+    assert "DISCONNECTED" in window.link_label.text()
+    assert window.link_label.toolTip() == "cable unplugged"
