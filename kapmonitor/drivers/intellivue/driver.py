@@ -69,6 +69,9 @@ class IntelliVueDriver(Driver):
         self._tx_queue: collections.deque[bytes] = collections.deque()
         self._tx_times: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
+        self._state: str = "idle"
+        self._out: list[Item] = []
+        self._reported_not_answering = False
         self._reset_session_state()
         self.sessions_started = 0
         self.associations = 0
@@ -126,7 +129,7 @@ class IntelliVueDriver(Driver):
         self._last_result = 0.0
         self._offset_set = False
         self._reported_not_answering = False
-        self._out: list[Item] = []
+        self._out = []
 
     def _set_state(self, state: str) -> None:
         self._state = state
