@@ -508,6 +508,36 @@ class MusicController:
                 self._change_to(replacement, "skip_unreadable")
 
     # -- status ------------------------------------------------------------------------------
+    def phase_plan(self, now: float) -> list[tuple[str, float, float, bool]]:
+        """(phase name, start, end, is current) for the timeline: past phases as they happened,
+        the current and later ones projected from the remaining (playable) track durations."""
+        status = self.status()
+        with self._lock:
+            names = self.playlist.phase_names()
+            plan: list[tuple[str, float, float, bool]] = []
+            starts = list(self.phase_starts)
+            active = status.state in (State.PLAYING, State.PAUSED, State.STOPPING)
+            for i, (t, idx) in enumerate(starts):
+                if idx >= len(names):
+                    continue
+                is_last = i == len(starts) - 1
+                if is_last and active:
+                    end = now + (status.phase_left or 0.0)
+                    plan.append((names[idx], t, max(end, t), True))
+                else:
+                    last_event_t = self.events[-1]["t"] if self.events else now
+                    end = starts[i + 1][0] if not is_last else float(last_event_t)  # type: ignore[arg-type]
+                    plan.append((names[idx], t, end, False))
+            cursor = plan[-1][2] if plan and active else now
+            first_future = self._phase_index + 1 if active else self._phase_index
+            for idx in range(first_future, len(names)):
+                length = self.playlist.total_duration(idx)
+                if length <= 0:
+                    continue
+                plan.append((names[idx], cursor, cursor + length, not active and idx == self._phase_index))
+                cursor += length
+            return plan
+
     def _position(self) -> float | None:
         pos = self.player.position()
         if pos is None or pos[0] != self._current_token:

@@ -299,6 +299,14 @@ class Playlist:
             self._phases = phases
             self._changed()
 
+    def replace_with(self, other: Playlist) -> None:
+        """Take over another playlist's name, phases and tracks (loading a file into this object)."""
+        phases = other.snapshot()
+        with self._lock:
+            self.name = other.name
+            self._phases = phases or [Phase(DEFAULT_PHASES[0])]
+            self._changed()
+
     def update_track(self, track_id: int, *, notes: str | None = None, avoid: bool | None = None,
                      error: str | None = None, clear_error: bool = False) -> None:
         with self._lock:
