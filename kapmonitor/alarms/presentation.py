@@ -18,9 +18,9 @@ FLASH_DUTY: dict[Priority, float] = {Priority.HIGH: 0.5, Priority.MEDIUM: 0.5, P
 
 # (background, text) per priority; high and medium colours are the IEC 60601-1-8 red and yellow
 COLOURS: dict[Priority, tuple[str, str]] = {
-    Priority.HIGH: ("#e00000", "#ffffff"),
-    Priority.MEDIUM: ("#ffd200", "#000000"),
-    Priority.LOW: ("#00c8e0", "#000000"),
+    Priority.HIGH: ("#ff2020", "#000000"),
+    Priority.MEDIUM: ("#ffd400", "#000000"),
+    Priority.LOW: ("#00e5ff", "#000000"),
 }
 IDLE_COLOURS = ("#111111", "#ffffff")
 

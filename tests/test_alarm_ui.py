@@ -1,0 +1,255 @@
+"""Alarm GUI with real widgets offscreen: bar, flashing, acknowledge and pause, countdown, dialogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog
+
+from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.model import AlarmEventType
+from kapmonitor.alarms.pin import PinStore
+from kapmonitor.alarms.prestart import check_prestart
+from kapmonitor.alarms.presentation import COLOURS, flash_on, tile_states
+from kapmonitor.alarms.profile import Priority, default_profile, load_profile
+from kapmonitor.model.clock import ManualClock
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.samples import VitalSample
+from kapmonitor.ui.alarm_bar import AlarmBar, AlarmBridge
+from kapmonitor.ui.alarm_history import AlarmHistoryPanel
+from kapmonitor.ui.limit_change_dialog import LimitChangeDialog
+from kapmonitor.ui.prestart_dialog import PrestartDialog
+from kapmonitor.ui.profile_editor import PinDialog, ProfileEditorDialog
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+def engine() -> AlarmEngine:
+    return AlarmEngine(default_profile(), ManualClock(T0))
+
+
+def _nibp(engine: AlarmEngine, sys_: float, dia: float, mid: str) -> None:
+    t = engine._clock.now()
+    engine.on_items([VitalSample(t, Parameter.NIBP_SYS, sys_, measurement_id=mid),
+                     VitalSample(t, Parameter.NIBP_DIA, dia, measurement_id=mid)])
+
+
+def _wire(qtbot, engine: AlarmEngine) -> AlarmBar:  # type: ignore[no-untyped-def]
+    bar = AlarmBar()
+    qtbot.addWidget(bar)
+    bar.acknowledge_requested.connect(lambda: engine.acknowledge("AB"))
+    bar.pause_requested.connect(lambda: engine.pause_audio(who="AB"))
+    bar.show()
+    bar.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is bar, timeout=2000)  # keys go to the active window
+    return bar
+
+
+def _redraw(bar: AlarmBar, engine: AlarmEngine, mono: float = 0.1) -> None:
+    now = engine._clock.now()
+    bar.update_from(engine.active_alarms(), engine.audio_paused_until, now, monotonic_t=mono)
+
+
+def test_flash_rates_in_iec_bands() -> None:
+    def rate_and_duty(p: Priority) -> tuple[float, float]:
+        ts = [i / 1000 for i in range(10_000)]
+        states = [flash_on(p, t) for t in ts]
+        rises = sum(1 for a, b in zip(states, states[1:], strict=False) if b and not a)
+        return rises / 10.0, sum(states) / len(states)
+
+    hz, duty = rate_and_duty(Priority.HIGH)
+    assert 1.4 <= hz <= 2.8 and 0.2 <= duty <= 0.6
+    hz, duty = rate_and_duty(Priority.MEDIUM)
+    assert 0.4 <= hz <= 0.8 and 0.2 <= duty <= 0.6
+    assert all(flash_on(Priority.LOW, t / 7) for t in range(100))
+    assert not flash_on(None, 0.1)
+
+
+def test_bar_reacts_within_one_redraw_and_flashes(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    bar = _wire(qtbot, engine)
+    _redraw(bar, engine)
+    assert bar.row_texts() == [] and bar.idle_label.isVisible()
+    _nibp(engine, 188, 85, "m1")
+    engine._clock.advance(65)
+    _redraw(bar, engine, mono=0.1)  # one redraw
+    (text,) = bar.row_texts()
+    assert text.startswith("***") and "Systolic BP very high" in text and "188 mmHg" in text
+    assert "(limit 180)" in text and "1:05" in text
+    assert COLOURS[Priority.HIGH][0] in bar.row_styles()[0]  # lit phase: red background
+    _redraw(bar, engine, mono=0.35)  # off phase 0.25 s later
+    assert "background: #111111" in bar.row_styles()[0]
+    assert not bar.idle_label.isVisible()
+
+
+def test_ack_button_and_key(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    bar = _wire(qtbot, engine)
+    _nibp(engine, 165, 85, "m1")
+    _redraw(bar, engine)
+    assert bar.row_texts()[0].startswith("** ")
+    qtbot.mouseClick(bar.ack_button, Qt.MouseButton.LeftButton)
+    assert engine.active_alarms()[0].acknowledged
+    _redraw(bar, engine, mono=0.9)  # acknowledged: steady, no off phase
+    assert "[acknowledged]" in bar.row_texts()[0]
+    assert COLOURS[Priority.MEDIUM][0] in bar.row_styles()[0]
+    assert not bar.ack_button.isEnabled()
+
+    _nibp(engine, 190, 85, "m2")  # worse: a new acknowledgement is needed
+    _redraw(bar, engine)
+    qtbot.keyClick(bar, Qt.Key.Key_F2)
+    acks = [e for e in engine.events() if e.event is AlarmEventType.ACKNOWLEDGED]
+    assert len(acks) == 2 and acks[-1].who == "AB"
+
+
+def test_pause_button_key_and_countdown(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    bar = _wire(qtbot, engine)
+    _nibp(engine, 165, 85, "m1")
+    _redraw(bar, engine)
+    assert not bar.paused_label.isVisible()
+    qtbot.keyClick(bar, Qt.Key.Key_F3)
+    assert engine.audio_state() is None
+    _redraw(bar, engine)
+    assert bar.paused_label.isVisible() and bar.paused_label.text() == "AUDIO PAUSED 2:00"
+    engine._clock.advance(75.5)
+    _redraw(bar, engine)
+    assert bar.paused_label.text() == "AUDIO PAUSED 0:45"
+    assert "audio paused" in bar.row_texts()[0]
+    engine._clock.advance(60)
+    engine.tick()
+    _redraw(bar, engine)
+    assert not bar.paused_label.isVisible()
+    qtbot.mouseClick(bar.pause_button, Qt.MouseButton.LeftButton)
+    assert engine.audio_paused_until == pytest.approx(engine._clock.now() + 120)
+
+
+def test_many_alarms_sorted_and_overflow(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    bar = _wire(qtbot, engine)
+    _nibp(engine, 165, 104, "m1")
+    for i in range(4):
+        engine.report_technical(f"tech-{i}", f"technical {i}", Priority.LOW)
+    _redraw(bar, engine)
+    texts = bar.row_texts()
+    assert len(texts) == 4 and texts[0].startswith("** ") and texts[-1].startswith("*  ")
+    assert bar.more_label.isVisible() and bar.more_label.text().startswith("+2 more")
+    bar.set_notice("running on the built-in default limits")
+    assert bar.notice_label.isVisible()
+
+
+def test_tile_states_follow_physiological_alarms(engine: AlarmEngine) -> None:
+    _nibp(engine, 165, 80, "m1")
+    engine.report_technical("storage-failure", "disk", Priority.HIGH)
+    assert tile_states(engine.active_alarms()) == {Parameter.NIBP_SYS: (Priority.MEDIUM, True)}
+    engine.acknowledge("AB")
+    assert tile_states(engine.active_alarms()) == {Parameter.NIBP_SYS: (Priority.MEDIUM, False)}
+
+
+def test_history_panel_via_bridge(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    panel = AlarmHistoryPanel()
+    qtbot.addWidget(panel)
+    bridge = AlarmBridge()
+    bridge.event_received.connect(panel.add_event)
+    engine.add_listener(bridge.listener)
+    _nibp(engine, 185, 80, "m1")
+    engine.acknowledge("CD")
+    assert panel.row_count() == 2
+    top = panel.row(0)
+    assert top[1] == "acknowledged" and top[-1] == "CD" and top[4] == "185" and top[5] == "180"
+    panel.set_events(engine.events())
+    assert panel.row_count() == 2
+
+
+def test_limit_change_dialog_requires_initials_and_reason(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    dlg = LimitChangeDialog(engine.profile)
+    qtbot.addWidget(dlg)
+    idx = next(i for i in range(dlg.limit_box.count()) if dlg.limit_box.itemText(i).startswith("HR \u00b7 medium \u00b7 \u2265"))
+    dlg.limit_box.setCurrentIndex(idx)
+    assert dlg.value_box.value() == 120
+    dlg.value_box.setValue(130)
+    dlg.buttons.accepted.emit()
+    assert dlg.result() != QDialog.DialogCode.Accepted and "initials" in dlg.error.text()
+    dlg.initials.setText("AB")
+    dlg.reason.setText("resting HR 105, athlete")
+    dlg.buttons.accepted.emit()
+    assert dlg.result() == QDialog.DialogCode.Accepted and dlg.new_profile is not None
+    changes = engine.set_profile(dlg.new_profile, dlg.who, dlg.why)
+    assert [(c.parameter, c.field, c.new_value) for c in changes] == [("hr", "medium.above_or_equal", "130")]
+
+
+def test_limit_change_dialog_rejects_crossed_limits(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    dlg = LimitChangeDialog(engine.profile)
+    qtbot.addWidget(dlg)
+    idx = next(i for i in range(dlg.limit_box.count()) if dlg.limit_box.itemText(i).startswith("HR \u00b7 medium \u00b7 \u2264"))
+    dlg.limit_box.setCurrentIndex(idx)
+    dlg.value_box.setValue(125)  # lower limit above the upper limit 120
+    dlg.initials.setText("AB")
+    dlg.reason.setText("typo")
+    dlg.buttons.accepted.emit()
+    assert dlg.new_profile is None and "must be above" in dlg.error.text()
+
+
+def test_prestart_dialog_needs_initials_and_reason(qtbot) -> None:  # type: ignore[no-untyped-def]
+    result = check_prestart(default_profile(), {Parameter.NIBP_SYS: 185, Parameter.NIBP_DIA: 95,
+                                                Parameter.HR: 80, Parameter.SPO2: 97})
+    assert result.blocked
+    dlg = PrestartDialog(result)
+    qtbot.addWidget(dlg)
+    assert dlg.findings.count() == 2 and dlg.findings.item(0).text().endswith("blocks the start")
+    assert not dlg.start_button.isEnabled()
+    dlg.initials_edit.setText("AB")
+    assert not dlg.start_button.isEnabled()
+    dlg.reason_edit.setText("Dr X: known hypertension, go ahead")
+    assert dlg.start_button.isEnabled()
+    qtbot.mouseClick(dlg.start_button, Qt.MouseButton.LeftButton)
+    assert dlg.result() == QDialog.DialogCode.Accepted
+    assert "AB" in dlg.override_text() and "185" in dlg.override_text()
+
+
+def test_pin_first_use_sets_then_verifies(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = PinStore(tmp_path / "pin.json")
+    dlg = PinDialog(store)
+    qtbot.addWidget(dlg)
+    assert dlg.setting
+    dlg.pin_edit.setText("12")
+    dlg.repeat_edit.setText("12")
+    dlg._accept()
+    assert "at least 4" in dlg.error.text() and not store.is_set()
+    dlg.pin_edit.setText("4711")
+    dlg.repeat_edit.setText("4711")
+    dlg._accept()
+    assert store.is_set() and dlg.result() == QDialog.DialogCode.Accepted
+    assert "4711" not in (tmp_path / "pin.json").read_text()
+
+    again = PinDialog(store)
+    qtbot.addWidget(again)
+    assert not again.setting
+    again.pin_edit.setText("1234")
+    again._accept()
+    assert again.error.text() == "wrong PIN" and again.result() != QDialog.DialogCode.Accepted
+    again.pin_edit.setText("4711")
+    again._accept()
+    assert again.result() == QDialog.DialogCode.Accepted
+
+
+def test_profile_editor_validates_and_saves(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "clinic.toml"
+    dlg = ProfileEditorDialog(default_profile(), path)
+    qtbot.addWidget(dlg)
+    row = next(r for r in range(dlg.limits.rowCount())
+               if dlg.limits.item(r, 0).text() == "spo2" and dlg.limits.item(r, 1).text() == "high")
+    dlg.limits.item(row, 3).setText("eighty")
+    dlg._save()
+    assert "not a number" in dlg.error.text() and not path.exists()
+    dlg.limits.item(row, 3).setText("86")
+    dlg.fields[("behaviour", "audio_pause_max_s")].setText("3600")
+    dlg._save()
+    assert "capped at 900" in dlg.error.text() and not path.exists()
+    dlg.fields[("behaviour", "audio_pause_max_s")].setText("600")
+    dlg.fields[("profile", "signed_off_by")].setText("Dr X")
+    dlg._save()
+    assert dlg.result() == QDialog.DialogCode.Accepted
+    saved = load_profile(path)
+    (rule,) = [r for r in saved.limits if r.parameter is Parameter.SPO2 and r.priority is Priority.HIGH]
+    assert rule.thresholds[0].value == 86 and rule.delay_s == 10
+    assert saved.signed_off_by == "Dr X" and saved.behaviour.audio_pause_max_s == 600
