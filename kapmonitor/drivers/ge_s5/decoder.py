@@ -176,13 +176,16 @@ class GeS5Decoder(Decoder):
         n = len(record)
         bounds: list[tuple[int, int, int]] = []
         subs = sorted(hdr.subrecords)
+        bad = False
         for i, (off, typ) in enumerate(subs):
             start = p.HEADER_LEN + off
             end = p.HEADER_LEN + subs[i + 1][0] if i + 1 < len(subs) else n
             if off < 0 or start >= n or end > n or end <= start:
-                self.stats.length_errors += 1
+                bad = True
                 continue
             bounds.append((start, end, typ))
+        if bad:  # one count per damaged record, however many descriptors are wrong
+            self.stats.length_errors += 1
         if hdr.r_maintype == p.MT_PHDB:
             self._phdb(record, hdr, bounds, arrival_time, out)
         elif hdr.r_maintype == p.MT_WAVE and self.waves:
