@@ -451,7 +451,7 @@ class AlarmEngine:
                     best = (rule, th)
         alarm_id = f"{p.value}.{d}"
         if best is None:
-            self._set_condition(t, alarm_id, False)
+            self._set_condition(t, alarm_id, False, value=x)
         else:
             rule, th = best
             self._set_condition(t, alarm_id, True, parameter=p, kind=AlarmKind.PHYSIOLOGICAL,
@@ -485,7 +485,7 @@ class AlarmEngine:
                     break
             alarm_id = f"{p.value}.{d}"
             if best is None:
-                self._set_condition(t, alarm_id, False)
+                self._set_condition(t, alarm_id, False, value=x)
             else:
                 rule, th = best
                 self._set_condition(t, alarm_id, True, parameter=p, kind=AlarmKind.PHYSIOLOGICAL,
@@ -636,6 +636,8 @@ class AlarmEngine:
         if not present:
             if a is None or not a.condition_present:
                 return
+            if value is not None:
+                a.value = value  # the value that ended the condition
             if a.priority is Priority.HIGH and not a.acknowledged:
                 a.condition_present = False
                 self._touch()
