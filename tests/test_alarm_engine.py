@@ -30,7 +30,8 @@ class Rig:
         self.clock.advance_to(T0 + dt)
         return self
 
-    def feed(self, parameter: Parameter, value: float | None, status: Status = Status.OK, mid: str | None = None) -> None:
+    def feed(self, parameter: Parameter, value: float | None, status: Status = Status.OK,
+             mid: str | None = None) -> None:
         t = self.clock.now()
         self.engine.on_items([VitalSample(t, parameter, value, status, measurement_id=mid)])
 
@@ -76,7 +77,7 @@ def test_nibp_systolic_each_priority_evaluated_at_once(rig: Rig, sys_: float, ex
         assert key not in active
     else:
         assert active[key][0] is expected
-        raised = [e for e in rig.events if e.alarm_id == key and e.event is E.RAISED][0]
+        raised = next(e for e in rig.events if e.alarm_id == key and e.event is E.RAISED)
         assert raised.time == T0  # no delay for NIBP
         assert raised.value == sys_
         assert raised.kind is AlarmKind.PHYSIOLOGICAL
@@ -138,7 +139,7 @@ def test_spo2_medium_after_15_s_high_after_10_s(rig: Rig) -> None:
 
     r2 = Rig()
     r2.series(Parameter.SPO2, [86] * 30, start=0)  # below 88 and 92 from t=0: high after 10 s wins
-    first = [e for e in r2.events if e.alarm_id == "spo2.lower"][0]
+    first = next(e for e in r2.events if e.alarm_id == "spo2.lower")
     assert (first.time - T0, first.priority, first.value, first.limit) == (10.0, Priority.HIGH, 86, 88)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,8 @@ from PySide6.QtWidgets import QApplication, QDialog
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.model import AlarmEventType
 from kapmonitor.alarms.pin import PinStore
-from kapmonitor.alarms.prestart import check_prestart
 from kapmonitor.alarms.presentation import COLOURS, flash_on, tile_states
+from kapmonitor.alarms.prestart import check_prestart
 from kapmonitor.alarms.profile import Priority, default_profile, load_profile
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
@@ -57,7 +58,7 @@ def test_flash_rates_in_iec_bands() -> None:
     def rate_and_duty(p: Priority) -> tuple[float, float]:
         ts = [i / 1000 for i in range(10_000)]
         states = [flash_on(p, t) for t in ts]
-        rises = sum(1 for a, b in zip(states, states[1:], strict=False) if b and not a)
+        rises = sum(1 for a, b in itertools.pairwise(states) if b and not a)
         return rises / 10.0, sum(states) / len(states)
 
     hz, duty = rate_and_duty(Priority.HIGH)
@@ -163,7 +164,8 @@ def test_history_panel_via_bridge(qtbot, engine: AlarmEngine) -> None:  # type: 
 def test_limit_change_dialog_requires_initials_and_reason(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
     dlg = LimitChangeDialog(engine.profile)
     qtbot.addWidget(dlg)
-    idx = next(i for i in range(dlg.limit_box.count()) if dlg.limit_box.itemText(i).startswith("HR \u00b7 medium \u00b7 \u2265"))
+    idx = next(i for i in range(dlg.limit_box.count())
+               if dlg.limit_box.itemText(i).startswith("HR \u00b7 medium \u00b7 \u2265"))
     dlg.limit_box.setCurrentIndex(idx)
     assert dlg.value_box.value() == 120
     dlg.value_box.setValue(130)
@@ -180,7 +182,8 @@ def test_limit_change_dialog_requires_initials_and_reason(qtbot, engine: AlarmEn
 def test_limit_change_dialog_rejects_crossed_limits(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
     dlg = LimitChangeDialog(engine.profile)
     qtbot.addWidget(dlg)
-    idx = next(i for i in range(dlg.limit_box.count()) if dlg.limit_box.itemText(i).startswith("HR \u00b7 medium \u00b7 \u2264"))
+    idx = next(i for i in range(dlg.limit_box.count())
+               if dlg.limit_box.itemText(i).startswith("HR \u00b7 medium \u00b7 \u2264"))
     dlg.limit_box.setCurrentIndex(idx)
     dlg.value_box.setValue(125)  # lower limit above the upper limit 120
     dlg.initials.setText("AB")
