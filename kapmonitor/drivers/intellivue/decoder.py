@@ -84,7 +84,8 @@ def decode_float(raw: int) -> FloatValue:
         exp -= 256
     if mant >= 0x800000:
         mant -= 0x1000000
-    return FloatValue(mant * 10.0**exp)
+    # divide for negative exponents: 996 / 10 is exactly 99.6, 996 * 0.1 is not
+    return FloatValue(mant / 10.0**-exp if exp < 0 else mant * 10.0**exp)
 
 
 def decode_bcd_time(raw: bytes, utc_offset_s: float = 0.0) -> float | None:
