@@ -150,6 +150,8 @@ def interpret_prestart(result: object) -> PrestartOutcome:
         return PrestartOutcome(bool(result[0]), str(result[1]) if len(result) > 1 else "")
     ok = bool(getattr(result, "ok", False))
     message = getattr(result, "message", None) or getattr(result, "summary", None)
+    if callable(message):
+        message = message()
     if message is None:
         problems = getattr(result, "problems", None) or getattr(result, "findings", None)
         message = "; ".join(str(p) for p in problems) if problems else ""
@@ -1203,3 +1205,17 @@ def _read_restored(conn: Any) -> _Restored:
         latest=latest,
         max_ids=max_ids,
     )
+
+
+def prestart_hook(profile: object, session: NurseSession) -> PrestartCheck:
+    """The alarm profile's pre-start check on the session's latest readings, as a start hook.
+
+    Needs the session registered as a dispatcher listener (it keeps the latest values).
+    """
+    from kapmonitor.alarms.prestart import check_prestart
+
+    def check() -> object:
+        latest: dict[Parameter, float | None] = {p: v for p, (_, v) in session.latest().items()}
+        return check_prestart(profile, latest)  # type: ignore[arg-type]
+
+    return check

@@ -1,0 +1,152 @@
+"""Shared pieces of the nurse's session widgets: style, number fields with messages at the field,
+and a bridge that turns NurseSession listener calls (any thread) into a GUI-thread signal.
+
+GUI thread only, except `SessionBridge.notify`, which may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from kapmonitor.session.session import NurseSession
+
+log = logging.getLogger(__name__)
+
+BACKGROUND = "#111111"
+TEXT = "#ffffff"
+DIM = "#a0a8b0"
+ERROR = "#ff6b6b"
+WARN = "#ffd400"
+OK = "#4cd964"
+ACCENT = "#d77a00"
+
+SESSION_STYLE = f"""
+QWidget {{ background: {BACKGROUND}; color: {TEXT}; font-size: 17px; }}
+QLabel#error {{ color: {ERROR}; font-size: 15px; }}
+QLabel#dim {{ color: {DIM}; font-size: 15px; }}
+QLabel#big {{ font-size: 30px; font-weight: bold; }}
+QLabel#prompt {{ color: #000000; background: {WARN}; font-weight: bold; padding: 6px; border-radius: 4px; }}
+QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QPlainTextEdit {{
+    background: #000000; color: {TEXT}; border: 1px solid #4a5560; border-radius: 4px; padding: 5px; }}
+QLineEdit[invalid="true"] {{ border: 2px solid {ERROR}; }}
+QPushButton {{ background: #222a32; color: {TEXT}; border: 1px solid #4a5560; border-radius: 6px;
+              padding: 8px 14px; min-height: 28px; }}
+QPushButton:hover {{ background: #2c3640; }}
+QPushButton:checked {{ background: {ACCENT}; color: #000000; }}
+QPushButton:disabled {{ color: #5d6670; border-color: #2a3138; }}
+QPushButton#primary {{ background: #0d5c2e; border-color: #1e8f4c; font-weight: bold; }}
+QPushButton#danger {{ background: #6b1010; border-color: #a02020; font-weight: bold; }}
+QProgressBar {{ background: #000000; border: 1px solid #4a5560; border-radius: 4px; text-align: center;
+               color: {TEXT}; min-height: 26px; }}
+QProgressBar::chunk {{ background: {ACCENT}; }}
+QCheckBox {{ spacing: 10px; }}
+QCheckBox::indicator {{ width: 22px; height: 22px; }}
+QTableWidget, QListWidget {{ background: #000000; gridline-color: #2a3138; }}
+QHeaderView::section {{ background: #1a2026; color: {DIM}; border: 0; padding: 4px; }}
+QGroupBox {{ border: 1px solid #2a3138; border-radius: 6px; margin-top: 14px; padding-top: 8px; }}
+QGroupBox::title {{ subcontrol-origin: margin; left: 10px; color: {DIM}; }}
+"""
+
+
+def big_font(px: int = 30, bold: bool = True) -> QFont:
+    font = QFont()
+    font.setPixelSize(px)
+    font.setBold(bold)
+    return font
+
+
+def clock_text(t: float) -> str:
+    """Local wall-clock time of an epoch time, as the nurse reads it on the wall."""
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+class NumberInputError(ValueError):
+    """Text that is not a number the field accepts; the message is shown at the field."""
+
+
+def parse_number(text: str, what: str, allow_empty: bool = False) -> float | None:
+    """A decimal number from a field ("," accepted as decimal mark). Raises NumberInputError."""
+    cleaned = text.strip().replace(",", ".")
+    if not cleaned:
+        if allow_empty:
+            return None
+        raise NumberInputError(f"enter the {what}")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise NumberInputError(f"{text.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise NumberInputError(f"{text.strip()!r} is not a usable number")
+    return value
+
+
+class FieldBox(QWidget):
+    """A labelled input with its message line underneath (empty when the value is fine)."""
+
+    def __init__(self, label: str, editor: QWidget, hint: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.label = QLabel(label)
+        layout.addWidget(self.label)
+        layout.addWidget(editor)
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.setVisible(False)
+        layout.addWidget(self.error)
+        if hint:
+            h = QLabel(hint)
+            h.setObjectName("dim")
+            h.setWordWrap(True)
+            layout.addWidget(h)
+
+    def set_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+        if isinstance(self.editor, QLineEdit):
+            self.editor.setProperty("invalid", "true" if message else "false")
+            self.editor.style().unpolish(self.editor)
+            self.editor.style().polish(self.editor)
+
+    @property
+    def message(self) -> str:
+        return self.error.text()
+
+
+class SessionBridge(QObject):
+    """Re-emits NurseSession changes as `changed` in the GUI thread (queued when needed)."""
+
+    changed = Signal()
+
+    def __init__(self, session: NurseSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        session.add_listener(self.notify)
+        self.destroyed.connect(lambda *_: None)
+
+    def notify(self) -> None:
+        try:
+            self.changed.emit()
+        except RuntimeError:  # the bridge's C++ object is gone (window closed)
+            log.debug("session change after the bridge was deleted")
+
+    def detach(self) -> None:
+        self.session.remove_listener(self.notify)
+
+
+def make_label(text: str, name: str | None = None, align: Qt.AlignmentFlag | None = None) -> QLabel:
+    label = QLabel(text)
+    if name:
+        label.setObjectName(name)
+    if align is not None:
+        label.setAlignment(align)
+    return label

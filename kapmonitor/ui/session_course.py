@@ -1,0 +1,211 @@
+"""The course view (the sessions of one pseudonym) and a read-only view of one session's record.
+
+Reading goes through read-only connections; nothing here modifies a database. The scan runs in
+the GUI thread: a course is a handful of small files. GUI thread only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+from kapmonitor.session.infusion import format_duration
+from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
+from kapmonitor.ui.session_common import SESSION_STYLE, FieldBox, make_label
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["Date", "Session", "Dose", "Infusion", "Peak BP", "Alarms H/M/L", "Status"]
+
+
+def _date(t: float | None) -> str:
+    return "—" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+def summary_row(s: SessionSummary) -> list[str]:
+    dose = "—" if s.dose_mg_per_kg is None else f"{s.dose_mg_per_kg:g} mg/kg"
+    if s.total_mg is not None:
+        dose += f" ({s.total_mg:.0f} mg)"
+    peak = "—" if s.peak_sys is None else f"{s.peak_sys:.0f}/{s.peak_dia:.0f}" if s.peak_dia else f"{s.peak_sys:.0f}/—"
+    a = s.alarms_by_priority
+    alarms = f"{a.get('high', 0)}/{a.get('medium', 0)}/{a.get('low', 0)}"
+    course = f"{s.course_number or '?'} of {s.course_total or '?'}"
+    status = s.status + (" (simulated)" if s.simulated else "")
+    infusion = "—" if s.infusion_s is None else format_duration(s.infusion_s)
+    return [_date(s.created_at), course, dose, infusion, peak, alarms, status]
+
+
+class CourseView(QDialog):
+    """Sessions of one pseudonym in a table; a row opens the record read-only."""
+
+    def __init__(self, pseudonym: str = "", folder: Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.folder = folder
+        self.setWindowTitle("Course of sessions")
+        self.setStyleSheet(SESSION_STYLE)
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.pseudonym_edit = QLineEdit(pseudonym)
+        self.pseudonym_edit.setPlaceholderText("pseudonym")
+        self.pseudonym_edit.returnPressed.connect(self.load)
+        self.box = FieldBox("Patient pseudonym", self.pseudonym_edit)
+        show = QPushButton("Show")
+        show.clicked.connect(self.load)
+        row.addWidget(self.box, 1)
+        row.addWidget(show)
+        layout.addLayout(row)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        layout.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open read-only")
+        self.open_button.clicked.connect(self.open_selected)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout.addLayout(buttons)
+        self.sessions: list[SessionSummary] = []
+        self.record_dialog: SessionRecordDialog | None = None
+        self.resize(1000, 500)
+        if pseudonym:
+            self.load()
+
+    def load(self) -> None:
+        pseudonym = self.pseudonym_edit.text().strip()
+        self.box.set_error(None)
+        if not pseudonym:
+            self.box.set_error("enter a pseudonym")
+            return
+        self.sessions = course_sessions(pseudonym, self.folder)
+        if not self.sessions:
+            self.box.set_error(f"no sessions of {pseudonym} on this computer")
+        self.table.setRowCount(len(self.sessions))
+        for i, s in enumerate(self.sessions):
+            for col, text in enumerate(summary_row(s)):
+                self.table.setItem(i, col, QTableWidgetItem(text))
+
+    def open_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        s = self.sessions[rows[0].row()]
+        self.record_dialog = SessionRecordDialog(s.path, self)
+        self.record_dialog.open()
+
+
+def record_text(path: Path) -> str:
+    """A plain-text rendering of one session's nurse record (read-only). Raises SessionDatabaseError."""
+    conn = open_read_only(path)
+    try:
+        return _record_text(conn, path)
+    except sqlite3.Error as exc:
+        raise SessionDatabaseError(f"{path.name}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def _t(t: object) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(float(t)))  # type: ignore[arg-type]
+
+
+def _record_text(conn: sqlite3.Connection, path: Path) -> str:
+    info = read_info(conn)
+    lines = [f"Session record {path.name} (read-only)", ""]
+    for key in (
+        "pseudonym",
+        "course_number",
+        "course_total",
+        "nurse_initials",
+        "therapist_initials",
+        "prescriber_initials",
+        "weight_kg",
+        "drug",
+        "dose_mg_per_kg",
+        "concentration_mg_per_ml",
+        "duration_min",
+        "lot",
+        "concomitant",
+        "plan_total_mg",
+        "plan_volume_ml",
+        "plan_rate_ml_per_h",
+        "prestart_message",
+        "prestart_override_by",
+        "prestart_override_reason",
+        "status",
+    ):
+        if key in info:
+            lines.append(f"{key.replace('_', ' ')}: {info[key]}")
+    lines += ["", "Infusion:"]
+    for t, action, reason, who in conn.execute("SELECT t, action, reason, who FROM infusion_events ORDER BY id"):
+        lines.append(f"  {_t(t)}  {action}{' — ' + reason if reason else ''}  ({who or ''})")
+    lines += ["", "Events:"]
+    for t, cat, name, sev, drug, dose, route, note, who, deleted in conn.execute(
+        "SELECT t, category, name, severity, drug, dose, route, note, who, deleted FROM clinical_events ORDER BY t"
+    ):
+        text = " ".join(str(x) for x in (cat, drug or name, dose, route, sev, note) if x)
+        lines.append(f"  {_t(t)}  {text}  ({who or ''}){'  [removed]' if deleted else ''}")
+    lines += ["", "Scales:"]
+    for t, scale, score, who in conn.execute("SELECT t, scale, score, who FROM scales ORDER BY t"):
+        lines.append(f"  {_t(t)}  {scale} {score:g}  ({who or ''})")
+    for t, who, checklist in conn.execute("SELECT t, who, checklist FROM discharge"):
+        lines += ["", f"Discharged {_t(t)} by {who}"]
+        try:
+            data = json.loads(checklist)
+            for item in data.get("items", {}).values():
+                lines.append(f"  [{'x' if item.get('checked') else ' '}] {item.get('label')}  {item.get('detail', '')}")
+            if data.get("override_reason"):
+                lines.append(f"  override: {data['override_reason']}")
+        except (ValueError, AttributeError):
+            lines.append(f"  {checklist}")
+    lines += ["", "Audit:"]
+    for t, who, action, table, row_id, reason in conn.execute(
+        "SELECT t, who, action, table_name, row_id, reason FROM audit ORDER BY id"
+    ):
+        lines.append(
+            f"  {_t(t)}  {who or ''} {action} {table}{'#' + str(row_id) if row_id else ''}"
+            f"{' — ' + reason if reason else ''}"
+        )
+    return "\n".join(lines)
+
+
+class SessionRecordDialog(QDialog):
+    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Session record — {path.name}")
+        self.setStyleSheet(SESSION_STYLE)
+        layout = QVBoxLayout(self)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        try:
+            self.text.setPlainText(record_text(path))
+        except SessionDatabaseError as exc:
+            self.text.setPlainText(f"Cannot open this record: {exc}")
+        layout.addWidget(self.text)
+        layout.addWidget(make_label("Read-only", "dim"))
+        self.resize(900, 700)

@@ -1,0 +1,354 @@
+"""The infusion panel: phase, elapsed/remaining, progress, volume, NIBP countdown, prompts, and the
+start / pause / resume / stop buttons (start runs the pre-start check; a failed check needs an
+override with initials and a reason). Pause asks for a reason.
+
+GUI thread only. Refreshes on a 1 s timer and whenever the session changes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapmonitor.session.infusion import Phase, format_duration
+from kapmonitor.session.session import NurseSession, PrestartBlockedError, SessionError
+from kapmonitor.ui.session_common import SESSION_STYLE, FieldBox, SessionBridge, big_font, make_label
+
+log = logging.getLogger(__name__)
+
+PAUSE_REASONS = (
+    "Nausea / vomiting",
+    "Patient request",
+    "Blood pressure high",
+    "Line / pump problem",
+    "Anxiety / dissociation",
+    "Toilet",
+)
+
+
+class PauseDialog(QDialog):
+    """Asks why the infusion is paused: quick picks or free text. `reason` after accept."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Pause the infusion")
+        self.setStyleSheet(SESSION_STYLE)
+        self.reason = ""
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Why is the infusion paused?"))
+        self.reason_edit = QLineEdit()
+        grid = QGridLayout()
+        self.quick: dict[str, QPushButton] = {}
+        for i, text in enumerate(PAUSE_REASONS):
+            b = QPushButton(text)
+            b.clicked.connect(lambda _c=False, t=text: self.reason_edit.setText(t))
+            grid.addWidget(b, i // 2, i % 2)
+            self.quick[text] = b
+        layout.addLayout(grid)
+        self.reason_edit.setPlaceholderText("or type the reason")
+        self.box = FieldBox("Reason", self.reason_edit)
+        layout.addWidget(self.box)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.reject)
+        self.ok_button = QPushButton("Pause")
+        self.ok_button.setObjectName("danger")
+        self.ok_button.clicked.connect(self.accept)
+        row.addWidget(cancel)
+        row.addWidget(self.ok_button)
+        layout.addLayout(row)
+
+    def accept(self) -> None:
+        text = self.reason_edit.text().strip()
+        if not text:
+            self.box.set_error("give a reason for the pause")
+            return
+        self.reason = text
+        super().accept()
+
+
+class OverrideDialog(QDialog):
+    """The pre-start check failed: start anyway only with initials and a reason (both recorded)."""
+
+    def __init__(self, message: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Pre-start check")
+        self.setStyleSheet(SESSION_STYLE)
+        layout = QVBoxLayout(self)
+        text = QLabel(message)
+        text.setWordWrap(True)
+        text.setObjectName("prompt")
+        layout.addWidget(text)
+        self.who_edit = QLineEdit()
+        self.reason_edit = QLineEdit()
+        self.who_box = FieldBox("Your initials", self.who_edit)
+        self.reason_box = FieldBox("Why start anyway (e.g. physician's OK)", self.reason_edit)
+        layout.addWidget(self.who_box)
+        layout.addWidget(self.reason_box)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        cancel = QPushButton("Do not start")
+        cancel.clicked.connect(self.reject)
+        self.ok_button = QPushButton("Start anyway")
+        self.ok_button.setObjectName("danger")
+        self.ok_button.clicked.connect(self.accept)
+        row.addWidget(cancel)
+        row.addWidget(self.ok_button)
+        layout.addLayout(row)
+        self.who = ""
+        self.reason = ""
+
+    def accept(self) -> None:
+        who, reason = self.who_edit.text().strip(), self.reason_edit.text().strip()
+        self.who_box.set_error(None if who else "enter your initials")
+        self.reason_box.set_error(None if reason else "give the reason for overriding")
+        if who and reason:
+            self.who, self.reason = who, reason
+            super().accept()
+
+
+class InfusionPanel(QWidget):
+    """Infusion clock and controls for one NurseSession."""
+
+    def __init__(self, session: NurseSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setStyleSheet(SESSION_STYLE)
+        self.bridge = SessionBridge(session, self)
+        self.bridge.changed.connect(self.refresh)
+        self.dialog: QDialog | None = None  # the dialog currently open (pause or override)
+        self.last_error = ""
+
+        s = session.setup
+        plan = session.plan
+        layout = QVBoxLayout(self)
+        sim = "  [SIMULATED]" if s.simulated else ""
+        self.title = make_label(f"{s.pseudonym} · session {s.course_number} of {s.course_total}{sim}")
+        self.title.setFont(big_font(20))
+        layout.addWidget(self.title)
+        self.plan_label = make_label(
+            f"{s.drug.label} {s.dose_mg_per_kg:g} mg/kg = {plan.total_mg:.1f} mg · {plan.volume_ml:.2f} mL "
+            f"· {plan.rate_ml_per_h:.2f} mL/h over {s.duration_min:g} min",
+            "dim",
+        )
+        self.plan_label.setWordWrap(True)
+        layout.addWidget(self.plan_label)
+        self.phase_label = make_label("")
+        self.phase_label.setFont(big_font(26))
+        layout.addWidget(self.phase_label)
+
+        times = QGridLayout()
+        self.elapsed_label = make_label("0:00", align=Qt.AlignmentFlag.AlignCenter)
+        self.remaining_label = make_label("", align=Qt.AlignmentFlag.AlignCenter)
+        self.volume_label = make_label("", align=Qt.AlignmentFlag.AlignCenter)
+        for col, (caption, label) in enumerate(
+            (("Infused", self.elapsed_label), ("Remaining", self.remaining_label), ("Volume", self.volume_label))
+        ):
+            times.addWidget(make_label(caption, "dim", Qt.AlignmentFlag.AlignCenter), 0, col)
+            label.setFont(big_font(30))
+            times.addWidget(label, 1, col)
+        layout.addLayout(times)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        layout.addWidget(self.progress)
+        self.detail_label = make_label("", "dim")
+        self.detail_label.setWordWrap(True)
+        layout.addWidget(self.detail_label)
+
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start infusion")
+        self.start_button.setObjectName("primary")
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setObjectName("primary")
+        self.stop_button = QPushButton("Stop infusion")
+        self.stop_button.setObjectName("danger")
+        for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+            b.setMinimumHeight(48)
+            buttons.addWidget(b)
+        self.start_button.clicked.connect(self.request_start)
+        self.pause_button.clicked.connect(self.request_pause)
+        self.resume_button.clicked.connect(self.do_resume)
+        self.stop_button.clicked.connect(lambda: self.request_stop())
+        layout.addLayout(buttons)
+
+        self.nibp_label = make_label("")
+        self.nibp_label.setFont(big_font(20))
+        layout.addWidget(self.nibp_label)
+        self.prompts_box = QVBoxLayout()
+        layout.addLayout(self.prompts_box)
+        self.prompt_labels: list[QLabel] = []
+        self.error_label = make_label("", "error")
+        self.error_label.setWordWrap(True)
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self.refresh()
+
+    # -- actions --------------------------------------------------------------------------------
+    def _report(self, message: str) -> None:
+        self.last_error = message
+        self.error_label.setText(message)
+
+    def request_start(self) -> None:
+        self._report("")
+        try:
+            self.session.start_infusion()
+        except PrestartBlockedError as exc:
+            dialog = OverrideDialog(str(exc), self)
+            dialog.accepted.connect(lambda: self._start_with_override(dialog))
+            self.dialog = dialog
+            dialog.open()
+            return
+        except SessionError as exc:
+            self._report(str(exc))
+        self.refresh()
+
+    def _start_with_override(self, dialog: OverrideDialog) -> None:
+        try:
+            self.session.start_infusion(who=dialog.who, override_reason=dialog.reason)
+        except SessionError as exc:
+            self._report(str(exc))
+        self.dialog = None
+        self.refresh()
+
+    def request_pause(self) -> None:
+        self._report("")
+        dialog = PauseDialog(self)
+        dialog.accepted.connect(lambda: self._pause(dialog.reason))
+        self.dialog = dialog
+        dialog.open()
+
+    def _pause(self, reason: str) -> None:
+        try:
+            self.session.pause_infusion(reason)
+        except SessionError as exc:
+            self._report(str(exc))
+        self.dialog = None
+        self.refresh()
+
+    def do_resume(self) -> None:
+        self._report("")
+        try:
+            self.session.resume_infusion()
+        except SessionError as exc:
+            self._report(str(exc))
+        self.refresh()
+
+    def request_stop(self, confirm: bool = True) -> None:
+        """Stopping early asks for confirmation; at or after the planned end it does not."""
+        self._report("")
+        t = self.session.now()
+        remaining = self.session.infusion.remaining_s(t)
+        if confirm and remaining > 30:
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Stop the infusion",
+                f"{format_duration(remaining)} of the planned infusion remain. Stop now?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                self,
+            )
+            box.setStyleSheet(SESSION_STYLE)
+            box.buttonClicked.connect(
+                lambda b: self._stop() if box.standardButton(b) == QMessageBox.StandardButton.Yes else None
+            )
+            self.dialog = box
+            box.open()
+            return
+        self._stop()
+
+    def _stop(self) -> None:
+        try:
+            self.session.stop_infusion()
+        except SessionError as exc:
+            self._report(str(exc))
+        self.dialog = None
+        self.refresh()
+
+    # -- display -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        session = self.session
+        t = session.now()
+        clock = session.infusion
+        phase = clock.phase_at(t)
+        paused = clock.paused
+        phase_text = phase.label + (" — PAUSED" if paused and phase is Phase.INFUSION else "")
+        self.phase_label.setText(phase_text)
+        self.phase_label.setStyleSheet("color: #ffd400;" if paused else "")
+        self.elapsed_label.setText(format_duration(clock.elapsed_s(t)))
+        self.remaining_label.setText(
+            format_duration(clock.remaining_s(t))
+            if phase is not Phase.BASELINE
+            else format_duration(clock.planned_duration_s)
+        )
+        self.volume_label.setText(f"{session.volume_infused_ml(t):.2f} mL")
+        self.progress.setValue(round(clock.progress(t) * 1000))
+        self.progress.setFormat(f"{clock.progress(t) * 100:.0f} %")
+        details = []
+        window = clock.infusion_window(t)
+        if window is not None and phase is Phase.INFUSION:
+            end = window[1]
+            details.append(
+                "planned end "
+                + _hm(end)
+                + (f" (pauses +{format_duration(clock.paused_s(t))})" if clock.paused_s(t) > 0 else "")
+            )
+        if phase in (Phase.OBSERVATION, Phase.READY_FOR_DISCHARGE):
+            obs = clock.observation_elapsed_s(t)
+            details.append(f"observation {format_duration(obs)} of {session.observation_min:g} min")
+        if clock.pauses:
+            last = clock.pauses[-1]
+            details.append(f"{len(clock.pauses)} pause(s); last: {last[2]}")
+        self.detail_label.setText(" · ".join(details))
+        closed = session.closed
+        self.start_button.setEnabled(not closed and phase is Phase.BASELINE)
+        self.pause_button.setEnabled(not closed and phase is Phase.INFUSION and not paused)
+        self.resume_button.setEnabled(not closed and phase is Phase.INFUSION and paused)
+        self.stop_button.setEnabled(not closed and phase is Phase.INFUSION)
+        due = session.nibp_next_due(t)
+        if due is None:
+            self.nibp_label.setText("NIBP: no measurement scheduled")
+        elif due <= t:
+            self.nibp_label.setText("NIBP DUE NOW")
+        else:
+            self.nibp_label.setText(f"Next NIBP in {format_duration(due - t)}")
+        self.nibp_label.setStyleSheet("color: #000000; background: #ffd400;" if due is not None and due <= t else "")
+        prompts = session.due_prompts(t)
+        texts = [p.message for p in prompts if p.kind != "nibp"]
+        while len(self.prompt_labels) < len(texts):
+            label = make_label("", "prompt")
+            self.prompts_box.addWidget(label)
+            self.prompt_labels.append(label)
+        for i, label in enumerate(self.prompt_labels):
+            label.setVisible(i < len(texts))
+            if i < len(texts):
+                label.setText(texts[i])
+
+    @property
+    def prompt_texts(self) -> list[str]:
+        return [label.text() for label in self.prompt_labels if not label.isHidden()]
+
+
+def _hm(t: float) -> str:
+    import time
+
+    return time.strftime("%H:%M", time.localtime(t))
