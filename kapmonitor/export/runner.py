@@ -160,7 +160,7 @@ def run_export(
             except ExportError:
                 raise
             except Exception as exc:  # noqa: BLE001 - one line for the user, details in the log
-                log.exception("PDF report failed")
+                log.debug("PDF report failed", exc_info=True)
                 raise ExportError(f"the PDF report could not be drawn: {exc}") from None
             names.append(name)
         step(0.9, "writing the manifest")

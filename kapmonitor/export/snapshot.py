@@ -12,12 +12,14 @@ Thread-safety: each call makes its own connections; the returned connection belo
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import tempfile
 from pathlib import Path
 
 from kapmonitor.export.errors import ExportError
 from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+from kapmonitor.recording.schema import SCHEMA_VERSION, schema_version
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ def take_snapshot(path: Path) -> sqlite3.Connection:
     """A read-only snapshot of the session database at `path`. Raises ExportError (one line)."""
     path = Path(path)
     try:
-        source = open_read_only(path)
+        source = _open_source(path)
     except SessionDatabaseError as exc:
         raise ExportError(str(exc)) from None
     try:
@@ -37,8 +39,6 @@ def take_snapshot(path: Path) -> sqlite3.Connection:
         if size > MEMORY_LIMIT_BYTES:
             # The temporary file is unlinked at once: only this connection can see it.
             fd, tmp = tempfile.mkstemp(prefix="kapmonitor-export-", suffix=".db")
-            import os
-
             os.close(fd)
             copy = sqlite3.connect(tmp, check_same_thread=False)
             os.unlink(tmp)
@@ -62,6 +62,37 @@ def take_snapshot(path: Path) -> sqlite3.Connection:
         raise ExportError(f"{path} is damaged: integrity check says {check[0] if check else 'nothing'}")
     log.debug("snapshot of %s taken (%d bytes)", path, size)
     return copy
+
+
+def _open_source(path: Path) -> sqlite3.Connection:
+    """Open the source read-only without leaving anything behind.
+
+    While a recorder has the database open its -wal and -shm files exist and a read-only
+    connection shares them (seeing only committed transactions). When there is no -wal file no
+    one is writing, and a plain read-only open would create -wal/-shm files beside the database;
+    `immutable=1` reads the file as it is and creates nothing.
+    """
+    if not path.is_file():
+        raise SessionDatabaseError(f"no session database at {path}")
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        return open_read_only(path)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON")
+        version = schema_version(conn)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise SessionDatabaseError(f"{path} is not a readable session database: {exc}") from exc
+    if version == 0:
+        conn.close()
+        raise SessionDatabaseError(f"{path} is not a kapmonitor session database")
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise SessionDatabaseError(
+            f"{path} has schema version {version}; this kapmonitor reads up to {SCHEMA_VERSION} (update kapmonitor)"
+        )
+    return conn
 
 
 def _database_size(path: Path) -> int:

@@ -67,6 +67,11 @@ class Staging:
         """Move every staged file into the output folder (the manifest last, when listed last)."""
         names = order or list(self.files)
         published = []
+        for name in names:  # refuse before publishing anything, so a conflict never leaves half an export
+            dest = self.out_dir / name
+            if dest.exists() and not dest.is_file():
+                self.discard()
+                raise ExportError(f"cannot write {dest}: something that is not a file is in the way")
         try:
             for name in names:
                 src = self.files[name]

@@ -34,7 +34,6 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetricsF,
-    QGuiApplication,
     QPageLayout,
     QPageSize,
     QPainter,
@@ -43,6 +42,8 @@ from PySide6.QtGui import (
     QPen,
     QPolygonF,
 )
+
+from PySide6.QtWidgets import QApplication
 
 from kapmonitor import __version__
 from kapmonitor.alarms.profile import AlarmProfile, Priority, default_profile
@@ -70,21 +71,25 @@ INFUSION_FILL = QColor(70, 130, 220, 40)
 PAUSE_FILL = QColor(120, 120, 120, 70)
 MUSIC_COLOURS = [QColor("#cfe3f7"), QColor("#d9f0d3"), QColor("#fbe3c8"), QColor("#e8dcf2"), QColor("#f2f2c4")]
 
-_app: QGuiApplication | None = None
+_app: QApplication | None = None
 _app_lock = threading.Lock()
 
 
 def _ensure_app() -> None:
-    """Fonts need a QGuiApplication; the command line has none, so make an offscreen one."""
+    """Fonts need a Qt application; the command line has none, so make an offscreen one.
+
+    A QApplication (not just a QGuiApplication) so that widgets created later in the same process
+    (tests, or the GUI) find the kind of application they need.
+    """
     global _app
     with _app_lock:
-        if QGuiApplication.instance() is not None:
+        if QApplication.instance() is not None:
             return
         if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError("the PDF report needs a QGuiApplication created on the main thread")
+            raise RuntimeError("the PDF report needs a Qt application created on the main thread")
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        _app = QGuiApplication([])
+        _app = QApplication([])
 
 
 def _mm(x: float) -> float:
@@ -198,8 +203,9 @@ def _chrome(pg: _Page, ctx: _Ctx, page_no: int, title: str) -> float:
     """Header, simulated banner and footer; returns the y (mm) where content starts."""
     d = ctx.data
     pseudonym = str(d.fields.get("pseudonym") or "no pseudonym")
-    pg.text(0, 0, pg.w * 0.62, 7, title, 13, bold=True)
-    pg.text(pg.w * 0.5, 0, pg.w * 0.5, 7, f"{pseudonym}  ·  {ctx.session_text()}  ·  {ctx.date_text()}", 9,
+    date = "day 0" if d.deidentified else ctx.date_text()
+    pg.text(0, 0, pg.w * 0.5, 7, title, 13, bold=True)
+    pg.text(pg.w * 0.42, 0, pg.w * 0.58, 7, f"{pseudonym}  ·  {ctx.session_text()}  ·  {date}", 9,
             align=Qt.AlignmentFlag.AlignRight)  # fmt: skip
     pg.line(0, 8, pg.w, 8, INK, 0.4)
     y = 10.0
