@@ -256,3 +256,29 @@ def test_profile_editor_validates_and_saves(qtbot, tmp_path: Path) -> None:  # t
     (rule,) = [r for r in saved.limits if r.parameter is Parameter.SPO2 and r.priority is Priority.HIGH]
     assert rule.thresholds[0].value == 86 and rule.delay_s == 10
     assert saved.signed_off_by == "Dr X" and saved.behaviour.audio_pause_max_s == 600
+
+
+def test_alarm_menu_limit_change_history_and_baseline(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMainWindow
+
+    from kapmonitor.ui.alarm_menu import BaselineDialog, install_alarm_ui
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    changed: list[object] = []
+    ui = install_alarm_ui(window, engine, who_fn=lambda: "AB", on_profile_changed=changed.append)
+    assert {"history", "limit", "baseline", "resume", "profile"} <= set(ui.actions)
+    _nibp(engine, 185, 80, "m1")
+    qtbot.waitUntil(lambda: ui.history.row_count() == 1, timeout=2000)
+    prof = engine.profile
+    new = prof.with_rule(0, prof.limits[0])
+    ui.apply_limit_change(new, "AB", "no-op")
+    assert changed == [new]
+    dlg = BaselineDialog(None)
+    qtbot.addWidget(dlg)
+    dlg.sys_box.setValue(80)
+    dlg.dia_box.setValue(90)
+    dlg.initials.setText("AB")
+    dlg._accept()
+    assert "below the systolic" in dlg.error.text()
+    ui.close()

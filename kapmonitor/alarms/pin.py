@@ -26,9 +26,9 @@ class PinError(Exception):
 
 
 def default_pin_path() -> Path:
-    from platformdirs import user_config_dir
+    from kapmonitor.config import config_dir
 
-    return Path(user_config_dir("kapmonitor")) / "clinic_pin.json"
+    return config_dir() / "clinic_pin.json"
 
 
 class PinStore:

@@ -294,6 +294,26 @@ def default_profile() -> AlarmProfile:
     return load_profile(resource_path(DEFAULT_PROFILE_NAME))
 
 
+def clinic_profile_path() -> Path:
+    """Where the clinic's own signed-off profile lives (the profile editor saves here)."""
+    from kapmonitor.config import config_dir
+
+    return config_dir() / DEFAULT_PROFILE_NAME
+
+
+def load_clinic_profile(path: Path | None = None) -> tuple[AlarmProfile, str | None]:
+    """`path` if given, else the clinic's profile if there is one, else the built-in default.
+
+    Never without limits: a broken file gives the built-in default and a message to show.
+    """
+    if path is None:
+        clinic = clinic_profile_path()
+        if not clinic.exists():
+            return default_profile(), None
+        path = clinic
+    return load_profile_or_default(path)
+
+
 def load_profile_or_default(path: Path | None) -> tuple[AlarmProfile, str | None]:
     """The profile at `path`, or the built-in default with a message saying why it was not used."""
     if path is None:
