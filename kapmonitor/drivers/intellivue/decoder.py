@@ -27,6 +27,7 @@ Not thread-safe: one decoder per stream.
 from __future__ import annotations
 
 import calendar
+import collections
 import logging
 import math
 import struct
@@ -272,6 +273,8 @@ class IntelliVueDecoder(Decoder):
         self.emit_raw = emit_raw
         self.frames = FrameReader(self.stats)
         self.events: list[ProtocolEvent] = []
+        # what the live driver sent lately: the same bytes coming back are an echo, whatever they are
+        self.own_payloads: collections.deque[bytes] = collections.deque(maxlen=32)
         self.demographics: dict[str, str] = {}
         self.parse_errors = 0
         self.echo_frames = 0
@@ -324,7 +327,7 @@ class IntelliVueDecoder(Decoder):
             log.debug("unparsable message: %s", exc)
             return []
         out: list[Item] = []
-        if _is_client_message(msg):
+        if payload in self.own_payloads or _is_client_message(msg):
             self.echo_frames += 1
             self._echo_run += 1
             self._event(ProtocolEvent("echo", detail=msg.kind))

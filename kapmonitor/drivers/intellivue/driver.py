@@ -137,6 +137,8 @@ class IntelliVueDriver(Driver):
 
     def _queue(self, payload: bytes) -> None:
         self._tx_queue.append(build_frame(payload))
+        if payload not in self._decoder.own_payloads:
+            self._decoder.own_payloads.append(payload)
 
     def _begin_session(self) -> None:
         """Release whatever association may exist, then associate."""

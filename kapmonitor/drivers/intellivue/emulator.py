@@ -153,7 +153,11 @@ class IntelliVueEmulator:
         silence_timeout: float | None = None,
         utc_offset_s: float = 0.0,
         nibp_interval_s: float = 300.0,
+        refuse_associations: int = 0,
     ) -> None:
+        """`refuse_associations`: refuse that many association requests first (as a monitor does
+        whose numeric source is taken by another client); `silence_timeout` overrides the
+        association time-out (tests)."""
         if speed <= 0 or not math.isfinite(speed):
             raise ValueError("speed must be a positive number")
         start = float(math.floor(time.time() if start_time is None else start_time))
@@ -162,6 +166,7 @@ class IntelliVueEmulator:
         self.utc_offset_s = utc_offset_s
         self.silence_timeout_override = silence_timeout
         self.counters = EmulatorCounters()
+        self._refuse_left = refuse_associations
         self._sim0 = start
         self._mono0 = time.monotonic()
         self._boot_ticks = 3 * 3600 * m.TICKS_PER_SECOND  # the monitor was switched on 3 h earlier
@@ -240,7 +245,8 @@ class IntelliVueEmulator:
             self._send(tr, m.RELEASE_RESPONSE)
             self._reset_association()
         elif msg.kind == "assoc_request":
-            if self.associated:
+            if self.associated or self._refuse_left > 0:
+                self._refuse_left = max(0, self._refuse_left - 1)
                 c.refusals += 1
                 self._send(tr, m.REFUSE)
                 return
