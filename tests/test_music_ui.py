@@ -1,0 +1,201 @@
+"""The therapist's window (offscreen, real widgets): controls, shortcuts, playlist editing with drag
+and drop, and the guarantee that it has no way to touch clinical alarms."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import time
+from pathlib import Path
+
+import pytest
+from music_fixtures import FakePlayer, write_tone
+from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtGui import QAction, QDropEvent, QShortcut
+from PySide6.QtWidgets import QAbstractButton
+
+from kapmonitor.audio.controller import MusicController, MusicSettings, State
+from kapmonitor.audio.playlist import Playlist
+from kapmonitor.ui.music_playlist_editor import COL_AVOID, COL_NOTES, COL_STATUS
+from kapmonitor.ui.therapist_window import TherapistWindow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    pl = Playlist()
+    for name, phase in (("Low - One", 0), ("Low - Two", 0), ("High - Three", 2)):
+        pl.add_paths([write_tone(tmp_path / f"{name}.wav", 300, 1.0, fmt="WAV")], phase)
+    pl.add_paths([tmp_path / "lost.flac"], 3)
+    player = FakePlayer()
+    ctl = MusicController(pl, player, MusicSettings())
+    start = time.time() - 600
+    w = TherapistWindow(ctl, lambda: (start, start + 2400))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w, ctl, player
+
+
+def started(player: FakePlayer, name: str = "start") -> None:
+    player.emit("started", player.last(name)[1].token)
+
+
+def test_now_playing_times_and_transport_buttons(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w, ctl, player = window
+    assert w.title_label.text() == "—"
+    qtbot.mouseClick(w.buttons["play_pause"], Qt.MouseButton.LeftButton)
+    started(player)
+    player.pos = (player.last("start")[1].token, 0.25)
+    qtbot.waitUntil(lambda: w.title_label.text() == "One")
+    w.refresh()
+    assert w.artist_label.text() == "Low"
+    assert "Track: 0:01 left" in w.times_label.text() and "Phase: 0:02 left" in w.times_label.text()
+    assert "pre-onset" in w.phase_label.text() and "Pause" in w.buttons["play_pause"].text()
+    assert w.next_label.text() == "Next: Low – Two"
+    qtbot.mouseClick(w.buttons["next"], Qt.MouseButton.LeftButton)
+    assert player.last("crossfade_to")[1].title == "Two"
+    qtbot.mouseClick(w.buttons["advance_phase"], Qt.MouseButton.LeftButton)
+    assert player.last("crossfade_to")[1].title == "Three"
+    qtbot.mouseClick(w.buttons["duck"], Qt.MouseButton.LeftButton)
+    assert ctl.ducked and player.last("set_duck")[1] is True
+    qtbot.mouseClick(w.buttons["stop"], Qt.MouseButton.LeftButton)
+    assert ctl.state is State.STOPPING
+    spans = w.timeline.spans
+    assert spans and w.timeline.infusion is not None
+
+
+def test_keyboard_shortcuts(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w, ctl, player = window
+    w.activateWindow()
+    qtbot.waitUntil(lambda: w.isActiveWindow())
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert ctl.state is State.PLAYING
+    started(player)
+    qtbot.keyClick(w, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    assert player.last("crossfade_to")[1].title == "Two"
+    qtbot.keyClick(w, Qt.Key.Key_D)
+    assert ctl.ducked and w.duck_button.isChecked()
+    qtbot.keyClick(w, Qt.Key.Key_D)
+    assert not ctl.ducked
+    before = ctl.volume_db
+    qtbot.keyClick(w, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+    assert ctl.volume_db == before - 2
+    qtbot.keyClick(w, Qt.Key.Key_H)
+    assert ctl.hold_phase
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert ctl.state is State.PAUSED
+
+
+def test_volume_slider_is_capped_by_the_clinic_ceiling(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w, ctl, player = window
+    assert w.volume_slider.maximum() == -6
+    w.volume_slider.setValue(-20)
+    assert ctl.volume_db == -20 and player.last("set_volume")[1] == -20
+    ctl.set_ceiling(-30)
+    w.refresh()
+    assert w.volume_slider.maximum() == -30 and w.volume_slider.value() == -30
+
+
+def test_playlist_editor_drag_and_drop_notes_avoid_and_missing(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w, ctl, _ = window
+    editor = w.editor
+    tree = editor.tree
+    three_id = next(t.id for t in ctl.playlist.tracks() if t.title == "Three")
+    one_id = next(t.id for t in ctl.playlist.tracks() if t.title == "One")
+    # drag "Three" onto the upper half of "One": it moves to the top of pre-onset
+    source = editor.item_for(three_id)
+    target = editor.item_for(one_id)
+    assert source is not None and target is not None
+    tree.setCurrentItem(source)
+    rect = tree.visualItemRect(target)
+    mime = QMimeData()
+    drop = QDropEvent(QPointF(rect.center().x(), rect.top() + 2), Qt.DropAction.MoveAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    tree.dropEvent(drop)
+    assert [(p, t.title) for p, t in ctl.playlist.flat()] == [(0, "Three"), (0, "One"), (0, "Two"), (3, "lost")]
+    assert tree.topLevelItem(0).child(0).text(0) == "Three"  # the view follows the playlist
+    # a drop on a phase row appends to that phase
+    peak = tree.topLevelItem(2)
+    tree.setCurrentItem(editor.item_for(one_id))
+    drop = QDropEvent(QPointF(tree.visualItemRect(peak).center()), Qt.DropAction.MoveAction, QMimeData(),
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    tree.dropEvent(drop)
+    assert [(p, t.title) for p, t in ctl.playlist.flat()][2] == (2, "One")
+    # notes and the avoid flag edited in place
+    item = editor.item_for(one_id)
+    item.setText(COL_NOTES, "grounding")
+    editor.item_for(one_id).setCheckState(COL_AVOID, Qt.CheckState.Checked)
+    found = ctl.playlist.find(one_id)
+    assert found is not None and found[2].notes == "grounding" and found[2].avoid
+    # a missing file is shown as such
+    lost = next(t for t in ctl.playlist.tracks() if t.title == "lost")
+    assert "missing" in editor.item_for(lost.id).text(COL_STATUS)
+    # buttons: remove and move
+    tree.setCurrentItem(editor.item_for(lost.id))
+    editor.move_selected(-1)  # up across the phase boundary
+    assert ctl.playlist.find(lost.id)[0] == 2
+    editor.remove_selected()
+    assert ctl.playlist.find(lost.id) is None
+
+
+def test_save_and_load_through_the_editor(window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w, ctl, _ = window
+    path = tmp_path / "lists" / "p.m3u8"
+    path.parent.mkdir()
+    assert w.editor.save_file(path)
+    ctl.playlist.add_phase("extra")
+    assert w.editor.load_file(path)
+    assert ctl.playlist.phase_names() == ["pre-onset", "onset", "peak", "return"]
+    assert w.messages.count() >= 2  # "saved" and "1 track cannot be found"
+    assert not w.editor.load_file(tmp_path / "missing.m3u8")
+    assert "cannot read playlist" in w.messages.item(0).text()
+
+
+def test_device_messages_reach_the_therapist(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w, ctl, player = window
+    player.ok = False
+    player.emit("device_lost", message="headphones unplugged")
+    qtbot.waitUntil(lambda: w.messages.count() > 0)
+    assert "Music output lost" in w.messages.item(0).text()
+    w.refresh()
+    assert "NOT AVAILABLE" in w.device_label.text()
+
+
+def test_broken_infusion_callable_does_not_break_the_view(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def broken() -> tuple[float, float] | None:
+        raise RuntimeError("no session")
+
+    w = TherapistWindow(MusicController(Playlist(), FakePlayer()), broken)
+    qtbot.addWidget(w)
+    w.refresh()
+    assert w.timeline.infusion is None
+
+
+def test_the_window_has_no_alarm_control(window) -> None:  # type: ignore[no-untyped-def]
+    w, _, _ = window
+    params = list(inspect.signature(TherapistWindow.__init__).parameters)
+    assert params == ["self", "controller", "infusion_window_fn", "parent"]
+    forbidden = ("alarm", "silence", "mute", "acknowledge")
+    texts = []
+    for widget in w.findChildren(QAbstractButton):
+        texts += [widget.text(), widget.toolTip(), widget.objectName()]
+    for action in w.findChildren(QAction):
+        texts += [action.text(), action.toolTip(), action.objectName()]
+    for shortcut in w.findChildren(QShortcut):
+        texts += [shortcut.key().toString(), shortcut.objectName()]
+    assert texts and not [t for t in texts if any(f in t.lower() for f in forbidden)]
+    assert not [name for name in vars(w) if "alarm" in name.lower()]
+    # and no module of the music feature imports the alarm engine
+    files = [*(ROOT / "kapmonitor" / "audio").glob("*.py"), ROOT / "kapmonitor" / "ui" / "therapist_window.py",
+             *(ROOT / "kapmonitor" / "ui").glob("music_*.py")]
+    for path in files:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not [n for n in names if n.startswith("kapmonitor.alarms")], path
