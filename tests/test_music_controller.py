@@ -223,7 +223,7 @@ def test_device_loss_and_return_and_underruns_are_reported(setup) -> None:
     assert rows[-1]["action"] == "underrun" and rows[-1]["detail"] == "4 new, 4 in total"
     ctl.status()
     assert [r["action"] for r in rows].count("underrun") == 1
-    assert ["device_lost", "device_restored"] == [r["action"] for r in rows if str(r["action"]).startswith("device")]
+    assert [r["action"] for r in rows if str(r["action"]).startswith("device")] == ["device_lost", "device_restored"]
 
 
 def test_status_times_left_and_phase_plan(setup) -> None:
@@ -257,7 +257,7 @@ def test_playlist_edit_while_playing_repicks_successor(setup) -> None:
 
 
 def test_listener_gets_notified_and_a_broken_listener_is_contained(setup) -> None:
-    ctl, player, _, _, _ = setup
+    ctl, _player, _, _, _ = setup
     seen: list[tuple[str, str]] = []
     ctl.add_listener(lambda kind, msg: (_ for _ in ()).throw(RuntimeError("view bug")))
     ctl.add_listener(lambda kind, msg: seen.append((kind, msg)))

@@ -7,12 +7,11 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-from music_fixtures import FakeCard, write_tone
+from music_fixtures import FakeCard, wait_for, write_tone
 
 from kapmonitor.audio.controller import MusicController, MusicSettings, State
 from kapmonitor.audio.player import AudioPlayer, PlayerEvent
 from kapmonitor.audio.playlist import Playlist
-from music_fixtures import wait_for
 
 
 class _Flags:

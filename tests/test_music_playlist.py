@@ -73,7 +73,8 @@ def test_missing_and_corrupt_files_are_flagged_not_fatal(tmp_path: Path) -> None
 def test_phases_reorder_remove_and_arrange(music_dir: Path) -> None:
     pl = Playlist()
     assert pl.phase_names() == list(DEFAULT_PHASES)
-    a, b, c = pl.add_paths(sorted(music_dir.glob("*.*"))[:2] + [music_dir / "sub" / "ocean.ogg"])
+    a, b, c = pl.add_paths([music_dir / "01 - Morning.wav", music_dir / "Aurora - Lights.flac",
+                            music_dir / "sub" / "ocean.ogg"])
     pl.move(c.id, 2, 0)
     pl.move(a.id, 0, 5)  # past the end: clamps
     assert [(p, t.id) for p, t in pl.flat()] == [(0, b.id), (0, a.id), (2, c.id)]
@@ -130,7 +131,7 @@ def test_plain_m3u_from_another_player_and_garbage_lines(music_dir: Path) -> Non
 def test_take_home_export_leaves_out_notes_and_avoided_and_copies_only_on_request(
         music_dir: Path, tmp_path: Path) -> None:
     pl = Playlist(name="Home: session/1")
-    a, b, c = pl.add_paths([music_dir / "Aurora - Lights.flac", music_dir / "sub" / "ocean.ogg",
+    a, _b, c = pl.add_paths([music_dir / "Aurora - Lights.flac", music_dir / "sub" / "ocean.ogg",
                             music_dir / "sub" / "rain.mp3"], phase=1)
     pl.update_track(a.id, notes="cried here")
     pl.update_track(c.id, avoid=True)

@@ -154,7 +154,7 @@ def test_save_and_load_through_the_editor(window, tmp_path: Path) -> None:  # ty
 
 
 def test_device_messages_reach_the_therapist(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    w, ctl, player = window
+    w, _ctl, player = window
     player.ok = False
     player.emit("device_lost", message="headphones unplugged")
     qtbot.waitUntil(lambda: w.messages.count() > 0)
