@@ -14,8 +14,12 @@ from pathlib import Path
 from kapmonitor import __version__
 from kapmonitor.acquisition.dispatcher import Dispatcher, Listener
 from kapmonitor.acquisition.reader import ReaderThread
+from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.log import AlarmLogWriter
+from kapmonitor.alarms.profile import AlarmProfile, Priority
 from kapmonitor.drivers.base import Driver
-from kapmonitor.model.samples import Item
+from kapmonitor.model.clock import Clock, DataPacedClock
+from kapmonitor.model.samples import Item, VitalSample, WaveChunk
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.recording.recorder import SessionRecorder
 
@@ -40,6 +44,32 @@ def session_meta(driver: Driver, extra: Mapping[str, object] | None = None) -> d
     return meta
 
 
+class PacedFeeder:
+    """Feeds an accelerated source to a listener one instant at a time, advancing the paced clock
+    to each instant first, so a batch that spans many simulated seconds is judged second by second."""
+
+    def __init__(self, clock: DataPacedClock, listener: Listener) -> None:
+        self._clock = clock
+        self._listener = listener
+
+    def on_items(self, items: Sequence[Item]) -> None:
+        # only data carries the source's time; link events and raw frames carry the PC clock's
+        data = sorted((i for i in items if isinstance(i, VitalSample | WaveChunk)), key=lambda i: i.time)
+        other = [i for i in items if not isinstance(i, VitalSample | WaveChunk)]
+        if other:
+            self._listener.on_items(other)
+        group: list[Item] = []
+        for item in data:
+            if group and item.time != group[0].time:
+                self._clock.observe(group[0].time)
+                self._listener.on_items(group)
+                group = []
+            group.append(item)
+        if group:
+            self._clock.observe(group[0].time)
+            self._listener.on_items(group)
+
+
 class MonitoringPipeline:
     """Owns the parts of one monitoring session and starts/stops them in the right order.
 
@@ -53,18 +83,34 @@ class MonitoringPipeline:
         session_path: Path,
         meta: Mapping[str, object] | None = None,
         extra_listeners: Sequence[Listener] = (),
+        alarm_profile: AlarmProfile | None = None,
     ) -> None:
         self.driver = driver
         self.clock = driver.clock
         self.dispatcher = Dispatcher()
         self.trends = TrendStore()
-        self.recorder = SessionRecorder(session_path, session_meta(driver, meta))
+        self.recorder = SessionRecorder(session_path, session_meta(driver, meta), on_failure=self._storage_failed)
         self.reader = ReaderThread(driver, self.dispatcher)
+        # the alarm engine hears every batch first: the shortest path from a frame to an alarm
+        self.alarms: AlarmEngine | None = None
+        self._paced: DataPacedClock | None = None
+        if alarm_profile is not None:
+            engine_clock: Clock = self.clock
+            if 1.0 < self.clock.speed < float("inf"):
+                self._paced = engine_clock = DataPacedClock(self.clock)
+            self.alarms = AlarmEngine(alarm_profile, engine_clock)
+            self.alarms.add_listener(AlarmLogWriter(self.recorder))
+            self.dispatcher.add_listener(self.alarms if self._paced is None else PacedFeeder(self._paced, self.alarms))
         self.dispatcher.add_listener(self.trends)
         self.dispatcher.add_listener(self.recorder)
         for listener in extra_listeners:
             self.dispatcher.add_listener(listener)
         self._started = False
+
+    def _storage_failed(self, message: str) -> None:
+        """A failing record is itself an alarm: the nurse must know that nothing is being kept."""
+        if self.alarms is not None:
+            self.alarms.report_technical("storage-failure", f"Session record failing: {message}", Priority.HIGH)
 
     @property
     def session_path(self) -> Path:
@@ -73,6 +119,10 @@ class MonitoringPipeline:
     def start(self) -> None:
         """Open the session database first (fail early), then start reading the monitor."""
         self.recorder.start()
+        if self._paced is not None:
+            self._paced.restart()
+        if self.alarms is not None:
+            self.alarms.session_active(True)
         self.reader.start()
         self._started = True
 

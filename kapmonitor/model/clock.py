@@ -91,3 +91,40 @@ class ManualClock:
 
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)
+
+
+class DataPacedClock:
+    """The time of the newest data seen, for an accelerated source.
+
+    At 600× a 20 ms pause in delivery is 12 simulated seconds, which would look like a lost link.
+    This clock follows the data instead (like a replay follows its capture) and moves on by itself
+    only when no data has come for `allowance_s` of real time, so a source that really falls silent
+    is still noticed. Thread-safe; also a dispatcher listener (`on_items`).
+    """
+
+    def __init__(self, base: Clock, allowance_s: float = 0.5) -> None:
+        self._base = base
+        self._lag = allowance_s * base.speed
+        self._lock = threading.Lock()
+        self._last = base.now()
+
+    @property
+    def speed(self) -> float:
+        return self._base.speed
+
+    def observe(self, t: float) -> None:
+        with self._lock:
+            if t > self._last:
+                self._last = t
+
+    def restart(self) -> None:
+        """Begin again at the base clock's present (when the session really starts)."""
+        with self._lock:
+            self._last = self._base.now()
+
+    def now(self) -> float:
+        with self._lock:
+            return max(self._last, self._base.now() - self._lag)
+
+    def sleep(self, seconds: float) -> None:
+        self._base.sleep(seconds)

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 from kapmonitor.alarms.profile import AlarmProfile, load_profile_or_default
+from kapmonitor.alarms.sounder import AlarmSounder
+from kapmonitor.alarms.supervisor import AlarmSupervisor
 from kapmonitor.config import new_session_path
 from kapmonitor.drivers.base import Driver
 from kapmonitor.model.clock import Clock
@@ -39,18 +41,28 @@ class MonitorApplication:
         self.clock = clock
         self.profile, self.profile_warning = load_profile_or_default(profile_path)
         path = session_path or new_session_path(driver.is_simulated, clock.now())
-        self.pipeline = MonitoringPipeline(driver, path)
+        self.pipeline = MonitoringPipeline(driver, path, alarm_profile=self.profile)
+        assert self.pipeline.alarms is not None
+        self.alarms = self.pipeline.alarms
+        self.supervisor = AlarmSupervisor(self.alarms)
+        self.sounder = AlarmSounder(self.alarms)
         self.window: object = None
 
     @property
     def active_profile(self) -> AlarmProfile:
         return self.profile
 
-    def start(self) -> None:
-        """Open the record and the monitor, then build and show the window."""
+    def start(self, sound: bool = True) -> None:
+        """Open the record and the monitor, then build and show the window.
+
+        `sound` False (screenshots) leaves the alarm sound off; nothing else changes.
+        """
         from kapmonitor.ui.main_window import MainWindow
 
         self.pipeline.start()
+        self.supervisor.start()
+        if sound:
+            self.sounder.start()  # a sound device that cannot play is raised as a technical alarm
         self.session_start = self.clock.now()
         simulated = self.driver.is_simulated
         device = self.driver.description if simulated else f"{self.driver.description} on {self.driver.options.port}"
@@ -67,6 +79,7 @@ class MonitorApplication:
             infusion_window_fn=self._infusion_window,
             profile_warning=self.profile_warning,
             speed=self.clock.speed,
+            engine=self.alarms,
         )
         window.request_nibp = self.pipeline.reader.request_nibp
         self.window = window
@@ -87,6 +100,8 @@ class MonitorApplication:
         return f"\u25cf Recording {rec.path.name}", True
 
     def stop(self) -> None:
+        self.sounder.stop()
+        self.supervisor.stop()
         self.pipeline.stop()
 
     def exec(self) -> int:
@@ -116,8 +131,10 @@ class MonitorApplication:
         def check() -> None:
             if self.clock.now() - self.session_start >= after_s:
                 timer.stop()
-                # freeze the picture at the requested moment: stop reading, pin the display clock
-                self.pipeline.reader.stop()
+                # freeze the picture at the requested moment: the record goes on, the display stops
+                self.pipeline.dispatcher.remove_listener(self.pipeline.trends)
+                self.pipeline.dispatcher.remove_listener(self.alarms)
+                self.supervisor.stop()
                 frozen = self.session_start + after_s
                 self.window.now_fn = lambda: frozen  # type: ignore[attr-defined]
                 self.window.refresh_trend()  # type: ignore[attr-defined]
@@ -141,7 +158,7 @@ def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
 
     app = MonitorApplication(driver, clock, args.session, args.profile)
     try:
-        app.start()
+        app.start(sound=not args.screenshot)
     except SessionDatabaseError as exc:
         print(f"kapmonitor: error: {exc}", file=sys.stderr)
         return 2

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor import __version__
+from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.presentation import flash_on, tile_states
 from kapmonitor.alarms.profile import AlarmProfile, Priority
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkState
@@ -102,9 +104,13 @@ class MainWindow(QMainWindow):
         infusion_window_fn: Callable[[float], tuple[float, float] | None] | None = None,
         profile_warning: str | None = None,
         speed: float = 1.0,
+        engine: AlarmEngine | None = None,
+        who_fn: Callable[[], str | None] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
+        self.engine = engine
+        self.who_fn = who_fn or (lambda: None)
         self.profile = profile
         self.session_start = session_start
         self.now_fn = now_fn
@@ -139,6 +145,14 @@ class MainWindow(QMainWindow):
         self.alarm_area = QVBoxLayout()
         self.alarm_area.setSpacing(2)
         root.addLayout(self.alarm_area)
+        self.alarm_bar = None
+        if engine is not None:
+            from kapmonitor.ui.alarm_bar import AlarmBar
+
+            self.alarm_bar = AlarmBar()
+            self.alarm_bar.acknowledge_requested.connect(self.acknowledge_alarms)
+            self.alarm_bar.pause_requested.connect(self.pause_alarm_audio)
+            self.alarm_area.addWidget(self.alarm_bar)
 
         body = QHBoxLayout()
         body.setSpacing(6)
@@ -180,6 +194,7 @@ class MainWindow(QMainWindow):
         self.trend_timer.setInterval(TREND_REDRAW_MS)
         self.trend_timer.timeout.connect(self.refresh_trend)
         self.redraws = 0
+        self._alarm_states: dict[Parameter, tuple[Priority, bool]] = {}
 
     # -- construction -------------------------------------------------------------------------
     def _build_status_bar(self, device_text: str) -> None:
@@ -251,6 +266,17 @@ class MainWindow(QMainWindow):
         self.fast_timer.start()
         self.trend_timer.start()
 
+    def acknowledge_alarms(self) -> None:
+        if self.engine is not None:
+            count = self.engine.acknowledge(who=self.who_fn())
+            self.statusBar().showMessage(f"{count} alarm(s) acknowledged" if count else "nothing to acknowledge", 4000)
+            self.refresh_fast()
+
+    def pause_alarm_audio(self) -> None:
+        if self.engine is not None:
+            self.engine.pause_audio(who=self.who_fn())
+            self.refresh_fast()
+
     def _on_nibp_now(self) -> None:
         if self.request_nibp is not None:
             self.request_nibp()
@@ -280,6 +306,10 @@ class MainWindow(QMainWindow):
         now = self.now_fn()
         self.redraws += 1
         self.pleth.refresh(self.store.pleth)
+        alarms = self.engine.active_alarms(now) if self.engine is not None else []
+        if self.alarm_bar is not None and self.engine is not None:
+            self.alarm_bar.update_from(alarms, self.engine.audio_paused_until, now)
+        self._alarm_states = tile_states(alarms)
         self._refresh_tiles(now)
         self._refresh_status(now)
         for refresher in self.extra_refreshers:
@@ -298,10 +328,21 @@ class MainWindow(QMainWindow):
         found = self.profile.classify(parameter, value)
         return found[0].priority if found else None
 
+    def _show_tile_alarm(self, tile: NumericTile, parameters: tuple[Parameter, ...], outside: Priority | None) -> None:
+        """Colour a tile: steady while its value is outside a limit, flashing while its alarm is unacknowledged."""
+        priority = outside
+        flashing = False
+        for p in parameters:
+            state = self._alarm_states.get(p)
+            if state is not None and (priority is None or state[0] >= priority):
+                priority, flashing = state[0], state[1] or flashing
+        lit = flash_on(priority, time.monotonic()) if flashing else True
+        tile.set_alarm(priority, lit)
+
     def _refresh_tiles(self, now: float) -> None:
         text, hr = self._value_text(Parameter.HR, now)
         self.hr_tile.set_value(text)
-        self.hr_tile.set_alarm(self.tile_priority(Parameter.HR, hr))
+        self._show_tile_alarm(self.hr_tile, (Parameter.HR,), self.tile_priority(Parameter.HR, hr))
         latest_hr = self.store.latest(Parameter.HR)
         if latest_hr is not None and latest_hr.value is None and latest_hr.status.value != "ok":
             self.hr_tile.set_detail(latest_hr.status.value)
@@ -310,7 +351,7 @@ class MainWindow(QMainWindow):
 
         text, spo2 = self._value_text(Parameter.SPO2, now)
         self.spo2_tile.set_value(text)
-        self.spo2_tile.set_alarm(self.tile_priority(Parameter.SPO2, spo2))
+        self._show_tile_alarm(self.spo2_tile, (Parameter.SPO2,), self.tile_priority(Parameter.SPO2, spo2))
         pr_text, _ = self._value_text(Parameter.PULSE_RATE, now)
         latest_spo2 = self.store.latest(Parameter.SPO2)
         if latest_spo2 is not None and latest_spo2.value is None and latest_spo2.status.value != "ok":
@@ -335,7 +376,7 @@ class MainWindow(QMainWindow):
         if measuring is not None:
             detail = f"measuring\u2026 {now - measuring:.0f} s"
         self.nibp_tile.set_detail(detail)
-        self.nibp_tile.set_alarm(priority)
+        self._show_tile_alarm(self.nibp_tile, (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN), priority)
 
     def _refresh_status(self, now: float) -> None:
         state, detail = self.store.link()
