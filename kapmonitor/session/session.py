@@ -463,6 +463,11 @@ class NurseSession:
         with self._lock:
             return dict(self._latest)
 
+    def infusion_window(self, t: float | None = None) -> tuple[float, float] | None:
+        """(start, actual or planned end) for shading the trend; None before the start."""
+        with self._lock:
+            return self.infusion.infusion_window(self.now() if t is None else t)
+
     def volume_infused_ml(self, t: float | None = None) -> float:
         with self._lock:
             return self.infusion.volume_infused_ml(self.now() if t is None else t, self.plan.rate_ml_per_h)

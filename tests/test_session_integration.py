@@ -1,0 +1,103 @@
+"""The session controller inside the real main window: dock, menu, markers, infusion window,
+demo session with the simulator's infusion start, resume into the window's recorder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kapmonitor.alarms.profile import default_profile
+from kapmonitor.model.clock import ManualClock
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.samples import VitalSample
+from kapmonitor.model.trends import TrendStore
+from kapmonitor.recording.recorder import SessionRecorder
+from kapmonitor.session import Phase
+from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.session_integration import SessionController, is_nurse_session
+from kapmonitor.ui.session_panel import SessionSidePanel
+from kapmonitor.ui.session_setup import NewSessionDialog
+
+T0 = 1_700_000_000.0
+
+
+def make_window(qtbot, clock: ManualClock) -> MainWindow:  # type: ignore[no-untyped-def]
+    w = MainWindow(
+        TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=True, device_text="test"
+    )
+    qtbot.addWidget(w)
+    return w
+
+
+def test_demo_session_autostarts_and_marks_the_trend(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock(T0)
+    window = make_window(qtbot, clock)
+    started: list[float] = []
+    submitted: list[object] = []
+    with SessionRecorder(tmp_path / "demo.db") as rec:
+        ctl = SessionController(
+            window,
+            rec,
+            clock,
+            submit_items=submitted.extend,
+            folder=tmp_path,
+            simulated=True,
+            on_infusion_started=started.append,
+        )
+        assert ctl.new_action.isEnabled() and not ctl.vitals_action.isEnabled()
+        session = ctl.start_demo_session(autostart_at=T0 + 60)
+        assert isinstance(ctl.panel, SessionSidePanel) and ctl.dock.widget() is ctl.panel
+        assert session.simulated and "SIMULATED" in ctl.panel.infusion.title.text()
+        assert not ctl.new_action.isEnabled()
+        clock.advance(61)
+        ctl.tick()
+        assert session.phase() is Phase.INFUSION and session.infusion.started_at == T0 + 60
+        assert started == [T0 + 60]
+        assert window.infusion_window_fn is not None
+        assert window.infusion_window_fn(clock.now()) == (T0 + 60, T0 + 60 + 2400)
+        session.add_side_effect("nausea", "mild")
+        ctl.tick()
+        assert [m[2] for m in ctl._markers_shown or []] == ["Infusion start", "Nausea (mild)"]
+        window.refresh_trend()
+        ctl.vitals_action.trigger()
+        assert ctl.panel.dialog is not None and ctl.panel.dialog.windowTitle() == "Manual vitals"
+        assert rec.flush()
+    assert is_nurse_session(tmp_path / "demo.db")
+
+
+def test_new_session_from_the_menu_and_resume(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock(T0)
+    window = make_window(qtbot, clock)
+    listeners: list[object] = []
+    path = tmp_path / "real.db"
+    with SessionRecorder(path) as rec:
+        ctl = SessionController(window, rec, clock, add_listener=listeners.append, folder=tmp_path)
+        ctl.new_action.trigger()
+        dialog = ctl.dialog
+        assert isinstance(dialog, NewSessionDialog)
+        dialog.pseudonym.setText("KAP-1")
+        for edit, text in (
+            (dialog.nurse, "AB"),
+            (dialog.therapist, "CD"),
+            (dialog.prescriber, "EF"),
+            (dialog.weight, "82"),
+        ):
+            edit.setText(text)
+        dialog.consent.setChecked(True)
+        dialog.escort.setChecked(True)
+        dialog.accept()
+        session = ctl.session
+        assert session is not None and session.setup.pseudonym == "KAP-1" and listeners == [session]
+        session.on_items([VitalSample(clock.now(), Parameter.NIBP_SYS, 120.0)])
+        session.start_infusion()
+        clock.advance(300)
+        session.pause_infusion("patient request")
+        assert rec.flush()
+    assert not is_nurse_session(tmp_path / "nothing.db")
+
+    clock.advance(60)
+    window2 = make_window(qtbot, clock)
+    with SessionRecorder(path) as rec2:
+        ctl2 = SessionController(window2, rec2, clock, folder=tmp_path)
+        resumed = ctl2.resume_session(path)
+        assert resumed.infusion.paused and resumed.phase() is Phase.INFUSION
+        assert ctl2.panel is not None and "PAUSED" in ctl2.panel.infusion.phase_label.text()
