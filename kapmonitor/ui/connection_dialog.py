@@ -1,0 +1,220 @@
+"""Choosing the monitor: driver, serial port and baud rate, with a "Test connection" button.
+
+The test runs `probe_connection` on a worker thread for a few seconds (the GUI stays responsive)
+and reports what it found: frames decoded and values seen, or a clear reason (port cannot be
+opened, monitor not answering, bytes but no frames, nothing at all). Listing ports opens none.
+`selection()` gives the chosen driver, port and baud rate. GUI thread only, except the worker,
+which only emits `_ProbeSignals.finished`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapmonitor.commands.ports import list_serial_ports
+from kapmonitor.drivers.base import SerialSettings
+from kapmonitor.drivers.errors import DriverError
+from kapmonitor.drivers.probe import ProbeResult, probe_connection
+from kapmonitor.drivers.registry import available_drivers, driver_class
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectionChoice:
+    """What the dialog returns."""
+
+    driver: str
+    port: str | None
+    baudrate: int | None
+
+
+class _ProbeSignals(QObject):
+    finished = Signal(object)  # ProbeResult, emitted from the worker thread (queued to the GUI)
+
+
+def _settings_of(driver: str) -> tuple[SerialSettings | None, str, str]:
+    """(serial settings, description, error) of a driver without creating it."""
+    try:
+        cls = driver_class(driver)
+    except (DriverError, ImportError, AttributeError) as exc:  # a missing driver must not break the dialog
+        return None, "", f"driver {driver} is not available: {exc}"
+    return cls.serial_settings, cls.description, ""
+
+
+class ConnectionDialog(QDialog):
+    """Modal dialog; accepted with OK. `test_seconds` is how long "Test connection" listens."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        initial: ConnectionChoice | None = None,
+        test_seconds: float = 4.0,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Monitor connection")
+        self.setMinimumWidth(560)
+        self.test_seconds = test_seconds
+        self.last_result: ProbeResult | None = None
+        self._worker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._signals = _ProbeSignals(self)
+        self._signals.finished.connect(self._on_probe_finished)
+
+        self.driver_combo = QComboBox()
+        for name in available_drivers():
+            self.driver_combo.addItem(name, name)
+        self.driver_info = QLabel()
+        self.driver_info.setWordWrap(True)
+        self.port_combo = QComboBox()
+        self.port_combo.setEditable(True)
+        self.port_combo.setToolTip("Serial port, e.g. /dev/ttyUSB0 or COM3; pseudo-terminals can be typed in")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh_ports)
+        self.baud_combo = QComboBox()
+        self.test_button = QPushButton("Test connection")
+        self.test_button.clicked.connect(self.start_test)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setMinimumHeight(60)
+
+        port_row = QHBoxLayout()
+        port_row.addWidget(self.port_combo, 1)
+        port_row.addWidget(self.refresh_button)
+        form = QFormLayout()
+        form.addRow("Monitor driver", self.driver_combo)
+        form.addRow("", self.driver_info)
+        form.addRow("Serial port", port_row)
+        form.addRow("Baud rate", self.baud_combo)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.test_button)
+        layout.addWidget(self.result_label)
+        layout.addWidget(self.buttons)
+
+        self.driver_combo.currentIndexChanged.connect(self._driver_changed)
+        self.refresh_ports()
+        if initial is not None:
+            i = self.driver_combo.findData(initial.driver)
+            if i >= 0:
+                self.driver_combo.setCurrentIndex(i)
+            if initial.port:
+                self.port_combo.setEditText(initial.port)
+        self._driver_changed()
+        if initial is not None and initial.baudrate:
+            j = self.baud_combo.findData(initial.baudrate)
+            if j >= 0:
+                self.baud_combo.setCurrentIndex(j)
+
+    # -- choices ---------------------------------------------------------------------------------
+    def refresh_ports(self) -> None:
+        """Re-list the serial ports (opens none), keeping what was typed."""
+        typed = self.port_combo.currentText()
+        self.port_combo.clear()
+        for p in list_serial_ports():
+            self.port_combo.addItem(p.label(), p.device)
+        if typed:
+            self.port_combo.setEditText(typed)
+
+    def _driver_changed(self) -> None:
+        settings, description, error = _settings_of(self.current_driver())
+        self.baud_combo.clear()
+        serial_needed = settings is not None
+        self.port_combo.setEnabled(serial_needed)
+        self.refresh_button.setEnabled(serial_needed)
+        self.baud_combo.setEnabled(serial_needed)
+        if settings is not None:
+            for rate in (settings.baudrate, *settings.alternative_baudrates):
+                self.baud_combo.addItem(f"{rate}", rate)
+            flow = ", RTS/CTS" if settings.rtscts else ""
+            bits = f"{settings.bytesize}{settings.parity}{settings.stopbits:g}"
+            self.driver_info.setText(f"{description} ({bits}{flow})")
+        else:
+            self.driver_info.setText(error or description)
+        self.result_label.setText("")
+
+    def current_driver(self) -> str:
+        return str(self.driver_combo.currentData() or self.driver_combo.currentText())
+
+    def current_port(self) -> str | None:
+        text = self.port_combo.currentText().strip()
+        if not text:
+            return None
+        i = self.port_combo.findText(text)
+        if i >= 0 and self.port_combo.itemData(i):
+            return str(self.port_combo.itemData(i))  # a listed port: its device, not the label
+        return text
+
+    def selection(self) -> ConnectionChoice:
+        """The driver, port and baud rate chosen (port/baud None for the simulator)."""
+        settings, _, _ = _settings_of(self.current_driver())
+        if settings is None:
+            return ConnectionChoice(self.current_driver(), None, None)
+        baud = self.baud_combo.currentData()
+        return ConnectionChoice(self.current_driver(), self.current_port(), int(baud) if baud else None)
+
+    # -- test connection -------------------------------------------------------------------------
+    @property
+    def testing(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def start_test(self) -> None:
+        if self.testing:
+            return
+        choice = self.selection()
+        settings, _, error = _settings_of(choice.driver)
+        if error:
+            self.result_label.setText(error)
+            return
+        if settings is not None and not choice.port:
+            self.result_label.setText("Choose or type a serial port first.")
+            return
+        self.test_button.setEnabled(False)
+        self.buttons.setEnabled(False)
+        self.result_label.setText(f"Testing {choice.port or choice.driver} for {self.test_seconds:.0f} s ...")
+        self._stop.clear()
+        signals = self._signals
+        seconds = self.test_seconds
+        stop = self._stop
+
+        def work() -> None:
+            result = probe_connection(choice.driver, choice.port, choice.baudrate, seconds, stop)
+            signals.finished.emit(result)
+
+        self._worker = threading.Thread(target=work, name="connection-test", daemon=True)
+        self._worker.start()
+
+    @Slot(object)
+    def _on_probe_finished(self, result: ProbeResult) -> None:
+        self.last_result = result
+        self.result_label.setText(result.summary())
+        color = "#1a8f1a" if result.ok else "#c02020"
+        self.result_label.setStyleSheet(f"color: {color};")
+        self.test_button.setEnabled(True)
+        self.buttons.setEnabled(True)
+        log.info("connection test: %s", result.summary())
+
+    def done(self, r: int) -> None:
+        """Closing stops a running test (its worker ends within a read timeout)."""
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(2.0)
+        super().done(r)
