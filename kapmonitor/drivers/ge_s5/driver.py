@@ -22,7 +22,7 @@ from kapmonitor.drivers.base import Driver, DriverOptions, SerialSettings
 from kapmonitor.drivers.errors import LinkLostError, PortOpenError
 from kapmonitor.drivers.ge_s5 import protocol as p
 from kapmonitor.drivers.ge_s5.decoder import GeS5Decoder
-from kapmonitor.drivers.transport import open_port
+from kapmonitor.drivers.ge_s5.port import open_serial
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import Item, LinkEvent, LinkState, RawFrame
 
@@ -50,10 +50,12 @@ class GeS5Driver(Driver):
         self.interval_s = max(5, int(_float_option(options, "interval_s", 5)))
         self.resend_s = _float_option(options, "resend_s", 30.0)
         self.silent_resend_s = _float_option(options, "silent_resend_s", 10.0)
+        # no valid frame for this long: the monitor may have rebooted, ask again more often
+        self.silent_after_s = _float_option(options, "silent_after_s", 3.0 * self.interval_s)
         self._port: serial.SerialBase | None = None
         self._lock = threading.Lock()
         self._pending: list[Item] = []
-        self._next_resend = 0.0
+        self._last_sent = 0.0
         self._last_frames = 0
         self._last_frame_mono = 0.0
         self._noise_bytes = 0
@@ -98,7 +100,7 @@ class GeS5Driver(Driver):
     def open(self) -> None:
         if not self.options.port:
             raise PortOpenError("ge-s5 needs a serial port (--port)")
-        port = open_port(self.options.port, self.serial_settings or SerialSettings(), self.options.baudrate)
+        port = open_serial(self.options.port, self.serial_settings or SerialSettings(), self.options.baudrate)
         with self._lock:
             self._port = port
         self.decoder.reset_stream()
@@ -108,7 +110,7 @@ class GeS5Driver(Driver):
         self._noise_bytes = 0
         self._not_answering = False
         self._send(self.requests())
-        self._next_resend = time.monotonic() + self.silent_resend_s
+        self._last_sent = time.monotonic()
 
     def read(self, timeout: float) -> list[Item]:
         port = self._port
@@ -140,12 +142,12 @@ class GeS5Driver(Driver):
                 self._not_answering = True
                 items.append(LinkEvent(now, LinkState.NOT_ANSWERING,
                                        "bytes arrive but no valid GE S/5 frame: check baud rate and cable"))
-        if mono >= self._next_resend:
-            silent = mono - self._last_frame_mono > 3 * self.interval_s
+        silent = mono - self._last_frame_mono > self.silent_after_s
+        if mono - self._last_sent >= (self.silent_resend_s if silent else self.resend_s):
+            self._last_sent = mono
             self._send(self.requests())
             items.extend(self._pending)
             self._pending = []
-            self._next_resend = mono + (self.silent_resend_s if silent else self.resend_s)
         return items
 
     def close(self) -> None:
