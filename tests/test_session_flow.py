@@ -308,3 +308,20 @@ def test_nibp_schedule_is_configurable() -> None:
     assert sched.next_due(T0, Phase.DISCHARGED, T0) is None
     with pytest.raises(ValueError, match="positive"):
         NibpSchedule(0, 15)
+
+
+def test_the_alarm_profiles_prestart_check_as_hook(session: NurseSession, clock: ManualClock) -> None:
+    from kapmonitor.alarms.profile import default_profile
+    from kapmonitor.session.session import prestart_hook
+
+    session.prestart_check = prestart_hook(default_profile(), session)
+    with pytest.raises(PrestartBlockedError, match="no baseline value"):
+        session.start_infusion()
+    session.on_items(vitals(clock.now(), 72, 98, 124, 78))
+    outcome = session.start_infusion()
+    assert outcome is not None and outcome.ok
+    assert session.flush()
+    assert dict(rows(session.path, "SELECT key, value FROM session_info WHERE key LIKE 'prestart%'")) == {  # type: ignore[arg-type]
+        "prestart_ok": "1",
+        "prestart_message": "Pre-start check passed",
+    }

@@ -153,6 +153,11 @@ def test_infusion_panel_start_override_pause_resume_stop(qtbot, session: NurseSe
     assert panel.elapsed_label.text() == "10:00" and panel.remaining_label.text() == "30:00"
     assert panel.progress.value() == 250
     assert panel.nibp_label.text() == "NIBP DUE NOW"
+    requests: list[int] = []
+    panel.request_nibp = lambda: requests.append(1)
+    panel.refresh()
+    qtbot.mouseClick(panel.nibp_button, Qt.MouseButton.LeftButton)
+    assert requests == [1]
 
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     pause = panel.dialog

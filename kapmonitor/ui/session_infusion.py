@@ -8,6 +8,7 @@ GUI thread only. Refreshes on a 1 s timer and whenever the session changes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -187,9 +188,16 @@ class InfusionPanel(QWidget):
         self.stop_button.clicked.connect(lambda: self.request_stop())
         layout.addLayout(buttons)
 
+        nibp_row = QHBoxLayout()
         self.nibp_label = make_label("")
         self.nibp_label.setFont(big_font(20))
-        layout.addWidget(self.nibp_label)
+        nibp_row.addWidget(self.nibp_label, 1)
+        self.nibp_button = QPushButton("Measure NIBP")
+        self.nibp_button.clicked.connect(self.measure_nibp)
+        self.nibp_button.setVisible(False)
+        nibp_row.addWidget(self.nibp_button)
+        layout.addLayout(nibp_row)
+        self.request_nibp: Callable[[], object] | None = None  # the monitor's "measure now", if it has one
         self.prompts_box = QVBoxLayout()
         layout.addLayout(self.prompts_box)
         self.prompt_labels: list[QLabel] = []
@@ -276,6 +284,14 @@ class InfusionPanel(QWidget):
             return
         self._stop()
 
+    def measure_nibp(self) -> None:
+        if self.request_nibp is not None:
+            try:
+                self.request_nibp()
+            except Exception as exc:  # noqa: BLE001 - a driver problem must not break the panel
+                log.warning("NIBP request failed: %s", exc)
+                self._report(f"Could not start an NIBP measurement: {exc}")
+
     def _stop(self) -> None:
         try:
             self.session.stop_infusion()
@@ -331,6 +347,7 @@ class InfusionPanel(QWidget):
             self.nibp_label.setText("NIBP DUE NOW")
         else:
             self.nibp_label.setText(f"Next NIBP in {format_duration(due - t)}")
+        self.nibp_button.setVisible(self.request_nibp is not None and due is not None)
         self.nibp_label.setStyleSheet("color: #000000; background: #ffd400;" if due is not None and due <= t else "")
         prompts = session.due_prompts(t)
         texts = [p.message for p in prompts if p.kind != "nibp"]

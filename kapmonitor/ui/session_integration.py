@@ -203,6 +203,7 @@ class SessionController(QObject):
         if self._started_notified and self.on_infusion_started is not None:
             self.on_infusion_started(session.infusion.started_at)  # type: ignore[arg-type]
         self.panel = SessionSidePanel(session, self.folder)
+        self.panel.infusion.request_nibp = getattr(self.window, "request_nibp", None)
         self.dock.setWidget(self.panel)
         self.window.infusion_window_fn = session.infusion_window
         self._update_actions()
