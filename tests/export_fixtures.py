@@ -28,10 +28,28 @@ T0 = START_LOCAL.timestamp()
 
 # strings that must never appear in a de-identified export
 IDENTIFIERS = (
-    PSEUDONYM, "JQN", "MRX", "DRW", "Bartholomew", "Elm Street", "LOT-7781A", "drsmith", "ward3-pc",
-    "ttyUSB0", "2026-03-14", "20260314", "14.03.2026", "03/14/2026", "Mar 14", "14 Mar", "feels nauseous",
-    "nurse asked", "per physician", "nibp-1773", str(int(T0)),
-)  # fmt: skip
+    PSEUDONYM,
+    "JQN",
+    "MRX",
+    "DRW",
+    "Bartholomew",
+    "Elm Street",
+    "LOT-7781A",
+    "drsmith",
+    "ward3-pc",
+    "ttyUSB0",
+    "2026-03-14",
+    "20260314",
+    "14.03.2026",
+    "03/14/2026",
+    "Mar 14",
+    "14 Mar",
+    "feels nauseous",
+    "nurse asked",
+    "per physician",
+    "nibp-1773",
+    str(int(T0)),
+)
 
 
 @dataclass
@@ -70,9 +88,12 @@ def build_session(
 ) -> Built:
     """Record a session into `path` with the real recorder; returns the facts to check."""
     meta: dict[str, object] = {
-        "app_version": "0.1.0", "driver": "simulated" if simulated else "ge-s5", "port": "/dev/ttyUSB0",
-        "simulated": "true" if simulated else "false", "hostname": "ward3-pc",
-    }  # fmt: skip
+        "app_version": "0.1.0",
+        "driver": "simulated" if simulated else "ge-s5",
+        "port": "/dev/ttyUSB0",
+        "simulated": "true" if simulated else "false",
+        "hostname": "ward3-pc",
+    }
     if offset_minutes is not None:
         meta["utc_offset_minutes"] = offset_minutes
     src = Source.SIMULATED if simulated else Source.MONITOR
@@ -85,12 +106,26 @@ def build_session(
     rec = SessionRecorder(path, meta).start()
     try:
         info = {
-            "pseudonym": PSEUDONYM, "session_number": "2", "course_total": "3", "nurse": "JQN", "therapist": "MRX",
-            "prescriber": "DRW", "weight_kg": "72.5", "drug": "ketamine (racemic)", "lot": "LOT-7781A",
-            "dose_mg_per_kg": "0.5", "total_mg": "36.25", "concentration_mg_per_ml": "1", "volume_ml": "36.25",
-            "rate_ml_per_h": "48.3", "duration_min": "40", "consent": "true", "escort": "true",
-            "medication_flags": "benzodiazepines, lives at 12 Elm Street", "notes": "Bartholomew prefers the window",
-        }  # fmt: skip
+            "pseudonym": PSEUDONYM,
+            "session_number": "2",
+            "course_total": "3",
+            "nurse": "JQN",
+            "therapist": "MRX",
+            "prescriber": "DRW",
+            "weight_kg": "72.5",
+            "drug": "ketamine (racemic)",
+            "lot": "LOT-7781A",
+            "dose_mg_per_kg": "0.5",
+            "total_mg": "36.25",
+            "concentration_mg_per_ml": "1",
+            "volume_ml": "36.25",
+            "rate_ml_per_h": "48.3",
+            "duration_min": "40",
+            "consent": "true",
+            "escort": "true",
+            "medication_flags": "benzodiazepines, lives at 12 Elm Street",
+            "notes": "Bartholomew prefers the window",
+        }
         for k, v in info.items():
             rec.insert("session_info", {"key": k, "value": v})
         # 1-s numerics
@@ -124,8 +159,12 @@ def build_session(
             mean = round((sys + 2 * dia) / 3)
             sys, dia = round(sys), round(dia)
             mid = f"nibp-{int(tm)}"
-            for p, v in ((Parameter.NIBP_SYS, sys), (Parameter.NIBP_DIA, dia), (Parameter.NIBP_MEAN, mean),
-                         (Parameter.NIBP_PULSE, 80.0)):  # fmt: skip
+            for p, v in (
+                (Parameter.NIBP_SYS, sys),
+                (Parameter.NIBP_DIA, dia),
+                (Parameter.NIBP_MEAN, mean),
+                (Parameter.NIBP_PULSE, 80.0),
+            ):
                 batch.append(VitalSample(tm, p, float(v), Status.OK, src, mid))
             nibp += 1
             n_samples += 4
@@ -145,77 +184,279 @@ def build_session(
                     vals[10:20] = np.nan
                 chunks.append(WaveChunk(t0 + s, Parameter.PLETH, 100.0, vals, src))
             rec.on_items(chunks)
-        rec.on_items([LinkEvent(t0 + 3 * 3600, LinkState.NO_DATA, "no data on /dev/ttyUSB0"),
-                      LinkEvent(t0 + 3 * 3600 + 12, LinkState.CONNECTED, "ge-s5 on /dev/ttyUSB0")])  # fmt: skip
+        rec.on_items(
+            [
+                LinkEvent(t0 + 3 * 3600, LinkState.NO_DATA, "no data on /dev/ttyUSB0"),
+                LinkEvent(t0 + 3 * 3600 + 12, LinkState.CONNECTED, "ge-s5 on /dev/ttyUSB0"),
+            ]
+        )
         if infusion:
-            for t, action, reason, who in ((start, "start", None, "JQN"), (pause_at, "pause", "feels nauseous", "JQN"),
-                                           (resume_at, "resume", None, "JQN"), (stop, "stop", None, "JQN")):  # fmt: skip
+            for t, action, reason, who in (
+                (start, "start", None, "JQN"),
+                (pause_at, "pause", "feels nauseous", "JQN"),
+                (resume_at, "resume", None, "JQN"),
+                (stop, "stop", None, "JQN"),
+            ):
                 rec.insert("infusion_events", {"t": t, "action": action, "reason": reason, "who": who})
         t_spike = t0 + 11 * 300 + 30.5
         alarms = [
-            (t_spike, "nibp_sys.high", "nibp_sys", "physiological", "high", "raised", 184.0, 180.0,
-             "Systolic BP very high: pause infusion / call physician", None),
-            (t_spike + 20, "nibp_sys.high", "nibp_sys", "physiological", "high", "acknowledged", 184.0, 180.0,
-             "Systolic BP very high: pause infusion / call physician", "JQN"),
-            (t_spike + 300, "nibp_sys.high", "nibp_sys", "physiological", "high", "cleared", 138.0, 180.0,
-             "Systolic BP very high: pause infusion / call physician", None),
-            (t0 + 100 * 60 + 15, "spo2.medium", "spo2", "physiological", "medium", "raised", 90.0, 92.0,
-             "SpO2 low", None),
-            (t0 + 100 * 60 + 40, "spo2.medium", "spo2", "physiological", "medium", "cleared", 98.0, 92.0,
-             "SpO2 low", None),
-            (t0 + 3 * 3600 + 10, "link_lost", None, "technical", "high", "raised", None, None,
-             "No data from the monitor on /dev/ttyUSB0", None),
-            (t0 + 3 * 3600 + 12, "link_lost", None, "technical", "high", "cleared", None, None,
-             "No data from the monitor on /dev/ttyUSB0", None),
-            (t0 + 3 * 3600 + 30, "nibp_overdue", "nibp_sys", "technical", "low", "raised", None, None,
-             "NIBP overdue", None),
-        ]  # fmt: skip
+            (
+                t_spike,
+                "nibp_sys.high",
+                "nibp_sys",
+                "physiological",
+                "high",
+                "raised",
+                184.0,
+                180.0,
+                "Systolic BP very high: pause infusion / call physician",
+                None,
+            ),
+            (
+                t_spike + 20,
+                "nibp_sys.high",
+                "nibp_sys",
+                "physiological",
+                "high",
+                "acknowledged",
+                184.0,
+                180.0,
+                "Systolic BP very high: pause infusion / call physician",
+                "JQN",
+            ),
+            (
+                t_spike + 300,
+                "nibp_sys.high",
+                "nibp_sys",
+                "physiological",
+                "high",
+                "cleared",
+                138.0,
+                180.0,
+                "Systolic BP very high: pause infusion / call physician",
+                None,
+            ),
+            (
+                t0 + 100 * 60 + 15,
+                "spo2.medium",
+                "spo2",
+                "physiological",
+                "medium",
+                "raised",
+                90.0,
+                92.0,
+                "SpO2 low",
+                None,
+            ),
+            (
+                t0 + 100 * 60 + 40,
+                "spo2.medium",
+                "spo2",
+                "physiological",
+                "medium",
+                "cleared",
+                98.0,
+                92.0,
+                "SpO2 low",
+                None,
+            ),
+            (
+                t0 + 3 * 3600 + 10,
+                "link_lost",
+                None,
+                "technical",
+                "high",
+                "raised",
+                None,
+                None,
+                "No data from the monitor on /dev/ttyUSB0",
+                None,
+            ),
+            (
+                t0 + 3 * 3600 + 12,
+                "link_lost",
+                None,
+                "technical",
+                "high",
+                "cleared",
+                None,
+                None,
+                "No data from the monitor on /dev/ttyUSB0",
+                None,
+            ),
+            (
+                t0 + 3 * 3600 + 30,
+                "nibp_overdue",
+                "nibp_sys",
+                "technical",
+                "low",
+                "raised",
+                None,
+                None,
+                "NIBP overdue",
+                None,
+            ),
+        ]
         for a in alarms:
-            rec.insert("alarm_log", dict(zip(("t", "alarm_id", "parameter", "kind", "priority", "event", "value",
-                                              "limit_value", "message", "who"), a, strict=True)))  # fmt: skip
-        rec.insert("limit_changes", {"t": t0 + 5 * 60, "parameter": "hr", "field": "high.above_or_equal",
-                                     "old_value": "150", "new_value": "140", "who": "DRW",
-                                     "reason": "per physician Bartholomew"})  # fmt: skip
+            rec.insert(
+                "alarm_log",
+                dict(
+                    zip(
+                        (
+                            "t",
+                            "alarm_id",
+                            "parameter",
+                            "kind",
+                            "priority",
+                            "event",
+                            "value",
+                            "limit_value",
+                            "message",
+                            "who",
+                        ),
+                        a,
+                        strict=True,
+                    )
+                ),
+            )
+        rec.insert(
+            "limit_changes",
+            {
+                "t": t0 + 5 * 60,
+                "parameter": "hr",
+                "field": "high.above_or_equal",
+                "old_value": "150",
+                "new_value": "140",
+                "who": "DRW",
+                "reason": "per physician Bartholomew",
+            },
+        )
         events = [
             {"t": pause_at - 5, "category": "side_effect", "name": "nausea", "severity": "moderate", "who": "JQN"},
-            {"t": pause_at + 60, "category": "intervention", "name": "ondansetron", "drug": "ondansetron",
-             "dose": "4 mg", "route": "IV", "who": "JQN"},
-            {"t": start + 30 * 60, "category": "side_effect", "name": "dissociation", "severity": "mild",
-             "who": "MRX"},
-            {"t": start + 35 * 60, "category": "note", "name": "note", "note": "Bartholomew asked for the window",
-             "who": "JQN"},
-            {"t": start + 36 * 60, "category": "side_effect", "name": "nurse asked about Elm Street",
-             "severity": "mild", "who": "JQN"},
-            {"t": start + 37 * 60, "category": "side_effect", "name": "headache", "severity": "mild", "who": "JQN",
-             "deleted": 1},
-        ]  # fmt: skip
+            {
+                "t": pause_at + 60,
+                "category": "intervention",
+                "name": "ondansetron",
+                "drug": "ondansetron",
+                "dose": "4 mg",
+                "route": "IV",
+                "who": "JQN",
+            },
+            {"t": start + 30 * 60, "category": "side_effect", "name": "dissociation", "severity": "mild", "who": "MRX"},
+            {
+                "t": start + 35 * 60,
+                "category": "note",
+                "name": "note",
+                "note": "Bartholomew asked for the window",
+                "who": "JQN",
+            },
+            {
+                "t": start + 36 * 60,
+                "category": "side_effect",
+                "name": "nurse asked about Elm Street",
+                "severity": "mild",
+                "who": "JQN",
+            },
+            {
+                "t": start + 37 * 60,
+                "category": "side_effect",
+                "name": "headache",
+                "severity": "mild",
+                "who": "JQN",
+                "deleted": 1,
+            },
+        ]
         for e in events:
             rec.insert("clinical_events", e)
         for k in range(int(hours * 4)):
-            rec.insert("scales", {"t": t0 + k * 900 + 60, "scale": "MOAA/S", "score": 5 if k < 3 or k > 6 else 4,
-                                  "who": "JQN"})  # fmt: skip
-        rec.insert("scales", {"t": stop - 120, "scale": "CADSS", "score": 23, "detail": "Bartholomew items",
-                              "who": "MRX"})  # fmt: skip
+            rec.insert(
+                "scales", {"t": t0 + k * 900 + 60, "scale": "MOAA/S", "score": 5 if k < 3 or k > 6 else 4, "who": "JQN"}
+            )
+        rec.insert(
+            "scales", {"t": stop - 120, "scale": "CADSS", "score": 23, "detail": "Bartholomew items", "who": "MRX"}
+        )
         music = [
-            (t0 + 14 * 60, "play", "pre-onset", "Slow Water", "Ambient One", "/home/drsmith/Music/slow.flac", 0.0, -18.0),
-            (start + 10 * 60, "phase", "onset", "Rising Light", "Ambient Two", "/home/drsmith/Music/rise.flac", 0.0, -18.0),
+            (
+                t0 + 14 * 60,
+                "play",
+                "pre-onset",
+                "Slow Water",
+                "Ambient One",
+                "/home/drsmith/Music/slow.flac",
+                0.0,
+                -18.0,
+            ),
+            (
+                start + 10 * 60,
+                "phase",
+                "onset",
+                "Rising Light",
+                "Ambient Two",
+                "/home/drsmith/Music/rise.flac",
+                0.0,
+                -18.0,
+            ),
             (start + 38 * 60, "phase", "peak", "Open Sky", "Ambient Two", "/home/drsmith/Music/sky.flac", 0.0, -17.0),
-            (stop + 30 * 60, "phase", "return", "Homecoming", "Ambient One", "/home/drsmith/Music/home.flac", 0.0, -20.0),
-            (stop + 90 * 60, "stop", "return", "Homecoming", "Ambient One", "/home/drsmith/Music/home.flac", 312.5, -20.0),
-        ]  # fmt: skip
+            (
+                stop + 30 * 60,
+                "phase",
+                "return",
+                "Homecoming",
+                "Ambient One",
+                "/home/drsmith/Music/home.flac",
+                0.0,
+                -20.0,
+            ),
+            (
+                stop + 90 * 60,
+                "stop",
+                "return",
+                "Homecoming",
+                "Ambient One",
+                "/home/drsmith/Music/home.flac",
+                312.5,
+                -20.0,
+            ),
+        ]
         for m in music:
-            rec.insert("music_events", dict(zip(("t", "action", "phase", "track", "artist", "path", "position",
-                                                 "volume_db"), m, strict=True)))  # fmt: skip
-        checklist = {"observation_time": True, "vitals_near_baseline": True, "moaas_5": True, "walks_steadily": True,
-                     "no_nausea": True, "escort_present": True}  # fmt: skip
+            rec.insert(
+                "music_events",
+                dict(zip(("t", "action", "phase", "track", "artist", "path", "position", "volume_db"), m, strict=True)),
+            )
+        checklist = {
+            "observation_time": True,
+            "vitals_near_baseline": True,
+            "moaas_5": True,
+            "walks_steadily": True,
+            "no_nausea": True,
+            "escort_present": True,
+        }
         rec.insert("discharge", {"t": t0 + seconds - 60, "who": "JQN", "checklist": json.dumps(checklist)})
-        rec.insert("audit", {"t": start + 40 * 60, "who": "JQN", "action": "update", "table_name": "clinical_events",
-                             "row_id": 6, "before": "headache", "after": "deleted", "reason": "entered for Bartholomew"})
+        rec.insert(
+            "audit",
+            {
+                "t": start + 40 * 60,
+                "who": "JQN",
+                "action": "update",
+                "table_name": "clinical_events",
+                "row_id": 6,
+                "before": "headache",
+                "after": "deleted",
+                "reason": "entered for Bartholomew",
+            },
+        )
         assert rec.flush(30.0)
     finally:
         rec.stop()
     return Built(
-        path=path, t0=t0, infusion_start=start, infusion_stop=stop, samples=n_samples, nibp_count=nibp,
-        peak_sys=184.0, peak_dia=112.0, baseline_sys=baseline_sys,
+        path=path,
+        t0=t0,
+        infusion_start=start,
+        infusion_stop=stop,
+        samples=n_samples,
+        nibp_count=nibp,
+        peak_sys=184.0,
+        peak_dia=112.0,
+        baseline_sys=baseline_sys,
         raised={"high": 2, "medium": 1, "low": 1},
-    )  # fmt: skip
+    )

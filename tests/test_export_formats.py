@@ -24,8 +24,15 @@ from kapmonitor.model.samples import Source, Status, VitalSample
 from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.resources import resource_path
 
-UNITS = {"hr": "/min", "pulse_rate": "/min", "spo2": "%", "nibp_sys": "mm[Hg]", "nibp_dia": "mm[Hg]",
-         "nibp_mean": "mm[Hg]", "nibp_pulse": "/min"}  # fmt: skip
+UNITS = {
+    "hr": "/min",
+    "pulse_rate": "/min",
+    "spo2": "%",
+    "nibp_sys": "mm[Hg]",
+    "nibp_dia": "mm[Hg]",
+    "nibp_mean": "mm[Hg]",
+    "nibp_pulse": "/min",
+}
 
 
 def epoch(text: str) -> float:
@@ -75,10 +82,20 @@ def test_source_database_is_not_modified(session4h: Built, exported: tuple[Path,
 def test_vitals_csv_round_trip(session4h: Built, exported: tuple[Path, Any, tuple]) -> None:
     out, result, _ = exported
     rows = read_csv(out / f"{result.base}_vitals.csv")
-    db = db_rows(session4h.path, "SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t, rowid")
+    db = db_rows(
+        session4h.path, "SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t, rowid"
+    )
     assert len(rows) == len(db) == session4h.samples
-    assert list(rows[0]) == ["time", "session_minute", "parameter", "value", "unit", "source", "status",
-                             "measurement_id"]  # fmt: skip
+    assert list(rows[0]) == [
+        "time",
+        "session_minute",
+        "parameter",
+        "value",
+        "unit",
+        "source",
+        "status",
+        "measurement_id",
+    ]
     for r, (t, p, v, st, src, mid) in zip(rows, db, strict=True):
         assert abs(epoch(r["time"]) - t) < 0.0006
         assert r["time"].endswith("+01:00")
@@ -94,16 +111,22 @@ def test_vitals_csv_round_trip(session4h: Built, exported: tuple[Path, Any, tupl
 def test_table_csvs_round_trip(session4h: Built, exported: tuple[Path, Any, tuple]) -> None:
     out, result, _ = exported
     alarms = read_csv(out / f"{result.base}_alarms.csv")
-    db = db_rows(session4h.path, "SELECT t, alarm_id, parameter, kind, priority, event, value, limit_value, message, who "
-                                 "FROM alarm_log ORDER BY t, id")  # fmt: skip
+    db = db_rows(
+        session4h.path,
+        "SELECT t, alarm_id, parameter, kind, priority, event, value, limit_value, message, who "
+        "FROM alarm_log ORDER BY t, id",
+    )
     assert len(alarms) == len(db) == 8
     for r, (t, aid, p, kind, pri, ev, v, lim, msg, who) in zip(alarms, db, strict=True):
         assert abs(epoch(r["time"]) - t) < 0.0006
         assert (r["alarm_id"], r["parameter"] or None, r["kind"], r["priority"], r["event"]) == (aid, p, kind, pri, ev)
         assert (opt(r["value"]), opt(r["limit"]), r["message"], r["who"] or None) == (v, lim, msg, who)
     events = read_csv(out / f"{result.base}_events.csv")
-    db = db_rows(session4h.path, "SELECT t, category, name, severity, drug, dose, route, note, who FROM clinical_events "
-                                 "WHERE deleted = 0 ORDER BY t, id")  # fmt: skip
+    db = db_rows(
+        session4h.path,
+        "SELECT t, category, name, severity, drug, dose, route, note, who FROM clinical_events "
+        "WHERE deleted = 0 ORDER BY t, id",
+    )
     assert len(events) == len(db) == 5  # the deleted entry is not exported
     for r, row in zip(events, db, strict=True):
         assert abs(epoch(r["time"]) - row[0]) < 0.0006
@@ -116,9 +139,22 @@ def test_table_csvs_round_trip(session4h: Built, exported: tuple[Path, Any, tupl
     db = db_rows(session4h.path, "SELECT t, scale, score FROM scales ORDER BY t, id")
     assert [(epoch(r["time"]), r["scale"], float(r["score"])) for r in scales] == db
     music = read_csv(out / f"{result.base}_music.csv")
-    db = db_rows(session4h.path, "SELECT t, action, phase, track, artist, path, position, volume_db FROM music_events ORDER BY t")
-    assert [(epoch(r["time"]), r["action"], r["phase"], r["track"], r["artist"], r["path"], float(r["position"]),
-             float(r["volume_db"])) for r in music] == db  # fmt: skip
+    db = db_rows(
+        session4h.path, "SELECT t, action, phase, track, artist, path, position, volume_db FROM music_events ORDER BY t"
+    )
+    assert [
+        (
+            epoch(r["time"]),
+            r["action"],
+            r["phase"],
+            r["track"],
+            r["artist"],
+            r["path"],
+            float(r["position"]),
+            float(r["volume_db"]),
+        )
+        for r in music
+    ] == db
     limits = read_csv(out / f"{result.base}_limit_changes.csv")
     assert [(r["parameter"], r["new_value"], r["who"]) for r in limits] == [("hr", "140", "DRW")]
     session = {r["key"]: r["value"] for r in read_csv(out / f"{result.base}_session.csv")}
@@ -136,25 +172,46 @@ def test_json_round_trip_and_schema(session4h: Built, exported: tuple[Path, Any,
     assert (s["pseudonym"], s["course_number"], s["course_total"]) == (PSEUDONYM, 2, 3)
     assert s["staff"] == {"nurse": "JQN", "therapist": "MRX", "prescriber": "DRW"}
     assert (s["drug"], s["dose_mg_per_kg"], s["total_mg"], s["concentration_mg_per_ml"], s["rate_ml_per_h"]) == (
-        "ketamine (racemic)", 0.5, 36.25, 1, 48.3)
+        "ketamine (racemic)",
+        0.5,
+        36.25,
+        1,
+        48.3,
+    )
     assert epoch(s["phases"]["infusion_start"]) == session4h.infusion_start
     assert epoch(s["phases"]["infusion_stop"]) == session4h.infusion_stop
     assert [(epoch(p["start"]), epoch(p["end"]), p["reason"]) for p in s["pauses"]] == [
-        (session4h.infusion_start + 1200, session4h.infusion_start + 1500, "feels nauseous")]
+        (session4h.infusion_start + 1200, session4h.infusion_start + 1500, "feels nauseous")
+    ]
     assert s["infusion_minutes"] == 40.0
     assert s["discharge"]["who"] == "JQN" and json.loads(s["discharge"]["checklist"])["escort_present"] is True
-    db = db_rows(session4h.path, "SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t, rowid")
+    db = db_rows(
+        session4h.path, "SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t, rowid"
+    )
     assert len(doc["samples"]) == len(db)
     for j, (t, p, v, st, src, mid) in zip(doc["samples"], db, strict=True):
         assert abs(epoch(j["time"]) - t) < 0.0006
         assert (j["parameter"], j["value"], j["status"], j["source"], j["measurement_id"], j["unit"]) == (
-            p, v, st, src, mid, UNITS[p])
-    db = db_rows(session4h.path, "SELECT alarm_id, parameter, kind, priority, event, value, limit_value, message "
-                                 "FROM alarm_log ORDER BY t, id")  # fmt: skip
+            p,
+            v,
+            st,
+            src,
+            mid,
+            UNITS[p],
+        )
+    db = db_rows(
+        session4h.path,
+        "SELECT alarm_id, parameter, kind, priority, event, value, limit_value, message FROM alarm_log ORDER BY t, id",
+    )
     keys = ("alarm_id", "parameter", "kind", "priority", "event", "value", "limit", "message")
     assert [tuple(a[k] for k in keys) for a in doc["alarms"]] == db
-    assert [e["name"] for e in doc["events"]] == ["nausea", "ondansetron", "dissociation", "note",
-                                                  "nurse asked about Elm Street"]  # fmt: skip
+    assert [e["name"] for e in doc["events"]] == [
+        "nausea",
+        "ondansetron",
+        "dissociation",
+        "note",
+        "nurse asked about Elm Street",
+    ]
     assert len(doc["scales"]) == 17 and len(doc["music"]) == 5 and len(doc["link_events"]) == 2
 
 
@@ -268,8 +325,12 @@ def test_snapshot_of_a_session_being_recorded(tmp_path: Path) -> None:
         t = 1_700_000_000.0
         while not stop.is_set():
             # one batch = one transaction: hr and pulse_rate always come in pairs
-            rec.on_items([VitalSample(t, Parameter.HR, 70.0, Status.OK, Source.SIMULATED),
-                          VitalSample(t, Parameter.PULSE_RATE, 70.0, Status.OK, Source.SIMULATED)])  # fmt: skip
+            rec.on_items(
+                [
+                    VitalSample(t, Parameter.HR, 70.0, Status.OK, Source.SIMULATED),
+                    VitalSample(t, Parameter.PULSE_RATE, 70.0, Status.OK, Source.SIMULATED),
+                ]
+            )
             t += 1.0
             time.sleep(0.0005)
 
@@ -327,6 +388,6 @@ def test_rejects_unknown_paper_and_empty_format(session4h: Built, tmp_path: Path
 
 
 def test_writes_are_owner_readable_files(exported: tuple[Path, Any, tuple]) -> None:
-    out, result, _ = exported
+    out, _, _ = exported
     for p in out.iterdir():
         assert p.is_file() and os.access(p, os.R_OK)

@@ -15,15 +15,25 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", type=Path, metavar="SESSION.db", help="session database to export")
-    parser.add_argument("--format", "-f", default="all", metavar="FORMAT",
-                        help="csv, json, pdf, fhir, or all (several separated by commas; default all)")  # fmt: skip
-    parser.add_argument("-o", "--output", type=Path, metavar="DIR",
-                        help="output folder (default: SESSION-export in the current folder)")  # fmt: skip
-    parser.add_argument("--deidentify", action="store_true",
-                        help="hash the pseudonym, drop staff and free text, shift dates to day 0")  # fmt: skip
-    parser.add_argument("--salt", default=None,
-                        help="secret salt for the pseudonym hash (default: $KAPMONITOR_DEID_SALT, else random); "
-                             "the same salt links the sessions of one patient")  # fmt: skip
+    parser.add_argument(
+        "--format",
+        "-f",
+        default="all",
+        metavar="FORMAT",
+        help="csv, json, pdf, fhir, or all (several separated by commas; default all)",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="DIR", help="output folder (default: SESSION-export in the current folder)"
+    )
+    parser.add_argument(
+        "--deidentify", action="store_true", help="hash the pseudonym, drop staff and free text, shift dates to day 0"
+    )
+    parser.add_argument(
+        "--salt",
+        default=None,
+        help="secret salt for the pseudonym hash (default: $KAPMONITOR_DEID_SALT, else random); "
+        "the same salt links the sessions of one patient",
+    )
     parser.add_argument("--waves", action="store_true", help="include waveforms (pleth) in CSV and JSON")
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="PDF paper size (default a4)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -38,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
         salt = args.salt or os.environ.get("KAPMONITOR_DEID_SALT") or None
         if salt is not None and not args.deidentify:
             raise ExportError("--salt only makes sense with --deidentify")
-        options = ExportOptions(formats=formats, deidentify=args.deidentify, waves=args.waves, paper=args.paper,
-                                salt=salt)  # fmt: skip
+        options = ExportOptions(
+            formats=formats, deidentify=args.deidentify, waves=args.waves, paper=args.paper, salt=salt
+        )
         result = run_export(args.session, args.output, options)
     except ExportError as exc:
         raise CommandError(str(exc)) from None

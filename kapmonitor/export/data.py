@@ -52,9 +52,16 @@ INFO_ALIASES: dict[str, tuple[str, ...]] = {
 }
 STAFF_FIELDS = ("nurse", "therapist", "prescriber")
 NUMBER_FIELDS = (
-    "course_number", "course_total", "weight_kg", "dose_mg_per_kg", "total_mg", "concentration_mg_per_ml",
-    "volume_ml", "rate_ml_per_h", "duration_min",
-)  # fmt: skip
+    "course_number",
+    "course_total",
+    "weight_kg",
+    "dose_mg_per_kg",
+    "total_mg",
+    "concentration_mg_per_ml",
+    "volume_ml",
+    "rate_ml_per_h",
+    "duration_min",
+)
 
 _PAUSE = ("pause", "paused")
 _RESUME = ("resume", "resumed")
@@ -111,13 +118,21 @@ class Samples:
     def __len__(self) -> int:
         return len(self.parameter)
 
-    def series(self, parameter: str, valid_only: bool = True) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """(times, values) of one parameter; invalid samples left out when `valid_only` (NaN otherwise)."""
+    def series(
+        self, parameter: str, valid_only: bool = True, manual: bool | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(times, values) of one parameter; invalid samples left out when `valid_only` (NaN otherwise).
+
+        `manual` True/False keeps only manually entered / only device values; None keeps both.
+        """
         if not len(self.parameter):
             return np.empty(0), np.empty(0)
         sel = self._param == parameter
         if valid_only:
             sel &= self._ok
+        if manual is not None:
+            is_manual = np.asarray(self.source, dtype=str) == "manual"
+            sel &= is_manual if manual else ~is_manual
         return self.t[sel], self._value[sel]
 
 
@@ -196,16 +211,21 @@ class SessionData:
                 out[p] = Vitals(None, None)
                 continue
             end = ref if ref is not None else float(t[0]) + 300.0
-            sel = (t <= end) & (t > end - 300.0)
-            out[p] = Vitals(float(np.median(v[sel])), end) if sel.any() else Vitals(None, None)
+            window = (t <= end) & (t > end - 300.0)
+            out[p] = Vitals(float(np.median(v[window])), end) if window.any() else Vitals(None, None)
         return out
 
     def peaks(self) -> dict[str, Vitals]:
         """Highest BP and HR, lowest SpO2, from the infusion start (or the first sample) on."""
         ref = self.infusion_start if self.infusion_start is not None else -np.inf
         out: dict[str, Vitals] = {}
-        for p, pick in (("nibp_sys", np.argmax), ("nibp_dia", np.argmax), ("nibp_mean", np.argmax),
-                        ("hr", np.argmax), ("spo2", np.argmin)):  # fmt: skip
+        for p, pick in (
+            ("nibp_sys", np.argmax),
+            ("nibp_dia", np.argmax),
+            ("nibp_mean", np.argmax),
+            ("hr", np.argmax),
+            ("spo2", np.argmin),
+        ):
             t, v = self.samples.series(p)
             sel = t >= ref
             t, v = t[sel], v[sel]
@@ -237,6 +257,7 @@ class SessionData:
 
 
 # -- reading -------------------------------------------------------------------------------------
+
 
 def _table_names(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -24,7 +24,6 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-
 from kapmonitor.export.data import STAFF_FIELDS, Pause, Row, Samples, SessionData
 
 DAY0 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -32,9 +31,32 @@ DAY0 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 KEEP_META = ("simulated", "driver", "app_version", "kapmonitor_version", "version", "scenario", "schema_version")
 DROP_FIELDS = ("pseudonym", "lot", *STAFF_FIELDS)
 EVENT_NAMES = frozenset(
-    """nausea vomiting dizziness dissociation anxiety headache hypertension hypotension sedation agitation
-    other ondansetron metoclopramide midazolam lorazepam diazepam clonidine labetalol metoprolol urapidil
-    nitroglycerin oxygen fluids saline""".split()
+    [
+        "nausea",
+        "vomiting",
+        "dizziness",
+        "dissociation",
+        "anxiety",
+        "headache",
+        "hypertension",
+        "hypotension",
+        "sedation",
+        "agitation",
+        "other",
+        "ondansetron",
+        "metoclopramide",
+        "midazolam",
+        "lorazepam",
+        "diazepam",
+        "clonidine",
+        "labetalol",
+        "metoprolol",
+        "urapidil",
+        "nitroglycerin",
+        "oxygen",
+        "fluids",
+        "saline",
+    ]
 )
 MEDICATION_FLAGS = frozenset({"benzodiazepines", "stimulants", "maois", "maoi", "none", "opioids", "lamotrigine"})
 
@@ -149,5 +171,3 @@ def deidentify(data: SessionData, salt: str | None = None) -> SessionData:
         deidentified=True,
         extra={**data.extra, "day0": DAY0.date().isoformat(), "shift_rule": "first local day = 2000-01-01"},
     )
-
-

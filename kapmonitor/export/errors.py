@@ -7,5 +7,5 @@ class ExportError(Exception):
     """An export cannot be done; the message says why in one line (missing file, corrupt db, ...)."""
 
 
-class ExportCancelled(ExportError):
+class ExportCancelled(ExportError):  # noqa: N818 - a cancel is not an error to the user
     """The user cancelled the export; nothing was written."""

@@ -28,8 +28,15 @@ LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 _NS = uuid.UUID("6f1b7a52-0c55-4c1e-9d7a-3f6ad3c0e1a1")
 VITAL_SIGNS = [
-    {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                 "code": "vital-signs", "display": "Vital Signs"}]}  # fmt: skip
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                "code": "vital-signs",
+                "display": "Vital Signs",
+            }
+        ]
+    }
 ]
 _BP_PARTS = (
     ("nibp_sys", "8480-6", "Systolic blood pressure"),
@@ -116,8 +123,10 @@ def _blood_pressure(b: _Builder, patient: str, encounter: str) -> None:
         parts = groups[key]
         t = min(v[0] for v in parts.values())
         components = [
-            {"code": {"coding": [_loinc(code, display)], "text": display},
-             "valueQuantity": _qty(parts[p][1], "mmHg", "mm[Hg]")}  # fmt: skip
+            {
+                "code": {"coding": [_loinc(code, display)], "text": display},
+                "valueQuantity": _qty(parts[p][1], "mmHg", "mm[Hg]"),
+            }
             for p, code, display in _BP_PARTS
             if p in parts
         ]
@@ -127,8 +136,10 @@ def _blood_pressure(b: _Builder, patient: str, encounter: str) -> None:
                 "resourceType": "Observation",
                 "status": "final",
                 "category": VITAL_SIGNS,
-                "code": {"coding": [_loinc("85354-9", "Blood pressure panel with all children optional")],
-                         "text": "Blood pressure (NIBP)"},  # fmt: skip
+                "code": {
+                    "coding": [_loinc("85354-9", "Blood pressure panel with all children optional")],
+                    "text": "Blood pressure (NIBP)",
+                },
                 "subject": {"reference": patient},
                 "encounter": {"reference": encounter},
                 "effectiveDateTime": b.t(t),
@@ -137,8 +148,9 @@ def _blood_pressure(b: _Builder, patient: str, encounter: str) -> None:
         )
 
 
-def _minute_series(b: _Builder, patient: str, encounter: str, parameter: str, code: dict[str, Any],
-                   unit: str, ucum: str) -> None:  # fmt: skip
+def _minute_series(
+    b: _Builder, patient: str, encounter: str, parameter: str, code: dict[str, Any], unit: str, ucum: str
+) -> None:
     t, v = b.data.samples.series(parameter)
     if not len(t):
         return
@@ -146,8 +158,8 @@ def _minute_series(b: _Builder, patient: str, encounter: str, parameter: str, co
     bounds = np.nonzero(np.diff(minute))[0] + 1
     starts = np.concatenate(([0], bounds))
     ends = np.concatenate((bounds, [len(t)]))
-    period_start = iso_many(minute[starts] * 60.0, b.data.utc_offset_minutes)
-    period_end = iso_many(minute[starts] * 60.0 + 60.0, b.data.utc_offset_minutes)
+    period_start = iso_many((minute[starts] * 60.0).astype(np.float64), b.data.utc_offset_minutes)
+    period_end = iso_many((minute[starts] * 60.0 + 60.0).astype(np.float64), b.data.utc_offset_minutes)
     for k, (a, z) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         b.add(
             f"{parameter}|{minute[a]}",
@@ -173,8 +185,9 @@ def _infusion(b: _Builder, patient: str, encounter: str) -> None:
     drug = str(f.get("drug") or "ketamine")
     concept: dict[str, Any] = {"text": drug}
     if "ketamine" in drug.lower() and "esketamine" not in drug.lower():
-        concept["coding"] = [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "6130",
-                              "display": "ketamine"}]  # fmt: skip
+        concept["coding"] = [
+            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "6130", "display": "ketamine"}
+        ]
     nasal = "esketamine" in drug.lower() or "nasal" in drug.lower()
     route = (
         {"coding": [{"system": SNOMED, "code": "46713006", "display": "Nasal route"}]}
@@ -248,14 +261,24 @@ def fhir_bundle(data: SessionData) -> dict[str, Any]:
     _infusion(b, patient, encounter)
     _interventions(b, patient, encounter)
     _blood_pressure(b, patient, encounter)
-    _minute_series(b, patient, encounter, "hr",
-                   {"coding": [_loinc("8867-4", "Heart rate")], "text": "Heart rate"}, "/min", "/min")  # fmt: skip
     _minute_series(
-        b, patient, encounter, "spo2",
-        {"coding": [_loinc("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
-                    _loinc("2708-6", "Oxygen saturation in Arterial blood")], "text": "SpO2"},
-        "%", "%",
-    )  # fmt: skip
+        b, patient, encounter, "hr", {"coding": [_loinc("8867-4", "Heart rate")], "text": "Heart rate"}, "/min", "/min"
+    )
+    _minute_series(
+        b,
+        patient,
+        encounter,
+        "spo2",
+        {
+            "coding": [
+                _loinc("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
+                _loinc("2708-6", "Oxygen saturation in Arterial blood"),
+            ],
+            "text": "SpO2",
+        },
+        "%",
+        "%",
+    )
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": b.uid("bundle"),

@@ -31,14 +31,33 @@ class Table:
 
 VITALS_COLUMNS = ("time", "session_minute", "parameter", "value", "unit", "source", "status", "measurement_id")
 ALARM_COLUMNS = (
-    "time", "session_minute", "alarm_id", "parameter", "kind", "priority", "event", "value", "limit", "message", "who",
-)  # fmt: skip
+    "time",
+    "session_minute",
+    "alarm_id",
+    "parameter",
+    "kind",
+    "priority",
+    "event",
+    "value",
+    "limit",
+    "message",
+    "who",
+)
 EVENT_COLUMNS = ("time", "session_minute", "category", "name", "severity", "drug", "dose", "route", "note", "who")
 SCALE_COLUMNS = ("time", "session_minute", "scale", "score", "detail", "who")
 INFUSION_COLUMNS = ("time", "session_minute", "action", "reason", "who")
 MUSIC_COLUMNS = (
-    "time", "session_minute", "action", "phase", "track", "artist", "path", "position", "volume_db", "detail",
-)  # fmt: skip
+    "time",
+    "session_minute",
+    "action",
+    "phase",
+    "track",
+    "artist",
+    "path",
+    "position",
+    "volume_db",
+    "detail",
+)
 LIMIT_COLUMNS = ("time", "session_minute", "parameter", "field", "old_value", "new_value", "who", "reason")
 LINK_COLUMNS = ("time", "session_minute", "state", "detail")
 DISCHARGE_COLUMNS = ("time", "session_minute", "who", "checklist")
@@ -65,8 +84,19 @@ def vitals(data: SessionData) -> Table:
     times = iso_many(s.t, data.utc_offset_minutes)
     minutes = minutes_many(s.t, data.origin)
     units = {p: unit_of(p) for p in set(s.parameter)}
-    rows = list(zip(times, minutes, s.parameter, s.value, [units[p] for p in s.parameter], s.source, s.status,
-                    s.measurement_id, strict=True))  # fmt: skip
+    rows = list(
+        zip(
+            times,
+            minutes,
+            s.parameter,
+            s.value,
+            [units[p] for p in s.parameter],
+            s.source,
+            s.status,
+            s.measurement_id,
+            strict=True,
+        )
+    )
     return Table("vitals", VITALS_COLUMNS, rows)
 
 
@@ -110,8 +140,14 @@ def wave_chunks(data: SessionData) -> list[dict[str, Any]]:
         values = np.frombuffer(w["data"], dtype="<f4").astype(np.float64)
         listed: list[float | None] = [None if np.isnan(v) else v for v in np.round(values, 6).tolist()]
         out.append(
-            {"time": times[i], "session_minute": minutes[i], "parameter": w["parameter"], "rate_hz": w["rate_hz"],
-             "source": w["source"], "values": listed}  # fmt: skip
+            {
+                "time": times[i],
+                "session_minute": minutes[i],
+                "parameter": w["parameter"],
+                "rate_hz": w["rate_hz"],
+                "source": w["source"],
+                "values": listed,
+            }
         )
     return out
 
@@ -125,8 +161,15 @@ def wave_table(data: SessionData) -> Table:
         times = iso_many(t, data.utc_offset_minutes)
         minutes = minutes_many(t, data.origin)
         vals = [None if np.isnan(v) else v for v in np.round(values, 6).tolist()]
-        rows += zip(times, minutes, [w["parameter"]] * len(vals), [w["rate_hz"]] * len(vals), vals,
-                    [w["source"]] * len(vals), strict=True)  # fmt: skip
+        rows += zip(
+            times,
+            minutes,
+            [w["parameter"]] * len(vals),
+            [w["rate_hz"]] * len(vals),
+            vals,
+            [w["source"]] * len(vals),
+            strict=True,
+        )
     return Table("waves", WAVE_COLUMNS, rows)
 
 
@@ -170,13 +213,20 @@ def session_facts(data: SessionData) -> dict[str, Any]:
         },
         "infusion_minutes": None if data.infusion_minutes() is None else round(data.infusion_minutes() or 0.0, 2),
         "pauses": [
-            {"start": t(p.start), "end": t(p.end), "reason": p.reason,
-             "minutes": None if p.end is None else round((p.end - p.start) / 60.0, 2)}  # fmt: skip
+            {
+                "start": t(p.start),
+                "end": t(p.end),
+                "reason": p.reason,
+                "minutes": None if p.end is None else round((p.end - p.start) / 60.0, 2),
+            }
             for p in data.pauses
         ],
         "discharge": None
         if last_discharge is None
-        else {"time": t(float(last_discharge["t"])), "who": last_discharge.get("who"),
-              "checklist": last_discharge.get("checklist")},  # fmt: skip
+        else {
+            "time": t(float(last_discharge["t"])),
+            "who": last_discharge.get("who"),
+            "checklist": last_discharge.get("checklist"),
+        },
         "info": dict(data.info),
     }

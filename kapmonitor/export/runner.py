@@ -159,7 +159,7 @@ def run_export(
                 pdf_writer(data, staging.path(name), paper=options.paper)
             except ExportError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - one line for the user, details in the log
+            except Exception as exc:
                 log.debug("PDF report failed", exc_info=True)
                 raise ExportError(f"the PDF report could not be drawn: {exc}") from None
             names.append(name)

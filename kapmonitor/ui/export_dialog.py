@@ -59,8 +59,7 @@ class ExportDialog(QDialog):
     export_finished = Signal(list)
     export_failed = Signal(str)
 
-    def __init__(self, db_path: Path | None = None, parent: QWidget | None = None,
-                 out_dir: Path | None = None) -> None:  # fmt: skip
+    def __init__(self, db_path: Path | None = None, parent: QWidget | None = None, out_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export session")
         self.setMinimumWidth(560)
@@ -147,8 +146,12 @@ class ExportDialog(QDialog):
 
     def options(self) -> ExportOptions:
         formats = tuple(k for k, box in self.format_boxes.items() if box.isChecked())
-        return ExportOptions(formats=formats, deidentify=self.deidentify_box.isChecked(),
-                             waves=self.waves_box.isChecked(), paper=str(self.paper_combo.currentData()))  # fmt: skip
+        return ExportOptions(
+            formats=formats,
+            deidentify=self.deidentify_box.isChecked(),
+            waves=self.waves_box.isChecked(),
+            paper=str(self.paper_combo.currentData()),
+        )
 
     def _update_buttons(self) -> None:
         busy = self.running
@@ -156,14 +159,21 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(not busy and any_format)
         self.cancel_button.setEnabled(busy)
         self.close_button.setEnabled(not busy)
-        for w in (*self.format_boxes.values(), self.deidentify_box, self.waves_box, self.paper_combo,
-                  self.session_edit, self.out_edit):  # fmt: skip
+        for w in (
+            *self.format_boxes.values(),
+            self.deidentify_box,
+            self.waves_box,
+            self.paper_combo,
+            self.session_edit,
+            self.out_edit,
+        ):
             w.setEnabled(not busy)
 
     # -- actions ---------------------------------------------------------------------------------------
     def _choose_db(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Session database", self.session_edit.text(),
-                                              "Session databases (*.db *.sqlite);;All files (*)")  # fmt: skip
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Session database", self.session_edit.text(), "Session databases (*.db *.sqlite);;All files (*)"
+        )
         if path:
             self.session_edit.setText(path)
             if not self.out_edit.text():
@@ -201,7 +211,7 @@ class ExportDialog(QDialog):
                 bridge.failed.emit(str(exc))
             except ExportError as exc:
                 bridge.failed.emit(str(exc))
-            except Exception as exc:  # noqa: BLE001 - never lose a worker error silently
+            except Exception as exc:
                 log.exception("export failed")
                 bridge.failed.emit(f"export failed: {exc}")
             else:

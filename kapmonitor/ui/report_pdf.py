@@ -42,7 +42,6 @@ from PySide6.QtGui import (
     QPen,
     QPolygonF,
 )
-
 from PySide6.QtWidgets import QApplication
 
 from kapmonitor import __version__
@@ -119,8 +118,19 @@ class _Page:
         self.p.setFont(f)
         return f
 
-    def text(self, x: float, y: float, w: float, h: float, text: str, size: float = 9.0, bold: bool = False,
-             colour: QColor = INK, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft, elide: bool = True) -> None:  # fmt: skip
+    def text(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        text: str,
+        size: float = 9.0,
+        bold: bool = False,
+        colour: QColor = INK,
+        align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft,
+        elide: bool = True,
+    ) -> None:
         f = self.font(size, bold)
         self.p.setPen(QPen(colour))
         rect = QRectF(_mm(x), _mm(y), _mm(w), _mm(h))
@@ -138,15 +148,31 @@ class _Page:
         self.p.drawText(QRectF(_mm(x), _mm(y), _mm(w), bound.height() + 2), flags, text)
         return bound.height() / PX_PER_MM
 
-    def line(self, x1: float, y1: float, x2: float, y2: float, colour: QColor = INK, width: float = 0.25,
-             style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> None:  # fmt: skip
+    def line(
+        self,
+        x1: float,
+        y1: float,
+        x2: float,
+        y2: float,
+        colour: QColor = INK,
+        width: float = 0.25,
+        style: Qt.PenStyle = Qt.PenStyle.SolidLine,
+    ) -> None:
         pen = QPen(colour, _mm(width))
         pen.setStyle(style)
         self.p.setPen(pen)
         self.p.drawLine(QPointF(_mm(x1), _mm(y1)), QPointF(_mm(x2), _mm(y2)))
 
-    def rect(self, x: float, y: float, w: float, h: float, fill: QColor | None = None,
-             border: QColor | None = None, width: float = 0.25) -> None:  # fmt: skip
+    def rect(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        fill: QColor | None = None,
+        border: QColor | None = None,
+        width: float = 0.25,
+    ) -> None:
         self.p.setPen(QPen(border, _mm(width)) if border is not None else Qt.PenStyle.NoPen)
         self.p.setBrush(QBrush(fill) if fill is not None else Qt.BrushStyle.NoBrush)
         self.p.drawRect(QRectF(_mm(x), _mm(y), _mm(w), _mm(h)))
@@ -199,32 +225,71 @@ class _Ctx:
 
 # -- chrome shared by every page -----------------------------------------------------------------
 
+
 def _chrome(pg: _Page, ctx: _Ctx, page_no: int, title: str) -> float:
     """Header, simulated banner and footer; returns the y (mm) where content starts."""
     d = ctx.data
     pseudonym = str(d.fields.get("pseudonym") or "no pseudonym")
     date = "day 0" if d.deidentified else ctx.date_text()
     pg.text(0, 0, pg.w * 0.5, 7, title, 13, bold=True)
-    pg.text(pg.w * 0.42, 0, pg.w * 0.58, 7, f"{pseudonym}  ·  {ctx.session_text()}  ·  {date}", 9,
-            align=Qt.AlignmentFlag.AlignRight)  # fmt: skip
+    pg.text(
+        pg.w * 0.42,
+        0,
+        pg.w * 0.58,
+        7,
+        f"{pseudonym}  ·  {ctx.session_text()}  ·  {date}",
+        9,
+        align=Qt.AlignmentFlag.AlignRight,
+    )
     pg.line(0, 8, pg.w, 8, INK, 0.4)
     y = 10.0
     if d.simulated:
         pg.rect(0, y, pg.w, 9, fill=QColor("#d01010"))
-        pg.text(0, y, pg.w, 9, "SIMULATED DATA — not a patient record", 14, bold=True, colour=QColor("white"),
-                align=Qt.AlignmentFlag.AlignHCenter)  # fmt: skip
+        pg.text(
+            0,
+            y,
+            pg.w,
+            9,
+            "SIMULATED DATA — not a patient record",
+            14,
+            bold=True,
+            colour=QColor("white"),
+            align=Qt.AlignmentFlag.AlignHCenter,
+        )
         y += 11
     if d.deidentified:
         pg.rect(0, y, pg.w, 6, fill=QColor("#eeeeee"), border=GREY)
-        pg.text(2, y, pg.w - 4, 6, "DE-IDENTIFIED EXPORT: pseudonym hashed, staff and free text removed, "
-                "dates shifted (day 0)", 8.5, bold=True)  # fmt: skip
+        pg.text(
+            2,
+            y,
+            pg.w - 4,
+            6,
+            "DE-IDENTIFIED EXPORT: pseudonym hashed, staff and free text removed, dates shifted (day 0)",
+            8.5,
+            bold=True,
+        )
         y += 8
     pg.line(0, pg.h - 7, pg.w, pg.h - 7, GREY, 0.2)
-    pg.text(0, pg.h - 6, pg.w * 0.75, 5,
-            f"kapmonitor {__version__} session report · secondary record: the monitor's own alarms stay on · "
-            f"{ctx.offset_text()}", 7, colour=GREY)  # fmt: skip
-    pg.text(pg.w * 0.7, pg.h - 6, pg.w * 0.3, 5, f"page {page_no} of {ctx.total_pages}", 7, colour=GREY,
-            align=Qt.AlignmentFlag.AlignRight)  # fmt: skip
+    pg.text(
+        0,
+        pg.h - 6,
+        pg.w * 0.75,
+        5,
+        f"kapmonitor {__version__} session report · secondary record: the monitor's own alarms stay on · "
+        f"{ctx.offset_text()}",
+        7,
+        colour=GREY,
+    )
+    pg.text(
+        pg.w * 0.7,
+        pg.h - 6,
+        pg.w * 0.3,
+        5,
+        f"page {page_no} of {ctx.total_pages}",
+        7,
+        colour=GREY,
+        align=Qt.AlignmentFlag.AlignRight,
+    )
     return y
 
 
@@ -242,6 +307,7 @@ def _watermark(pg: _Page) -> None:
 
 
 # -- page 1 -----------------------------------------------------------------------------------------
+
 
 def _section(pg: _Page, y: float, title: str) -> float:
     pg.rect(0, y, pg.w, 6, fill=LIGHT)
@@ -273,14 +339,19 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     f = d.fields
     staff = " / ".join(str(f.get(k) or "—") for k in ("nurse", "therapist", "prescriber"))
     y = _section(pg, y, "Patient and session")
-    y = _pairs(pg, y, [
-        ("Pseudonym", str(f.get("pseudonym") or "—")),
-        ("Date", ctx.date_text()),
-        ("Course", ctx.session_text()),
-        ("Weight", f"{_fmt_num(f.get('weight_kg'))} kg" if f.get("weight_kg") is not None else "—"),
-        ("Nurse / ther. / presc.", staff),
-        ("Consent / escort", f"{_yes(f.get('consent'))} / {_yes(f.get('escort'))}"),
-    ], label_w=36)  # fmt: skip
+    y = _pairs(
+        pg,
+        y,
+        [
+            ("Pseudonym", str(f.get("pseudonym") or "—")),
+            ("Date", ctx.date_text()),
+            ("Course", ctx.session_text()),
+            ("Weight", f"{_fmt_num(f.get('weight_kg'))} kg" if f.get("weight_kg") is not None else "—"),
+            ("Nurse / ther. / presc.", staff),
+            ("Consent / escort", f"{_yes(f.get('consent'))} / {_yes(f.get('escort'))}"),
+        ],
+        label_w=36,
+    )
 
     y = _section(pg, y, "Drug and infusion")
     dose = "—"
@@ -295,19 +366,34 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     if f.get("duration_min") is not None:
         rate += f" over {_fmt_num(f.get('duration_min'))} min"
     infused = d.infusion_minutes()
-    y = _pairs(pg, y, [
-        ("Drug", str(f.get("drug") or "—")),
-        ("Dose", dose),
-        ("Lot", str(f.get("lot") or "—")),
-        ("Concentration", conc),
-        ("Pump rate", rate),
-        ("Infusion start", f"{ctx.clock(d.infusion_start, True)}" if d.infusion_start is not None else "not started"),
-        ("Infusion stop", f"{ctx.clock(d.infusion_stop, True)}  ({ctx.minute(d.infusion_stop)})"
-         if d.infusion_stop is not None else "not stopped"),
-        ("Time infusing", f"{infused:.0f} min (pauses excluded)" if infused is not None else "—"),
-        ("Pauses", f"{len(d.pauses)}" + (f", {sum(((p.end or p.start) - p.start) for p in d.pauses) / 60:.0f} min"
-                                         if d.pauses else "")),
-    ], label_w=30)  # fmt: skip
+    y = _pairs(
+        pg,
+        y,
+        [
+            ("Drug", str(f.get("drug") or "—")),
+            ("Dose", dose),
+            ("Lot", str(f.get("lot") or "—")),
+            ("Concentration", conc),
+            ("Pump rate", rate),
+            (
+                "Infusion start",
+                f"{ctx.clock(d.infusion_start, True)}" if d.infusion_start is not None else "not started",
+            ),
+            (
+                "Infusion stop",
+                f"{ctx.clock(d.infusion_stop, True)}  ({ctx.minute(d.infusion_stop)})"
+                if d.infusion_stop is not None
+                else "not stopped",
+            ),
+            ("Time infusing", f"{infused:.0f} min (pauses excluded)" if infused is not None else "—"),
+            (
+                "Pauses",
+                f"{len(d.pauses)}"
+                + (f", {sum(((p.end or p.start) - p.start) for p in d.pauses) / 60:.0f} min" if d.pauses else ""),
+            ),
+        ],
+        label_w=30,
+    )
     for p in d.pauses[:4]:
         end = ctx.clock(p.end, True) if p.end is not None else "not resumed"
         dur = f"{(p.end - p.start) / 60:.0f} min" if p.end is not None else ""
@@ -324,9 +410,12 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     pg.text(cols[2] + 1.5, y, pg.w - cols[2], 5, "Highest (SpO₂: lowest)", 8.5, colour=GREY)
     y += 5
     rows = (
-        ("NIBP systolic", "nibp_sys", "mmHg"), ("NIBP diastolic", "nibp_dia", "mmHg"),
-        ("NIBP mean", "nibp_mean", "mmHg"), ("Heart rate", "hr", "/min"), ("SpO₂", "spo2", "%"),
-    )  # fmt: skip
+        ("NIBP systolic", "nibp_sys", "mmHg"),
+        ("NIBP diastolic", "nibp_dia", "mmHg"),
+        ("NIBP mean", "nibp_mean", "mmHg"),
+        ("Heart rate", "hr", "/min"),
+        ("SpO₂", "spo2", "%"),
+    )
     for label, key, unit in rows:
         b, pk = base[key], peak[key]
         pg.text(cols[0] + 1.5, y, 38, 5.2, label, 9, bold=True)
@@ -341,14 +430,24 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
         if pk.value is not None and b.value is not None:
             delta = pk.value - b.value
             change = f"  ({delta:+.0f})"
-            if key == "nibp_sys" and delta >= ctx.profile.rise.systolic or key == "nibp_dia" and delta >= ctx.profile.rise.diastolic:  # noqa: E501
+            if (key == "nibp_sys" and delta >= ctx.profile.rise.systolic) or (
+                key == "nibp_dia" and delta >= ctx.profile.rise.diastolic
+            ):
                 colour = PRIORITY_COLOURS["high"]
         if pk.value is not None:
             klass = ctx.profile.classify(Parameter(key), pk.value)
             if klass is not None:
                 colour = PRIORITY_COLOURS[klass[0].priority.label]
-        pg.text(cols[2] + 1.5, y, pg.w - cols[2] - 3, 5.2, _vital_cell(ctx, pk, unit) + change, 9.5,
-                bold=colour != INK, colour=colour)  # fmt: skip
+        pg.text(
+            cols[2] + 1.5,
+            y,
+            pg.w - cols[2] - 3,
+            5.2,
+            _vital_cell(ctx, pk, unit) + change,
+            9.5,
+            bold=colour != INK,
+            colour=colour,
+        )
         y += 5.2
     y += 2
 
@@ -358,8 +457,17 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     for pri in ("high", "medium", "low"):
         label = f"{PRIORITY_MARK[pri]} {pri.capitalize()}: {counts.get(pri, 0)}"
         pg.rect(x, y, 40, 7, fill=PRIORITY_COLOURS[pri] if counts.get(pri) else None, border=PRIORITY_COLOURS[pri])
-        pg.text(x, y, 40, 7, label, 10, bold=True, colour=QColor("white") if counts.get(pri) else INK,
-                align=Qt.AlignmentFlag.AlignHCenter)  # fmt: skip
+        pg.text(
+            x,
+            y,
+            40,
+            7,
+            label,
+            10,
+            bold=True,
+            colour=QColor("white") if counts.get(pri) else INK,
+            align=Qt.AlignmentFlag.AlignHCenter,
+        )
         x += 43
     technical = sum(1 for a in d.alarms if a["event"] == "raised" and a.get("kind") == "technical")
     pg.text(x + 2, y - 0.5, pg.w - x - 3, 4, f"technical: {technical}", 8.5, colour=GREY)
@@ -394,8 +502,15 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     if d.discharge:
         last = d.discharge[-1]
         who = last.get("who") or "—"
-        pg.text(1.5, y, pg.w - 3, 5, f"Discharged {ctx.clock(float(last['t']))} ({ctx.minute(float(last['t']))}), "
-                f"signed by {who}", 9.5, bold=True)  # fmt: skip
+        pg.text(
+            1.5,
+            y,
+            pg.w - 3,
+            5,
+            f"Discharged {ctx.clock(float(last['t']))} ({ctx.minute(float(last['t']))}), signed by {who}",
+            9.5,
+            bold=True,
+        )
         y += 5.5
         items = _checklist(last.get("checklist"))
         text = "   ".join(f"{'✓' if ok else '✗'} {name}" for name, ok in items) or "no checklist recorded"
@@ -409,7 +524,9 @@ def _yes(v: Any) -> str:
 
 
 def _event_text(e: dict[str, Any]) -> str:
-    parts = [str(e.get("category") or "").replace("_", " "), str(e.get("name") or "")]
+    category = str(e.get("category") or "").replace("_", " ")
+    name = str(e.get("name") or "")
+    parts = [category, name if name.lower() != category.lower() else ""]
     if e.get("severity"):
         parts.append(f"({e['severity']})")
     keys = ("dose", "route") if e.get("drug") == e.get("name") else ("drug", "dose", "route")
@@ -448,13 +565,18 @@ def _checklist(text: Any) -> list[tuple[str, bool]]:
         out = []
         for item in data:
             if isinstance(item, dict):
-                out.append((str(item.get("label") or item.get("name") or item.get("key") or "?"),
-                            bool(item.get("ok", item.get("checked", item.get("done", False))))))  # fmt: skip
+                out.append(
+                    (
+                        str(item.get("label") or item.get("name") or item.get("key") or "?"),
+                        bool(item.get("ok", item.get("checked", item.get("done", False)))),
+                    )
+                )
         return out
     return []
 
 
 # -- page 2: the trend chart -----------------------------------------------------------------------
+
 
 @dataclass
 class _Axis:
@@ -467,8 +589,9 @@ class _Axis:
         return self.x0 + (minute - self.m0) / (self.m1 - self.m0) * (self.x1 - self.x0)
 
 
-def _bucketed(t_min: npt.NDArray[np.float64], v: npt.NDArray[np.float64], axis: _Axis, buckets: int = 900,
-              gap_min: float = 0.5) -> list[list[tuple[float, float, float]]]:  # fmt: skip
+def _bucketed(
+    t_min: npt.NDArray[np.float64], v: npt.NDArray[np.float64], axis: _Axis, buckets: int = 900, gap_min: float = 0.5
+) -> list[list[tuple[float, float, float]]]:
     """(minute, low, high) per bucket, split where data is missing for longer than `gap_min`."""
     if not len(t_min):
         return []
@@ -516,12 +639,15 @@ def _draw_panel_frame(pg: _Page, ax: _Axis, panel: _Panel, step: float) -> None:
     pg.p.rotate(-90)
     pg.font(8, bold=True)
     pg.p.setPen(QPen(INK))
-    pg.p.drawText(QRectF(_mm(-panel.height / 2), _mm(-3), _mm(panel.height), _mm(6)),
-                  int(Qt.AlignmentFlag.AlignCenter), panel.label)  # fmt: skip
+    pg.p.drawText(
+        QRectF(_mm(-panel.height / 2), _mm(-3), _mm(panel.height), _mm(6)),
+        int(Qt.AlignmentFlag.AlignCenter),
+        panel.label,
+    )
     pg.p.restore()
 
 
-def _limits(pg: _Page, ctx: _Ctx, ax: _Axis, panel: _Panel, parameter: Parameter) -> None:
+def _limits(pg: _Page, ctx: _Ctx, ax: _Axis, panel: _Panel, parameter: Parameter, prefix: str = "") -> None:
     for value, priority in ctx.profile.limit_lines(parameter):
         if not panel.lo <= value <= panel.hi:
             continue
@@ -529,18 +655,27 @@ def _limits(pg: _Page, ctx: _Ctx, ax: _Axis, panel: _Panel, parameter: Parameter
         style = Qt.PenStyle.DashLine if priority is Priority.MEDIUM else Qt.PenStyle.SolidLine
         yy = panel.y(value)
         pg.line(ax.x0, yy, ax.x1, yy, colour, 0.3, style)
-        pg.text(ax.x1 + 0.8, yy - 2, 16, 4, f"{value:g} {PRIORITY_MARK[priority.label]}", 6.5, colour=colour)
+        pg.text(ax.x1 + 0.6, yy - 2, 14, 4, f"{prefix}{value:g} {PRIORITY_MARK[priority.label]}", 6, colour=colour)
 
 
-def _curve(pg: _Page, ax: _Axis, panel: _Panel, t: npt.NDArray[np.float64], v: npt.NDArray[np.float64],
-           colour: QColor, ctx: _Ctx) -> None:  # fmt: skip
+def _curve(
+    pg: _Page,
+    ax: _Axis,
+    panel: _Panel,
+    t: npt.NDArray[np.float64],
+    v: npt.NDArray[np.float64],
+    colour: QColor,
+    ctx: _Ctx,
+) -> None:
     minutes = ctx.data.minutes(t)
     for seg in _bucketed(minutes, v, ax):
         env = QColor(colour)
         env.setAlpha(60)
         if any(hi - lo > 0 for _, lo, hi in seg):
-            poly = QPolygonF([QPointF(_mm(ax.x(m)), _mm(panel.y(hi))) for m, _, hi in seg]
-                             + [QPointF(_mm(ax.x(m)), _mm(panel.y(lo))) for m, lo, _ in reversed(seg)])  # fmt: skip
+            poly = QPolygonF(
+                [QPointF(_mm(ax.x(m)), _mm(panel.y(hi))) for m, _, hi in seg]
+                + [QPointF(_mm(ax.x(m)), _mm(panel.y(lo))) for m, lo, _ in reversed(seg)]
+            )
             pg.p.setPen(Qt.PenStyle.NoPen)
             pg.p.setBrush(QBrush(env))
             pg.p.drawPolygon(poly)
@@ -558,8 +693,8 @@ def _curve(pg: _Page, ax: _Axis, panel: _Panel, t: npt.NDArray[np.float64], v: n
 
 def _nibp(pg: _Page, ctx: _Ctx, ax: _Axis, panel: _Panel) -> None:
     d = ctx.data
-    ts, vs = d.samples.series("nibp_sys")
-    td, vd = d.samples.series("nibp_dia")
+    ts, vs = d.samples.series("nibp_sys", manual=False)
+    td, vd = d.samples.series("nibp_dia", manual=False)
     tm, vm = d.samples.series("nibp_mean")
     dia_at = dict(zip(np.round(td, 3).tolist(), vd.tolist(), strict=True))
     for t, v in zip(ts.tolist(), vs.tolist(), strict=True):
@@ -569,6 +704,10 @@ def _nibp(pg: _Page, ctx: _Ctx, ax: _Axis, panel: _Panel) -> None:
             pg.line(x, panel.y(v), x, panel.y(dv), GREY, 0.2)
     _markers(pg, ax, panel, d.minutes(ts), vs, SYS_COLOUR, "v")
     _markers(pg, ax, panel, d.minutes(td), vd, DIA_COLOUR, "^")
+    # manual readings: hollow diamonds on top, so a hand-entered value is never mistaken for the monitor's
+    for key, colour in (("nibp_sys", SYS_COLOUR), ("nibp_dia", DIA_COLOUR)):
+        tman, vman = d.samples.series(key, manual=True)
+        _markers(pg, ax, panel, d.minutes(tman), vman, colour, "d", size=1.6)
     if len(tm):
         path = QPainterPath()
         for i, (t, v) in enumerate(zip(d.minutes(tm).tolist(), vm.tolist(), strict=True)):
@@ -579,8 +718,16 @@ def _nibp(pg: _Page, ctx: _Ctx, ax: _Axis, panel: _Panel) -> None:
         _markers(pg, ax, panel, d.minutes(tm), vm, MEAN_COLOUR, "o")
 
 
-def _markers(pg: _Page, ax: _Axis, panel: _Panel, minutes: npt.NDArray[np.float64], values: npt.NDArray[np.float64],
-             colour: QColor, shape: str, size: float = 1.3) -> None:  # fmt: skip
+def _markers(
+    pg: _Page,
+    ax: _Axis,
+    panel: _Panel,
+    minutes: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+    colour: QColor,
+    shape: str,
+    size: float = 1.3,
+) -> None:
     pg.p.setPen(QPen(colour, _mm(0.25)))
     pg.p.setBrush(QBrush(colour))
     for m, v in zip(minutes.tolist(), values.tolist(), strict=True):
@@ -590,6 +737,9 @@ def _markers(pg: _Page, ax: _Axis, panel: _Panel, minutes: npt.NDArray[np.float6
             pg.p.drawPolygon(QPolygonF([QPointF(x - s, y - s), QPointF(x + s, y - s), QPointF(x, y)]))
         elif shape == "^":
             pg.p.drawPolygon(QPolygonF([QPointF(x - s, y + s), QPointF(x + s, y + s), QPointF(x, y)]))
+        elif shape == "d":
+            pg.p.setBrush(QBrush(QColor("white")))
+            pg.p.drawPolygon(QPolygonF([QPointF(x, y - s), QPointF(x + s, y), QPointF(x, y + s), QPointF(x - s, y)]))
         else:
             pg.p.drawEllipse(QPointF(x, y), s * 0.5, s * 0.5)
     pg.p.setBrush(Qt.BrushStyle.NoBrush)
@@ -603,8 +753,17 @@ def _chart_page(pg: _Page, ctx: _Ctx, y0: float) -> None:
     m1 = max(np.ceil(d.minute(last) / 15.0) * 15.0, m0 + 15.0)
     ax = _Axis(20.0, pg.w - 14.0, float(m0), float(m1))
     legend_h = 6.0
-    pg.text(0, y0, pg.w, 5, "Trends: minutes from the infusion start" if d.infusion_start is not None
-            else "Trends: minutes from the first sample", 10, bold=True)  # fmt: skip
+    pg.text(
+        0,
+        y0,
+        pg.w,
+        5,
+        "Trends: minutes from the infusion start"
+        if d.infusion_start is not None
+        else "Trends: minutes from the first sample",
+        10,
+        bold=True,
+    )
     y = y0 + 6
     _legend(pg, y)
     y += legend_h
@@ -620,19 +779,26 @@ def _chart_page(pg: _Page, ctx: _Ctx, y0: float) -> None:
     # infusion window and pauses behind everything
     if d.infusion_start is not None:
         end = d.infusion_stop if d.infusion_stop is not None else last
-        pg.rect(ax.x(d.minute(d.infusion_start)), top, ax.x(d.minute(end)) - ax.x(d.minute(d.infusion_start)),
-                bot - top, fill=INFUSION_FILL)  # fmt: skip
-        pg.text(ax.x(d.minute(d.infusion_start)) + 0.5, top + 0.5, 40, 4, "infusion", 7, bold=True,
-                colour=QColor("#2a5db0"))  # fmt: skip
+        pg.rect(
+            ax.x(d.minute(d.infusion_start)),
+            top,
+            ax.x(d.minute(end)) - ax.x(d.minute(d.infusion_start)),
+            bot - top,
+            fill=INFUSION_FILL,
+        )
+        pg.text(
+            ax.x(d.minute(d.infusion_start)) + 0.5, top + 0.5, 40, 4, "infusion", 7, bold=True, colour=QColor("#2a5db0")
+        )
         for p in d.pauses:
             pe = p.end if p.end is not None else end
-            pg.rect(ax.x(d.minute(p.start)), top, ax.x(d.minute(pe)) - ax.x(d.minute(p.start)), bot - top,
-                    fill=PAUSE_FILL)  # fmt: skip
+            pg.rect(
+                ax.x(d.minute(p.start)), top, ax.x(d.minute(pe)) - ax.x(d.minute(p.start)), bot - top, fill=PAUSE_FILL
+            )
             pg.text(ax.x(d.minute(p.start)) + 0.3, top + 4.5, 20, 4, "pause", 6.5, colour=GREY)
     for panel, step in ((bp, 20.0), (hr, 20.0), (sp, 5.0)):
         _draw_panel_frame(pg, ax, panel, step)
-    _limits(pg, ctx, ax, bp, Parameter.NIBP_SYS)
-    _limits(pg, ctx, ax, bp, Parameter.NIBP_DIA)
+    _limits(pg, ctx, ax, bp, Parameter.NIBP_SYS, "sys ")
+    _limits(pg, ctx, ax, bp, Parameter.NIBP_DIA, "dia ")
     _limits(pg, ctx, ax, hr, Parameter.HR)
     _limits(pg, ctx, ax, sp, Parameter.SPO2)
     pg.p.save()
@@ -653,8 +819,9 @@ def _chart_page(pg: _Page, ctx: _Ctx, y0: float) -> None:
         for panel in panels:
             pg.line(x, panel.top, x, panel.top + panel.height, LIGHT, 0.12)
         pg.text(x - 8, bot + 1.2, 16, 4, f"{m:+.0f}" if m else "0", 7, align=Qt.AlignmentFlag.AlignHCenter)
-        pg.text(x - 8, bot + 4.6, 16, 4, ctx.clock(d.origin + m * 60), 6.5, colour=GREY,
-                align=Qt.AlignmentFlag.AlignHCenter)  # fmt: skip
+        pg.text(
+            x - 8, bot + 4.6, 16, 4, ctx.clock(d.origin + m * 60), 6.5, colour=GREY, align=Qt.AlignmentFlag.AlignHCenter
+        )
         m += ticks
     pg.text(ax.x0 - 19, bot + 1.2, 12, 4, "min", 7, colour=GREY, align=Qt.AlignmentFlag.AlignRight)
     pg.text(ax.x0 - 19, bot + 4.6, 12, 4, "clock", 6.5, colour=GREY, align=Qt.AlignmentFlag.AlignRight)
@@ -663,9 +830,17 @@ def _chart_page(pg: _Page, ctx: _Ctx, y0: float) -> None:
 
 
 def _legend(pg: _Page, y: float) -> None:
-    items = [("▼ systolic", SYS_COLOUR), ("▲ diastolic", DIA_COLOUR), ("● mean", MEAN_COLOUR), ("HR", HR_COLOUR),
-             ("SpO₂", SPO2_COLOUR), ("limits: - - ** medium, — *** high", PRIORITY_COLOURS["high"]),
-             ("▮ infusion", QColor("#2a5db0")), ("▮ pause", GREY)]  # fmt: skip
+    items = [
+        ("▼ systolic", SYS_COLOUR),
+        ("▲ diastolic", DIA_COLOUR),
+        ("● mean", MEAN_COLOUR),
+        ("HR", HR_COLOUR),
+        ("SpO₂", SPO2_COLOUR),
+        ("limits: - - ** medium, — *** high", PRIORITY_COLOURS["high"]),
+        ("▮ infusion", QColor("#2a5db0")),
+        ("▮ pause", GREY),
+        ("◇ manual", INK),
+    ]
     x = 0.0
     for text, colour in items:
         f = pg.font(7.5, bold=True)
@@ -678,7 +853,7 @@ def _event_strip(pg: _Page, ctx: _Ctx, ax: _Axis, y: float, h: float, top: float
     """Numbered event flags (see the events table) and alarm triangles by priority above the chart."""
     d = ctx.data
     pg.text(ax.x0 - 19, y, 18, 8.7, "events", 6.5, colour=GREY, align=Qt.AlignmentFlag.AlignRight)
-    pg.text(ax.x0 - 19, y + 9, 18, h - 9, "alarms", 6.5, colour=GREY, align=Qt.AlignmentFlag.AlignRight)
+    pg.text(ax.x0 - 19, y + 8.5, 18, h - 10.5, "alarms", 6.5, colour=GREY, align=Qt.AlignmentFlag.AlignRight)
     row_end = [-1e9, -1e9, -1e9]  # right edge of the last label in each label row
     for i, e in enumerate(d.events, start=1):
         x = ax.x(d.minute(float(e["t"])))
@@ -688,8 +863,9 @@ def _event_strip(pg: _Page, ctx: _Ctx, ax: _Axis, y: float, h: float, top: float
         row = free[0] if free else int(np.argmin(row_end))
         row_end[row] = x + 2.2
         pg.line(x, y + 2.9 * (row + 1), x, bot, QColor(80, 80, 80, 120), 0.15, Qt.PenStyle.DotLine)
-        pg.text(x - 2.2, y + 2.9 * row, 4.4, 2.9, f"E{i}", 5, bold=True, colour=INK,
-                align=Qt.AlignmentFlag.AlignHCenter)  # fmt: skip
+        pg.text(
+            x - 2.2, y + 2.9 * row, 4.4, 2.9, f"E{i}", 5, bold=True, colour=INK, align=Qt.AlignmentFlag.AlignHCenter
+        )
     for a in d.alarms:
         if a["event"] != "raised":
             continue
@@ -701,8 +877,11 @@ def _event_strip(pg: _Page, ctx: _Ctx, ax: _Axis, y: float, h: float, top: float
         pg.p.setBrush(QBrush(colour))
         yy = y + h - 1
         s = 1.5
-        pg.p.drawPolygon(QPolygonF([QPointF(_mm(x - s), _mm(yy - 2 * s)), QPointF(_mm(x + s), _mm(yy - 2 * s)),
-                                    QPointF(_mm(x), _mm(yy))]))  # fmt: skip
+        pg.p.drawPolygon(
+            QPolygonF(
+                [QPointF(_mm(x - s), _mm(yy - 2 * s)), QPointF(_mm(x + s), _mm(yy - 2 * s)), QPointF(_mm(x), _mm(yy))]
+            )
+        )
         pg.p.setBrush(Qt.BrushStyle.NoBrush)
     _ = top
 
@@ -739,6 +918,7 @@ def _music_strip(pg: _Page, ctx: _Ctx, ax: _Axis, y: float, h: float) -> None:
 
 # -- tables -------------------------------------------------------------------------------------------
 
+
 @dataclass
 class _Column:
     title: str
@@ -768,45 +948,104 @@ def _table_specs(ctx: _Ctx) -> list[_TableSpec]:
         return f"{d.minute(float(r['t'])):+.1f}"
 
     def col(key: str) -> Callable[[dict[str, Any]], str]:
-        return lambda r: "" if r.get(key) is None else _fmt_num(r.get(key)) if isinstance(r.get(key), float) else str(r.get(key))  # noqa: E501
+        return lambda r: (
+            "" if r.get(key) is None else _fmt_num(r.get(key)) if isinstance(r.get(key), float) else str(r.get(key))
+        )
 
     def alarm_colour(r: dict[str, Any]) -> QColor | None:
         return PRIORITY_COLOURS.get(str(r.get("priority")).lower()) if r.get("event") == "raised" else None
 
     events = [dict(e, n=f"E{i}") for i, e in enumerate(d.events, start=1)]
     return [
-        _TableSpec("Alarm log (every state change)", [
-            _Column("time", 0.09, when), _Column("min", 0.07, mins),
-            _Column("priority", 0.10, lambda r: f"{PRIORITY_MARK.get(str(r.get('priority')).lower(), '')} {r.get('priority')}"),  # noqa: E501
-            _Column("alarm", 0.13, col("alarm_id")), _Column("event", 0.11, col("event")),
-            _Column("value", 0.06, col("value")), _Column("limit", 0.06, col("limit_value")),
-            _Column("message", 0.32, col("message")), _Column("who", 0.06, col("who")),
-        ], d.alarms, alarm_colour),  # fmt: skip
-        _TableSpec("Events and interventions", [
-            _Column("#", 0.04, col("n")), _Column("time", 0.09, when), _Column("min", 0.07, mins),
-            _Column("category", 0.12, lambda r: str(r.get("category") or "").replace("_", " ")),
-            _Column("name", 0.14, col("name")), _Column("severity", 0.09, col("severity")),
-            _Column("drug / dose / route", 0.17, lambda r: " ".join(str(r[k]) for k in ("drug", "dose", "route") if r.get(k))),  # noqa: E501
-            _Column("note", 0.22, col("note")), _Column("who", 0.06, col("who")),
-        ], events),  # fmt: skip
-        _TableSpec("Scales", [
-            _Column("time", 0.12, when), _Column("min", 0.08, mins), _Column("scale", 0.15, col("scale")),
-            _Column("score", 0.10, col("score")), _Column("detail", 0.45, col("detail")), _Column("who", 0.10, col("who")),
-        ], d.scales),  # fmt: skip
-        _TableSpec("Infusion record", [
-            _Column("time", 0.12, when), _Column("min", 0.08, mins), _Column("action", 0.15, col("action")),
-            _Column("reason", 0.55, col("reason")), _Column("who", 0.10, col("who")),
-        ], d.infusion),  # fmt: skip
-        _TableSpec("Alarm limit changes", [
-            _Column("time", 0.10, when), _Column("min", 0.06, mins), _Column("parameter", 0.10, col("parameter")),
-            _Column("limit", 0.16, col("field")), _Column("old", 0.07, col("old_value")),
-            _Column("new", 0.07, col("new_value")), _Column("reason", 0.36, col("reason")), _Column("who", 0.08, col("who")),
-        ], d.limit_changes),  # fmt: skip
-        _TableSpec("Music", [
-            _Column("time", 0.10, when), _Column("min", 0.06, mins), _Column("action", 0.10, col("action")),
-            _Column("phase", 0.12, col("phase")), _Column("track", 0.30, col("track")), _Column("artist", 0.22, col("artist")),
-            _Column("volume dB", 0.10, col("volume_db")),
-        ], d.music),  # fmt: skip
+        _TableSpec(
+            "Alarm log (every state change)",
+            [
+                _Column("time", 0.09, when),
+                _Column("min", 0.06, mins),
+                _Column(
+                    "priority",
+                    0.10,
+                    lambda r: f"{PRIORITY_MARK.get(str(r.get('priority')).lower(), '')} {r.get('priority')}",
+                ),
+                _Column("alarm", 0.13, col("alarm_id")),
+                _Column("event", 0.13, col("event")),
+                _Column("value", 0.06, col("value")),
+                _Column("limit", 0.06, col("limit_value")),
+                _Column("message", 0.31, col("message")),
+                _Column("who", 0.06, col("who")),
+            ],
+            d.alarms,
+            alarm_colour,
+        ),
+        _TableSpec(
+            "Events and interventions",
+            [
+                _Column("#", 0.04, col("n")),
+                _Column("time", 0.09, when),
+                _Column("min", 0.07, mins),
+                _Column("category", 0.12, lambda r: str(r.get("category") or "").replace("_", " ")),
+                _Column("name", 0.14, col("name")),
+                _Column("severity", 0.09, col("severity")),
+                _Column(
+                    "drug / dose / route",
+                    0.17,
+                    lambda r: " ".join(str(r[k]) for k in ("drug", "dose", "route") if r.get(k)),
+                ),
+                _Column("note", 0.22, col("note")),
+                _Column("who", 0.06, col("who")),
+            ],
+            events,
+        ),
+        _TableSpec(
+            "Scales",
+            [
+                _Column("time", 0.12, when),
+                _Column("min", 0.08, mins),
+                _Column("scale", 0.15, col("scale")),
+                _Column("score", 0.10, col("score")),
+                _Column("detail", 0.45, col("detail")),
+                _Column("who", 0.10, col("who")),
+            ],
+            d.scales,
+        ),
+        _TableSpec(
+            "Infusion record",
+            [
+                _Column("time", 0.12, when),
+                _Column("min", 0.08, mins),
+                _Column("action", 0.15, col("action")),
+                _Column("reason", 0.55, col("reason")),
+                _Column("who", 0.10, col("who")),
+            ],
+            d.infusion,
+        ),
+        _TableSpec(
+            "Alarm limit changes",
+            [
+                _Column("time", 0.10, when),
+                _Column("min", 0.06, mins),
+                _Column("parameter", 0.10, col("parameter")),
+                _Column("limit", 0.16, col("field")),
+                _Column("old", 0.07, col("old_value")),
+                _Column("new", 0.07, col("new_value")),
+                _Column("reason", 0.36, col("reason")),
+                _Column("who", 0.08, col("who")),
+            ],
+            d.limit_changes,
+        ),
+        _TableSpec(
+            "Music",
+            [
+                _Column("time", 0.10, when),
+                _Column("min", 0.06, mins),
+                _Column("action", 0.10, col("action")),
+                _Column("phase", 0.12, col("phase")),
+                _Column("track", 0.30, col("track")),
+                _Column("artist", 0.22, col("artist")),
+                _Column("volume dB", 0.10, col("volume_db")),
+            ],
+            d.music,
+        ),
     ]
 
 
@@ -840,8 +1079,9 @@ def _paginate(specs: list[_TableSpec], first_y: float, usable_h: float) -> list[
 def _draw_table(pg: _Page, y: float, spec: _TableSpec, a: int, z: int) -> float:
     cont = " (continued)" if a > 0 else ""
     pg.rect(0, y, pg.w, 6, fill=LIGHT)
-    pg.text(1.5, y, pg.w - 3, 6, f"{spec.title}{cont} — {len(spec.rows)} rows" if spec.rows else spec.title, 10,
-            bold=True)  # fmt: skip
+    pg.text(
+        1.5, y, pg.w - 3, 6, f"{spec.title}{cont} — {len(spec.rows)} rows" if spec.rows else spec.title, 10, bold=True
+    )
     y += 6.5
     x = 0.0
     for c in spec.columns:
@@ -866,6 +1106,7 @@ def _draw_table(pg: _Page, y: float, spec: _TableSpec, a: int, z: int) -> float:
 
 
 # -- entry point -------------------------------------------------------------------------------------
+
 
 def write_report(data: SessionData, path: Path, paper: str = "a4", profile: AlarmProfile | None = None) -> None:
     """Draw the report of `data` into the PDF file `path` (A4 or Letter)."""
@@ -916,5 +1157,3 @@ def write_report(data: SessionData, path: Path, paper: str = "a4", profile: Alar
     finally:
         painter.end()
     log.debug("PDF report written to %s (%s, %d pages)", path, paper, ctx.total_pages)
-
-

@@ -1,0 +1,138 @@
+"""`kapmonitor export` from the command line, and every bad input: one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from export_fixtures import build_session
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def kapmonitor(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.run(
+        [sys.executable, "-m", "kapmonitor", "export", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd or ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def good_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_session(tmp_path_factory.mktemp("db") / "good.db", hours=0.5).path
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("kapmonitor: error:")
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    for w in words:
+        assert w in lines[0]
+
+
+def test_all_formats_from_the_command_line(good_db: Path, tmp_path: Path) -> None:
+    proc = kapmonitor(good_db, "--format", "all", "-o", tmp_path / "out", "--paper", "letter")
+    assert proc.returncode == 0, proc.stderr
+    written = [Path(line) for line in proc.stdout.splitlines()]
+    assert {p.name for p in written} == {p.name for p in (tmp_path / "out").iterdir()}
+    assert {p.suffix for p in written} == {".csv", ".json", ".pdf", ""}
+    manifest = json.loads(next(p for p in written if p.name.endswith("_manifest.json")).read_text())
+    assert manifest["formats"] == ["csv", "json", "pdf", "fhir"]
+
+
+def test_default_output_folder_is_beside_the_current_folder(good_db: Path, tmp_path: Path) -> None:
+    proc = kapmonitor(good_db, "--format", "json", "-q", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert (tmp_path / "good-export" / "good.json").is_file()
+
+
+def test_missing_database(tmp_path: Path) -> None:
+    proc = kapmonitor(tmp_path / "nope.db", "-o", tmp_path / "out")
+    assert_one_line_error(proc, "no session database", "nope.db")
+    assert not (tmp_path / "out").exists()
+
+
+def test_corrupt_database(tmp_path: Path) -> None:
+    bad = tmp_path / "corrupt.db"
+    bad.write_bytes(os.urandom(8192))
+    proc = kapmonitor(bad, "-o", tmp_path / "out")
+    assert_one_line_error(proc, "corrupt.db")
+    assert not (tmp_path / "out").exists()
+
+
+def test_truncated_database(good_db: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.db"
+    data = good_db.read_bytes()
+    cut.write_bytes(data[: len(data) // 3])
+    proc = kapmonitor(cut, "-o", tmp_path / "out")
+    assert_one_line_error(proc, "cut.db")
+    assert not (tmp_path / "out").exists()
+
+
+def test_newer_schema(good_db: Path, tmp_path: Path) -> None:
+    newer = tmp_path / "newer.db"
+    shutil.copy(good_db, newer)
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    before = newer.read_bytes()
+    proc = kapmonitor(newer, "-o", tmp_path / "out")
+    assert_one_line_error(proc, "schema version 99", "update kapmonitor")
+    assert not (tmp_path / "out").exists()
+    assert newer.read_bytes() == before
+
+
+def test_not_a_session_database(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE x (a)")
+    conn.commit()
+    conn.close()
+    assert_one_line_error(kapmonitor(other, "-o", tmp_path / "out"), "not a kapmonitor session database")
+
+
+def test_output_folder_under_a_file(good_db: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    assert_one_line_error(kapmonitor(good_db, "-o", blocker / "out"), "cannot export to")
+    assert_one_line_error(kapmonitor(good_db, "-o", blocker), "not a folder")
+    assert blocker.read_text() == "x"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_read_only_output_folder(good_db: Path, tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        assert_one_line_error(kapmonitor(good_db, "-o", ro), "not writable")
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o700)
+
+
+def test_read_only_file_system(good_db: Path) -> None:
+    """/proc refuses new folders even for root: the same one-line error, nothing written."""
+    assert_one_line_error(kapmonitor(good_db, "-o", "/proc/kapmonitor-export-test"), "cannot export to")
+
+
+def test_bad_options(good_db: Path, tmp_path: Path) -> None:
+    assert_one_line_error(kapmonitor(good_db, "--format", "xml", "-o", tmp_path / "o"), "unknown export format")
+    assert_one_line_error(kapmonitor(good_db, "--salt", "s", "-o", tmp_path / "o"), "--deidentify")
+    proc = kapmonitor(good_db, "--paper", "a3")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
