@@ -27,16 +27,15 @@ OK = "#4cd964"
 ACCENT = "#d77a00"
 
 SESSION_STYLE = f"""
-QWidget {{ background: {BACKGROUND}; color: {TEXT}; font-size: 17px; }}
+QWidget {{ background: {BACKGROUND}; color: {TEXT}; }}
 QLabel#error {{ color: {ERROR}; font-size: 15px; }}
 QLabel#dim {{ color: {DIM}; font-size: 15px; }}
-QLabel#big {{ font-size: 30px; font-weight: bold; }}
 QLabel#prompt {{ color: #000000; background: {WARN}; font-weight: bold; padding: 6px; border-radius: 4px; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QPlainTextEdit {{
     background: #000000; color: {TEXT}; border: 1px solid #4a5560; border-radius: 4px; padding: 5px; }}
 QLineEdit[invalid="true"] {{ border: 2px solid {ERROR}; }}
 QPushButton {{ background: #222a32; color: {TEXT}; border: 1px solid #4a5560; border-radius: 6px;
-              padding: 8px 14px; min-height: 28px; }}
+              padding: 6px 8px; min-height: 28px; }}
 QPushButton:hover {{ background: #2c3640; }}
 QPushButton:checked {{ background: {ACCENT}; color: #000000; }}
 QPushButton:disabled {{ color: #5d6670; border-color: #2a3138; }}
@@ -46,12 +45,25 @@ QProgressBar {{ background: #000000; border: 1px solid #4a5560; border-radius: 4
                color: {TEXT}; min-height: 26px; }}
 QProgressBar::chunk {{ background: {ACCENT}; }}
 QCheckBox {{ spacing: 10px; }}
-QCheckBox::indicator {{ width: 22px; height: 22px; }}
+QCheckBox::indicator {{ width: 20px; height: 20px; border: 2px solid {DIM}; border-radius: 3px;
+                       background: #000000; }}
+QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
 QTableWidget, QListWidget {{ background: #000000; gridline-color: #2a3138; }}
 QHeaderView::section {{ background: #1a2026; color: {DIM}; border: 0; padding: 4px; }}
 QGroupBox {{ border: 1px solid #2a3138; border-radius: 6px; margin-top: 14px; padding-top: 8px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; color: {DIM}; }}
 """
+
+
+BASE_FONT_PX = 17
+
+
+def apply_session_style(widget: QWidget) -> None:
+    """Dark bedside style and a large base font; `big_font` labels keep their own size."""
+    widget.setStyleSheet(SESSION_STYLE)
+    font = QFont(widget.font())
+    font.setPixelSize(BASE_FONT_PX)
+    widget.setFont(font)
 
 
 def big_font(px: int = 30, bold: bool = True) -> QFont:

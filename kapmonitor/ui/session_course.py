@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from kapmonitor.recording.database import SessionDatabaseError, open_read_only
 from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
-from kapmonitor.ui.session_common import SESSION_STYLE, FieldBox, make_label
+from kapmonitor.ui.session_common import FieldBox, apply_session_style, make_label
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class CourseView(QDialog):
         super().__init__(parent)
         self.folder = folder
         self.setWindowTitle("Course of sessions")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.pseudonym_edit = QLineEdit(pseudonym)
@@ -198,7 +198,7 @@ class SessionRecordDialog(QDialog):
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Session record — {path.name}")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         layout = QVBoxLayout(self)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import DischargeError, NurseSession, SessionError
-from kapmonitor.ui.session_common import ERROR, OK, SESSION_STYLE, FieldBox, make_label
+from kapmonitor.ui.session_common import ERROR, OK, FieldBox, apply_session_style, make_label
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class DischargeDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Discharge")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         layout = QVBoxLayout(self)
         layout.addWidget(
             make_label("Tick each criterion you have checked. The program's assessment is shown next to it.", "dim")
@@ -97,7 +97,7 @@ class AddendumDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Addendum")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         layout = QVBoxLayout(self)
         self.text_edit = QPlainTextEdit()
         self.who_edit = QLineEdit()

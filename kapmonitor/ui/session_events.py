@@ -35,7 +35,7 @@ from kapmonitor.session.session import (
     NurseSession,
     SessionError,
 )
-from kapmonitor.ui.session_common import SESSION_STYLE, FieldBox, SessionBridge, clock_text, make_label
+from kapmonitor.ui.session_common import FieldBox, SessionBridge, apply_session_style, clock_text, make_label
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class EditEventDialog(QDialog):
         self.entry = event
         self.delete = delete
         self.setWindowTitle("Remove entry" if delete else "Edit entry")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         layout = QVBoxLayout(self)
         layout.addWidget(make_label(f"{clock_text(event.t)}  {event.label}"))
         self.fields: dict[str, QLineEdit | QComboBox] = {}
@@ -140,7 +140,7 @@ class EventsPanel(QWidget):
     def __init__(self, session: NurseSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         self.bridge = SessionBridge(session, self)
         self.bridge.changed.connect(self.refresh)
         self.dialog: QDialog | None = None
@@ -165,7 +165,7 @@ class EventsPanel(QWidget):
             b = QPushButton(name.capitalize())
             b.setMinimumHeight(44)
             b.clicked.connect(lambda _c=False, n=name: self.add_side_effect(n))
-            grid.addWidget(b, i // 4, i % 4)
+            grid.addWidget(b, i // 3, i % 3)
             self.side_buttons[name] = b
         sl.addLayout(grid)
         layout.addWidget(side)
@@ -177,7 +177,7 @@ class EventsPanel(QWidget):
         for i, q in enumerate(QUICK_INTERVENTIONS):
             b = QPushButton(q.label)
             b.clicked.connect(lambda _c=False, q=q: self.add_intervention(q.drug, q.dose, q.route))
-            quick.addWidget(b, i // 3, i % 3)
+            quick.addWidget(b, i // 2, i % 2)
             self.quick_buttons.append(b)
         il.addLayout(quick)
         custom = QHBoxLayout()
@@ -218,6 +218,7 @@ class EventsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.setMinimumHeight(160)
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.edit_button = QPushButton("Edit…")

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.session.infusion import Phase, format_duration
 from kapmonitor.session.session import NurseSession, PrestartBlockedError, SessionError
-from kapmonitor.ui.session_common import SESSION_STYLE, FieldBox, SessionBridge, big_font, make_label
+from kapmonitor.ui.session_common import FieldBox, SessionBridge, apply_session_style, big_font, make_label
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class PauseDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Pause the infusion")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         self.reason = ""
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Why is the infusion paused?"))
@@ -88,7 +88,7 @@ class OverrideDialog(QDialog):
     def __init__(self, message: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Pre-start check")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         layout = QVBoxLayout(self)
         text = QLabel(message)
         text.setWordWrap(True)
@@ -128,7 +128,7 @@ class InfusionPanel(QWidget):
     def __init__(self, session: NurseSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         self.bridge = SessionBridge(session, self)
         self.bridge.changed.connect(self.refresh)
         self.dialog: QDialog | None = None  # the dialog currently open (pause or override)
@@ -172,12 +172,12 @@ class InfusionPanel(QWidget):
         layout.addWidget(self.detail_label)
 
         buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start infusion")
+        self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
         self.resume_button.setObjectName("primary")
-        self.stop_button = QPushButton("Stop infusion")
+        self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("danger")
         for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
             b.setMinimumHeight(48)
@@ -275,7 +275,7 @@ class InfusionPanel(QWidget):
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 self,
             )
-            box.setStyleSheet(SESSION_STYLE)
+            apply_session_style(box)
             box.buttonClicked.connect(
                 lambda b: self._stop() if box.standardButton(b) == QMessageBox.StandardButton.Yes else None
             )

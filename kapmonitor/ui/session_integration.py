@@ -25,7 +25,7 @@ from kapmonitor.session.infusion import Phase
 from kapmonitor.session.model import SessionSetup, demo_setup
 from kapmonitor.session.session import NurseSession, PrestartCheck, SessionError
 from kapmonitor.session.storage import find_unfinished_sessions, suggest_course
-from kapmonitor.ui.session_common import SESSION_STYLE
+from kapmonitor.ui.session_common import apply_session_style
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class SessionController(QObject):
         self.dock.setObjectName("session_dock")
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         self.placeholder = QWidget()
-        self.placeholder.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self.placeholder)
         pl = QVBoxLayout(self.placeholder)
         pl.addWidget(QLabel("No session yet."))
         self.new_button = QPushButton("New session…")

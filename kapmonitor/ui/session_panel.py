@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QTabWidget, QVB
 
 from kapmonitor.session.infusion import Phase
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import SESSION_STYLE, SessionBridge
+from kapmonitor.ui.session_common import SessionBridge, apply_session_style
 from kapmonitor.ui.session_course import CourseView
 from kapmonitor.ui.session_discharge import AddendumDialog, DischargeDialog
 from kapmonitor.ui.session_events import EventsPanel
@@ -29,7 +29,7 @@ class SessionSidePanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.folder = folder
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         self.setMinimumWidth(460)
         self.bridge = SessionBridge(session, self)
         self.bridge.changed.connect(self.refresh)

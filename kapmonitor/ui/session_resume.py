@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.session.storage import SessionSummary, mark_abandoned
-from kapmonitor.ui.session_common import SESSION_STYLE, FieldBox, make_label
+from kapmonitor.ui.session_common import FieldBox, apply_session_style, make_label
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class ResumeOfferDialog(QDialog):
     def __init__(self, sessions: list[SessionSummary], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Unfinished session")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         self.sessions = list(sessions)
         self.chosen: Path | None = None
         layout = QVBoxLayout(self)

@@ -13,10 +13,10 @@ from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import SCALES, NurseSession, SessionError
 from kapmonitor.ui.session_common import (
-    SESSION_STYLE,
     FieldBox,
     NumberInputError,
     SessionBridge,
+    apply_session_style,
     clock_text,
     make_label,
     parse_number,
@@ -38,7 +38,7 @@ class ScalesPanel(QWidget):
     def __init__(self, session: NurseSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         self.bridge = SessionBridge(session, self)
         self.bridge.changed.connect(self.refresh)
         layout = QVBoxLayout(self)

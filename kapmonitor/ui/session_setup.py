@@ -36,7 +36,7 @@ from kapmonitor.session.model import (
     validation_errors,
 )
 from kapmonitor.session.storage import suggest_course
-from kapmonitor.ui.session_common import SESSION_STYLE, FieldBox, NumberInputError, big_font, parse_number
+from kapmonitor.ui.session_common import FieldBox, NumberInputError, apply_session_style, big_font, parse_number
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class NewSessionDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New session")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         self.folder = folder
         self.simulated = simulated
         self.result_setup: SessionSetup | None = None
@@ -71,6 +71,7 @@ class NewSessionDialog(QDialog):
         outer = QVBoxLayout(self)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
@@ -162,10 +163,14 @@ class NewSessionDialog(QDialog):
         for row, key in enumerate(left):
             grid.addWidget(self.boxes[key], row, 0)
         grid.addWidget(self.course_hint, len(left), 0)
-        for row, key in enumerate(right):
+        row = 0
+        for key in right:
             grid.addWidget(self.boxes[key], row, 1)
+            row += 1
             if key == "dose_mg_per_kg":
-                grid.addWidget(self.dose_confirm, row, 2)
+                grid.addWidget(self.dose_confirm, row, 1)
+                row += 1
+        grid.setRowStretch(max(row, len(left) + 1), 1)
 
         # the dose plan, large, for the double-check against the pump
         plan = QFrame()

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLineEdit, QPus
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import SESSION_STYLE, FieldBox, NumberInputError, make_label, parse_number
+from kapmonitor.ui.session_common import FieldBox, NumberInputError, apply_session_style, make_label, parse_number
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class ManualVitalsDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Manual vitals")
-        self.setStyleSheet(SESSION_STYLE)
+        apply_session_style(self)
         layout = QVBoxLayout(self)
         layout.addWidget(
             make_label("Values entered here are marked MANUAL and checked against the alarm limits.", "dim")
