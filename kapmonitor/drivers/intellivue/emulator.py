@@ -29,6 +29,7 @@ import select
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -154,10 +155,11 @@ class IntelliVueEmulator:
         utc_offset_s: float = 0.0,
         nibp_interval_s: float = 300.0,
         refuse_associations: int = 0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`refuse_associations`: refuse that many association requests first (as a monitor does
         whose numeric source is taken by another client); `silence_timeout` overrides the
-        association time-out (tests)."""
+        association time-out (tests); `monotonic` replaces the real clock (offline recording)."""
         if speed <= 0 or not math.isfinite(speed):
             raise ValueError("speed must be a positive number")
         start = float(math.floor(time.time() if start_time is None else start_time))
@@ -168,7 +170,8 @@ class IntelliVueEmulator:
         self.counters = EmulatorCounters()
         self._refuse_left = refuse_associations
         self._sim0 = start
-        self._mono0 = time.monotonic()
+        self._monotonic = monotonic
+        self._mono0 = monotonic()
         self._boot_ticks = 3 * 3600 * m.TICKS_PER_SECOND  # the monitor was switched on 3 h earlier
         self._abort_request = threading.Event()
         self._reset_association()
@@ -186,7 +189,7 @@ class IntelliVueEmulator:
 
     # -- clocks ---------------------------------------------------------------------------------
     def sim_now(self) -> float:
-        return self._sim0 + (time.monotonic() - self._mono0) * self.speed
+        return self._sim0 + (self._monotonic() - self._mono0) * self.speed
 
     def rel_ticks(self, t: float) -> int:
         return int(self._boot_ticks + (t - self._sim0) * m.TICKS_PER_SECOND) & 0xFFFFFFFF
@@ -198,7 +201,7 @@ class IntelliVueEmulator:
         self._create_pending: tuple[int, int] | None = None  # (invoke id, event time)
         self._create_next = 0.0
         self._min_poll_s = 1.0
-        self._last_rx = time.monotonic()
+        self._last_rx = self._monotonic()
 
     def serve(self, transport: ByteTransport, stop: threading.Event) -> None:
         """Play the monitor on `transport` until `stop` is set or the transport goes away."""
@@ -216,7 +219,7 @@ class IntelliVueEmulator:
                     if stop.wait(0.05):
                         break
                     continue
-                now = time.monotonic()
+                now = self._monotonic()
                 for frame in reader.feed(data):
                     self._last_rx = now
                     try:
@@ -224,7 +227,7 @@ class IntelliVueEmulator:
                     except (m.ParseError, struct.error):
                         continue
                     self._handle(msg, transport, now)
-                self._tick(transport, time.monotonic())
+                self._tick(transport, self._monotonic())
         except OSError as exc:
             log.info("emulator transport closed: %s", exc)
 
@@ -471,6 +474,61 @@ class IntelliVueEmulator:
         if len(scaled):
             attrs.append(m.attribute(m.ATTR_SA_VAL_OBS, m.sa_obs_value(m.NOM_PLETH, 0, [int(v) for v in scaled])))
         return [m.observation(H_PLETH, attrs)], end
+
+
+class _Recorder:
+    """A transport that keeps what the monitor wrote."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def read(self, timeout: float) -> bytes:
+        return b""
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    def close(self) -> None:
+        pass
+
+
+def record_session(
+    seconds: float,
+    scenario: str = "normal",
+    seed: int = 0,
+    waves: bool = True,
+    start_time: float = 1_767_225_600.0,  # 2026-01-01 00:00:00 UTC
+) -> bytes:
+    """The bytes a monitor sends during `seconds` of a polled session, generated without waiting:
+    MDS Create Event, then numerics each second and pleth every 256 ms. For benchmarks and tests
+    of `kapmonitor decode`. Deterministic for the same arguments."""
+    now = [0.0]
+    emu = IntelliVueEmulator(scenario=scenario, seed=seed, start_time=start_time, monotonic=lambda: now[0])
+    out = _Recorder()
+
+    def client(payload: bytes) -> None:
+        emu._last_rx = now[0]
+        emu._handle(m.parse_message(payload), out, now[0])
+
+    client(m.RELEASE_REQUEST)
+    client(m.association_request(1.0, waves))
+    step = 0.032
+    next_renew = 0.2
+    k = 0
+    while now[0] < seconds:
+        if emu._create_pending is not None and now[0] > 0.1:
+            emu._tick(out, now[0])
+            invoke_id, ev_time = emu._create_pending
+            client(m.mds_create_event_result(invoke_id, ev_time))
+        if now[0] >= next_renew:
+            next_renew += 5.0
+            client(m.extended_poll_request(k & 0xFFFF, 1, m.NOM_MOC_VMO_METRIC_NU, 30.0))
+            if waves:
+                client(m.extended_poll_request((k + 1) & 0xFFFF, 1, m.NOM_MOC_VMO_METRIC_SA_RT, 30.0))
+        emu._tick(out, now[0])
+        k += 1
+        now[0] = k * step
+    return b"".join(out.chunks)
 
 
 def run_emulator(port_url: str, scenario: str, speed: float, seed: int, stop: threading.Event) -> None:

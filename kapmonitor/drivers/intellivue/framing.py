@@ -54,18 +54,20 @@ def escape(data: bytes) -> bytes:
 
 def unescape(data: bytes) -> bytes | None:
     """Inverse of `escape`; None when an escape byte ends the data."""
-    if b"\x7d" not in data:
+    j = data.find(b"\x7d")
+    if j < 0:
         return data
     out = bytearray()
-    it = iter(data)
-    for b in it:
-        if b == ESC:
-            nxt = next(it, None)
-            if nxt is None:
-                return None
-            out.append(nxt ^ 0x20)
-        else:
-            out.append(b)
+    i = 0
+    n = len(data)
+    while j >= 0:
+        if j + 1 >= n:
+            return None
+        out += data[i:j]
+        out.append(data[j + 1] ^ 0x20)
+        i = j + 2
+        j = data.find(b"\x7d", i)
+    out += data[i:]
     return bytes(out)
 
 
