@@ -25,7 +25,8 @@ class PtyPair:
 
     def replug(self) -> None:
         self._proc = subprocess.Popen(
-            ["socat", f"pty,raw,echo=0,ignoreeof,link={self.monitor_end}", f"pty,raw,echo=0,ignoreeof,link={self.pc_end}"],
+            ["socat", f"pty,raw,echo=0,ignoreeof,link={self.monitor_end}",
+             f"pty,raw,echo=0,ignoreeof,link={self.pc_end}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_for(lambda: Path(self.monitor_end).exists() and Path(self.pc_end).exists(), 5.0)

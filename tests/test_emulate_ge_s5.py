@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import serial
-
 from ge_s5_support import EmulatorThread, PtyPair, wait_for
+
 from kapmonitor.drivers.base import DriverOptions
 from kapmonitor.drivers.ge_s5 import protocol as p
 from kapmonitor.drivers.ge_s5.driver import GeS5Driver

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import itertools
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,7 @@ def test_db00_pleth_is_continuous_100_hz(db00: tuple[GeS5Decoder, list[Item]]) -
     assert all(99 <= len(w.values) <= 101 for w in waves)  # the monitor's packets vary by a sample
     total = sum(len(w.values) for w in waves)
     assert abs(total - 100 * 1760) < 100
-    joins = np.array([b.time - a.end_time for a, b in zip(waves, waves[1:], strict=False)])
+    joins = np.array([b.time - a.end_time for a, b in itertools.pairwise(waves)])
     assert np.abs(joins).max() < 1e-6  # each chunk starts where the previous ended
     assert waves[0].values[0] == pytest.approx(0.21)
 

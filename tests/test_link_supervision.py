@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import serial
-
 from ge_s5_support import EmulatorThread, PtyPair, wait_for
+
 from kapmonitor.acquisition.dispatcher import Dispatcher
 from kapmonitor.acquisition.reader import ReaderThread
 from kapmonitor.drivers.base import DriverOptions

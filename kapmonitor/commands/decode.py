@@ -41,10 +41,10 @@ def iso_time(t: float) -> str:
     return dt.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-def format_value(value: float | None) -> str:
+def format_value(value: float | None, digits: int = 10) -> str:
     if value is None or math.isnan(value):
         return ""
-    return f"{value:.10g}"
+    return f"{value:.{digits}g}"
 
 
 def decode_items(capture: Path, driver: str) -> tuple[list[Item], object]:
@@ -64,7 +64,7 @@ def decode_items(capture: Path, driver: str) -> tuple[list[Item], object]:
         for chunk in chunks:
             items.extend(decoder.feed(chunk, 0.0))
         items.extend(decoder.finish())
-    except Exception as exc:  # noqa: BLE001 - a decoder bug must still end in one line
+    except Exception as exc:
         raise CommandError(f"decoding {capture} failed: {exc}") from exc
     return items, decoder.stats
 
@@ -98,12 +98,12 @@ def write_items(items: list[Item], out: TextIO, fmt: str, waves: bool) -> int:
                 for k, v in enumerate(values):
                     ok = not math.isnan(v)
                     writer.writerow((iso_time(round(item.time + k * step, 3)), item.parameter.value,
-                                     format_value(v), unit, "ok" if ok else "invalid"))
+                                     format_value(v, 6), unit, "ok" if ok else "invalid"))
                 rows += len(values)
             else:
                 out.write(json.dumps({
                     "time": iso_time(item.time), "parameter": item.parameter.value, "rate_hz": item.rate_hz,
-                    "unit": unit, "values": [None if math.isnan(v) else v for v in values],
+                    "unit": unit, "values": [None if math.isnan(v) else float(f"{v:.6g}") for v in values],
                 }) + "\n")
                 rows += 1
     return rows

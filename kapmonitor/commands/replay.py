@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from kapmonitor.acquisition.dispatcher import Listener
 from kapmonitor.commands import CommandError
 from kapmonitor.drivers.base import DriverOptions
 from kapmonitor.drivers.errors import UnknownDriverError
@@ -65,7 +66,7 @@ def replay_to_session(capture: Path, driver_name: str, session: Path, speed: flo
     if start is None:
         raise CommandError(f"nothing decodable in {capture} for driver {driver_name}")
     clock.advance_to(start)
-    listeners: list[object] = []
+    listeners: list[Listener] = []
     engine = None
     try:
         from kapmonitor.alarms.engine import AlarmEngine
@@ -76,7 +77,7 @@ def replay_to_session(capture: Path, driver_name: str, session: Path, speed: flo
     except ImportError:
         log.info("alarm engine not available; replaying without alarms")
     meta = {"replay_of": str(capture), "replay_driver": driver_name}
-    pipeline = MonitoringPipeline(driver, session, meta, extra_listeners=listeners)  # type: ignore[arg-type]
+    pipeline = MonitoringPipeline(driver, session, meta, extra_listeners=listeners)
     if engine is not None:
         from kapmonitor.alarms.log import AlarmLogWriter
 
@@ -85,7 +86,7 @@ def replay_to_session(capture: Path, driver_name: str, session: Path, speed: flo
         driver.on_advance.append(lambda t: engine.tick(t))
     try:
         pipeline.start()
-    except Exception as exc:  # noqa: BLE001 - database cannot be created
+    except Exception as exc:
         raise CommandError(f"cannot write session {session}: {exc}") from exc
     try:
         while not driver.finished and pipeline.reader.alive:

@@ -158,9 +158,9 @@ class GeS5Driver(Driver):
         try:
             for data in self.stop_requests():
                 port.write(data)
-        except Exception:  # noqa: BLE001 - the port may already be gone; closing must not fail
+        except Exception:
             log.debug("GE S/5: stop requests not sent", exc_info=True)
         try:
             port.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.debug("GE S/5: closing port", exc_info=True)

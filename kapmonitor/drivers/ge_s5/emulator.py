@@ -179,7 +179,7 @@ class _Link:
         if port is not None:
             try:
                 port.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("closing emulator port", exc_info=True)
 
 
@@ -225,5 +225,5 @@ def run_emulator(port_url: str, scenario: str = "normal", speed: float = 1.0, se
     if link.port is not None:
         try:
             link.port.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.debug("closing emulator port", exc_info=True)

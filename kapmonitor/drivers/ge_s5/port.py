@@ -40,12 +40,12 @@ def open_serial(url: str, settings: SerialSettings, baudrate: int | None = None,
             return open_port(url, settings, baudrate, timeout=timeout)
         except PortOpenError:
             raise
-        except Exception as exc:  # noqa: BLE001 - termios.error is no OSError
+        except Exception as exc:
             if attempt == 2 or os.name != "posix" or "://" in url or not os.path.exists(url):
                 raise PortOpenError(f"cannot open port {url}: {exc}") from exc
             log.debug("re-opening %s after %s", url, exc)
             try:
                 _nudge(url)
-            except Exception as nudge_exc:  # noqa: BLE001
+            except Exception as nudge_exc:
                 raise PortOpenError(f"cannot open port {url}: {exc}") from nudge_exc
     raise PortOpenError(f"cannot open port {url}")  # pragma: no cover - loop always returns or raises
