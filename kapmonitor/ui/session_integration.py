@@ -24,6 +24,7 @@ from kapmonitor.model.samples import Item
 from kapmonitor.session.infusion import Phase
 from kapmonitor.session.model import SessionSetup, demo_setup
 from kapmonitor.session.session import NurseSession, PrestartCheck, SessionError
+from kapmonitor.session.settings import SessionSettings, load_session_settings
 from kapmonitor.session.storage import find_unfinished_sessions, suggest_course
 from kapmonitor.ui.session_common import apply_session_style
 
@@ -85,8 +86,14 @@ class SessionController(QObject):
         on_infusion_started: Callable[[float], None] | None = None,
         folder: Path | None = None,
         simulated: bool = False,
+        settings: SessionSettings | None = None,
     ) -> None:
         super().__init__(window)
+        if settings is None:
+            settings, warning = load_session_settings()
+            if warning:
+                log.warning("%s", warning)
+        self.settings = settings
         self.window = window
         self.recorder = recorder
         self.clock = clock
@@ -172,7 +179,11 @@ class SessionController(QObject):
             self.start_session(setup)
 
     def _kwargs(self) -> dict[str, Any]:
-        return {"submit_items": self.submit_items}
+        return {
+            "submit_items": self.submit_items,
+            "nibp_schedule": self.settings.nibp,
+            "discharge_items": self.settings.discharge_items,
+        }
 
     def start_session(self, setup: SessionSetup) -> NurseSession:
         """A new NurseSession on the window's recorder."""
