@@ -136,6 +136,7 @@ class GeS5Decoder(Decoder):
         self.waves = waves
         self.splitter = p.FrameSplitter(self.stats)
         self.records = 0
+        self.echoes = 0  # request records received: never sent by a monitor
         self.first_time: float | None = None
         self.last_time: float | None = None
         self._nibp = _Nibp()
@@ -173,6 +174,9 @@ class GeS5Decoder(Decoder):
     def _record(self, record: bytes, arrival_time: float, out: list[Item]) -> None:
         hdr = p.parse_header(record)
         self.records += 1
+        if hdr.r_maintype in (p.MT_PHDB, p.MT_WAVE) and all(typ == 0 for _, typ in hdr.subrecords):
+            self.echoes += 1  # a request record: only the PC sends these (our own, echoed back?)
+            return
         n = len(record)
         bounds: list[tuple[int, int, int]] = []
         subs = sorted(hdr.subrecords)

@@ -24,9 +24,11 @@ from kapmonitor.drivers.ge_s5 import protocol as p
 from kapmonitor.drivers.ge_s5.decoder import GeS5Decoder
 from kapmonitor.drivers.ge_s5.port import open_serial
 from kapmonitor.model.clock import Clock
-from kapmonitor.model.samples import Item, LinkEvent, LinkState, RawFrame
+from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, LinkState, RawFrame, VitalSample
 
 log = logging.getLogger(__name__)
+
+CLOCK_TOLERANCE_S = 120.0
 
 
 def _float_option(options: DriverOptions, key: str, default: float) -> float:
@@ -60,6 +62,8 @@ class GeS5Driver(Driver):
         self._last_frame_mono = 0.0
         self._noise_bytes = 0
         self._not_answering = False
+        self._echoes_at_open = 0
+        self._clock_checked = False
 
     # -- requests -----------------------------------------------------------------------------
     def requests(self) -> list[bytes]:
@@ -105,10 +109,12 @@ class GeS5Driver(Driver):
             self._port = port
         self.decoder.reset_stream()
         self._pending = []
-        self._last_frames = self.stats.frames
+        self._last_frames = self.stats.frames - self.decoder.echoes
         self._last_frame_mono = time.monotonic()
         self._noise_bytes = 0
         self._not_answering = False
+        self._echoes_at_open = self.decoder.echoes
+        self._clock_checked = False
         self._send(self.requests())
         self._last_sent = time.monotonic()
 
@@ -131,14 +137,20 @@ class GeS5Driver(Driver):
             items.append(RawFrame(now, "rx", bytes(data)))
             items.extend(self.decoder.feed(bytes(data), now))
         mono = time.monotonic()
-        if self.stats.frames != self._last_frames:
-            self._last_frames = self.stats.frames
+        real_frames = self.stats.frames - self.decoder.echoes
+        if real_frames != self._last_frames:
+            self._last_frames = real_frames
             self._last_frame_mono = mono
             self._noise_bytes = 0
             self._not_answering = False
-        elif data:
+            self._check_clock(items, now)
+        elif data and not self._not_answering:
             self._noise_bytes += len(data)
-            if self._noise_bytes > 4096 and not self._not_answering:
+            if self.decoder.echoes > self._echoes_at_open:
+                self._not_answering = True
+                items.append(LinkEvent(now, LinkState.NOT_ANSWERING, "only our own requests come back "
+                                       "(loopback or wrong cable): monitor not answering"))
+            elif self._noise_bytes > 4096:
                 self._not_answering = True
                 items.append(LinkEvent(now, LinkState.NOT_ANSWERING,
                                        "bytes arrive but no valid GE S/5 frame: check baud rate and cable"))
@@ -149,6 +161,20 @@ class GeS5Driver(Driver):
             items.extend(self._pending)
             self._pending = []
         return items
+
+    def _check_clock(self, items: list[Item], now: float) -> None:
+        """Once per connection: say so when the monitor's clock (which stamps the values) is off."""
+        if self._clock_checked:
+            return
+        times = [i.time for i in items if isinstance(i, VitalSample)]
+        if not times:
+            return
+        self._clock_checked = True
+        offset = max(times) - now
+        if abs(offset) > CLOCK_TOLERANCE_S:
+            items.append(DeviceNotice(now, "clock-offset",
+                                      f"the monitor's clock differs from this computer's by {offset:+.0f} s; "
+                                      "values are stamped with the monitor's clock", {"offset_s": offset}))
 
     def close(self) -> None:
         with self._lock:
