@@ -89,3 +89,57 @@ def test_probe_reports_silence() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_switch_monitor_within_the_session(tmp_path, emulated_monitor: str) -> None:  # type: ignore[no-untyped-def]
+    """From the simulator to the (emulated) IntelliVue without a new session: one record, both sources."""
+    import sqlite3
+    import time
+    from types import SimpleNamespace
+
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.registry import create_driver
+    from kapmonitor.model.clock import RealClock
+    from kapmonitor.model.samples import Item, VitalSample
+    from kapmonitor.pipeline import MonitoringPipeline
+    from kapmonitor.ui.connection_dialog import switch_monitor
+
+    clock = RealClock()
+    sim = create_driver("simulated", DriverOptions(), clock)
+    db = tmp_path / "session.db"
+    pipeline = MonitoringPipeline(sim, db)
+    seen: list[Item] = []
+    pipeline.dispatcher.add_listener(SimpleNamespace(on_items=seen.extend))
+    app = SimpleNamespace(pipeline=pipeline, driver=sim, clock=clock, window=None)
+    pipeline.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not any(isinstance(i, VitalSample) for i in seen) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        switch_monitor(app, ConnectionChoice("philips-intellivue", emulated_monitor, 115200))
+        assert app.driver.name == "philips-intellivue" and pipeline.reader.driver is app.driver
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+            isinstance(i, VitalSample) and i.source.value == "monitor" and i.valid for i in list(seen)
+        ):
+            time.sleep(0.05)
+    finally:
+        pipeline.stop()
+    con = sqlite3.connect(db)
+    try:
+        sources = {r[0] for r in con.execute("SELECT DISTINCT source FROM samples")}
+        assert {"simulated", "monitor"} <= sources
+        assert con.execute("SELECT count(*) FROM device_notices WHERE code = 'monitor-changed'").fetchone()[0] == 1
+        directions = {r[0] for r in con.execute("SELECT DISTINCT direction FROM raw_frames")}
+        assert directions == {"rx", "tx"}
+    finally:
+        con.close()
+
+
+def test_busy_port_is_not_tested(qtbot) -> None:  # type: ignore[no-untyped-def]
+    dlg = ConnectionDialog(
+        initial=ConnectionChoice("philips-intellivue", "/dev/ttyUSB0", 115200), busy_port="/dev/ttyUSB0"
+    )
+    qtbot.addWidget(dlg)
+    dlg.start_test()
+    assert not dlg.testing and "in use by the running session" in dlg.result_label.text()

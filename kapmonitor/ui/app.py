@@ -83,6 +83,9 @@ class MonitorApplication:
         )
         window.request_nibp = self.pipeline.reader.request_nibp
         self.window = window
+        from kapmonitor.ui.connection_dialog import install_connection_action
+
+        install_connection_action(window, self)  # Monitor > Monitor connection... (port, driver, test)
         window.show()
         window.start()
 

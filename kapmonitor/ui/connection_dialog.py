@@ -65,8 +65,11 @@ class ConnectionDialog(QDialog):
         parent: QWidget | None = None,
         initial: ConnectionChoice | None = None,
         test_seconds: float = 4.0,
+        busy_port: str | None = None,
     ) -> None:
+        """`busy_port`: the port the running session reads; testing it would steal its bytes."""
         super().__init__(parent)
+        self.busy_port = busy_port
         self.setWindowTitle("Monitor connection")
         self.setMinimumWidth(560)
         self.test_seconds = test_seconds
@@ -187,6 +190,12 @@ class ConnectionDialog(QDialog):
         if settings is not None and not choice.port:
             self.result_label.setText("Choose or type a serial port first.")
             return
+        if choice.port and choice.port == self.busy_port:
+            self.result_label.setText(
+                f"{choice.port} is in use by the running session (its link state is shown in the status bar); "
+                "a test would disturb it."
+            )
+            return
         self.test_button.setEnabled(False)
         self.buttons.setEnabled(False)
         self.result_label.setText(f"Testing {choice.port or choice.driver} for {self.test_seconds:.0f} s ...")
@@ -218,3 +227,76 @@ class ConnectionDialog(QDialog):
         if self._worker is not None:
             self._worker.join(2.0)
         super().done(r)
+
+
+# -- integration with the running application ----------------------------------------------------------
+def switch_monitor(app: object, choice: ConnectionChoice) -> None:
+    """Replace the running monitor connection of `app` (a MonitorApplication) within the same session.
+
+    The old reader thread is stopped (its driver released), a new driver is created for `choice`
+    and read by a new ReaderThread feeding the same dispatcher, so the record continues in the same
+    database; the change is recorded as a DeviceNotice. GUI thread. Raises DriverError for an
+    unknown driver or a bad scenario (nothing is changed then).
+    """
+    from kapmonitor.acquisition.reader import ReaderThread
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.registry import create_driver
+    from kapmonitor.model.samples import DeviceNotice
+
+    pipeline = app.pipeline  # type: ignore[attr-defined]
+    old = app.driver  # type: ignore[attr-defined]
+    clock = app.clock  # type: ignore[attr-defined]
+    options = DriverOptions(
+        port=choice.port,
+        baudrate=choice.baudrate,
+        scenario=old.options.scenario,
+        seed=old.options.seed,
+        waves=old.options.waves,
+    )
+    new = create_driver(choice.driver, options, clock)
+    pipeline.reader.stop()
+    reader = ReaderThread(new, pipeline.dispatcher)
+    pipeline.reader = reader
+    pipeline.driver = new
+    app.driver = new  # type: ignore[attr-defined]
+    where = f" on {choice.port}" if choice.port else ""
+    text = f"{new.description}{where}"
+    pipeline.dispatcher.dispatch([DeviceNotice(clock.now(), "monitor-changed", f"monitor changed to {text}")])
+    window = getattr(app, "window", None)
+    if window is not None:
+        window.request_nibp = reader.request_nibp
+        label = getattr(window, "device_label", None)
+        if label is not None:
+            label.setText(text)
+    reader.start()
+    log.info("monitor changed to %s", text)
+
+
+def install_connection_action(window: QWidget, app: object) -> None:
+    """Add "Monitor connection..." to the window's Monitor menu (or its menu bar)."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QMessageBox
+
+    action = QAction("Monitor &connection\u2026", window)
+
+    def open_dialog() -> None:
+        drv = app.driver  # type: ignore[attr-defined]
+        current = ConnectionChoice(drv.name, drv.options.port, drv.options.baudrate)
+        dlg = ConnectionDialog(window, initial=current, busy_port=drv.options.port)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        choice = dlg.selection()
+        if choice == current:
+            return
+        try:
+            switch_monitor(app, choice)
+        except (DriverError, ImportError, ValueError) as exc:
+            QMessageBox.warning(window, "Monitor connection", f"Could not switch the monitor: {exc}")
+
+    action.triggered.connect(open_dialog)
+    menu = getattr(window, "monitor_menu", None)
+    if menu is not None:
+        menu.addAction(action)
+    else:
+        window.addAction(action)
+    window.connection_action = action  # type: ignore[attr-defined]
