@@ -239,3 +239,24 @@ def test_acknowledge_silences_the_device(tmp_path: Path) -> None:
     segs = _envelope_segments(rec, RATE)
     assert 2 <= len(segs) <= 5, segs  # pulses before the acknowledgement, then silence
     assert segs[-1][1] - segs[0][0] < 1.3
+
+
+def test_each_new_low_alarm_sounds_its_pulse_once() -> None:
+    engine = AlarmEngine(default_profile(), ManualClock(1000.0))
+    sounder = AlarmSounder(engine, volume=1.0, stream_factory=_FakeStream)
+    engine.add_listener(sounder._on_event)
+    out = np.zeros((4800, 1), dtype=np.float32)
+
+    def energy(blocks: int) -> float:
+        total = 0.0
+        for _ in range(blocks):
+            sounder._follow()
+            sounder._callback(out, 4800, None, None)
+            total += float(np.abs(out).sum())
+        return total
+
+    engine.report_technical("a", "first", Priority.LOW)
+    assert energy(3) > 100  # one 200 ms pulse
+    assert energy(5) == 0  # low: once, not repeated
+    engine.report_technical("b", "second", Priority.LOW)
+    assert energy(3) > 100  # a new low alarm sounds again

@@ -83,6 +83,7 @@ class AlarmSounder:
         self._stream_died = False
         self._playing: Priority | None = None
         self._reminder_due = False
+        self._restart_due = False
         self._failed = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -175,6 +176,8 @@ class AlarmSounder:
     def _on_event(self, ev: AlarmEvent) -> None:
         if ev.event is AlarmEventType.REMINDED:
             self._reminder_due = True
+        elif ev.event in (AlarmEventType.RAISED, AlarmEventType.ESCALATED):
+            self._restart_due = True  # a new alarm sounds from the start of its burst, even at the same priority
 
     def _run(self) -> None:
         last_try = 0.0
@@ -195,7 +198,8 @@ class AlarmSounder:
     def _follow(self) -> None:
         want = self._engine.audio_state()
         self._gain = np.float32(1.0 if self._engine.escalated() else self._volume)
-        if want != self._playing:
+        restart, self._restart_due = self._restart_due, False
+        if want != self._playing or (restart and want is not None):
             self._playing = want
             self._request = None if want is None else _Request(self._patterns[want], loops(want))
         elif want is None and self._reminder_due:
