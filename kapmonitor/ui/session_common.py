@@ -41,6 +41,8 @@ QPushButton:checked {{ background: {ACCENT}; color: #000000; }}
 QPushButton:disabled {{ color: #5d6670; border-color: #2a3138; }}
 QPushButton#primary {{ background: #0d5c2e; border-color: #1e8f4c; font-weight: bold; }}
 QPushButton#danger {{ background: #6b1010; border-color: #a02020; font-weight: bold; }}
+QPushButton#primary:disabled, QPushButton#danger:disabled {{ background: #1a1f24; border-color: #2a3138;
+    color: #5d6670; }}
 QProgressBar {{ background: #000000; border: 1px solid #4a5560; border-radius: 4px; text-align: center;
                color: {TEXT}; min-height: 26px; }}
 QProgressBar::chunk {{ background: {ACCENT}; }}

@@ -197,6 +197,7 @@ class InfusionPanel(QWidget):
         self.nibp_button.setVisible(False)
         nibp_row.addWidget(self.nibp_button)
         layout.addLayout(nibp_row)
+        self.now_fn: Callable[[], float] = session.now  # display time (the app may pin it for screenshots)
         self.request_nibp: Callable[[], object] | None = None  # the monitor's "measure now", if it has one
         self.prompts_box = QVBoxLayout()
         layout.addLayout(self.prompts_box)
@@ -303,7 +304,7 @@ class InfusionPanel(QWidget):
     # -- display -----------------------------------------------------------------------------------
     def refresh(self) -> None:
         session = self.session
-        t = session.now()
+        t = self.now_fn()
         clock = session.infusion
         phase = clock.phase_at(t)
         paused = clock.paused

@@ -111,7 +111,10 @@ class SessionController(QObject):
         self._autostart_at: float | None = None
         self.dock = QDockWidget("Session", window)
         self.dock.setObjectName("session_dock")
-        self.dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        # movable and floatable (a second screen), never closable: the record must stay in reach
+        self.dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.placeholder = QWidget()
         apply_session_style(self.placeholder)
         pl = QVBoxLayout(self.placeholder)
@@ -215,12 +218,17 @@ class SessionController(QObject):
             self.on_infusion_started(session.infusion.started_at)  # type: ignore[arg-type]
         self.panel = SessionSidePanel(session, self.folder)
         self.panel.infusion.request_nibp = getattr(self.window, "request_nibp", None)
+        self.panel.set_now_fn(self._display_now)
         self.dock.setWidget(self.panel)
         self.window.infusion_window_fn = session.infusion_window
         self._update_actions()
         self.session_changed.emit(session)
         self.tick()
         return session
+
+    def _display_now(self) -> float:
+        now_fn = getattr(self.window, "now_fn", None)
+        return float(now_fn()) if callable(now_fn) else self.clock.now()
 
     # -- periodic -------------------------------------------------------------------------------
     def tick(self) -> None:
@@ -229,6 +237,7 @@ class SessionController(QObject):
         if session is None:
             return
         now = self.clock.now()
+        shown = self._display_now()
         if (
             self._autostart_at is not None
             and now >= self._autostart_at
@@ -245,7 +254,7 @@ class SessionController(QObject):
             self._started_notified = True
             if self.on_infusion_started is not None:
                 self.on_infusion_started(started)
-        markers = session.markers(now)
+        markers = session.markers(shown)
         if markers != self._markers_shown:
             self._markers_shown = markers
             self._show_markers(markers)

@@ -7,9 +7,11 @@ Build it with a NurseSession and put it in the main window's side dock. GUI thre
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from kapmonitor.session.infusion import Phase
 from kapmonitor.session.session import NurseSession
@@ -30,7 +32,7 @@ class SessionSidePanel(QWidget):
         self.session = session
         self.folder = folder
         apply_session_style(self)
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(400)
         self.bridge = SessionBridge(session, self)
         self.bridge.changed.connect(self.refresh)
         self.dialog: QDialog | None = None
@@ -41,8 +43,12 @@ class SessionSidePanel(QWidget):
         self.tabs = QTabWidget()
         self.events = EventsPanel(session)
         self.scales = ScalesPanel(session)
-        self.tabs.addTab(self.events, "Events")
-        self.tabs.addTab(self.scales, "Scales")
+        for widget, title in ((self.events, "Events"), (self.scales, "Scales")):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.setWidget(widget)
+            self.tabs.addTab(scroll, title)
         layout.addWidget(self.tabs, 1)
         row = QHBoxLayout()
         self.vitals_button = QPushButton("Manual vitals…")
@@ -55,6 +61,11 @@ class SessionSidePanel(QWidget):
             row.addWidget(b)
         layout.addLayout(row)
         self.refresh()
+
+    def set_now_fn(self, now_fn: Callable[[], float]) -> None:
+        """Display time for the panels (recording always uses the session's clock)."""
+        self.infusion.now_fn = now_fn
+        self.scales.now_fn = now_fn
 
     def _show(self, dialog: QDialog) -> QDialog:
         dialog.finished.connect(lambda _r: self._closed(dialog))

@@ -5,6 +5,7 @@ BPRS total (optional). Each stored with its time. GUI thread only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
@@ -41,6 +42,7 @@ class ScalesPanel(QWidget):
         apply_session_style(self)
         self.bridge = SessionBridge(session, self)
         self.bridge.changed.connect(self.refresh)
+        self.now_fn: Callable[[], float] = session.now  # display time
         layout = QVBoxLayout(self)
 
         moaas = QGroupBox("MOAA/S (0–5)")
@@ -121,7 +123,7 @@ class ScalesPanel(QWidget):
             self.total_edits[scale].clear()
 
     def refresh(self) -> None:
-        t = self.session.now()
+        t = self.now_fn()
         due = self.session.moaas_next_due(t)
         last = self.session.scales("moaas")
         parts = []
