@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kapmonitor.acquisition.dispatcher import Dispatcher
 from kapmonitor.acquisition.reader import ReaderThread
@@ -280,3 +282,26 @@ def test_unplug_and_replug_mid_stream(tmp_path: Path) -> None:
             mon2.unplug()
         mon.unplug()
     assert not reader.alive
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.binary(max_size=300), max_size=6), st.booleans())
+def test_fuzz_driver_never_raises(chunks: list[bytes], framed: bool) -> None:
+    """Whatever comes down the line (here a loop:// port), the driver neither raises nor hangs."""
+    drv = _driver("loop://")
+    drv.open()
+    try:
+        port = drv._port
+        assert port is not None
+        for c in chunks:
+            port.write(build_frame(b"\xe1\x00\x00\x02" + c) if framed else c)
+        t0 = time.monotonic()
+        for _ in range(3):
+            for item in drv.read(0.02):
+                if isinstance(item, VitalSample):
+                    assert item.value is None or item.status is not Status.OK or 0 < item.value < 400
+        assert time.monotonic() - t0 < 2.0
+    finally:
+        drv.close()

@@ -182,7 +182,8 @@ class IntelliVueDriver(Driver):
         while True:
             self._flush_tx(port)
             try:
-                port.timeout = max(0.0, min(0.02, deadline - time.monotonic()))
+                # the port's timeout (0.02 s, set at open) bounds this wait; changing it would
+                # reprogram the line on every call
                 data = port.read(max(1, port.in_waiting))
                 if data and port.in_waiting:
                     data += port.read(port.in_waiting)
