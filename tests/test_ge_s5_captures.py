@@ -96,7 +96,11 @@ def test_db00_hr_spo2_ranges_and_source(db00: tuple[GeS5Decoder, list[Item]]) ->
     assert (min(spo2), max(spo2)) == (95.16, 100.0)
     assert pr and all(30 <= x <= 200 for x in pr if x is not None)
     notices = [i for i in items if isinstance(i, DeviceNotice)]
-    assert [n.code for n in notices] == ["hr-source"] and "ECG" in notices[0].message
+    assert [n.code for n in notices if n.code == "hr-source"] == ["hr-source"] and "ECG" in notices[0].message
+    modes = [(n.time, n.message) for n in notices if n.code == "nibp-mode"]
+    # label 0x000b AUTO; 0x0003 at 14:35:53 (auto cycling off), AUTO again with the cuff at 14:36:09
+    assert modes == [(_t("14:30:20"), "NIBP mode: AUTO"), (_t("14:35:53"), "NIBP mode: manual"),
+                     (_t("14:36:09"), "NIBP mode: AUTO")]
 
 
 def test_db00_pleth_is_continuous_100_hz(db00: tuple[GeS5Decoder, list[Item]]) -> None:

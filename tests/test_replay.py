@@ -49,6 +49,7 @@ def test_same_capture_same_session_rows(tmp_path: Path) -> None:
     nibp = [r for r in a["samples"] if r[1] == "nibp_sys" and r[2] is not None]
     assert [(r[0], r[2], r[3]) for r in nibp][:2] == [(_t("14:30:20"), 87.0, "old"), (_t("14:30:28"), 86.0, "ok")]
     assert len(nibp) == 10
+    assert {r[4] for r in a["samples"]} == {"replay"}
     assert [r[1] for r in a["link_events"]] == ["connecting", "connected", "closed"]
     assert a["link_events"][0][0] == _t("14:30:20")  # the capture's clock, not the wall clock
     # the low systolic readings of this patient raise NIBP alarms at the reading's capture time

@@ -1,12 +1,14 @@
 """Replaying a capture (raw monitor bytes, or a session database's received raw frames) as a driver.
 
-The capture is decoded once, up front, by the protocol's pure decoder. Items are then released in
-the order they were decoded, each at its *release time*: the latest monitor time seen so far
-(a NIBP measurement dated back to its `nibp_time` is released when the monitor reported it, as
-live). With a `ManualClock` the driver moves the clock to each release time before returning the
-items, so everything downstream (alarm engine, recorder) runs on the capture's clock and the same
-capture always yields the same session. `speed` (options.extra["speed"]: a number or "max")
-paces the release in real time; "max" releases one batch per `read` without waiting.
+The capture is decoded once, up front, by the protocol's pure decoder (values are marked
+`Source.REPLAY`). Items are then released in the order they were decoded, each at its *release
+time*: the latest monitor time seen so far (a NIBP measurement dated back to its `nibp_time` is
+released when the monitor reported it, as live). With a `ManualClock` the driver moves the clock
+to each release time before returning the items, so everything downstream (alarm engine,
+recorder) runs on the capture's clock and the same capture always yields the same session.
+`speed` (options.extra["speed"]: a number or "max") paces the release in real time; "max"
+releases one batch per `read` without waiting, stepping through silent stretches a second at a
+time so a silence is seen as live.
 
 Used from one reader thread; `close()` may be called from another.
 """
@@ -19,13 +21,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
 from kapmonitor.drivers.base import Decoder, Driver, DriverOptions
 from kapmonitor.drivers.registry import create_decoder
 from kapmonitor.model.clock import Clock
-from kapmonitor.model.samples import Item, RawFrame, Source, WaveChunk
+from kapmonitor.model.samples import Item, RawFrame, Source, VitalSample, WaveChunk
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ def decode_capture(chunks: list[bytes], decoder: Decoder) -> list[tuple[float, l
         order: list[float] = []
         for item in items:
             latest = max(latest, _known_time(item))
+            if isinstance(item, VitalSample | WaveChunk):
+                item = replace(item, source=Source.REPLAY)  # provenance: this session is a replay
             if latest not in groups:
                 groups[latest] = []
                 order.append(latest)
@@ -113,7 +118,7 @@ class ReplayDriver(Driver):
 
     name: ClassVar[str] = "replay"
     description: ClassVar[str] = "replay of a recorded capture"
-    source: ClassVar[Source] = Source.MONITOR
+    source: ClassVar[Source] = Source.REPLAY
     serial_settings = None
 
     def __init__(self, capture_path: Path, decoder_name: str, options: DriverOptions, clock: Clock) -> None:

@@ -60,12 +60,24 @@ class _Nibp:
         self.started = False
         self.shown: tuple[int, int, int] | None = None
         self.measuring = False
+        self.calibrating = False
+        self.mode = -1
         self.aux_time = 0
         self.last_time = 0.0
 
     def update(self, t: float, status: int, label: int, raw: tuple[int, int, int, int], aux_changed: bool,
                source: Source) -> list[Item]:
         out: list[Item] = []
+        mode = label & (p.NIBP_AUTO | p.NIBP_STAT) if status & p.STATUS_EXISTS else -1
+        if mode != self.mode:
+            self.mode = mode
+            if mode >= 0:
+                text = "STAT" if mode & p.NIBP_STAT else "AUTO" if mode & p.NIBP_AUTO else "manual"
+                out.append(DeviceNotice(t, "nibp-mode", f"NIBP mode: {text}", {"label": label}))
+        calibrating = bool(label & p.NIBP_CALIBRATING)
+        if calibrating and not self.calibrating:
+            out.append(VitalSample(t, Parameter.NIBP_SYS, None, Status.CALIBRATING, source))
+        self.calibrating = calibrating
         measuring = bool(label & p.NIBP_MEASURING)
         if measuring and not self.measuring and self.started:
             out.append(VitalSample(t, Parameter.NIBP_SYS, None, Status.MEASURING, source))
