@@ -142,9 +142,21 @@ def run_command(args: argparse.Namespace) -> int:
         if args.replay is not None:
             if not args.replay.is_file():
                 return fail(f"cannot read capture {args.replay}: no such file")
-            from kapmonitor.drivers.replay import ReplayDriver
+            from kapmonitor.drivers.replay import CaptureError, ReplayDriver
+            from kapmonitor.model.clock import ManualClock
 
-            driver: Driver = ReplayDriver(args.replay, args.driver, options, clock)
+            # a replay runs on the capture's own clock, paced at --speed
+            replay_clock = ManualClock()
+            options.extra["speed"] = args.speed
+            try:
+                driver: Driver = ReplayDriver(args.replay, args.driver, options, replay_clock)
+                start = driver.start_time  # type: ignore[attr-defined]
+            except CaptureError as exc:
+                return fail(str(exc))
+            if start is None:
+                return fail(f"nothing decodable in {args.replay} for driver {args.driver}")
+            replay_clock.advance_to(start)
+            clock = replay_clock
         else:
             driver = cls(options, clock)
     except (DriverError, OSError, ValueError) as exc:

@@ -65,9 +65,13 @@ class MonitorApplication:
             self.sounder.start()  # a sound device that cannot play is raised as a technical alarm
         self.session_start = self.clock.now()
         simulated = self.driver.is_simulated
-        device = self.driver.description if simulated else f"{self.driver.description} on {self.driver.options.port}"
+        replay_of = getattr(self.driver, "capture_path", None)
         if simulated:
             device = f"Simulated monitor \u2014 scenario {self.driver.options.scenario}"
+        elif replay_of is not None:
+            device = f"Replay of {replay_of.name} ({getattr(self.driver, 'decoder_name', '')})"
+        else:
+            device = f"{self.driver.description} on {self.driver.options.port}"
         window = MainWindow(
             self.pipeline.trends,
             self.profile,
@@ -80,6 +84,7 @@ class MonitorApplication:
             profile_warning=self.profile_warning,
             speed=self.clock.speed,
             engine=self.alarms,
+            replay_of=replay_of.name if replay_of is not None else None,
         )
         window.request_nibp = self.pipeline.reader.request_nibp
         self.window = window

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         speed: float = 1.0,
         engine: AlarmEngine | None = None,
         who_fn: Callable[[], str | None] | None = None,
+        replay_of: str | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -136,6 +137,10 @@ class MainWindow(QMainWindow):
                 "SIMULATED MONITOR \u2014 training data, not from a patient", theme.SIMULATED
             )
             root.addWidget(self.simulated_banner)
+        self.replay_banner: Banner | None = None
+        if replay_of is not None:
+            self.replay_banner = Banner(f"REPLAY of {replay_of} \u2014 recorded data, not live", "#2f7bff", "#ffffff")
+            root.addWidget(self.replay_banner)
         self.profile_banner: Banner | None = None
         if profile_warning:
             self.profile_banner = Banner(f"ALARM PROFILE: {profile_warning}", theme.ALARM_MEDIUM)
@@ -389,6 +394,9 @@ class MainWindow(QMainWindow):
             self.recording_label.setText(rec_text)
             self.recording_label.setStyleSheet(f"color: {'#3dff6e' if ok else theme.ALARM_HIGH};")
         elapsed = now - self.session_start
-        speed = "" if math.isclose(self.speed, 1.0) else f"   \u00d7{self.speed:g}"
+        if math.isinf(self.speed):
+            speed = "   replay"
+        else:
+            speed = "" if math.isclose(self.speed, 1.0) else f"   \u00d7{self.speed:g}"
         wall = time.strftime("%H:%M", time.localtime(now))
         self.clock_label.setText(f"Session {format_clock(elapsed)}   {wall}{speed}")
