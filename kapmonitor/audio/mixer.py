@@ -306,6 +306,13 @@ class Renderer:
         return out
 
     # -- helpers -----------------------------------------------------------------------------
+    def release(self) -> None:
+        """Close every source at once, silently (the player is shutting down)."""
+        self._drop_all()
+        self._paused = False
+        self._pending = None
+        self._transport.set(0.0, 0)
+
     def _close_next(self) -> None:
         if self._next is not None:
             self._next.close()

@@ -22,6 +22,7 @@ The listener is called from the decoder thread (AudioPlayer) or the caller's thr
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -207,7 +208,7 @@ StreamFactory = Callable[[Callable[..., None], int, int, int, "str | int | None"
 
 
 def sounddevice_stream(callback: Callable[..., None], rate: int, channels: int, blocksize: int,
-                       device: str | int | None, latency: str | float = "high") -> StreamLike:
+                       device: str | int | None, latency: str | float = 0.2) -> StreamLike:
     import sounddevice
 
     stream: StreamLike = sounddevice.OutputStream(
@@ -240,15 +241,23 @@ def device_rate(device: str | int | None, fallback: int = 48000) -> int:
 
 
 class AudioPlayer(_CommandsMixin):
-    """Plays on a sound device. `open()` starts the decoder thread; `close()` ends it."""
+    """Plays on a sound device. `open()` starts the decoder thread; `close()` ends it.
+
+    `latency` is PortAudio's own buffer (0.2 s: music is not latency-critical, and a large buffer
+    rides out the GUI holding the GIL); the ring adds `queue_blocks` blocks against slow decoding.
+    A command is heard after both (about half a second), which the fades make imperceptible.
+    `device` is a PortAudio device name or index (None: the system default), chosen in the music
+    settings; alarm sounds never use this stream.
+    """
 
     def __init__(
         self,
         device: str | int | None = None,
         rate: int | None = None,
         blocksize: int = 1024,
-        queue_blocks: int = 12,
+        queue_blocks: int = 10,
         channels: int = 2,
+        latency: float = 0.2,
         stream_factory: StreamFactory | None = None,
         opener: Opener = open_file_source,
         reconnect_interval: float = 2.0,
@@ -259,7 +268,7 @@ class AudioPlayer(_CommandsMixin):
         self.rate = rate or (device_rate(device) if stream_factory is None else 48000)
         self.blocksize = blocksize
         self.channels = channels
-        self._factory: StreamFactory = stream_factory or sounddevice_stream
+        self._factory: StreamFactory = stream_factory or functools.partial(sounddevice_stream, latency=latency)
         self.renderer = Renderer(self.rate, channels, blocksize, opener)
         self._n = max(2, queue_blocks)
         self._ring = np.zeros((self._n, blocksize, channels), dtype=np.float32)
@@ -443,3 +452,4 @@ class AudioPlayer(_CommandsMixin):
                 stream.close()
             except Exception as exc:  # noqa: BLE001
                 log.debug("closing stream: %s", exc)
+        self.renderer.release()

@@ -166,6 +166,7 @@ class FileSource(_Buffered):
         super().close()
         with contextlib.suppress(Exception):  # closing twice is fine
             self._file.close()
+        self._resampler = None
 
 
 def open_file_source(spec: TrackSpec, rate: int, channels: int) -> Source:
