@@ -142,16 +142,17 @@ def test_table_csvs_round_trip(session4h: Built, exported: tuple[Path, Any, tupl
     db = db_rows(
         session4h.path, "SELECT t, action, phase, track, artist, path, position, volume_db FROM music_events ORDER BY t"
     )
+    assert len(music) == len(db) == 7
     assert [
         (
             epoch(r["time"]),
             r["action"],
             r["phase"],
-            r["track"],
-            r["artist"],
-            r["path"],
-            float(r["position"]),
-            float(r["volume_db"]),
+            r["track"] or None,
+            r["artist"] or None,
+            r["path"] or None,
+            opt(r["position"]),
+            opt(r["volume_db"]),
         )
         for r in music
     ] == db
@@ -172,12 +173,16 @@ def test_json_round_trip_and_schema(session4h: Built, exported: tuple[Path, Any,
     assert (s["pseudonym"], s["course_number"], s["course_total"]) == (PSEUDONYM, 2, 3)
     assert s["staff"] == {"nurse": "JQN", "therapist": "MRX", "prescriber": "DRW"}
     assert (s["drug"], s["dose_mg_per_kg"], s["total_mg"], s["concentration_mg_per_ml"], s["rate_ml_per_h"]) == (
-        "ketamine (racemic)",
+        "racemic-ketamine-iv",
         0.5,
         36.25,
-        1,
-        48.3,
+        1.0,
+        54.375,
     )
+    assert s["drug_label"] == "Racemic ketamine IV" and s["pump_rate_ml_per_h"] == 54.4
+    assert s["consent"] is True and s["escort"] is True and s["dose_confirmed"] is False
+    assert s["prestart"]["ok"] is False and s["prestart"]["override_by"] == "DRW"
+    assert s["info"]["prestart_override_reason"].startswith("per physician")
     assert epoch(s["phases"]["infusion_start"]) == session4h.infusion_start
     assert epoch(s["phases"]["infusion_stop"]) == session4h.infusion_stop
     assert [(epoch(p["start"]), epoch(p["end"]), p["reason"]) for p in s["pauses"]] == [
@@ -212,7 +217,7 @@ def test_json_round_trip_and_schema(session4h: Built, exported: tuple[Path, Any,
         "note",
         "nurse asked about Elm Street",
     ]
-    assert len(doc["scales"]) == 17 and len(doc["music"]) == 5 and len(doc["link_events"]) == 2
+    assert len(doc["scales"]) == 17 and len(doc["music"]) == 7 and len(doc["link_events"]) == 2
 
 
 def test_fhir_bundle_validates(session4h: Built, exported: tuple[Path, Any, tuple]) -> None:

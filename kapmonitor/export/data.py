@@ -31,25 +31,35 @@ Row = dict[str, Any]
 
 # normalised session field -> keys accepted in session_info (first present wins)
 INFO_ALIASES: dict[str, tuple[str, ...]] = {
-    "pseudonym": ("pseudonym", "patient_pseudonym", "patient_id", "pseudonym_id"),
-    "course_number": ("session_number", "course_number", "number_in_course", "session_n"),
-    "course_total": ("course_total", "sessions_in_course", "course_length", "sessions_planned"),
-    "nurse": ("nurse", "nurse_initials"),
-    "therapist": ("therapist", "therapist_initials"),
-    "prescriber": ("prescriber", "prescriber_initials", "physician", "physician_initials"),
+    "pseudonym": ("pseudonym", "patient_pseudonym", "patient_id"),
+    "course_number": ("course_number", "session_number", "number_in_course"),
+    "course_total": ("course_total", "sessions_in_course", "course_length"),
+    "nurse": ("nurse_initials", "nurse"),
+    "therapist": ("therapist_initials", "therapist"),
+    "prescriber": ("prescriber_initials", "prescriber", "physician_initials"),
     "weight_kg": ("weight_kg", "weight"),
     "drug": ("drug", "drug_name"),
     "lot": ("lot", "lot_number"),
-    "dose_mg_per_kg": ("dose_mg_per_kg", "dose_mg_kg", "dose"),
-    "total_mg": ("total_mg", "dose_total_mg", "total_dose_mg"),
-    "concentration_mg_per_ml": ("concentration_mg_per_ml", "concentration_mg_ml", "concentration"),
-    "volume_ml": ("volume_ml", "total_volume_ml"),
-    "rate_ml_per_h": ("rate_ml_per_h", "rate_ml_h", "pump_rate_ml_h", "rate"),
-    "duration_min": ("duration_min", "infusion_duration_min", "infusion_minutes"),
+    "dose_mg_per_kg": ("dose_mg_per_kg", "dose_mg_kg"),
+    "dose_confirmed": ("dose_confirmed",),
+    "total_mg": ("plan_total_mg", "total_mg", "dose_total_mg"),
+    "concentration_mg_per_ml": ("concentration_mg_per_ml", "concentration_mg_ml"),
+    "volume_ml": ("plan_volume_ml", "volume_ml", "total_volume_ml"),
+    "rate_ml_per_h": ("plan_rate_ml_per_h", "rate_ml_per_h", "rate_ml_h"),
+    "pump_rate_ml_per_h": ("pump_rate_ml_per_h",),
+    "duration_min": ("duration_min", "infusion_duration_min"),
+    "volume_infused_ml": ("volume_infused_ml",),
+    "observation_min": ("observation_min",),
     "consent": ("consent", "consent_confirmed"),
     "escort": ("escort", "escort_confirmed", "escort_present"),
-    "medication_flags": ("medication_flags", "concomitant_medication", "comedication"),
+    "medication_flags": ("concomitant", "medication_flags", "comedication"),
+    "prestart_ok": ("prestart_ok",),
+    "prestart_message": ("prestart_message",),
+    "prestart_override_by": ("prestart_override_by",),
+    "prestart_override_reason": ("prestart_override_reason",),
 }
+# display names of the drug ids kapmonitor.session writes
+DRUG_LABELS = {"racemic-ketamine-iv": "Racemic ketamine IV", "esketamine": "Esketamine"}
 STAFF_FIELDS = ("nurse", "therapist", "prescriber")
 NUMBER_FIELDS = (
     "course_number",
@@ -60,8 +70,12 @@ NUMBER_FIELDS = (
     "concentration_mg_per_ml",
     "volume_ml",
     "rate_ml_per_h",
+    "pump_rate_ml_per_h",
     "duration_min",
+    "volume_infused_ml",
+    "observation_min",
 )
+BOOL_FIELDS = ("consent", "escort", "dose_confirmed", "prestart_ok")
 
 _PAUSE = ("pause", "paused")
 _RESUME = ("resume", "resumed")
@@ -89,7 +103,9 @@ def _as_number(text: object) -> float | int | None:
         return None
     if not np.isfinite(value):
         return None
-    return int(value) if value.is_integer() and "." not in str(text) else value
+    if value.is_integer() and "." not in str(text):
+        return int(value)
+    return round(value, 6)
 
 
 @dataclass(frozen=True)
@@ -237,13 +253,39 @@ class SessionData:
         return out
 
     def alarm_counts(self) -> dict[str, int]:
-        """Number of alarms raised, by priority (high, medium, low)."""
+        """Alarms by priority (high, medium, low): one per episode, at the highest priority it reached.
+
+        An episode starts with `raised` and ends with `cleared`; a `priority_changed` or `escalated`
+        row in between can lift it (a medium alarm that became high counts as one high alarm).
+        """
         counts = {"high": 0, "medium": 0, "low": 0}
+        rank = {"low": 1, "medium": 2, "high": 3}
+        open_: dict[str, str] = {}
+
+        def close(alarm_id: str) -> None:
+            pri = open_.pop(alarm_id)
+            counts[pri] = counts.get(pri, 0) + 1
+
         for a in self.alarms:
-            if a["event"] == "raised":
-                key = str(a["priority"]).lower()
-                counts[key] = counts.get(key, 0) + 1
+            if a.get("kind") == "system":
+                continue
+            aid, event, pri = str(a["alarm_id"]), str(a["event"]), str(a["priority"]).lower()
+            if event == "raised":
+                if aid in open_:
+                    close(aid)
+                open_[aid] = pri
+            elif aid in open_ and event in ("priority_changed", "escalated"):
+                if rank.get(pri, 0) > rank.get(open_[aid], 0):
+                    open_[aid] = pri
+            elif aid in open_ and event == "cleared":
+                close(aid)
+        for aid in list(open_):
+            close(aid)
         return counts
+
+    def drug_label(self) -> str | None:
+        drug = self.fields.get("drug")
+        return None if drug is None else DRUG_LABELS.get(str(drug), str(drug))
 
     def infusion_minutes(self) -> float | None:
         """Infusion time without pauses, in minutes."""
@@ -284,7 +326,7 @@ def normalise_info(info: dict[str, str | None]) -> dict[str, Any]:
         raw = _first(info, keys)
         if name in NUMBER_FIELDS:
             fields[name] = _as_number(raw)
-        elif name in ("consent", "escort"):
+        elif name in BOOL_FIELDS:
             fields[name] = None if raw is None else _as_bool(raw)
         else:
             fields[name] = raw
@@ -385,7 +427,9 @@ def load_session(conn: sqlite3.Connection, waves: bool = False) -> SessionData:
         link_events=link_events,
         audit=audit,
         utc_offset_minutes=_utc_offset(meta, first),
-        simulated=_as_bool(meta.get("simulated")) or (bool(src_col) and "simulated" in set(src_col)),
+        simulated=_as_bool(meta.get("simulated"))
+        or _as_bool(info.get("simulated"))
+        or (bool(src_col) and "simulated" in set(src_col)),
         origin=origin,
         infusion_start=start,
         infusion_stop=stop,

@@ -29,7 +29,7 @@ from kapmonitor.export.data import STAFF_FIELDS, Pause, Row, Samples, SessionDat
 DAY0 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 KEEP_META = ("simulated", "driver", "app_version", "kapmonitor_version", "version", "scenario", "schema_version")
-DROP_FIELDS = ("pseudonym", "lot", *STAFF_FIELDS)
+DROP_FIELDS = ("pseudonym", "lot", "prestart_override_by", "prestart_override_reason", *STAFF_FIELDS)
 EVENT_NAMES = frozenset(
     [
         "nausea",
@@ -110,9 +110,11 @@ def deidentify(data: SessionData, salt: str | None = None) -> SessionData:
     fields: dict[str, Any] = {k: v for k, v in data.fields.items() if k not in DROP_FIELDS}
     pseudonym = data.fields.get("pseudonym")
     fields["pseudonym"] = pseudonym_hash(str(pseudonym), salt) if pseudonym else None
-    for k in STAFF_FIELDS:
-        fields[k] = None
-    fields["lot"] = None
+    for k in DROP_FIELDS:
+        if k != "pseudonym":
+            fields[k] = None
+    if fields.get("prestart_message") and len(str(fields["prestart_message"])) > 200:
+        fields["prestart_message"] = None
     if fields.get("medication_flags"):
         tokens = [x.strip().lower() for x in str(fields["medication_flags"]).replace(";", ",").split(",")]
         kept = sorted({x for x in tokens if x in MEDICATION_FLAGS})

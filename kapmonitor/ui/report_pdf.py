@@ -46,6 +46,7 @@ from PySide6.QtWidgets import QApplication
 
 from kapmonitor import __version__
 from kapmonitor.alarms.profile import AlarmProfile, Priority, default_profile
+from kapmonitor.audio.timeline import track_bands
 from kapmonitor.export.data import SessionData, Vitals
 from kapmonitor.model.parameters import Parameter
 
@@ -217,7 +218,7 @@ class _Ctx:
 
     def offset_text(self) -> str:
         if self.data.deidentified:
-            return "clock times local, date removed"
+            return "day 0, local clock"
         off = self.data.utc_offset_minutes
         sign = "+" if off >= 0 else "-"
         return f"times UTC{sign}{abs(off) // 60:02d}:{abs(off) % 60:02d}"
@@ -231,14 +232,14 @@ def _chrome(pg: _Page, ctx: _Ctx, page_no: int, title: str) -> float:
     d = ctx.data
     pseudonym = str(d.fields.get("pseudonym") or "no pseudonym")
     date = "day 0" if d.deidentified else ctx.date_text()
-    pg.text(0, 0, pg.w * 0.5, 7, title, 13, bold=True)
+    pg.text(0, 0, pg.w * 0.56, 7, title, 13, bold=True)
     pg.text(
-        pg.w * 0.42,
+        pg.w * 0.5,
         0,
-        pg.w * 0.58,
+        pg.w * 0.5,
         7,
         f"{pseudonym}  ·  {ctx.session_text()}  ·  {date}",
-        9,
+        8.5,
         align=Qt.AlignmentFlag.AlignRight,
     )
     pg.line(0, 8, pg.w, 8, INK, 0.4)
@@ -370,11 +371,14 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
         pg,
         y,
         [
-            ("Drug", str(f.get("drug") or "—")),
-            ("Dose", dose),
+            ("Drug", d.drug_label() or "—"),
+            ("Dose", dose + ("  (confirmed)" if f.get("dose_confirmed") else "")),
             ("Lot", str(f.get("lot") or "—")),
             ("Concentration", conc),
             ("Pump rate", rate),
+            ("Pump read-back", f"{_fmt_num(f['pump_rate_ml_per_h'], 1)} mL/h" if f.get("pump_rate_ml_per_h") else "—"),
+            ("Pre-start check", _prestart_text(f)),
+            ("Volume infused", f"{_fmt_num(f['volume_infused_ml'], 2)} mL" if f.get("volume_infused_ml") else "—"),
             (
                 "Infusion start",
                 f"{ctx.clock(d.infusion_start, True)}" if d.infusion_start is not None else "not started",
@@ -394,6 +398,12 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
         ],
         label_w=30,
     )
+    if f.get("prestart_ok") is False:
+        why = f.get("prestart_override_reason")
+        msg = f.get("prestart_message")
+        text = "Pre-start check: " + (str(msg) if msg else "outside the limits")
+        text += f" — overridden by {f.get('prestart_override_by') or '—'}" + (f": {why}" if why else "")
+        y += pg.wrap(4, y - 1, pg.w - 6, text, 8.5, colour=PRIORITY_COLOURS["high"]) + 0.5
     for p in d.pauses[:4]:
         end = ctx.clock(p.end, True) if p.end is not None else "not resumed"
         dur = f"{(p.end - p.start) / 60:.0f} min" if p.end is not None else ""
@@ -517,6 +527,16 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
         pg.wrap(1.5, y, pg.w - 3, text, 8.5)
     else:
         pg.text(1.5, y, pg.w - 3, 5, "not discharged in this record", 9.5, bold=True, colour=PRIORITY_COLOURS["high"])
+
+
+def _prestart_text(f: dict[str, Any]) -> str:
+    ok = f.get("prestart_ok")
+    if ok is None:
+        return "—"
+    if ok:
+        return "within limits"
+    who = f.get("prestart_override_by")
+    return "OVERRIDDEN" + (f" by {who}" if who else "")
 
 
 def _yes(v: Any) -> str:
@@ -886,25 +906,28 @@ def _event_strip(pg: _Page, ctx: _Ctx, ax: _Axis, y: float, h: float, top: float
     _ = top
 
 
+def music_phase_bands(data: SessionData) -> tuple[list[tuple[float, float, str]], list[float]]:
+    """(start, end, phase) bands while music sounded, and the track start times.
+
+    Built on `kapmonitor.audio.timeline.track_bands` (the same bands the live trend plot shows);
+    consecutive tracks of one phase merge into one band.
+    """
+    end = data.last_time
+    bands = track_bands(data.music, now=end)
+    merged: list[tuple[float, float, str]] = []
+    for start, stop, title, phase in bands:
+        label = phase or title or "music"
+        if merged and merged[-1][2] == label and start - merged[-1][1] < 1.0:
+            merged[-1] = (merged[-1][0], stop, label)
+        else:
+            merged.append((start, stop, label))
+    return merged, [b[0] for b in bands]
+
+
 def _music_strip(pg: _Page, ctx: _Ctx, ax: _Axis, y: float, h: float) -> None:
     d = ctx.data
     pg.text(ax.x0 - 19, y, 18, h, "music", 6.5, colour=GREY, align=Qt.AlignmentFlag.AlignRight)
-    bands: list[tuple[float, float, str]] = []
-    current: tuple[float, str] | None = None
-    for e in d.music:
-        action = str(e.get("action") or "").lower()
-        t = float(e["t"])
-        label = str(e.get("phase") or e.get("track") or "music")
-        if action in ("stop", "stopped", "pause", "paused"):
-            if current is not None:
-                bands.append((current[0], t, current[1]))
-            current = None
-        elif current is None or label != current[1]:
-            if current is not None:
-                bands.append((current[0], t, current[1]))
-            current = (t, label)
-    if current is not None:
-        bands.append((current[0], d.last_time if d.last_time is not None else current[0], current[1]))
+    bands, track_starts = music_phase_bands(d)
     colours: dict[str, QColor] = {}
     for start, end, label in bands:
         colour = colours.setdefault(label, MUSIC_COLOURS[len(colours) % len(MUSIC_COLOURS)])
@@ -914,6 +937,12 @@ def _music_strip(pg: _Page, ctx: _Ctx, ax: _Axis, y: float, h: float) -> None:
             continue
         pg.rect(x0, y, x1 - x0, h, fill=colour, border=GREY, width=0.12)
         pg.text(x0 + 0.5, y, x1 - x0 - 1, h, label, 6.5)
+    for t in track_starts:  # a tick at every track change
+        x = ax.x(d.minute(t))
+        if ax.x0 <= x <= ax.x1:
+            pg.line(x, y + h - 1.2, x, y + h, INK, 0.2)
+    if not bands:
+        pg.text(ax.x0, y, 60, h, "no music played", 6.5, colour=GREY)
 
 
 # -- tables -------------------------------------------------------------------------------------------
