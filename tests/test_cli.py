@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_paths import CAPTURES
 
 
 def kap(*args: str, env_extra: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -78,3 +79,22 @@ def test_screenshot_of_forty_simulated_minutes(tmp_path: Path) -> None:
     pleth = conn.execute("SELECT sum(length(data)) / 4 FROM waves").fetchone()[0]
     assert pleth >= 2400 * 100
     assert conn.execute("SELECT value FROM meta WHERE key='simulated'").fetchone()[0] == "1"
+
+
+
+
+def test_gui_replay_of_a_real_capture(tmp_path: Path) -> None:
+    capture = CAPTURES / "ge_s5_carescape_db00.raw"
+    assert capture.is_file(), f"capture missing: {capture}"
+    png = tmp_path / "replay.png"
+    db = tmp_path / "replay.db"
+    result = kap("run", "--replay", str(capture), "--driver", "ge-s5", "--speed", "600", "--screenshot", str(png),
+                 "--screenshot-after", "400", "--session", str(db), timeout=90)
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(db)
+    sources = {s for (s,) in conn.execute("SELECT DISTINCT source FROM samples")}
+    assert sources == {"replay"}  # recorded data is never shown as live
+    # the capture's own clock: 2018-08-02 14:30:20 UTC onwards
+    first = conn.execute("SELECT min(t) FROM samples").fetchone()[0]
+    assert 1533220219 <= first <= 1533220222
+    assert conn.execute("SELECT count(*) FROM raw_frames").fetchone()[0] > 100
