@@ -17,6 +17,7 @@ from kapmonitor.model.samples import Item, Source, VitalSample
 from kapmonitor.session import NurseSession, Phase, demo_setup
 from kapmonitor.session.session import PrestartOutcome
 from kapmonitor.session.storage import find_unfinished_sessions, new_session_path
+from kapmonitor.ui.session_common import clock_text
 from kapmonitor.ui.session_course import CourseView, SessionRecordDialog
 from kapmonitor.ui.session_discharge import AddendumDialog, DischargeDialog
 from kapmonitor.ui.session_events import EditEventDialog, EventsPanel
@@ -231,27 +232,36 @@ def test_events_panel_one_tap_messages_and_audited_edit(qtbot, session: NurseSes
     dialog = panel.dialog
     assert isinstance(dialog, EditEventDialog)
     type_into(qtbot, dialog.fields["dose"], "8 mg")  # type: ignore[arg-type]
+    type_into(qtbot, dialog.time_edit, "25:99")
+    qtbot.keyClicks(dialog.who_edit, "GH")
+    qtbot.keyClicks(dialog.reason_edit, "dose typed wrong")
+    dialog.accept()
+    assert "not a time" in dialog.boxes["t"].message
+    earlier = clock_text(T0 - 120)
+    type_into(qtbot, dialog.time_edit, earlier)
+    dialog.who_edit.clear()
     dialog.accept()
     assert dialog.boxes["who"].message == "enter your initials"
     qtbot.keyClicks(dialog.who_edit, "GH")
-    qtbot.keyClicks(dialog.reason_edit, "dose typed wrong")
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-    assert panel.row_texts[-1] == "Ondansetron 8 mg IV"
+    assert panel.row_texts[0] == "Ondansetron 8 mg IV"  # now the earliest entry
+    assert session.events()[0].t == T0 - 120
     assert session.flush()
     ((who, before, after, reason),) = db_rows(
         session.path, "SELECT who, before, after, reason FROM audit WHERE action = 'edit'"
     )
     assert who == "GH" and reason == "dose typed wrong"
     assert json.loads(str(before))["dose"] == "4 mg" and json.loads(str(after))["dose"] == "8 mg"
+    assert json.loads(str(before))["t"] == T0 and json.loads(str(after))["t"] == T0 - 120
 
-    panel.table.selectRow(0)
+    panel.table.selectRow(1)
     panel.request_edit(delete=True)
     dialog = panel.dialog
     assert isinstance(dialog, EditEventDialog)
     qtbot.keyClicks(dialog.who_edit, "GH")
     qtbot.keyClicks(dialog.reason_edit, "entered for the wrong patient")
     dialog.accept()
-    assert panel.row_texts == ["Other (moderate): tingling lips", "Ondansetron 8 mg IV"]
+    assert panel.row_texts == ["Ondansetron 8 mg IV", "Other (moderate): tingling lips"]
 
 
 def test_scales_panel(qtbot, session: NurseSession) -> None:  # type: ignore[no-untyped-def]

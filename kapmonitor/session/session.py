@@ -795,6 +795,13 @@ class NurseSession:
                 raise ValidationError("severity", f"severity must be one of {', '.join(SEVERITIES)}")
             if "t" in changes:
                 changes["t"] = float(changes["t"])
+                if changes["t"] > self.now() + 1.0:
+                    raise ValidationError("t", "the time is in the future")
+            if old.category == "intervention" and "dose" in changes:
+                if not any(ch.isdigit() for ch in str(changes["dose"] or "")):
+                    raise ValidationError("dose", "the dose needs a number (e.g. 4 mg)")
+            if old.category == "side_effect" and "name" in changes and changes["name"] not in SIDE_EFFECTS:
+                raise ValidationError("name", f"unknown side effect {changes['name']!r}")
             new = replace(old, **changes)
             if new == old:
                 return old

@@ -100,6 +100,22 @@ def parse_number(text: str, what: str, allow_empty: bool = False) -> float | Non
     return value
 
 
+def parse_clock_time(text: str, reference: float) -> float:
+    """'HH:MM' or 'HH:MM:SS' (local time) on the day of `reference`, as epoch seconds.
+
+    Raises NumberInputError with a message for the field.
+    """
+    parts = text.strip().split(":")
+    if len(parts) not in (2, 3) or not all(p.strip().isdigit() for p in parts):
+        raise NumberInputError(f"{text.strip()!r} is not a time; use HH:MM or HH:MM:SS")
+    h, m = int(parts[0]), int(parts[1])
+    sec = int(parts[2]) if len(parts) == 3 else 0
+    if not (0 <= h < 24 and 0 <= m < 60 and 0 <= sec < 60):
+        raise NumberInputError(f"{text.strip()!r} is not a time of day")
+    day = time.localtime(reference)
+    return time.mktime((day.tm_year, day.tm_mon, day.tm_mday, h, m, sec, 0, 0, -1))
+
+
 class FieldBox(QWidget):
     """A labelled input with its message line underneath (empty when the value is fine)."""
 

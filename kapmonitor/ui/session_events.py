@@ -35,7 +35,15 @@ from kapmonitor.session.session import (
     NurseSession,
     SessionError,
 )
-from kapmonitor.ui.session_common import FieldBox, SessionBridge, apply_session_style, clock_text, make_label
+from kapmonitor.ui.session_common import (
+    FieldBox,
+    NumberInputError,
+    SessionBridge,
+    apply_session_style,
+    clock_text,
+    make_label,
+    parse_clock_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,9 @@ class EditEventDialog(QDialog):
             for key, widget in self.fields.items():
                 self.boxes[key] = FieldBox(key.capitalize(), widget)
                 layout.addWidget(self.boxes[key])
+            self.time_edit = QLineEdit(clock_text(event.t))
+            self.boxes["t"] = FieldBox("Time (HH:MM:SS)", self.time_edit)
+            layout.addWidget(self.boxes["t"])
         self.who_edit = QLineEdit()
         self.reason_edit = QLineEdit()
         self.boxes["who"] = FieldBox("Your initials", self.who_edit)
@@ -93,7 +104,13 @@ class EditEventDialog(QDialog):
         self.session: NurseSession | None = None
 
     def changes(self) -> dict[str, object]:
+        """Fields that differ from the entry. Raises NumberInputError for a bad time."""
         out: dict[str, object] = {}
+        if not self.delete and self.time_edit.text().strip() != clock_text(self.entry.t):
+            t = parse_clock_time(self.time_edit.text(), self.entry.t)
+            if self.session is not None and t > self.session.now():
+                raise NumberInputError("the time is in the future")
+            out["t"] = t
         for key, widget in self.fields.items():
             value = widget.currentText() if isinstance(widget, QComboBox) else widget.text()
             value = value.strip()
@@ -117,7 +134,11 @@ class EditEventDialog(QDialog):
             if self.delete:
                 self.session.delete_event(self.entry.id, who, reason)
             else:
-                changes = self.changes()
+                try:
+                    changes = self.changes()
+                except NumberInputError as exc:
+                    self.boxes["t"].set_error(str(exc))
+                    return
                 if not changes:
                     self.boxes["reason"].set_error("nothing was changed")
                     return
