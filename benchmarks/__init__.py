@@ -1,0 +1,1 @@
+"""kapmonitor's benchmarks: `python -m benchmarks` (see README, "Performance")."""

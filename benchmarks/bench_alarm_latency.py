@@ -1,0 +1,201 @@
+"""Alarm latency: from a GE S/5 frame carrying SBP 190 written into a pseudo-terminal to the alarm
+raised by the engine, and to the alarm bar painted on screen.
+
+The whole live path runs as in `kapmonitor run`: the real `ge-s5` driver reads the slave end of a
+pty through the reader thread, dispatcher and alarm engine (with the supervisor), and the lead's
+MainWindow redraws offscreen at 1280x800 on its own 40 ms timer. The "monitor" side writes frames
+made by the GE emulator's record builder into the pty master: a normal frame twice a second, and
+per trial one frame whose NIBP is 190/95 at a random phase against the redraw timer. Engine time:
+the engine's listener call (reader thread). Screen time: the first paint event of an alarm-bar label
+that then shows the high-priority (`***`) text. Then a normal reading ends it and it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import tempfile
+import threading
+import time
+import tty
+from pathlib import Path
+
+from benchmarks.common import Figure, percentile, qt_quiet
+
+ENGINE_TARGET_MS = 20.0
+SCREEN_TARGET_MS = 100.0
+
+
+def run(quick: bool) -> list[Figure]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from kapmonitor.alarms.model import AlarmEvent, AlarmEventType
+    from kapmonitor.alarms.profile import Priority, default_profile
+    from kapmonitor.alarms.supervisor import AlarmSupervisor
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.ge_s5 import protocol as p
+    from kapmonitor.drivers.ge_s5.emulator import GeS5MonitorState
+    from kapmonitor.drivers.registry import create_driver
+    from kapmonitor.drivers.simulator import SimulatedPatient
+    from kapmonitor.model.clock import RealClock
+    from kapmonitor.pipeline import MonitoringPipeline
+    from kapmonitor.ui.main_window import MainWindow
+
+    trials = 25 if quick else 200
+    qt_quiet()
+    app = QApplication.instance() or QApplication([])
+    master, slave = os.openpty()
+    tty.setraw(master)
+    slave_path = os.ttyname(slave)
+    clock = RealClock()
+    tmp = tempfile.TemporaryDirectory(prefix="kapbench-alarm-")
+    driver = create_driver("ge-s5", DriverOptions(port=slave_path), clock)
+    pipeline = MonitoringPipeline(driver, Path(tmp.name) / "session.db", alarm_profile=default_profile())
+    engine = pipeline.alarms
+    assert engine is not None
+    supervisor = AlarmSupervisor(engine)
+    window = MainWindow(pipeline.trends, engine.profile, session_start=clock.now(), now_fn=clock.now,
+                        simulated=False, device_text="GE S/5 (benchmark pty)", engine=engine)
+    window.resize(1280, 800)
+    window.show()
+    bar = window.alarm_bar
+    assert bar is not None
+
+    lock = threading.Lock()
+    trial: dict[str, float | bool | None] = {"sent": None, "engine": None, "screen": None}  # sent: armed
+    engine_ms: list[float] = []
+    screen_ms: list[float] = []
+
+    def on_alarm(ev: AlarmEvent) -> None:  # reader thread
+        if ev.alarm_id == "nibp_sys.upper" and ev.event is AlarmEventType.RAISED and ev.priority is Priority.HIGH:
+            now = time.perf_counter()
+            with lock:
+                if trial["sent"] is not None and trial["engine"] is None:
+                    trial["engine"] = now
+
+    engine.add_listener(on_alarm)
+
+    class PaintWatch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint and isinstance(watched, QLabel) and watched.text().startswith("***"):
+                now = time.perf_counter()
+                with lock:
+                    if trial["sent"] is not None and trial["screen"] is None:
+                        trial["screen"] = now
+            return False
+
+    watch = PaintWatch()
+    for label in bar.findChildren(QLabel):
+        label.installEventFilter(watch)
+
+    state = GeS5MonitorState(SimulatedPatient(clock.now()))
+    state.hr, state.spo2, state.pr = 72, 9800, 72
+    write_lock = threading.Lock()
+    stop = threading.Event()
+    done = threading.Event()
+    failures: list[str] = []
+
+    def send(nibp: tuple[int, int, int] | None = None) -> float:
+        t = int(clock.now())
+        with write_lock:
+            if nibp is not None:
+                state.nibp = (nibp[0] * 100, nibp[1] * 100, nibp[2] * 100, 72)
+                state.nibp_time = t
+            data = p.frame(state.displayed_record(t))
+            sent = time.perf_counter()
+            os.write(master, data)
+        return sent
+
+    def drain_and_keepalive() -> None:  # the monitor's steady stream, and reading the PC's requests
+        while not stop.is_set():
+            try:
+                os.set_blocking(master, False)
+                while os.read(master, 4096):
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+            send()
+            stop.wait(0.5)
+
+    def wait_until(cond: object, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if cond():  # type: ignore[operator]
+                return True
+            time.sleep(0.001)
+        return False
+
+    def trials_thread() -> None:
+        rng = random.Random(8)
+        try:
+            send((120, 80, 93))
+            if not wait_until(lambda: pipeline.trends.last_nibp() is not None, 10.0):
+                failures.append("no NIBP reached the trend store (driver not reading the pty?)")
+                return
+            time.sleep(0.3)
+            for i in range(trials):
+                time.sleep(0.05 + rng.random() * 0.04)  # random phase against the 40 ms redraw
+                with lock:  # armed before the write: the engine may answer before send() returns
+                    trial.update(sent=True, engine=None, screen=None)
+                sent = send((186 + i % 9, 95, 125))
+                ok = wait_until(lambda: trial["screen"] is not None and trial["engine"] is not None, 2.0)
+                with lock:
+                    if ok:
+                        engine_ms.append((float(trial["engine"]) - sent) * 1000)  # type: ignore[arg-type]
+                        screen_ms.append((float(trial["screen"]) - sent) * 1000)  # type: ignore[arg-type]
+                    else:
+                        failures.append(f"trial {i}: engine={trial['engine'] is not None} screen={trial['screen'] is not None}")
+                    trial["sent"] = None
+                send((118 + i % 9, 78, 92))
+                wait_until(lambda: not any(a.alarm_id == "nibp_sys.upper" and a.condition_present
+                                           for a in engine.active_alarms()), 2.0)
+                engine.acknowledge("benchmark")
+                wait_until(lambda: not engine.active_alarms(), 1.0)
+                time.sleep(0.15)  # at least three redraws: the bar shows no high alarm before the next trial
+        finally:
+            done.set()
+
+    keep = threading.Thread(target=drain_and_keepalive, daemon=True)
+    runner = threading.Thread(target=trials_thread, daemon=True)
+    quitter = QTimer()
+    quitter.setInterval(50)
+    quitter.timeout.connect(lambda: app.quit() if done.is_set() else None)
+
+    def begin() -> None:
+        pipeline.start()
+        supervisor.start()
+        window.start()
+        keep.start()
+        runner.start()
+
+    QTimer.singleShot(0, begin)
+    quitter.start()
+    app.exec()
+    stop.set()
+    runner.join(5)
+    keep.join(2)
+    window.fast_timer.stop()
+    window.trend_timer.stop()
+    supervisor.stop()
+    pipeline.stop()
+    window.close()
+    os.close(master)
+    os.close(slave)
+    tmp.cleanup()
+
+    note = f"{len(screen_ms)} of {trials} trials"
+    if failures:
+        note += f"; missed: {failures[0]}" + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else "")
+    complete = len(screen_ms) == trials
+    figs: list[Figure] = []
+    for name, xs, target in (("engine", engine_ms, ENGINE_TARGET_MS), ("screen", screen_ms, SCREEN_TARGET_MS)):
+        p99 = percentile(xs, 99) if xs else math.nan
+        spread = (f"p50 {percentile(xs, 50):.1f} / p95 {percentile(xs, 95):.1f} / max {max(xs):.1f} ms"
+                  if xs else "")
+        figs.append(Figure(f"alarm_latency.{name}_p99", p99, "ms", f"< {target:g} ms",
+                           bool(xs) and complete and p99 < target, spread=spread, runs=len(xs), note=note,
+                           extra={"median_ms": percentile(xs, 50) if xs else None}))
+    return figs
