@@ -797,9 +797,9 @@ class NurseSession:
                 changes["t"] = float(changes["t"])
                 if changes["t"] > self.now() + 1.0:
                     raise ValidationError("t", "the time is in the future")
-            if old.category == "intervention" and "dose" in changes:
-                if not any(ch.isdigit() for ch in str(changes["dose"] or "")):
-                    raise ValidationError("dose", "the dose needs a number (e.g. 4 mg)")
+            bad_dose = "dose" in changes and not any(ch.isdigit() for ch in str(changes["dose"] or ""))
+            if old.category == "intervention" and bad_dose:
+                raise ValidationError("dose", "the dose needs a number (e.g. 4 mg)")
             if old.category == "side_effect" and "name" in changes and changes["name"] not in SIDE_EFFECTS:
                 raise ValidationError("name", f"unknown side effect {changes['name']!r}")
             new = replace(old, **changes)
