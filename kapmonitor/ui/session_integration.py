@@ -245,7 +245,10 @@ class SessionController(QObject):
             and not session.closed
         ):
             try:
-                session.start_infusion(t=self._autostart_at, who="SIM")
+                # the demo never stalls on the pre-start check; a failed check is still recorded
+                session.start_infusion(
+                    t=self._autostart_at, who="SIM", override_reason="simulated demo: automatic start"
+                )
             except SessionError as exc:
                 log.warning("demo session could not start the infusion: %s", exc)
             self._autostart_at = None
