@@ -136,3 +136,17 @@ def test_bad_options(good_db: Path, tmp_path: Path) -> None:
     proc = kapmonitor(good_db, "--paper", "a3")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_exports_without_pdf_never_load_qt(good_db: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from kapmonitor.export import ExportOptions, run_export\n"
+        f"run_export(Path({str(good_db)!r}), Path({str(tmp_path / 'o')!r}), "
+        "ExportOptions(formats=('csv', 'json', 'fhir')))\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph')]\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(list((tmp_path / "o").iterdir())) == 12

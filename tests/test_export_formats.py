@@ -396,3 +396,33 @@ def test_writes_are_owner_readable_files(exported: tuple[Path, Any, tuple]) -> N
     out, _, _ = exported
     for p in out.iterdir():
         assert p.is_file() and os.access(p, os.R_OK)
+
+
+def test_alarm_counts_are_episodes_at_their_highest_priority(tmp_path: Path) -> None:
+    from kapmonitor.export.data import load_session
+    from kapmonitor.export.snapshot import take_snapshot
+
+    db = tmp_path / "alarms.db"
+    rec = SessionRecorder(db, {}).start()
+    rows = [
+        (1.0, "hr.limit", "hr", "physiological", "medium", "raised"),
+        (5.0, "hr.limit", "hr", "physiological", "high", "priority_changed"),
+        (6.0, "audio", None, "system", "low", "audio_paused"),
+        (9.0, "hr.limit", "hr", "physiological", "high", "acknowledged"),
+        (12.0, "hr.limit", "hr", "physiological", "high", "cleared"),
+        (20.0, "hr.limit", "hr", "physiological", "medium", "raised"),
+        (25.0, "hr.limit", "hr", "physiological", "medium", "cleared"),
+        (30.0, "link_lost", None, "technical", "high", "raised"),
+    ]
+    for t, aid, p, kind, pri, ev in rows:
+        rec.insert("alarm_log", {"t": 1e9 + t, "alarm_id": aid, "parameter": p, "kind": kind, "priority": pri,
+                                 "event": ev, "message": aid})  # fmt: skip
+    rec.stop()
+    conn = take_snapshot(db)
+    data = load_session(conn)
+    conn.close()
+    assert data.alarm_counts() == {"high": 2, "medium": 1, "low": 0}
+    doc_alarms = run_export(db, tmp_path / "o", ExportOptions(formats=("json",)))
+    doc = json.loads((tmp_path / "o" / f"{doc_alarms.base}.json").read_text())
+    jsonschema.validate(doc, json.loads(resource_path("session_export.schema.json").read_text()))
+    assert [a["event"] for a in doc["alarms"]][:3] == ["raised", "priority_changed", "audio_paused"]

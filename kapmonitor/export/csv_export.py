@@ -46,9 +46,9 @@ def session_csv(data: SessionData) -> str:
     return buf.getvalue()
 
 
-def csv_tables(data: SessionData, waves: bool = False) -> list[Table]:
+def csv_tables(data: SessionData, waves: bool = False, vitals: Table | None = None) -> list[Table]:
     tables = [
-        records.vitals(data),
+        vitals or records.vitals(data),
         records.alarms(data),
         records.events(data),
         records.scales(data),
@@ -61,10 +61,12 @@ def csv_tables(data: SessionData, waves: bool = False) -> list[Table]:
     return tables
 
 
-def write_csv(data: SessionData, staging: Staging, base: str, waves: bool = False) -> list[str]:
+def write_csv(
+    data: SessionData, staging: Staging, base: str, waves: bool = False, vitals: Table | None = None
+) -> list[str]:
     """Stage every CSV file; returns their names."""
     names = []
-    for table in csv_tables(data, waves):
+    for table in csv_tables(data, waves, vitals):
         name = f"{base}_{table.name}.csv"
         staging.write_text(name, table_csv(table))
         names.append(name)

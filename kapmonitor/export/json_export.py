@@ -13,7 +13,10 @@ JSON_SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "session_export.schema.json"
 
 
-def session_document(data: SessionData, waves: bool = False, exported_at: str | None = None) -> dict[str, Any]:
+def session_document(
+    data: SessionData, waves: bool = False, exported_at: str | None = None, vitals: records.Table | None = None
+) -> dict[str, Any]:
+    """The JSON export as plain data; `vitals` reuses a table already built for the CSV."""
     generator: dict[str, Any] = {"name": "kapmonitor", "version": __version__}
     if exported_at and not data.deidentified:
         generator["exported_at"] = exported_at
@@ -24,7 +27,7 @@ def session_document(data: SessionData, waves: bool = False, exported_at: str | 
         "deidentified": data.deidentified,
         "session": records.session_facts(data),
         "meta": dict(data.meta),
-        "samples": records.vitals(data).records(),
+        "samples": (vitals or records.vitals(data)).records(),
         "alarms": records.alarms(data).records(),
         "limit_changes": records.limit_changes(data).records(),
         "infusion": records.infusion(data).records(),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kapmonitor import __version__
+from kapmonitor.export import records
 from kapmonitor.export.csv_export import write_csv
 from kapmonitor.export.data import SessionData, load_session
 from kapmonitor.export.deid import deidentify, random_salt
@@ -139,18 +140,19 @@ def run_export(
 
     with Staging(out) as staging:
         names: list[str] = []
+        vitals = records.vitals(data) if {"csv", "json"} & set(formats) else None
         if "csv" in formats:
             step(0.15, "writing CSV")
-            names += write_csv(data, staging, base, waves=options.waves)
+            names += write_csv(data, staging, base, waves=options.waves, vitals=vitals)
         if "json" in formats:
             step(0.35, "writing JSON")
             name = f"{base}.json"
-            staging.write_text(name, to_json(session_document(data, options.waves, exported_at)))
+            staging.write_text(name, to_json(session_document(data, options.waves, exported_at, vitals)))
             names.append(name)
         if "fhir" in formats:
             step(0.55, "writing FHIR bundle")
             name = f"{base}_fhir.json"
-            staging.write_text(name, json.dumps(fhir_bundle(data), ensure_ascii=False, indent=1) + "\n")
+            staging.write_text(name, to_json(fhir_bundle(data)))
             names.append(name)
         if pdf_writer is not None:
             step(0.7, "drawing the PDF report")
