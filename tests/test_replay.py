@@ -126,3 +126,24 @@ def test_replay_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert len(err) == 4 and all(line.startswith("kapmonitor: error:") for line in err)
     assert main(["replay", str(DB00), "--driver", "ge-s5", "--speed", "max", "--session", str(tmp_path / "ok.db")]) == 0
     assert "frames 3520" in capsys.readouterr().err
+
+
+def test_replay_on_a_running_clock_is_shifted_to_now(tmp_path: Path) -> None:
+    from kapmonitor.model.clock import AcceleratedClock
+
+    short = tmp_path / "short.raw"
+    short.write_bytes(DB00.read_bytes()[:30_000])  # about 20 monitor seconds
+    clock = AcceleratedClock(100.0)
+    driver = ReplayDriver(short, "ge-s5", DriverOptions(), clock)
+    assert driver.speed == 100.0
+    start_now = clock.now()
+    driver.open()
+    items: list[Item] = []
+    while not driver.finished:
+        items.extend(driver.read(0.05))
+    vitals = [i for i in items if isinstance(i, VitalSample)]
+    assert vitals
+    offset = start_now - _t("14:30:20")
+    assert vitals[0].time == pytest.approx(_t("14:30:20") + offset, abs=1.0)
+    assert all(v.time <= clock.now() + 1.0 for v in vitals)  # never ahead of the clock showing them
+    assert clock.now() - start_now >= (driver.end_time or 0) - (driver.start_time or 0) - 2.0

@@ -8,7 +8,8 @@ to each release time before returning the items, so everything downstream (alarm
 recorder) runs on the capture's clock and the same capture always yields the same session.
 `speed` (options.extra["speed"]: a number or "max") paces the release in real time; "max"
 releases one batch per `read` without waiting, stepping through silent stretches a second at a
-time so a silence is seen as live.
+time so a silence is seen as live. On a running clock (real or accelerated) instead of a manual
+one, the replay is paced by the clock's speed and every time is shifted to start "now".
 
 Used from one reader thread; `close()` may be called from another.
 """
@@ -135,6 +136,7 @@ class ReplayDriver(Driver):
         self._closed = threading.Event()
         self._anchor: tuple[float, float] | None = None  # (monotonic, capture time)
         self._stepped = 0
+        self._shift: float | None = None  # set when replaying on a running clock
         self.on_advance: list[Callable[[float], None]] = []
 
     # -- capture ----------------------------------------------------------------------------------
@@ -160,17 +162,28 @@ class ReplayDriver(Driver):
         return self._batches is not None and self._index >= len(self._batches)
 
     # -- Driver -----------------------------------------------------------------------------------
+    @property
+    def manual_clock(self) -> bool:
+        return callable(getattr(self.clock, "advance_to", None))
+
     def open(self) -> None:
         self._load()
         self._closed.clear()
         start = self.start_time
-        if start is not None:
+        if start is None:
+            return
+        if self.manual_clock:
             self._advance(start)
+        elif self._shift is None:
+            # a running clock (real or accelerated): replay "now", every time shifted alike
+            self._shift = self.clock.now() - start
 
     def _advance(self, t: float) -> None:
         advance_to = getattr(self.clock, "advance_to", None)
         if callable(advance_to):
             advance_to(t)
+        elif self._shift is not None:
+            t += self._shift
         for callback in self.on_advance:
             callback(t)
 
@@ -190,7 +203,7 @@ class ReplayDriver(Driver):
             self._stepped = 0
             self._index += 1
             self._advance(release)
-            return items
+            return self._shifted(items)
         mono = time.monotonic()
         if self._anchor is None:
             self._anchor = (mono, release)
@@ -198,12 +211,18 @@ class ReplayDriver(Driver):
         if release <= target:
             self._index += 1
             self._advance(release)
-            return items
+            return self._shifted(items)
         wait = min(timeout, (release - target) / self.speed)
         if self._closed.wait(max(0.0, wait)):
             return []
         self._advance(min(release, self._anchor[1] + (time.monotonic() - self._anchor[0]) * self.speed))
         return []
+
+    def _shifted(self, items: list[Item]) -> list[Item]:
+        shift = self._shift
+        if not shift:
+            return items
+        return [replace(i, time=i.time + shift) for i in items]
 
     def close(self) -> None:
         self._closed.set()
