@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.pin import PinStore
-from kapmonitor.alarms.profile import AlarmProfile, clinic_profile_path
+from kapmonitor.alarms.profile import AlarmProfile, clinic_profile_path, default_profile, load_profile_or_default
 from kapmonitor.ui.alarm_bar import AlarmBridge
 from kapmonitor.ui.alarm_history import AlarmHistoryPanel
 from kapmonitor.ui.limit_change_dialog import LimitChangeDialog
@@ -148,7 +148,9 @@ class AlarmUi:
         path = self.profile_path or clinic_profile_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            saved = open_profile_editor(self.window, self.engine.profile, path, self.pin_store)
+            # start from the file, never from this session's changed limits
+            base = load_profile_or_default(path)[0] if path.exists() else default_profile()
+            saved = open_profile_editor(self.window, base, path, self.pin_store)
         except Exception as exc:  # show any failure instead of losing the dialog
             log.exception("profile editor")
             QMessageBox.warning(self.window, "Alarm profile", f"The profile cannot be edited: {exc}")

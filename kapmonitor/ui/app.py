@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from kapmonitor.alarms.profile import AlarmProfile, load_profile_or_default
+from kapmonitor.alarms.profile import AlarmProfile, load_clinic_profile
 from kapmonitor.alarms.sounder import AlarmSounder
 from kapmonitor.alarms.supervisor import AlarmSupervisor
 from kapmonitor.config import new_session_path
@@ -39,7 +39,8 @@ class MonitorApplication:
         apply_application_font(self.qt_app)
         self.driver = driver
         self.clock = clock
-        self.profile, self.profile_warning = load_profile_or_default(profile_path)
+        # --profile, else the clinic's signed-off profile, else the built-in default (never no limits)
+        self.profile, self.profile_warning = load_clinic_profile(profile_path)
         path = session_path or new_session_path(driver.is_simulated, clock.now())
         self.pipeline = MonitoringPipeline(driver, path, alarm_profile=self.profile)
         assert self.pipeline.alarms is not None
@@ -91,6 +92,10 @@ class MonitorApplication:
         from kapmonitor.ui.connection_dialog import install_connection_action
 
         install_connection_action(window, self)  # Monitor > Monitor connection... (port, driver, test)
+        from kapmonitor.ui.alarm_menu import install_alarm_ui
+
+        # Alarms > history, per-session limit change, BP baseline, resume audio, clinic profile (PIN)
+        self.alarm_ui = install_alarm_ui(window, self.alarms, on_profile_changed=window.set_profile)
         window.show()
         window.start()
 
