@@ -101,3 +101,15 @@ def test_new_session_from_the_menu_and_resume(qtbot, tmp_path: Path) -> None:  #
         resumed = ctl2.resume_session(path)
         assert resumed.infusion.paused and resumed.phase() is Phase.INFUSION
         assert ctl2.panel is not None and "PAUSED" in ctl2.panel.infusion.phase_label.text()
+
+
+def test_a_record_that_cannot_be_resumed_is_reported_and_not_reused(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock(T0)
+    window = make_window(qtbot, clock)
+    path = tmp_path / "plain.db"  # a recording without a nurse's session in it
+    with SessionRecorder(path) as rec:
+        ctl = SessionController(window, rec, clock, folder=tmp_path)
+        assert ctl.resume_session(path) is None
+        assert "cannot be resumed" in ctl.status_label.text()
+        assert not ctl.new_button.isEnabled() and not ctl.new_action.isEnabled()
+        assert ctl.session is None

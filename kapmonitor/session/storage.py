@@ -188,7 +188,11 @@ def iter_sessions(folder: Path | None = None, detail: bool = False) -> Iterator[
     folder = sessions_dir() if folder is None else folder
     if not folder.is_dir():
         return
-    paths = sorted({p for pattern in PATTERNS for p in folder.glob(pattern)})
+    try:
+        paths = sorted({p for pattern in PATTERNS for p in folder.glob(pattern)})
+    except OSError as exc:
+        log.warning("cannot list the sessions folder %s: %s", folder, exc)
+        return
     for path in paths:
         try:
             yield summarize(path, detail=detail)

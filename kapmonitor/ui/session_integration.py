@@ -21,8 +21,9 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QPushButton, QVBoxLayout, QWi
 
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import Item
+from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.session.infusion import Phase
-from kapmonitor.session.model import SessionSetup, demo_setup
+from kapmonitor.session.model import SessionSetup, ValidationError, demo_setup
 from kapmonitor.session.session import NurseSession, PrestartCheck, SessionError
 from kapmonitor.session.settings import SessionSettings, load_session_settings
 from kapmonitor.session.storage import find_unfinished_sessions, suggest_course
@@ -118,7 +119,10 @@ class SessionController(QObject):
         self.placeholder = QWidget()
         apply_session_style(self.placeholder)
         pl = QVBoxLayout(self.placeholder)
-        pl.addWidget(QLabel("No session yet."))
+        self.status_label = QLabel("No session yet.")
+        self.status_label.setWordWrap(True)
+        pl.addWidget(self.status_label)
+        self.resume_error: str | None = None
         self.new_button = QPushButton("New session…")
         self.new_button.setObjectName("primary")
         self.new_button.clicked.connect(self.open_new_session)
@@ -150,7 +154,7 @@ class SessionController(QObject):
 
     def _update_actions(self) -> None:
         has = self.session is not None
-        self.new_action.setEnabled(not has)
+        self.new_action.setEnabled(not has and self.resume_error is None)
         self.vitals_action.setEnabled(has)
         self.discharge_action.setEnabled(has)
 
@@ -201,8 +205,24 @@ class SessionController(QObject):
         self._autostart_at = autostart_at
         return session
 
-    def resume_session(self, path: Path) -> NurseSession:
-        session = NurseSession.resume(path, self.clock, recorder=self.recorder, **self._kwargs())
+    def resume_session(self, path: Path) -> NurseSession | None:
+        """Resume the session recorded in `path` (the window's recorder writes to it).
+
+        A record that cannot be resumed is reported in the dock; no new session is then started
+        on it, so two sessions never mix in one file.
+        """
+        try:
+            session = NurseSession.resume(path, self.clock, recorder=self.recorder, **self._kwargs())
+        except (SessionDatabaseError, ValidationError, OSError) as exc:
+            log.error("cannot resume %s: %s", path, exc)
+            self.status_label.setText(
+                f"This record cannot be resumed: {exc}\nRestart kapmonitor to begin a new session in a new record."
+            )
+            self.status_label.setObjectName("error")
+            self.new_button.setEnabled(False)
+            self.new_action.setEnabled(False)
+            self.resume_error = str(exc)
+            return None
         return self._attach(session)
 
     def _attach(self, session: NurseSession) -> NurseSession:
