@@ -46,7 +46,7 @@ class PlethStrip(pg.PlotWidget):
             pad = max((hi - lo) * 0.15, 1e-3)
             # follow the signal smoothly so the strip does not jump with each beat
             self._low += 0.3 * ((lo - pad) - self._low)
-            self._high += 0.3 * ((hi + pad) - self._high)
+            self._high += 0.3 * ((hi + 3 * pad) - self._high)  # headroom for the label
         self.curve.setData(self._x, values.astype(np.float64))
         item = self.getPlotItem()
         item.setYRange(self._low, self._high, padding=0)

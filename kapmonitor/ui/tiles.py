@@ -8,7 +8,7 @@ system make it flash in step with the alarm bar. GUI thread only.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.profile import Priority
@@ -42,6 +42,8 @@ class NumericTile(QFrame):
         self._limits.setFont(_font(15))
         self._limits.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.value_label = QLabel(NO_VALUE)
+        self._min_value_px = value_px
+        self._sample_text = "888/888" if value_px < 80 else "888"
         self.value_label.setFont(_font(value_px, bold=True))
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.detail_label = QLabel("")
@@ -65,6 +67,20 @@ class NumericTile(QFrame):
         layout.addLayout(bottom)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._apply_style()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Grow the value with the tile (large screens), never below its design size."""
+        super().resizeEvent(event)
+        room_w = max(1, self.width() - 40)
+        room_h = max(1, self.height() - 90)
+        px = self._min_value_px
+        for candidate in range(self._min_value_px, 400, 8):
+            metrics = QFontMetrics(_font(candidate, bold=True))
+            if metrics.horizontalAdvance(self._sample_text) > room_w or metrics.height() > room_h:
+                break
+            px = candidate
+        if self.value_label.font().pixelSize() != px:
+            self.value_label.setFont(_font(px, bold=True))
 
     def set_value(self, text: str) -> None:
         if self.value_label.text() != text:
