@@ -83,3 +83,26 @@ def test_no_format_disables_export(qtbot, built: Built) -> None:  # type: ignore
     assert dialog.export_button.isEnabled()
     opts = dialog.options()
     assert opts.formats == ("json",) and opts.paper == "a4" and not opts.deidentify
+
+
+def test_file_menu_action_opens_the_dialog_on_the_session(qtbot, built: Built) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    from kapmonitor.ui.export_dialog import install_export_action
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.file_menu = window.menuBar().addMenu("&File")  # type: ignore[attr-defined]
+    quit_action = QAction("&Quit", window)
+    window.file_menu.addAction(quit_action)  # type: ignore[attr-defined]
+    action = install_export_action(window, lambda: built.path)
+    actions = window.file_menu.actions()  # type: ignore[attr-defined]
+    assert actions[0] is action and actions[-1] is quit_action
+    assert action.shortcut().toString() == "Ctrl+E"
+    action.trigger()
+    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, ExportDialog) and w.isVisible()]
+    assert len(dialogs) == 1
+    assert dialogs[0].session_edit.text() == str(built.path)
+    assert dialogs[0].out_edit.text().endswith("dialog-export")
+    dialogs[0].close()

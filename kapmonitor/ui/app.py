@@ -96,6 +96,9 @@ class MonitorApplication:
 
         # Alarms > history, per-session limit change, BP baseline, resume audio, clinic profile (PIN)
         self.alarm_ui = install_alarm_ui(window, self.alarms, on_profile_changed=window.set_profile)
+        from kapmonitor.ui.export_dialog import install_export_action
+
+        install_export_action(window, lambda: self.pipeline.recorder.path)  # File > Export session... (Ctrl+E)
         window.show()
         window.start()
 
