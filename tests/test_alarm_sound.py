@@ -260,3 +260,30 @@ def test_each_new_low_alarm_sounds_its_pulse_once() -> None:
     assert energy(5) == 0  # low: once, not repeated
     engine.report_technical("b", "second", Priority.LOW)
     assert energy(3) > 100  # a new low alarm sounds again
+
+
+def test_reminder_tone_once_and_not_during_a_pause() -> None:
+    clock = ManualClock(1000.0)
+    engine = AlarmEngine(default_profile(), clock)
+    sounder = AlarmSounder(engine, volume=1.0, stream_factory=_FakeStream)
+    engine.add_listener(sounder._on_event)
+    out = np.zeros((4800, 1), dtype=np.float32)
+
+    def energy(blocks: int) -> float:
+        total = 0.0
+        for _ in range(blocks):
+            sounder._follow()
+            sounder._callback(out, 4800, None, None)
+            total += float(np.abs(out).sum())
+        return total
+
+    engine.report_technical("a", "persisting", Priority.MEDIUM)
+    engine.acknowledge("AB")
+    assert energy(2) == 0
+    clock.advance(180)
+    engine.tick()  # reminder due
+    assert energy(3) > 100 and energy(3) == 0
+    engine.pause_audio(600)
+    clock.advance(180)
+    engine.tick()
+    assert energy(3) == 0

@@ -202,8 +202,8 @@ class AlarmSounder:
         if want != self._playing or (restart and want is not None):
             self._playing = want
             self._request = None if want is None else _Request(self._patterns[want], loops(want))
-        elif want is None and self._reminder_due:
-            self._request = _Request(self._reminder, False)
+        elif want is None and self._reminder_due and self._engine.audio_paused_until is None:
+            self._request = _Request(self._reminder, False)  # a reminder stays silent during an audio pause
         self._reminder_due = False
 
     # -- PortAudio callback (real time) -------------------------------------------------------------
