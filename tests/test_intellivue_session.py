@@ -262,7 +262,15 @@ def test_unplug_and_replug_mid_stream(tmp_path: Path) -> None:
         def valid_count() -> int:
             return sum(isinstance(i, VitalSample) and i.valid for i in col.snapshot())
 
-        assert _wait(lambda: valid_count() >= 3, 8)
+        def nibp_rows() -> list[tuple[str, str | None]]:
+            return [
+                (i.parameter.value, i.measurement_id)
+                for i in col.snapshot()
+                if isinstance(i, VitalSample) and i.measurement_id is not None
+            ]
+
+        # wait for the first cuff measurement (30 s of monitor time), so it is on screen when re-plugged
+        assert _wait(lambda: len(nibp_rows()) == 4, 10)
         assert reader.link_state is LinkState.CONNECTED
         mon.unplug()  # the adapter is pulled out
         link.unlink()
@@ -276,6 +284,8 @@ def test_unplug_and_replug_mid_stream(tmp_path: Path) -> None:
         states = [i.state for i in col.snapshot() if isinstance(i, LinkEvent)]
         assert LinkState.DISCONNECTED in states and states[-1] is LinkState.CONNECTED
         assert emulator.counters.associations >= 2
+        rows = nibp_rows()
+        assert len(rows) == len(set(rows))  # the measurement still shown after re-plugging is not new
     finally:
         reader.stop()
         if mon2 is not None:

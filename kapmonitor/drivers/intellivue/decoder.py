@@ -287,6 +287,11 @@ class IntelliVueDecoder(Decoder):
         self._nibp = _NibpState()
         self._numeric_status: dict[Parameter, Status] = {}
 
+    def carry_over(self, previous: IntelliVueDecoder) -> None:
+        """Keep what must survive a reconnect: the NIBP measurements already emitted (the monitor
+        still shows the last one after a cable is re-plugged; it is not a new measurement)."""
+        self._nibp = previous._nibp
+
     # -- time ---------------------------------------------------------------------------------
     @property
     def anchor(self) -> tuple[int, float] | None:

@@ -88,7 +88,9 @@ class IntelliVueDriver(Driver):
         port = open_port(url, settings, self.options.baudrate, timeout=0.02)
         with self._lock:
             self._port = port
+        previous = self._decoder
         self._decoder = IntelliVueDecoder(collect_events=True, emit_raw=True)
+        self._decoder.carry_over(previous)
         self._decoder.stats = self.stats
         self._decoder.frames.stats = self.stats
         self._tx_queue.clear()
