@@ -147,3 +147,29 @@ def test_replay_on_a_running_clock_is_shifted_to_now(tmp_path: Path) -> None:
     assert vitals[0].time == pytest.approx(_t("14:30:20") + offset, abs=1.0)
     assert all(v.time <= clock.now() + 1.0 for v in vitals)  # never ahead of the clock showing them
     assert clock.now() - start_now >= (driver.end_time or 0) - (driver.start_time or 0) - 2.0
+
+
+def test_unreadable_capture_in_a_reader_thread_is_reported_not_fatal(tmp_path: Path) -> None:
+    from kapmonitor.acquisition.dispatcher import Dispatcher
+    from kapmonitor.acquisition.reader import ReaderThread
+    from kapmonitor.model.samples import LinkEvent, LinkState
+
+    seen: list[LinkEvent] = []
+
+    class Listener:
+        def on_items(self, items: list[Item]) -> None:
+            seen.extend(i for i in items if isinstance(i, LinkEvent))
+
+    dispatcher = Dispatcher()
+    dispatcher.add_listener(Listener())
+    driver = ReplayDriver(tmp_path / "gone.raw", "ge-s5", DriverOptions(), ManualClock(0))
+    reader = ReaderThread(driver, dispatcher, backoff_min=0.05, backoff_max=0.1)
+    reader.start()
+    try:
+        import time
+
+        time.sleep(0.3)
+        assert reader.alive
+    finally:
+        reader.stop()
+    assert any(e.state is LinkState.DISCONNECTED and "gone.raw" in e.detail for e in seen)

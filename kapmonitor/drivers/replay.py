@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from kapmonitor.drivers.base import Decoder, Driver, DriverOptions
+from kapmonitor.drivers.errors import PortOpenError
 from kapmonitor.drivers.registry import create_decoder
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import Item, RawFrame, Source, VitalSample, WaveChunk
@@ -39,8 +40,12 @@ MAX_GAP_STEPS = 600  # longer silences are jumped over after ten minutes of step
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-class CaptureError(Exception):
-    """The capture cannot be read (missing, unreadable, not a capture)."""
+class CaptureError(PortOpenError):
+    """The capture cannot be read (missing, unreadable, not a capture).
+
+    A PortOpenError, so a reader thread treats an unreadable capture like a port that cannot be
+    opened (reported, retried with backoff) instead of dying.
+    """
 
 
 def load_capture(path: Path) -> list[bytes]:
@@ -142,7 +147,12 @@ class ReplayDriver(Driver):
     # -- capture ----------------------------------------------------------------------------------
     def _load(self) -> list[tuple[float, list[Item]]]:
         if self._batches is None:
-            self._batches = decode_capture(load_capture(self.capture_path), self.decoder)
+            chunks = load_capture(self.capture_path)
+            try:
+                self._batches = decode_capture(chunks, self.decoder)
+            except Exception as exc:  # a decoder bug: report it like an unreadable capture
+                log.exception("decoding %s", self.capture_path)
+                raise CaptureError(f"cannot decode capture {self.capture_path}: {exc}") from exc
             log.info("replay %s: %d batches, %s", self.capture_path, len(self._batches), self.stats)
         return self._batches
 
