@@ -72,3 +72,22 @@ def test_arbitrary_bytes_never_raise_out_of_the_driver(chunks: list[bytes]) -> N
                     assert math.isfinite(item.value) and is_plausible(item.parameter, item.value)
     finally:
         driver.close()
+
+
+def test_damaged_frames_are_reported_as_a_notice() -> None:
+    driver = GeS5Driver(DriverOptions(port="loop://"), ManualClock(1_700_000_000))
+    driver.open()
+    try:
+        read_all(driver)
+        assert driver._port is not None
+        good = p.frame(p.build_record(p.MT_PHDB, [(p.PH_AUX_INFO, p.aux_subrecord(0))], r_time=1_700_000_000))
+        bad = bytearray(good)
+        bad[10] ^= 0x01  # checksum no longer fits
+        driver._port.write(bytes(bad) + bytes(bad) + good)
+        items = read_all(driver, 2)
+        notices = [i for i in items if isinstance(i, DeviceNotice) and i.code == "checksum-errors"]
+        assert len(notices) == 1 and notices[0].details["checksum_errors"] == 2
+        driver._port.write(bytes(bad))
+        assert not [i for i in read_all(driver, 2) if isinstance(i, DeviceNotice)]  # rate-limited
+    finally:
+        driver.close()

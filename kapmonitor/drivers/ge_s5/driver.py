@@ -29,6 +29,7 @@ from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, LinkState, R
 log = logging.getLogger(__name__)
 
 CLOCK_TOLERANCE_S = 120.0
+ERROR_NOTICE_S = 60.0  # at most one damaged-frames notice a minute
 
 
 def _float_option(options: DriverOptions, key: str, default: float) -> float:
@@ -64,6 +65,8 @@ class GeS5Driver(Driver):
         self._not_answering = False
         self._echoes_at_open = 0
         self._clock_checked = False
+        self._bad_reported = 0
+        self._bad_reported_mono = -ERROR_NOTICE_S
 
     # -- requests -----------------------------------------------------------------------------
     def requests(self) -> list[bytes]:
@@ -154,6 +157,15 @@ class GeS5Driver(Driver):
                 self._not_answering = True
                 items.append(LinkEvent(now, LinkState.NOT_ANSWERING,
                                        "bytes arrive but no valid GE S/5 frame: check baud rate and cable"))
+        bad = self.stats.checksum_errors + self.stats.length_errors
+        if bad > self._bad_reported and mono - self._bad_reported_mono >= ERROR_NOTICE_S:
+            items.append(DeviceNotice(now, "checksum-errors",
+                                      f"{bad - self._bad_reported} damaged frame(s) from the monitor skipped "
+                                      f"({self.stats.checksum_errors} checksum, {self.stats.length_errors} length "
+                                      "errors in total)", {"checksum_errors": self.stats.checksum_errors,
+                                                           "length_errors": self.stats.length_errors}))
+            self._bad_reported = bad
+            self._bad_reported_mono = mono
         silent = mono - self._last_frame_mono > self.silent_after_s
         if mono - self._last_sent >= (self.silent_resend_s if silent else self.resend_s):
             self._last_sent = mono
