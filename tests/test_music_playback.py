@@ -122,7 +122,7 @@ def test_real_playback_crossfade_gapless_duck_no_underruns(qtbot, tmp_path: Path
         time.sleep(0.3)
         rec.terminate()
         rec.wait(5)
-    assert underruns == 0, f"{underruns} underruns"
+    assert underruns == 0, f"{underruns} underruns (queue empty {player._starved}, PortAudio {player._xruns})"
     assert status.track is not None and status.track.title == "three"
     x = np.fromfile(recording, dtype=np.float32).reshape(-1, 2)[:, 0].astype(np.float64)
     loud = np.nonzero(np.abs(x) > 0.005)[0]
