@@ -383,3 +383,18 @@ def test_resume_offer_and_course_view(qtbot, tmp_path: Path, clock: ManualClock)
     view.pseudonym_edit.setText("NOBODY")
     view.load()
     assert "no sessions" in view.box.message
+
+
+def test_closed_panels_stop_listening(qtbot, session: NurseSession) -> None:  # type: ignore[no-untyped-def]
+    panel = EventsPanel(session)
+    bridge = panel.bridge
+    assert bridge.notify in session._listeners
+    seen: list[int] = []
+    bridge.changed.connect(lambda: seen.append(1))
+    session.add_note("one")
+    assert seen == [1]
+    bridge.deleteLater()
+    qtbot.waitUntil(lambda: bridge.notify not in session._listeners, timeout=2000)
+    session.add_note("two")  # no listener left on a deleted object: nothing raised
+    assert seen == [1]
+    panel.deleteLater()

@@ -6,6 +6,7 @@ GUI thread only, except `SessionBridge.notify`, which may be called from any thr
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -161,7 +162,8 @@ class SessionBridge(QObject):
         super().__init__(parent)
         self.session = session
         session.add_listener(self.notify)
-        self.destroyed.connect(lambda *_: None)
+        # stop listening when the owning widget goes away (the session outlives its panels)
+        self.destroyed.connect(functools.partial(session.remove_listener, self.notify))
 
     def notify(self) -> None:
         try:
