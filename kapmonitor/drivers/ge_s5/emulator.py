@@ -2,11 +2,12 @@
 
 `run_emulator` opens a serial port (a pseudo-terminal or USB adapter wired to the PC running
 kapmonitor), waits for requests and streams what a CARESCAPE monitor would: one displayed-values
-record per second (basic class filled; ext classes when asked, empty), the auxiliary NIBP time
-when asked, and the pleth waveform (100 samples/s) when asked. Stop requests (interval 0,
-waveform stop) end the streams. Like the real monitor it stops waveforms when the line blocks
-for more than 2 s, and keeps its subscriptions when the cable is pulled (re-opening the port until
-it returns) but not when it is restarted.
+record per monitor second, as the recorded B650 did (basic class filled; ext classes when asked,
+empty), the auxiliary NIBP time when asked, and the pleth waveform (100 samples/s) when asked.
+Stop requests (interval 0, waveform stop) end the streams. Like the real monitor (which gives up
+after 2 s of RTS/CTS hold) it stops waveforms when a write blocks past the port's write timeout
+(1 s). It keeps its subscriptions when the cable is pulled (re-opening the port until it
+returns) but not when it is restarted.
 
 Runs in the calling thread until `stop` is set.
 """
