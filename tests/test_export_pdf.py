@@ -69,7 +69,7 @@ def test_first_page_has_the_figures(a4: ExportResult) -> None:
         "LOT-7781A",
         "0.5 mg/kg = 36.25 mg",
         "1 mg/mL, 36.25 mL",
-        "54.4 mL/h over 40 min",
+        "54.38 mL/h over 40 min",
         "Pump read-back 54.4 mL/h",
         "Volume infused 36.25 mL",
         "OVERRIDDEN by DRW",

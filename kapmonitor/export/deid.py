@@ -85,12 +85,32 @@ def _clean_rows(rows: list[Row], shift: float, drop: tuple[str, ...], time_keys:
 
 
 def _checklist(text: object) -> str | None:
-    """Keep a discharge checklist only when it is a JSON object of yes/no items (no free text)."""
+    """The discharge checklist without free text: item keys, labels and yes/no answers only.
+
+    Accepts kapmonitor.session's form ({"items": {key: {"label", "checked", "assessed", "detail"}},
+    "override_reason", "observation_s"}) and a plain {key: bool} object; anything else is dropped.
+    """
     try:
         data = json.loads(str(text))
     except (TypeError, ValueError):
         return None
-    if isinstance(data, dict) and all(isinstance(v, bool) for v in data.values()):
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("items"), dict):
+        items = {}
+        for key, item in data["items"].items():
+            if not isinstance(item, dict):
+                continue
+            items[str(key)] = {
+                "label": str(item.get("label", ""))[:80],
+                "checked": bool(item.get("checked")),
+                "assessed": item.get("assessed") if isinstance(item.get("assessed"), bool) else None,
+            }
+        out: dict[str, object] = {"items": items, "override": bool(data.get("override_reason"))}
+        if isinstance(data.get("observation_s"), int | float):
+            out["observation_s"] = data["observation_s"]
+        return json.dumps(out, sort_keys=True)
+    if all(isinstance(v, bool) for v in data.values()):
         return json.dumps({str(k): v for k, v in data.items()}, sort_keys=True)
     return None
 

@@ -363,7 +363,7 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     conc = f"{_fmt_num(f.get('concentration_mg_per_ml'), 2)} mg/mL" if f.get("concentration_mg_per_ml") else "—"
     if f.get("volume_ml") is not None:
         conc += f", {_fmt_num(f.get('volume_ml'), 2)} mL"
-    rate = f"{_fmt_num(f.get('rate_ml_per_h'), 1)} mL/h" if f.get("rate_ml_per_h") is not None else "—"
+    rate = f"{_fmt_num(f.get('rate_ml_per_h'), 2)} mL/h" if f.get("rate_ml_per_h") is not None else "—"
     if f.get("duration_min") is not None:
         rate += f" over {_fmt_num(f.get('duration_min'))} min"
     infused = d.infusion_minutes()
@@ -376,7 +376,7 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
             ("Lot", str(f.get("lot") or "—")),
             ("Concentration", conc),
             ("Pump rate", rate),
-            ("Pump read-back", f"{_fmt_num(f['pump_rate_ml_per_h'], 1)} mL/h" if f.get("pump_rate_ml_per_h") else "—"),
+            ("Pump read-back", f"{_fmt_num(f['pump_rate_ml_per_h'], 2)} mL/h" if f.get("pump_rate_ml_per_h") else "—"),
             ("Pre-start check", _prestart_text(f)),
             ("Volume infused", f"{_fmt_num(f['volume_infused_ml'], 2)} mL" if f.get("volume_infused_ml") else "—"),
             (
@@ -524,7 +524,11 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
         y += 5.5
         items = _checklist(last.get("checklist"))
         text = "   ".join(f"{'✓' if ok else '✗'} {name}" for name, ok in items) or "no checklist recorded"
-        pg.wrap(1.5, y, pg.w - 3, text, 8.5)
+        y += pg.wrap(1.5, y, pg.w - 3, text, 8.5) + 1
+        override = _checklist_override(last.get("checklist"))
+        if override:
+            pg.wrap(1.5, y, pg.w - 3, f"Discharged with unmet items — reason: {override}", 8.5,
+                    colour=PRIORITY_COLOURS["high"])  # fmt: skip
     else:
         pg.text(1.5, y, pg.w - 3, 5, "not discharged in this record", 9.5, bold=True, colour=PRIORITY_COLOURS["high"])
 
@@ -549,7 +553,10 @@ def _event_text(e: dict[str, Any]) -> str:
     parts = [category, name if name.lower() != category.lower() else ""]
     if e.get("severity"):
         parts.append(f"({e['severity']})")
-    keys = ("dose", "route") if e.get("drug") == e.get("name") else ("drug", "dose", "route")
+    same = bool(e.get("drug")) and str(e.get("drug")).lower() == name.lower()
+    if same:  # an intervention named after its drug: show the drug as entered, once
+        parts[1] = str(e["drug"])
+    keys = ("dose", "route") if same else ("drug", "dose", "route")
     drug = " ".join(str(e[k]) for k in keys if e.get(k))
     if drug:
         parts.append(drug)
@@ -560,10 +567,23 @@ def _event_text(e: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _labels() -> tuple[dict[str, str], dict[str, str]]:
+    """Display names of scale ids and discharge checklist keys, from the nurse's session module."""
+    try:
+        from kapmonitor.session.session import DEFAULT_DISCHARGE_ITEMS, SCALES
+    except ImportError:  # pragma: no cover - the session module is part of the program
+        return {}, {}
+    return {k: v.label for k, v in SCALES.items()}, {i.key: i.label for i in DEFAULT_DISCHARGE_ITEMS}
+
+
+def scale_label(scale: object) -> str:
+    return _labels()[0].get(str(scale), str(scale))
+
+
 def _scale_summary(ctx: _Ctx) -> str:
     by: dict[str, list[tuple[float, float]]] = {}
     for s in ctx.data.scales:
-        by.setdefault(str(s["scale"]), []).append((float(s["t"]), float(s["score"])))
+        by.setdefault(scale_label(s["scale"]), []).append((float(s["t"]), float(s["score"])))
     parts = []
     for name, vals in by.items():
         scores = [v for _, v in vals]
@@ -574,13 +594,30 @@ def _scale_summary(ctx: _Ctx) -> str:
     return ";  ".join(parts)
 
 
+def _checklist_override(text: Any) -> str | None:
+    try:
+        data = json.loads(str(text))
+    except (TypeError, ValueError):
+        return None
+    reason = data.get("override_reason") if isinstance(data, dict) else None
+    return str(reason) if reason else None
+
+
 def _checklist(text: Any) -> list[tuple[str, bool]]:
     try:
         data = json.loads(str(text))
     except (TypeError, ValueError):
         return []
+    names = _labels()[1]
+    if isinstance(data, dict) and isinstance(data.get("items"), dict):
+        # kapmonitor.session: {"items": {key: {"label", "checked", ...}}, "override_reason", ...}
+        out = []
+        for key, item in data["items"].items():
+            item = item if isinstance(item, dict) else {"checked": bool(item)}
+            out.append((str(item.get("label") or names.get(str(key), str(key))), bool(item.get("checked"))))
+        return out
     if isinstance(data, dict):
-        return [(str(k).replace("_", " "), bool(v)) for k, v in data.items()]
+        return [(names.get(str(k), str(k).replace("_", " ")), bool(v)) for k, v in data.items()]
     if isinstance(data, list):
         out = []
         for item in data:
@@ -1030,7 +1067,7 @@ def _table_specs(ctx: _Ctx) -> list[_TableSpec]:
             [
                 _Column("time", 0.12, when),
                 _Column("min", 0.08, mins),
-                _Column("scale", 0.15, col("scale")),
+                _Column("scale", 0.15, lambda r: scale_label(r.get("scale"))),
                 _Column("score", 0.10, col("score")),
                 _Column("detail", 0.45, col("detail")),
                 _Column("who", 0.10, col("who")),
