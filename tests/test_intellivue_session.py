@@ -315,3 +315,26 @@ def test_fuzz_driver_never_raises(chunks: list[bytes], framed: bool) -> None:
         assert time.monotonic() - t0 < 2.0
     finally:
         drv.close()
+
+
+def test_poll_is_renewed_before_its_period_runs_out(monitor: Monitor) -> None:
+    """A 1 s poll period renewed every 0.4 s keeps results coming; without waves no wave poll is sent."""
+    drv = create_driver(
+        "philips-intellivue",
+        DriverOptions(
+            port=monitor.path, waves=False, extra={"poll_period_s": 1.0, "renew_s": 0.4, "result_timeout_s": 30}
+        ),
+        RealClock(),
+    )
+    drv.open()
+    try:
+        first = _run(drv, 5.0, until=lambda it: any(isinstance(i, VitalSample) and i.valid for i in it))
+        assert any(isinstance(i, VitalSample) and i.valid for i in first)
+        later = _run(drv, 2.5)
+    finally:
+        drv.close()
+    hr_later = [i for i in later if isinstance(i, VitalSample) and i.parameter is Parameter.HR]
+    assert len(hr_later) >= 3  # the 1 s period would have ended long ago without the renewals
+    assert not [i for i in first + later if isinstance(i, WaveChunk)]
+    assert monitor.emulator.counters.wave_results == 0
+    assert monitor.emulator.counters.poll_requests >= 6
