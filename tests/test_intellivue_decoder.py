@@ -464,3 +464,16 @@ def test_fuzz_mutated_real_results(data: st.DataObject) -> None:
     cut = data.draw(st.integers(0, len(payload)))
     dec = IntelliVueDecoder()
     _check_items(dec.feed(build_frame(bytes(payload[:cut])), 0.0))
+
+
+def test_poll_absolute_time_anchors_without_jitter() -> None:
+    """Valid absolute stamps in poll results (whole seconds) anchor the clock once; later ones only when the
+    monitor's clock jumps by more than 2 s."""
+    dec = IntelliVueDecoder()
+    hr = [_nu_obj(1, m.NOM_ECG_CARD_BEAT_RATE, 0, 60.0)]
+    (a,) = dec.feed(_numeric_result(hr, rel=8000, abs_time=m.encode_absolute_time(1_700_000_000.7)), 0.0)
+    (b,) = dec.feed(_numeric_result(hr, rel=8000 + 8100, abs_time=m.encode_absolute_time(1_700_000_001.7)), 0.0)
+    (c,) = dec.feed(_numeric_result(hr, rel=8000 + 16200, abs_time=m.encode_absolute_time(1_700_003_600.0)), 0.0)
+    assert isinstance(a, VitalSample) and isinstance(b, VitalSample) and isinstance(c, VitalSample)
+    assert a.time == 1_700_000_000.0 and b.time == 1_700_000_000.0 + 8100 / 8000
+    assert c.time == 1_700_003_600.0  # the monitor's clock was set forward: re-anchored

@@ -8,10 +8,12 @@ messages (reported to the driver as `ProtocolEvent`s) and patient demographics (
 
 Time mapping: the monitor's RelativeTime (1/8 ms ticks since its boot, wrapping at 2**32) is
 turned into epoch seconds through an anchor: the MDS Create Event's NOM_ATTR_TIME_ABS (BCD wall
-clock) paired with its NOM_ATTR_TIME_REL; a poll result with a valid absolute time stamp renews the
-anchor. Without either, the first relative time seen is anchored at its arrival time. The monitor's
-wall clock is local time: `utc_offset_s` (monitor local minus UTC) converts it; the live driver
-estimates it from the host clock, offline decoding assumes 0 unless told.
+clock) paired with its NOM_ATTR_TIME_REL; a poll result with a valid absolute time stamp gives the
+anchor when there is none from the monitor yet, or renews it when the two disagree by more than 2 s
+(the monitor's clock was set), keeping the relative time's 2 ms precision otherwise. Without
+either, the first relative time seen is anchored at its arrival time. The monitor's wall clock is
+local time: `utc_offset_s` (monitor local minus UTC) converts it; the live driver estimates it from
+the host clock, offline decoding assumes 0 unless told.
 
 NIBP: emitted once per measurement, keyed by the numeric's NOM_ATTR_TIME_STAMP_ABS (0x0990), and
 stamped with that time; the pulse (0xF0E5) joins by the same key. MSMT_ONGOING gives one
@@ -409,7 +411,10 @@ class IntelliVueDecoder(Decoder):
     # -- poll results -----------------------------------------------------------------------
     def _poll_reply(self, reply: PollReply, arrival_time: float) -> list[Item]:
         abs_t = decode_bcd_time(reply.abs_time, self.utc_offset_s)
-        if abs_t is not None:
+        if abs_t is not None and (
+            not self._anchor_from_monitor or abs(self.rel_to_epoch(reply.rel_time, arrival_time) - abs_t) > 2.0
+        ):
+            # a whole-second wall clock: re-anchor only when needed, so times keep their 2 ms precision
             self.set_anchor(reply.rel_time, abs_t)
         t = self.rel_to_epoch(reply.rel_time, arrival_time)
         out: list[Item] = []
