@@ -70,6 +70,9 @@ class FakePlayer:
     def set_duck(self, ducked: bool, depth_db: float, seconds: float) -> None:
         self._call("set_duck", ducked, depth_db, seconds)
 
+    def set_device(self, device: str | int | None) -> None:
+        self._call("set_device", device)
+
     def position(self) -> tuple[int, float] | None:
         return self.pos
 

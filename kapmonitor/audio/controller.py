@@ -427,6 +427,14 @@ class MusicController:
             self._record("crossfade_setting", detail=f"{self.settings.crossfade:g} s")
         self._flush_notes()
 
+    def set_output_device(self, device: str | int | None) -> None:
+        """Send the music to another output (the patient's headphones); never the alarm output."""
+        with self._lock:
+            self.player.set_device(device)
+            self._record("output_device", detail=str(device) if device is not None else "system default")
+            self._note("device")
+        self._flush_notes()
+
     def playlist_changed(self) -> None:
         """Call after editing the playlist: re-picks the gapless successor."""
         with self._lock:
@@ -474,13 +482,16 @@ class MusicController:
             self._record("device_lost", detail=event.message)
             self._note("message", f"Music output lost: {event.message}. Playback resumes when it returns.")
             self._note("device")
-        elif kind in ("device_restored", "device_opened"):
+        elif kind in ("device_restored", "device_opened", "device_changed"):
             self.device_ok = True
-            if kind == "device_restored":
-                self._record("device_restored", detail=event.message)
-                self._note("message", "Music output is back.")
+            if kind != "device_opened":
+                self._record(kind, detail=event.message)
+                self._note("message", "Music output is back." if kind == "device_restored"
+                           else "Music moved to the chosen output.")
                 if self.state is State.PLAYING:
                     self.player.resume(self.settings.fade_in)
+                elif self.state is State.STOPPING:
+                    self.player.stop(0.0)  # it was fading out when the device went: finish silently
             self._note("device")
 
     def _on_error(self, event: PlayerEvent) -> None:

@@ -72,9 +72,9 @@ def _tag(path: Path, title: str) -> None:
 
 
 def default_demo_dir() -> Path:
-    import platformdirs
+    from kapmonitor.config import cache_dir
 
-    return Path(platformdirs.user_cache_dir("kapmonitor")) / f"demo-music-v{DEMO_VERSION}"
+    return cache_dir() / f"demo-music-v{DEMO_VERSION}"
 
 
 def ensure_demo_playlist(directory: Path | None = None) -> Path:

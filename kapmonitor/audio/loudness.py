@@ -74,9 +74,9 @@ class LoudnessCache:
 
     def __init__(self, cache_file: Path | None = None) -> None:
         if cache_file is None:
-            import platformdirs
+            from kapmonitor.config import cache_dir
 
-            cache_file = Path(platformdirs.user_cache_dir("kapmonitor")) / "loudness.json"
+            cache_file = cache_dir() / "loudness.json"
         self.cache_file = Path(cache_file)
         self._lock = threading.Lock()
         self._gains: dict[str, float] = {}

@@ -64,6 +64,10 @@ class PlayerBackend(Protocol):
     def set_volume(self, db: float, ramp: float) -> None: ...
     def set_ceiling(self, db: float) -> None: ...
     def set_duck(self, ducked: bool, depth_db: float, seconds: float) -> None: ...
+    def set_device(self, device: str | int | None) -> None:
+        """Choose the output device (players without devices ignore it)."""
+        ...
+
     def position(self) -> tuple[int, float] | None:
         """(token, seconds heard of that track), or None when nothing plays."""
         ...
@@ -159,6 +163,11 @@ class _CommandsMixin:
 
 class OfflinePlayer(_CommandsMixin):
     """Renders on demand in the caller's thread: deterministic, for tests and file rendering."""
+
+    device: str | int | None = None
+
+    def set_device(self, device: str | int | None) -> None:
+        self.device = device
 
     def __init__(self, rate: int = 48000, blocksize: int = 1024, channels: int = 2,
                  opener: Opener = open_file_source) -> None:
@@ -290,6 +299,8 @@ class AudioPlayer(_CommandsMixin):
         self._device_ok = False
         self.device_message = "not started"
         self._loss_reported = False
+        self._requested_device: tuple[str | int | None] | None = None
+        self._switching = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> AudioPlayer:
@@ -314,6 +325,24 @@ class AudioPlayer(_CommandsMixin):
 
     def _wake(self) -> None:
         self._wake_event.set()
+
+    def set_device(self, device: str | int | None) -> None:
+        """Move the music to another output device (the player resumes there with a fade-in)."""
+        self._requested_device = (device,)
+        self._wake()
+
+    def _switch_device(self) -> bool:
+        request, self._requested_device = self._requested_device, None
+        if request is None or request[0] == self.device:
+            return False
+        self.device = request[0]
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            self._close_stream_async(stream)
+            self.renderer.hold()
+            self._r = self._w = 0
+            self._switching = True
+        return True
 
     # -- status (any thread) -----------------------------------------------------------------
     @property
@@ -410,6 +439,8 @@ class AudioPlayer(_CommandsMixin):
         next_attempt = 0.0
         last_callbacks, last_progress = -1, time.monotonic()
         while not self._quit:
+            if self._requested_device is not None and self._switch_device():
+                next_attempt = 0.0
             self._cmd.apply(self.renderer)
             if self.renderer.events:
                 self._dispatch()
@@ -421,12 +452,14 @@ class AudioPlayer(_CommandsMixin):
                         self._device_ok = True
                         self.device_message = "music output running"
                         last_callbacks, last_progress = self._callbacks, now
-                        kind = "device_restored" if self._loss_reported else "device_opened"
-                        self._loss_reported = False
+                        kind = ("device_changed" if self._switching
+                                else "device_restored" if self._loss_reported else "device_opened")
+                        self._loss_reported = self._switching = False
                         log.info("music output on %r at %d Hz", self.device, self.rate)
                         self._cmd.dispatch([PlayerEvent(kind, message=self.device_message)])
                     elif not self._loss_reported:
                         self._loss_reported = True
+                        self._switching = False
                         self._device_ok = False
                         log.warning("%s", self.device_message)
                         self._cmd.dispatch([PlayerEvent("device_lost", message=self.device_message)])

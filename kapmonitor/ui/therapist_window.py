@@ -21,6 +21,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.audio.controller import MAX_CROSSFADE, MIN_CROSSFADE, MusicController, MusicStatus, State
+from kapmonitor.audio.player import output_devices
 from kapmonitor.audio.take_home import format_duration
 from kapmonitor.ui.music_bridge import MusicBridge
 from kapmonitor.ui.music_phase_timeline import PhaseSpan, PhaseTimelineWidget
@@ -150,8 +152,19 @@ class TherapistWindow(QMainWindow):
         levels.addWidget(self.crossfade_spin, 0, 5)
         outer.addLayout(levels)
 
+        device_row = QHBoxLayout()
         self.device_label = QLabel("", self)
-        outer.addWidget(self.device_label)
+        self.device_combo = QComboBox(self)
+        self.device_combo.setToolTip("Where the music plays (the patient's headphones). Alarms never play here.")
+        self.device_refresh = QPushButton("Rescan outputs", self)
+        self.device_refresh.clicked.connect(self.reload_devices)
+        device_row.addWidget(self.device_label, 1)
+        device_row.addWidget(QLabel("Music output:", self))
+        device_row.addWidget(self.device_combo)
+        device_row.addWidget(self.device_refresh)
+        outer.addLayout(device_row)
+        self.reload_devices()
+        self.device_combo.currentIndexChanged.connect(self._on_device_chosen)
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.editor = PlaylistEditor(controller.playlist, self)
@@ -200,6 +213,25 @@ class TherapistWindow(QMainWindow):
 
     def _on_volume_released(self) -> None:
         self.controller.set_volume(float(self.volume_slider.value()), record=True)
+
+    def reload_devices(self) -> None:
+        """List the output devices PortAudio knows, keeping the current choice selected."""
+        current = getattr(self.controller.player, "device", None)
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        self.device_combo.addItem("System default", None)
+        for name in output_devices():
+            self.device_combo.addItem(name, name)
+        if current is not None:
+            index = self.device_combo.findData(current)
+            if index < 0:
+                self.device_combo.addItem(f"{current} (not found)", current)
+                index = self.device_combo.count() - 1
+            self.device_combo.setCurrentIndex(index)
+        self.device_combo.blockSignals(False)
+
+    def _on_device_chosen(self, index: int) -> None:
+        self.controller.set_output_device(self.device_combo.itemData(index))
 
     def show_message(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -264,7 +296,7 @@ class TherapistWindow(QMainWindow):
                 button.blockSignals(True)
                 button.setChecked(on)
                 button.blockSignals(False)
-        device = "Music output: OK" if s.device_ok else "Music output: NOT AVAILABLE (resumes when it returns)"
+        device = "Output OK" if s.device_ok else "Music output NOT AVAILABLE (resumes when it returns)"
         self.device_label.setText(f"{device}   ·   dropouts: {s.underruns}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
