@@ -97,7 +97,8 @@ class SerialTransport:
         self.port = open_port(url, SerialSettings(baudrate=baudrate), baudrate, timeout=0.02)
 
     def read(self, timeout: float) -> bytes:
-        self.port.timeout = timeout
+        if self.port.timeout != timeout:  # setting it reprograms the line: only when it changes
+            self.port.timeout = timeout
         data: bytes = self.port.read(max(1, self.port.in_waiting))
         return data
 
@@ -535,20 +536,21 @@ def run_emulator(port_url: str, scenario: str, speed: float, seed: int, stop: th
     """Entry point of `kapmonitor emulate philips-intellivue`: serve on `port_url` until `stop`.
 
     `port_url` is a serial device (connect it to the kapmonitor PC with a null-modem cable), a
-    pseudo-terminal path, or any pyserial URL. Re-opens the port if it goes away. Raises
-    PortOpenError when the port cannot be opened at all.
+    pseudo-terminal path, or any pyserial URL. A port that cannot be opened (or goes away) is
+    logged once and retried every second, like a monitor waiting for its cable.
     """
     emulator = IntelliVueEmulator(scenario=scenario, speed=speed, seed=seed)
-    first = True
+    reported = False
     while not stop.is_set():
         try:
             transport = SerialTransport(port_url)
-        except PortOpenError:
-            if first:
-                raise
+        except PortOpenError as exc:
+            if not reported:
+                log.error("%s; retrying every second", exc)
+                reported = True
             stop.wait(1.0)
             continue
-        first = False
+        reported = False
         try:
             emulator.serve(transport, stop)
         finally:
