@@ -17,7 +17,7 @@ class PtyPair:
 
     def __init__(self, directory: Path) -> None:
         if shutil.which("socat") is None:
-            pytest.skip("socat not installed")
+            pytest.fail("socat is not installed (scripts/dev.sh test installs it)")
         self.monitor_end = str(directory / "monitor")
         self.pc_end = str(directory / "pc")
         self._proc: subprocess.Popen[bytes] | None = None

@@ -9,16 +9,16 @@ import re
 from pathlib import Path
 
 import pytest
+from shared_paths import CAPTURES
 
 from kapmonitor.cli import main
 
-CAPTURES = Path("/work/shared/monitor-protocols/captures")
 DB00 = CAPTURES / "ge_s5_carescape_db00.raw"
 DB01 = CAPTURES / "ge_s5_carescape_db01_damaged.raw"
 ECHO = CAPTURES / "philips_client_echo_MPRawoutput1.raw"
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 
-needs_captures = pytest.mark.skipif(not DB00.exists(), reason="shared capture fixtures not available")
+needs_captures = pytest.mark.usefixtures()  # the shared captures are required, never skipped
 
 
 def decode(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -102,7 +102,6 @@ def test_empty_and_garbage_files(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert code == 0 and out.count("\n") == 1
 
 
-@pytest.mark.skipif(not ECHO.exists(), reason="shared capture fixtures not available")
 def test_philips_decoder_through_the_same_command(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("kapmonitor.drivers.intellivue.decoder")
     code, out, err = decode(capsys, str(ECHO), "--driver", "philips-intellivue")

@@ -8,17 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_paths import CAPTURES
 
 from kapmonitor.drivers.ge_s5 import protocol as p
 from kapmonitor.drivers.ge_s5.decoder import GeS5Decoder
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import DeviceNotice, Item, Status, VitalSample, WaveChunk
 
-CAPTURES = Path("/work/shared/monitor-protocols/captures")
 DB00 = CAPTURES / "ge_s5_carescape_db00.raw"
 DB01 = CAPTURES / "ge_s5_carescape_db01_damaged.raw"
 
-pytestmark = pytest.mark.skipif(not DB00.exists(), reason="shared capture fixtures not available")
 
 
 def _t(hms: str) -> float:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from shared_paths import CAPTURES
 
 from kapmonitor.drivers.base import DriverOptions
 from kapmonitor.drivers.ge_s5 import protocol as p
 from kapmonitor.drivers.ge_s5.driver import GeS5Driver
 from kapmonitor.model.clock import ManualClock
 
-VECTORS = Path("/work/shared/monitor-protocols/captures/ge_s5_official_request_vectors.txt")
+VECTORS = CAPTURES / "ge_s5_official_request_vectors.txt"
 
 
 def _vectors() -> list[bytes]:
@@ -23,8 +23,7 @@ def _vectors() -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def vectors() -> list[bytes]:
-    if not VECTORS.exists():
-        pytest.skip("shared monitor-protocols fixtures not available")
+    assert VECTORS.exists(), f"shared fixture missing: {VECTORS}"
     v = _vectors()
     assert len(v) == 7
     return v

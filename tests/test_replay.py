@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from shared_paths import CAPTURES
 
 from kapmonitor.cli import main
 from kapmonitor.commands.replay import replay_to_session
@@ -17,9 +18,7 @@ from kapmonitor.drivers.replay import ReplayDriver
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.samples import Item, RawFrame, VitalSample
 
-CAPTURES = Path("/work/shared/monitor-protocols/captures")
 DB00 = CAPTURES / "ge_s5_carescape_db00.raw"
-pytestmark = pytest.mark.skipif(not DB00.exists(), reason="shared capture fixtures not available")
 
 TABLES = {
     "samples": "t, parameter, value, status, source, measurement_id",

@@ -91,7 +91,9 @@ class ReaderThread:
             self._set_state(LinkState.CONNECTING, self.driver.options.port or self.driver.name)
             try:
                 self.driver.open()
-            except PortOpenError as exc:
+            except Exception as exc:
+                if not isinstance(exc, PortOpenError):
+                    log.exception("opening driver %s failed", self.driver.name)
                 self.last_error = str(exc)
                 self._set_state(LinkState.DISCONNECTED, str(exc))
                 if first:

@@ -22,7 +22,7 @@ from kapmonitor.drivers.base import Driver, DriverOptions, SerialSettings
 from kapmonitor.drivers.errors import LinkLostError, PortOpenError
 from kapmonitor.drivers.ge_s5 import protocol as p
 from kapmonitor.drivers.ge_s5.decoder import GeS5Decoder
-from kapmonitor.drivers.ge_s5.port import open_serial
+from kapmonitor.drivers.transport import open_port
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, LinkState, RawFrame, VitalSample
 
@@ -107,7 +107,7 @@ class GeS5Driver(Driver):
     def open(self) -> None:
         if not self.options.port:
             raise PortOpenError("ge-s5 needs a serial port (--port)")
-        port = open_serial(self.options.port, self.serial_settings or SerialSettings(), self.options.baudrate)
+        port = open_port(self.options.port, self.serial_settings or SerialSettings(), self.options.baudrate)
         with self._lock:
             self._port = port
         self.decoder.reset_stream()

@@ -23,8 +23,8 @@ import serial
 
 from kapmonitor.drivers.base import SerialSettings
 from kapmonitor.drivers.ge_s5 import protocol as p
-from kapmonitor.drivers.ge_s5.port import open_serial
 from kapmonitor.drivers.simulator import SimulatedPatient
+from kapmonitor.drivers.transport import open_port
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Item, Source, Status, VitalSample, WaveChunk
 
@@ -162,7 +162,7 @@ class _Link:
         if self.port is not None:
             return True
         try:
-            self.port = open_serial(self.url, SETTINGS, timeout=0.02)
+            self.port = open_port(self.url, SETTINGS, timeout=0.02)
         except Exception as exc:  # noqa: BLE001 - PortOpenError, or termios.error while the device vanishes
             if not self._warned:
                 log.warning("emulator: %s (retrying)", exc)
