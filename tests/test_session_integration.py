@@ -113,3 +113,31 @@ def test_a_record_that_cannot_be_resumed_is_reported_and_not_reused(qtbot, tmp_p
         assert "cannot be resumed" in ctl.status_label.text()
         assert not ctl.new_button.isEnabled() and not ctl.new_action.isEnabled()
         assert ctl.session is None
+
+
+def test_offer_resume_lists_unfinished_real_sessions(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from kapmonitor.session import NurseSession, demo_setup
+    from kapmonitor.ui.session_integration import offer_resume
+    from kapmonitor.ui.session_resume import ResumeOfferDialog
+
+    clock = ManualClock(T0)
+    assert offer_resume(tmp_path) is None  # nothing unfinished: no dialog at all
+    s = NurseSession.create(demo_setup().with_changes(simulated=False), clock, path=tmp_path / "a.db")
+    s.start_infusion()
+    s.shutdown()
+    seen: list[str] = []
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, ResumeOfferDialog):
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(dialog.list.item(0).text())
+        dialog.resume_button.click()
+
+    QTimer.singleShot(0, answer)
+    assert offer_resume(tmp_path) == tmp_path / "a.db"
+    assert "DEMO-001" in seen[0] and "infusion" in seen[0]

@@ -99,8 +99,34 @@ class MonitorApplication:
         from kapmonitor.ui.export_dialog import install_export_action
 
         install_export_action(window, lambda: self.pipeline.recorder.path)  # File > Export session... (Ctrl+E)
+        if replay_of is None:
+            self._start_nurse_session(window, simulated)  # Session menu and dock (not for replays)
         window.show()
         window.start()
+
+    def _start_nurse_session(self, window: object, simulated: bool) -> None:
+        """The nurse's session: resumed when the record already holds one (--session, the resume
+        offer), the demo session for the simulator, otherwise created from the Session menu."""
+        from kapmonitor.session.session import prestart_hook
+        from kapmonitor.ui.session_integration import SessionController, is_nurse_session
+
+        resume = is_nurse_session(self.pipeline.recorder.path)  # before anything of ours is written
+        self.session_controller = SessionController(
+            window,
+            self.pipeline.recorder,
+            self.clock,
+            submit_items=self.pipeline.submit,  # manual vitals through alarms, plot and record
+            add_listener=self.pipeline.dispatcher.add_listener,
+            # the engine's profile at the moment of the start (limits may change during the session)
+            prestart_factory=lambda session: lambda: prestart_hook(self.alarms.profile, session)(),
+            on_infusion_started=getattr(self.driver, "set_infusion_start", None),
+            simulated=simulated,
+        )
+        if resume:
+            self.session_controller.resume_session(self.pipeline.recorder.path)
+        elif simulated:
+            patient = getattr(self.driver, "patient", None)
+            self.session_controller.start_demo_session(None if patient is None else patient.infusion_start)
 
     def _infusion_window(self, now: float) -> tuple[float, float] | None:
         patient = getattr(self.driver, "patient", None)
@@ -172,7 +198,15 @@ def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
     """Entry point of `kapmonitor run`."""
     from kapmonitor.recording.database import SessionDatabaseError
 
-    app = MonitorApplication(driver, clock, args.session, args.profile)
+    session_path = args.session
+    if session_path is None and not args.screenshot and not driver.is_simulated and args.replay is None:
+        from PySide6.QtWidgets import QApplication
+
+        from kapmonitor.ui.session_integration import offer_resume
+
+        _qt_app = QApplication.instance() or QApplication(sys.argv[:1])  # lives on for the window
+        session_path = offer_resume()  # an unfinished session (crash): resume it into its own record
+    app = MonitorApplication(driver, clock, session_path, args.profile)
     try:
         app.start(sound=not args.screenshot)
     except SessionDatabaseError as exc:
