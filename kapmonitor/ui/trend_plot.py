@@ -9,6 +9,7 @@ Curves are created once and fed with `setData`; GUI thread only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -114,6 +115,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         self._limit_items: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._marker_items: list[tuple[pg.PlotItem, pg.GraphicsObject]] = []
         self._band_items: list[pg.GraphicsObject] = []
+        self._x_span: float | None = None
         self.set_profile(profile)
 
     def _make_plot(self, row: int, title: str, unit: str, y_range: tuple[float, float]) -> pg.PlotItem:
@@ -261,5 +263,9 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         now_min = (now - self.t0) / 60.0
         for line in self._now_lines:
             line.setValue(now_min)
-        span = max(60.0, now_min + 10.0)
-        self.bp.setXRange(-1.0, span, padding=0)
+        # the view grows in 5-minute steps: a range moved on every redraw makes pyqtgraph rebuild
+        # all six axes and paint the plot twice, the largest cost of the live display (benchmarks)
+        span = max(60.0, math.ceil((now_min + 10.0) / 5.0) * 5.0)
+        if span != self._x_span:
+            self._x_span = span
+            self.bp.setXRange(-1.0, span, padding=0)
