@@ -18,7 +18,6 @@ DB01 = CAPTURES / "ge_s5_carescape_db01_damaged.raw"
 ECHO = CAPTURES / "philips_client_echo_MPRawoutput1.raw"
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 
-needs_captures = pytest.mark.usefixtures()  # the shared captures are required, never skipped
 
 
 def decode(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -27,7 +26,6 @@ def decode(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     return code, out, err
 
 
-@needs_captures
 def test_db00_csv(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = decode(capsys, str(DB00), "--driver", "ge-s5")
     assert code == 0
@@ -53,7 +51,6 @@ def test_db00_csv(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(err.strip().splitlines()) == 1
 
 
-@needs_captures
 def test_db00_waves_and_jsonl(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = decode(capsys, str(DB00), "--driver", "ge-s5", "--waves")
     assert code == 0
@@ -70,7 +67,6 @@ def test_db00_waves_and_jsonl(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(waves) == 1760 and waves[0]["rate_hz"] == 100.0
 
 
-@needs_captures
 def test_damaged_capture_exit_0_and_counts(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = decode(capsys, str(DB01), "--driver", "ge-s5")
     assert code == 0
