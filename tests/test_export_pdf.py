@@ -193,3 +193,37 @@ def test_session_without_anything(tmp_path: Path) -> None:
     result = run_export(db, tmp_path / "out", ExportOptions(formats=("pdf",)))
     text = pdf_text(pdf_of(result), 1)
     assert "not started" in text and "no events recorded" in text and "not discharged" in text
+
+
+def test_long_tables_continue_over_pages_without_losing_rows(tmp_path: Path) -> None:
+    from kapmonitor.recording.recorder import SessionRecorder
+
+    db = tmp_path / "many.db"
+    rec = SessionRecorder(db, {"utc_offset_minutes": 0}).start()
+    for i in range(240):
+        row = {
+            "t": 1.7e9 + i * 30,
+            "alarm_id": f"alarm-{i:04d}",
+            "parameter": "hr",
+            "kind": "physiological",
+            "priority": "medium",
+            "event": "raised",
+            "value": 121.0,
+            "limit_value": 120.0,
+            "message": f"Heart rate high, a long message that has to wrap onto a second line {i}",
+        }
+        rec.insert("alarm_log", row)
+    rec.stop()
+    result = run_export(db, tmp_path / "out", ExportOptions(formats=("pdf",), paper="letter"))
+    pdf = pdf_of(result)
+    n = int(pdf_info(pdf)["Pages"])
+    assert n >= 6
+    text = ""
+    for page in range(1, n + 1):
+        page_text = pdf_text(pdf, page)
+        assert f"page {page} of {n}" in page_text
+        text += page_text
+    ids = re.findall(r"alarm-(\d{4})", text)
+    assert sorted(ids) == [f"{i:04d}" for i in range(240)]  # every row exactly once
+    assert "Alarm log (every state change) (continued)" in text
+    assert "wrap onto a second line 239" in re.sub(r"\s+", " ", text)

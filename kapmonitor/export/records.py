@@ -153,23 +153,29 @@ def wave_chunks(data: SessionData) -> list[dict[str, Any]]:
 
 
 def wave_table(data: SessionData) -> Table:
-    """Waveforms in long format, one row per sample (only exported with --waves)."""
-    rows: list[tuple[Any, ...]] = []
-    for w in data.waves:
-        values = np.frombuffer(w["data"], dtype="<f4").astype(np.float64)
-        t = float(w["t0"]) + np.arange(len(values)) / float(w["rate_hz"])
-        times = iso_many(t, data.utc_offset_minutes)
-        minutes = minutes_many(t, data.origin)
-        vals = [None if np.isnan(v) else v for v in np.round(values, 6).tolist()]
-        rows += zip(
-            times,
-            minutes,
-            [w["parameter"]] * len(vals),
-            [w["rate_hz"]] * len(vals),
-            vals,
-            [w["source"]] * len(vals),
-            strict=True,
-        )
+    """Waveforms in long format, one row per sample (only exported with --waves); built in bulk."""
+    if not data.waves:
+        return Table("waves", WAVE_COLUMNS, [])
+    chunks = [np.frombuffer(w["data"], dtype="<f4").astype(np.float64) for w in data.waves]
+    lengths = [len(c) for c in chunks]
+    values = np.concatenate(chunks)
+    t = np.concatenate(
+        [float(w["t0"]) + np.arange(n) / float(w["rate_hz"]) for w, n in zip(data.waves, lengths, strict=True)]
+    )
+    times = iso_many(t, data.utc_offset_minutes)
+    minutes = minutes_many(t, data.origin)
+    rounded = np.round(values, 6)
+    vals: list[float | None] = rounded.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        vals[i] = None
+    params: list[str] = []
+    rates: list[float] = []
+    sources: list[str] = []
+    for w, n in zip(data.waves, lengths, strict=True):
+        params += [w["parameter"]] * n
+        rates += [w["rate_hz"]] * n
+        sources += [w["source"]] * n
+    rows = list(zip(times, minutes, params, rates, vals, sources, strict=True))
     return Table("waves", WAVE_COLUMNS, rows)
 
 

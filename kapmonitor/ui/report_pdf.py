@@ -1004,6 +1004,12 @@ ROW_H = 4.6
 HEAD_H = 12.0
 
 
+def _priority_cell(r: dict[str, Any]) -> str:
+    if r.get("kind") == "system":  # audio pause, baseline, limit change: no alarm priority
+        return "—"
+    return f"{PRIORITY_MARK.get(str(r.get('priority')).lower(), '')} {r.get('priority')}"
+
+
 def _table_specs(ctx: _Ctx) -> list[_TableSpec]:
     d = ctx.data
 
@@ -1026,18 +1032,14 @@ def _table_specs(ctx: _Ctx) -> list[_TableSpec]:
         _TableSpec(
             "Alarm log (every state change)",
             [
-                _Column("time", 0.09, when),
+                _Column("time", 0.085, when),
                 _Column("min", 0.06, mins),
-                _Column(
-                    "priority",
-                    0.10,
-                    lambda r: f"{PRIORITY_MARK.get(str(r.get('priority')).lower(), '')} {r.get('priority')}",
-                ),
-                _Column("alarm", 0.13, col("alarm_id")),
-                _Column("event", 0.13, col("event")),
-                _Column("value", 0.06, col("value")),
-                _Column("limit", 0.06, col("limit_value")),
-                _Column("message", 0.31, col("message")),
+                _Column("priority", 0.10, _priority_cell),
+                _Column("alarm", 0.15, col("alarm_id")),
+                _Column("event", 0.13, lambda r: str(r.get("event") or "").replace("_", " ")),
+                _Column("value", 0.055, col("value")),
+                _Column("limit", 0.055, col("limit_value")),
+                _Column("message", 0.305, col("message")),
                 _Column("who", 0.06, col("who")),
             ],
             d.alarms,
@@ -1115,24 +1117,66 @@ def _table_specs(ctx: _Ctx) -> list[_TableSpec]:
     ]
 
 
-def _paginate(specs: list[_TableSpec], first_y: float, usable_h: float) -> list[list[tuple[_TableSpec, int, int]]]:
+TABLE_PT = 7.5
+MAX_LINES = 3  # a cell wraps onto at most this many lines, then it is elided
+
+
+def _cell_lines(pg: _Page, fm: QFontMetricsF, text: str, width_mm: float) -> tuple[str, int]:
+    """(text to draw, number of lines) of one table cell wrapped to `width_mm`."""
+    width = _mm(width_mm)
+    if fm.horizontalAdvance(text) <= width:
+        return text, 1
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+    lines = round(fm.boundingRect(QRectF(0, 0, width, 1e6), flags, text).height() / fm.lineSpacing())
+    if lines > MAX_LINES:
+        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, width * MAX_LINES * 0.92)
+        lines = MAX_LINES
+    return text, max(lines, 1)
+
+
+def _layout_rows(pg: _Page, spec: _TableSpec) -> list[tuple[list[str], float]]:
+    """Every row's cell texts and its height in mm (long cells wrap instead of being cut)."""
+    f = QFont(FONT_FAMILY)
+    f.setPointSizeF(TABLE_PT)
+    f.setBold(True)  # highlighted rows are bold: size for the wider face
+    fm = QFontMetricsF(f, pg.p.device())
+    line_mm = fm.lineSpacing() / PX_PER_MM
+    out = []
+    for r in spec.rows:
+        texts, lines = [], 1
+        for c in spec.columns:
+            text, n = _cell_lines(pg, fm, c.get(r), c.width * pg.w - 1.5)
+            texts.append(text)
+            lines = max(lines, n)
+        out.append((texts, ROW_H if lines == 1 else lines * line_mm + 1.2))
+    return out
+
+
+def _paginate(
+    specs: list[_TableSpec], heights: list[list[float]], first_y: float, usable_h: float
+) -> list[list[tuple[_TableSpec, int, int]]]:
     """Split tables into pages: a list of (table, first row, end row) per page."""
     pages: list[list[tuple[_TableSpec, int, int]]] = []
     page: list[tuple[_TableSpec, int, int]] = []
+    bottom = first_y + usable_h
     y = first_y
-    for spec in specs:
-        n = len(spec.rows)
+    for spec, hs in zip(specs, heights, strict=True):
+        n = len(hs)
         i = 0
         while True:
-            room = int((usable_h - (y - first_y) - HEAD_H - 2) // ROW_H)
-            if room < 3 and page:
+            # start the table on a new page unless its title and a few rows fit here
+            need = HEAD_H + sum(hs[i : i + 3]) if n else HEAD_H + ROW_H
+            if y + need > bottom and page:
                 pages.append(page)
                 page, y = [], first_y
-                continue
-            take = min(max(room, 1), n - i) if n else 0
-            page.append((spec, i, i + take))
-            y += HEAD_H + max(take, 1) * ROW_H + 4
-            i += take
+            y += HEAD_H
+            j = i
+            while j < n and (y + hs[j] <= bottom - 2 or j == i):
+                y += hs[j]
+                j += 1
+            page.append((spec, i, j))
+            y += (ROW_H if not n else 0) + 4
+            i = j
             if i >= n:
                 break
             pages.append(page)
@@ -1142,7 +1186,7 @@ def _paginate(specs: list[_TableSpec], first_y: float, usable_h: float) -> list[
     return pages
 
 
-def _draw_table(pg: _Page, y: float, spec: _TableSpec, a: int, z: int) -> float:
+def _draw_table(pg: _Page, y: float, spec: _TableSpec, layout: list[tuple[list[str], float]], a: int, z: int) -> float:
     cont = " (continued)" if a > 0 else ""
     pg.rect(0, y, pg.w, 6, fill=LIGHT)
     pg.text(
@@ -1158,16 +1202,24 @@ def _draw_table(pg: _Page, y: float, spec: _TableSpec, a: int, z: int) -> float:
     if not spec.rows:
         pg.text(1, y, pg.w, ROW_H, "none recorded", 8.5, colour=GREY)
         return y + ROW_H + 4
+    wrap = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
     for i in range(a, z):
         r = spec.rows[i]
+        texts, h = layout[i]
         if (i - a) % 2 == 1:
-            pg.rect(0, y, pg.w, ROW_H, fill=QColor("#f5f5f5"))
+            pg.rect(0, y, pg.w, h, fill=QColor("#f5f5f5"))
         colour = spec.colour(r) if spec.colour is not None else None
         x = 0.0
-        for c in spec.columns:
-            pg.text(x + 1, y, c.width * pg.w - 1.5, ROW_H, c.get(r), 7.5, colour=colour or INK, bold=colour is not None)
+        for c, text in zip(spec.columns, texts, strict=True):
+            if h == ROW_H:
+                pg.text(x + 1, y, c.width * pg.w - 1.5, ROW_H, text, TABLE_PT, colour=colour or INK,
+                        bold=colour is not None, elide=False)  # fmt: skip
+            else:
+                pg.font(TABLE_PT, bold=colour is not None)
+                pg.p.setPen(QPen(colour or INK))
+                pg.p.drawText(QRectF(_mm(x + 1), _mm(y + 0.6), _mm(c.width * pg.w - 1.5), _mm(h)), wrap, text)
             x += c.width * pg.w
-        y += ROW_H
+        y += h
     return y + 4
 
 
@@ -1198,7 +1250,9 @@ def write_report(data: SessionData, path: Path, paper: str = "a4", profile: Alar
         pg = _Page(painter, w_mm, h_mm)
         content_top = 10.0 + (11 if data.simulated else 0) + (8 if data.deidentified else 0)
         usable = h_mm - 9 - content_top
-        table_pages = _paginate(_table_specs(ctx), content_top, usable)
+        specs = _table_specs(ctx)
+        layouts = [_layout_rows(pg, spec) for spec in specs]
+        table_pages = _paginate(specs, [[h for _, h in lay] for lay in layouts], content_top, usable)
         ctx.total_pages = 2 + len(table_pages)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
 
@@ -1219,7 +1273,7 @@ def write_report(data: SessionData, path: Path, paper: str = "a4", profile: Alar
                 _watermark(pg)
             y = _chrome(pg, ctx, n, "Record tables")
             for spec, a, z in page:
-                y = _draw_table(pg, y, spec, a, z)
+                y = _draw_table(pg, y, spec, layouts[specs.index(spec)], a, z)
     finally:
         painter.end()
     log.debug("PDF report written to %s (%s, %d pages)", path, paper, ctx.total_pages)
