@@ -150,3 +150,38 @@ def test_exports_without_pdf_never_load_qt(good_db: Path, tmp_path: Path) -> Non
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(list((tmp_path / "o").iterdir())) == 12
+
+
+def test_export_after_the_recording_process_was_killed(tmp_path: Path) -> None:
+    """kill -9 leaves committed rows in the -wal file: the export reads them and changes neither file."""
+    import signal
+    import time
+
+    db = tmp_path / "crashed.db"
+    writer = (
+        "import time\nfrom pathlib import Path\n"
+        "from kapmonitor.recording.recorder import SessionRecorder\n"
+        "from kapmonitor.model.samples import VitalSample\nfrom kapmonitor.model.parameters import Parameter\n"
+        f"rec = SessionRecorder(Path({str(db)!r}), {{'simulated': '1'}}, commit_interval=0.05).start()\n"
+        "t = 1.7e9\nprint('ready', flush=True)\n"
+        "while True:\n"
+        "    rec.on_items([VitalSample(t, Parameter.HR, 70.0), VitalSample(t, Parameter.PULSE_RATE, 70.0)])\n"
+        "    t += 1\n    time.sleep(0.001)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    wal = db.with_name(db.name + "-wal")
+    assert wal.exists()
+    before = (db.read_bytes(), wal.read_bytes())
+    out = kapmonitor(db, "--format", "csv,json", "-o", tmp_path / "out", "-q")
+    assert out.returncode == 0, out.stderr
+    assert (db.read_bytes(), wal.read_bytes()) == before
+    doc = json.loads((tmp_path / "out" / "crashed.json").read_text())
+    hr = [s["time"] for s in doc["samples"] if s["parameter"] == "hr"]
+    pr = [s["time"] for s in doc["samples"] if s["parameter"] == "pulse_rate"]
+    assert len(hr) > 50 and hr == pr and doc["simulated"] is True
