@@ -185,3 +185,17 @@ def test_export_after_the_recording_process_was_killed(tmp_path: Path) -> None:
     hr = [s["time"] for s in doc["samples"] if s["parameter"] == "hr"]
     pr = [s["time"] for s in doc["samples"] if s["parameter"] == "pulse_rate"]
     assert len(hr) > 50 and hr == pr and doc["simulated"] is True
+
+
+def test_salt_from_the_environment(good_db: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KAPMONITOR_DEID_SALT="env-secret")
+    args = [sys.executable, "-m", "kapmonitor", "export", str(good_db), "-f", "json", "-q"]
+    plain = subprocess.run([*args, "-o", str(tmp_path / "p")], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert plain.returncode == 0, plain.stderr  # the variable alone does not get in the way
+    deid = subprocess.run([*args, "--deidentify", "-o", str(tmp_path / "d")], capture_output=True, text=True,
+                          env=env, cwd=ROOT)  # fmt: skip
+    assert deid.returncode == 0, deid.stderr
+    from kapmonitor.export.deid import pseudonym_hash
+
+    expected = pseudonym_hash("KAP-0042-XYZ", "env-secret")
+    assert [p.name for p in (tmp_path / "d").glob("*.json") if "_" not in p.name] == [f"{expected}-s2.json"]

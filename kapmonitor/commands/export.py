@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         formats = parse_formats(args.format)
-        salt = args.salt or os.environ.get("KAPMONITOR_DEID_SALT") or None
-        if salt is not None and not args.deidentify:
+        if args.salt is not None and not args.deidentify:
             raise ExportError("--salt only makes sense with --deidentify")
+        salt = args.salt or os.environ.get("KAPMONITOR_DEID_SALT") or None
         options = ExportOptions(
             formats=formats, deidentify=args.deidentify, waves=args.waves, paper=args.paper, salt=salt
         )
