@@ -165,4 +165,8 @@ def test_real_playback_crossfade_gapless_duck_no_underruns(qtbot, tmp_path: Path
     assert rms.min() > 0.3 * full * 10 ** (-15 / 20), f"dropout at {onset + 1.0 + rms.argmin() * 0.01:.2f} s"
     # and the session timeline has it all
     acts = [r["action"] for r in ctl.events]
+    # rows are stamped when the sound is heard: the first track starts one output latency after "play"
+    t_play_row = next(float(r["t"]) for r in ctl.events if r["action"] == "play")
+    t_first = next(float(r["t"]) for r in ctl.events if r["action"] == "track_started")
+    assert 0.3 <= t_first - t_play_row <= 1.2
     assert acts.count("track_started") == 3 and "next" in acts and "duck" in acts and "unduck" in acts

@@ -47,16 +47,21 @@ def test_session_music_and_menu_without_a_sound_card(qtbot, tmp_path: Path, monk
         def insert(self, table: str, row: dict[str, object]) -> None:
             rows.append((table, row))
 
-    ui = install_music_ui(window, recorder=Rec(), infusion_window_fn=lambda: None, clock=lambda: 42.0,
-                          open_device=False)
+    ui = install_music_ui(window, recorder=Rec(), infusion_window_fn=lambda: None, clock=lambda: 42.0)
     try:
         assert [a.text() for a in window.music_menu.actions()] == ["Therapist window…"]  # type: ignore[attr-defined]
+        assert ui.music.demo_thread is not None
+        ui.music.demo_thread.join(30)
         assert len(ui.controller.playlist) == 4  # the demo playlist, generated into the cache dir
         assert (tmp_path / "cache" / "demo-music-v1" / "demo-session.m3u8").is_file()
+        assert ui.music.player._thread is None  # no sound card touched until the window is wanted
         ui.open_action.trigger()
         assert ui.therapist_window is not None and ui.therapist_window.isVisible()
+        assert ui.music.player._thread is not None
+        qtbot.waitUntil(lambda: ui.therapist_window.editor.tree.topLevelItemCount() == 4)
         ui.controller.play()
-        assert rows[0][0] == "music_events" and rows[0][1]["action"] == "play" and rows[0][1]["t"] == 42.0
+        plays = [row for table, row in rows if table == "music_events" and row["action"] == "play"]
+        assert plays and plays[0]["t"] == 42.0 and plays[0]["track"] == "Still Water"
         ui.controller.events.append({"t": 43.0, "action": "track_started", "track": "x", "phase": "onset"})
         assert ui.track_bands(now=50.0) == [(43.0, 50.0, "x", "onset")]
     finally:
@@ -67,6 +72,7 @@ def test_session_music_with_an_unreadable_playlist_reports_it(tmp_path: Path, mo
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
     music = create_session_music(playlist_path=tmp_path / "missing.m3u8", open_device=False)
     assert len(music.controller.playlist) == 0 and "cannot read playlist" in music.problems[0]
+    assert music.demo_thread is None  # a chosen playlist is never replaced by the demo
     music.close()
 
 

@@ -173,10 +173,10 @@ class MusicController:
 
     # -- timeline ----------------------------------------------------------------------------
     def _record(self, action: str, track: Track | None = None, detail: str = "",
-                position: float | None = None) -> None:
+                position: float | None = None, delay: float = 0.0) -> None:
         names = self.playlist.phase_names()
         row: dict[str, object] = {
-            "t": self._clock(),
+            "t": self._clock() + delay,
             "action": action,
             "phase": names[self._phase_index] if 0 <= self._phase_index < len(names) else None,
             "track": track.title if track else None,
@@ -248,16 +248,17 @@ class MusicController:
         self._next_id = new_id
         self.player.set_next(self._spec(following) if following else None)
 
-    def _set_phase_of(self, track: Track) -> None:
+    def _set_phase_of(self, track: Track, delay: float = 0.0) -> None:
         found = self.playlist.find(track.id)
         if found is not None and found[0] != self._phase_index:
             old = self._phase_index
             self._phase_index = found[0]
             names = self.playlist.phase_names()
-            self._record("phase", track, detail=f"{names[old] if old < len(names) else old} → {names[found[0]]}")
+            self._record("phase", track, detail=f"{names[old] if old < len(names) else old} → {names[found[0]]}",
+                         delay=delay)
             self._note("phase")
         if found is not None and (not self.phase_starts or self.phase_starts[-1][1] != found[0]):
-            self.phase_starts.append((self._clock(), found[0]))
+            self.phase_starts.append((self._clock() + delay, found[0]))
 
     # -- commands ----------------------------------------------------------------------------
     def play(self) -> None:
@@ -456,17 +457,17 @@ class MusicController:
                 return
             self._current_token = event.token
             self._current_id = track.id
-            self._set_phase_of(track)
-            self._record("track_started", track, position=0.0)
+            self._set_phase_of(track, event.delay)
+            self._record("track_started", track, position=0.0, delay=event.delay)
             self._refresh_next()
             self._note("track")
         elif kind == "ended" and event.token is not None:
-            self._record("track_ended", self._track(self._token_track.get(event.token)))
+            self._record("track_ended", self._track(self._token_track.get(event.token)), delay=event.delay)
         elif kind == "idle":
             if self.state is State.PLAYING:
                 self.state = State.STOPPED
                 self._current_token = None
-                self._record("end_of_playlist")
+                self._record("end_of_playlist", delay=event.delay)
                 self._note("message", "The playlist has ended.")
                 self._note("state")
         elif kind == "stopped":

@@ -42,10 +42,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PlayerEvent:
+    """`delay`: seconds from now until the listener hears what the event reports (output latency)."""
+
     kind: str
     token: int | None = None
     message: str = ""
     role: str = ""
+    delay: float = 0.0
 
 
 Listener = Callable[[PlayerEvent], None]
@@ -79,12 +82,12 @@ class PlayerBackend(Protocol):
     def device_ok(self) -> bool: ...
 
 
-def _to_event(raw: tuple[object, ...]) -> PlayerEvent:
+def _to_event(raw: tuple[object, ...], delay: float = 0.0) -> PlayerEvent:
     kind = str(raw[0])
     token = raw[1] if len(raw) > 1 and isinstance(raw[1], int) else None
     message = str(raw[2]) if len(raw) > 2 else ""
     role = str(raw[3]) if len(raw) > 3 else ""
-    return PlayerEvent(kind, token, message, role)
+    return PlayerEvent(kind, token, message, role, delay)
 
 
 class _CommandQueue:
@@ -390,9 +393,15 @@ class AudioPlayer(_CommandsMixin):
                 self._dispatch()
 
     def _dispatch(self) -> None:
-        events = [_to_event(e) for e in self.renderer.events]
+        # what was just rendered is heard after the queued blocks and PortAudio's own buffer
+        delay = (self._w - self._r) * self.blocksize / self.rate + self._stream_latency()
+        events = [_to_event(e, delay) for e in self.renderer.events]
         self.renderer.events.clear()
         self._cmd.dispatch(events)
+
+    def _stream_latency(self) -> float:
+        latency = getattr(self._stream, "latency", 0.0)
+        return float(latency) if isinstance(latency, int | float) else 0.0
 
     def _open_stream(self) -> bool:
         try:

@@ -22,6 +22,7 @@ documented on its parts.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import tomllib
 from collections.abc import Callable
@@ -96,6 +97,7 @@ class SessionMusic:
     player: AudioPlayer
     loudness: LoudnessCache
     problems: list[str]
+    demo_thread: threading.Thread | None = None
 
     def close(self) -> None:
         """Silence at once and release the device (the program is ending)."""
@@ -110,29 +112,49 @@ def create_session_music(
     config: MusicConfig | None = None,
     open_device: bool = True,
 ) -> SessionMusic:
-    """The music for one session. `demo` loads the generated demo playlist when no path is given.
+    """The music for one session. `demo` loads the generated demo playlist when no path is given
+    (in the background: generating it the first time takes a moment; it replaces the playlist only
+    if nobody has touched it yet).
 
     `clock` should be the session clock, so music events share the vitals' timeline.
+    `open_device=False` leaves the sound card alone until `player.open()`.
     """
     config = config or load_music_config()
     problems = list(config.problems)
     playlist = Playlist()
-    try:
-        if playlist_path is not None:
+    if playlist_path is not None:
+        try:
             playlist = Playlist.load_m3u8(playlist_path)
-        elif demo:
-            from kapmonitor.audio.demo_music import ensure_demo_playlist
-
-            playlist = Playlist.load_m3u8(ensure_demo_playlist())
-    except (PlaylistError, OSError, RuntimeError) as exc:
-        problems.append(f"no playlist loaded: {exc}")
+        except PlaylistError as exc:
+            problems.append(f"no playlist loaded: {exc}")
     player = AudioPlayer(device=config.device)
     loudness = LoudnessCache()
     controller = MusicController(playlist, player, config.settings, recorder=recorder, clock=clock,
                                  gain_for=loudness.gain_for)
     loudness.prefetch(playlist.tracks())
+    music = SessionMusic(controller, player, loudness, problems)
+    if playlist_path is None and demo:
+        music.demo_thread = threading.Thread(target=_load_demo, args=(music,), name="music-demo", daemon=True)
+        music.demo_thread.start()
     for problem in problems:
         log.warning("%s", problem)
     if open_device:
         player.open()
-    return SessionMusic(controller, player, loudness, problems)
+    return music
+
+
+def _load_demo(music: SessionMusic) -> None:
+    """Generate (first time only, ~2 s) and load the demo playlist, unless one was loaded meanwhile."""
+    from kapmonitor.audio.demo_music import ensure_demo_playlist
+
+    try:
+        demo = Playlist.load_m3u8(ensure_demo_playlist())
+    except (PlaylistError, OSError, RuntimeError, ValueError) as exc:
+        music.problems.append(f"demo music unavailable: {exc}")
+        log.warning("demo music unavailable: %s", exc)
+        return
+    playlist = music.controller.playlist
+    if len(playlist) == 0 and playlist.revision == 0:
+        playlist.replace_with(demo)
+        music.loudness.prefetch(playlist.tracks())
+        music.controller.playlist_changed()

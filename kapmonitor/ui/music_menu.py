@@ -35,6 +35,8 @@ class MusicUi:
         self.open_action: QAction | None = None
 
     def show_therapist_window(self) -> TherapistWindow:
+        """Show (and on first use build) the therapist's window; the music output opens now."""
+        self.music.player.open()
         if self.therapist_window is None:
             self.therapist_window = TherapistWindow(self.controller, self._infusion_window_fn)
             for problem in self.music.problems:
@@ -63,9 +65,10 @@ def install_music_ui(
     infusion_window_fn: InfusionWindowFn | None = None,
     clock: Callable[[], float] = time.time,
     playlist_path: Path | None = None,
-    open_device: bool = True,
+    open_device: bool = False,
 ) -> MusicUi:
-    """See module docstring. `open_device=False` builds everything without touching a sound card."""
+    """See module docstring. The sound card is opened when the therapist's window is first shown
+    (or at once with `open_device=True`), so a session without music never touches it."""
     music = create_session_music(recorder=recorder, clock=clock, playlist_path=playlist_path,
                                  open_device=open_device)
     ui = MusicUi(music, infusion_window_fn)
