@@ -50,14 +50,14 @@ def test_session_music_and_menu_without_a_sound_card(qtbot, tmp_path: Path, monk
     ui = install_music_ui(window, recorder=Rec(), infusion_window_fn=lambda: None, clock=lambda: 42.0)
     try:
         assert [a.text() for a in window.music_menu.actions()] == ["Therapist window…"]  # type: ignore[attr-defined]
-        assert ui.music.demo_thread is not None
+        # nothing heavy until the therapist's window is wanted: no sound card, no demo generation
+        assert ui.music.player._thread is None and ui.music.demo_thread is None
+        ui.open_action.trigger()
+        assert ui.therapist_window is not None and ui.therapist_window.isVisible()
+        assert ui.music.player._thread is not None and ui.music.demo_thread is not None
         ui.music.demo_thread.join(30)
         assert len(ui.controller.playlist) == 4  # the demo playlist, generated into the cache dir
         assert (tmp_path / "cache" / "demo-music-v1" / "demo-session.m3u8").is_file()
-        assert ui.music.player._thread is None  # no sound card touched until the window is wanted
-        ui.open_action.trigger()
-        assert ui.therapist_window is not None and ui.therapist_window.isVisible()
-        assert ui.music.player._thread is not None
         qtbot.waitUntil(lambda: ui.therapist_window.editor.tree.topLevelItemCount() == 4)
         ui.controller.play()
         plays = [row for table, row in rows if table == "music_events" and row["action"] == "play"]

@@ -103,6 +103,13 @@ class SessionMusic:
         """Silence at once and release the device (the program is ending)."""
         self.player.close()
 
+    def load_demo_if_empty(self) -> None:
+        """Load the generated demo playlist in the background if the playlist is still untouched."""
+        playlist = self.controller.playlist
+        if self.demo_thread is None and len(playlist) == 0 and playlist.revision == 0:
+            self.demo_thread = threading.Thread(target=_load_demo, args=(self,), name="music-demo", daemon=True)
+            self.demo_thread.start()
+
 
 def create_session_music(
     recorder: Recorder | None = None,
@@ -134,8 +141,7 @@ def create_session_music(
     loudness.prefetch(playlist.tracks())
     music = SessionMusic(controller, player, loudness, problems)
     if playlist_path is None and demo:
-        music.demo_thread = threading.Thread(target=_load_demo, args=(music,), name="music-demo", daemon=True)
-        music.demo_thread.start()
+        music.load_demo_if_empty()
     for problem in problems:
         log.warning("%s", problem)
     if open_device:

@@ -37,6 +37,7 @@ class MusicUi:
     def show_therapist_window(self) -> TherapistWindow:
         """Show (and on first use build) the therapist's window; the music output opens now."""
         self.music.player.open()
+        self.music.load_demo_if_empty()  # the demo plays out of the box
         if self.therapist_window is None:
             self.therapist_window = TherapistWindow(self.controller, self._infusion_window_fn)
             for problem in self.music.problems:
@@ -69,7 +70,7 @@ def install_music_ui(
 ) -> MusicUi:
     """See module docstring. The sound card is opened when the therapist's window is first shown
     (or at once with `open_device=True`), so a session without music never touches it."""
-    music = create_session_music(recorder=recorder, clock=clock, playlist_path=playlist_path,
+    music = create_session_music(recorder=recorder, clock=clock, playlist_path=playlist_path, demo=False,
                                  open_device=open_device)
     ui = MusicUi(music, infusion_window_fn)
     menu = getattr(window, "music_menu", None)
