@@ -38,8 +38,14 @@ class PlethStrip(pg.PlotWidget):
     def refresh(self, wave: WaveBuffer) -> None:
         _, values = wave.snapshot()
         n = len(values)
+        item = self.getPlotItem()
         if self._x is None or len(self._x) != n:
             self._x = np.arange(n, dtype=np.float64) / wave.rate_hz - n / wave.rate_hz
+            # a fixed view (the wave is scaled into 0..1 below): moving the range on every redraw
+            # made pyqtgraph paint the strip twice per frame (benchmarks/display)
+            item.setXRange(float(self._x[0]), 0.0, padding=0)
+            item.setYRange(0.0, 1.0, padding=0)
+            self._label.setPos(float(self._x[0]), 1.0)
         finite = values[np.isfinite(values)]
         if len(finite):
             lo, hi = float(np.percentile(finite, 1)), float(np.percentile(finite, 99))
@@ -47,8 +53,5 @@ class PlethStrip(pg.PlotWidget):
             # follow the signal smoothly so the strip does not jump with each beat
             self._low += 0.3 * ((lo - pad) - self._low)
             self._high += 0.3 * ((hi + 3 * pad) - self._high)  # headroom for the label
-        self.curve.setData(self._x, values.astype(np.float64))
-        item = self.getPlotItem()
-        item.setYRange(self._low, self._high, padding=0)
-        item.setXRange(float(self._x[0]), 0.0, padding=0)
-        self._label.setPos(float(self._x[0]), self._high)
+        scale = 1.0 / max(self._high - self._low, 1e-9)
+        self.curve.setData(self._x, (values.astype(np.float64) - self._low) * scale)
