@@ -101,6 +101,12 @@ class MonitorApplication:
         install_export_action(window, lambda: self.pipeline.recorder.path)  # File > Export session... (Ctrl+E)
         if replay_of is None:
             self._start_nurse_session(window, simulated)  # Session menu and dock (not for replays)
+            from kapmonitor.ui.music_menu import install_music_ui
+
+            # Music > Therapist window... (Ctrl+M): own output device, every action into music_events
+            self.music_ui = install_music_ui(
+                window, recorder=self.pipeline.recorder, clock=self.clock.now,
+                infusion_window_fn=lambda: self._infusion_window(self.clock.now()))
         window.show()
         window.start()
 
@@ -142,6 +148,9 @@ class MonitorApplication:
         return f"\u25cf Recording {rec.path.name}", True
 
     def stop(self) -> None:
+        music_ui = getattr(self, "music_ui", None)
+        if music_ui is not None:
+            music_ui.close()
         self.sounder.stop()
         self.supervisor.stop()
         self.pipeline.stop()
