@@ -165,6 +165,15 @@ def test_pause_resume_stop_fades_and_selection_while_silent(setup) -> None:
     assert rows[-1]["detail"] == "selected"
     ctl.play()
     assert spec_of(player.last("start")).path == t["d"].path
+    ctl.stop()
+    player.emit("stopped")
+    ctl.jump(t["b"].id)  # chosen while stopped, flagged avoid: the therapist's choice still plays
+    ctl.play()
+    assert spec_of(player.last("start")).path == t["b"].path
+    ctl.stop()
+    player.emit("stopped")
+    ctl.jump(t["d"].id)
+    ctl.play()
     # paused: next drops the (silent) paused track and selects
     player.emit("started", spec_of(player.last("start")).token)
     ctl.pause()

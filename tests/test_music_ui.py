@@ -114,6 +114,7 @@ def test_playlist_editor_drag_and_drop_notes_avoid_and_missing(window, qtbot) ->
     drop = QDropEvent(QPointF(rect.center().x(), rect.top() + 2), Qt.DropAction.MoveAction, mime,
                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     tree.dropEvent(drop)
+    qtbot.waitUntil(lambda: ctl.playlist.flat()[0][1].title == "Three")
     assert [(p, t.title) for p, t in ctl.playlist.flat()] == [(0, "Three"), (0, "One"), (0, "Two"), (3, "lost")]
     assert tree.topLevelItem(0).child(0).text(0) == "Three"  # the view follows the playlist
     # a drop on a phase row appends to that phase
@@ -122,7 +123,7 @@ def test_playlist_editor_drag_and_drop_notes_avoid_and_missing(window, qtbot) ->
     drop = QDropEvent(QPointF(tree.visualItemRect(peak).center()), Qt.DropAction.MoveAction, QMimeData(),
                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     tree.dropEvent(drop)
-    assert [(p, t.title) for p, t in ctl.playlist.flat()][2] == (2, "One")
+    qtbot.waitUntil(lambda: [(p, t.title) for p, t in ctl.playlist.flat()][2] == (2, "One"))
     # notes and the avoid flag edited in place
     item = editor.item_for(one_id)
     item.setText(COL_NOTES, "grounding")

@@ -131,6 +131,7 @@ class MusicController:
         self._current_token: int | None = None
         self._phase_index = 0
         self._next_id: int | None = None
+        self._chosen_id: int | None = None
         self._seen_revision = -1
         self.volume_db = self.settings.volume_db
         self.ducked = False
@@ -273,7 +274,8 @@ class MusicController:
                 self._note("state")
             else:
                 track = self._track(self._current_id)
-                if track is None or not track.playable:
+                chosen = track is not None and track.id == self._chosen_id and track.error is None
+                if track is None or not (track.playable or chosen):
                     track = self._following(self._current_id, False) if track else None
                     track = track or self._following(None, False) or self._first_playable()
                 if track is None:
@@ -369,6 +371,7 @@ class MusicController:
                 self.state = State.STOPPED
             self._current_id = track.id
             self._current_token = None
+            self._chosen_id = track.id  # an explicit choice plays even when flagged "avoid"
             found = self.playlist.find(track.id)
             if found is not None:
                 self._phase_index = found[0]

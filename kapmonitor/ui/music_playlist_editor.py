@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -86,7 +86,9 @@ class PlaylistTree(QTreeWidget):
         parent = moving.parent()
         if parent is not None and int(parent.data(0, ROLE_PHASE)) == phase and parent.indexOfChild(moving) < index:
             index -= 1  # counted after taking the track out
-        self.track_moved.emit(int(track_ids[0]), phase, index)
+        track_id = int(track_ids[0])
+        # after the drag has fully ended: rebuilding the tree inside it would pull items from under Qt
+        QTimer.singleShot(0, lambda: self.track_moved.emit(track_id, phase, index))
 
 
 class PlaylistEditor(QWidget):
