@@ -251,8 +251,9 @@ class ProtocolEvent:
 @dataclass(slots=True)
 class _WaveMeta:
     period_ticks: int = DEFAULT_PLETH_PERIOD_TICKS
-    significant_bits: int = 16
-    scale: tuple[float, float, int, int] | None = None
+    mask: int = 0xFFFF
+    scale: tuple[float, float] | None = None  # value = k * sample + b
+    raw: dict[int, bytes] = field(default_factory=dict)
     last_end: float | None = None
 
 
@@ -524,21 +525,10 @@ class IntelliVueDecoder(Decoder):
             if len(self._waves) > 256:
                 self._waves.clear()
             meta = self._waves[(ctx, handle)] = _WaveMeta()
-        if aid == m.ATTR_TIME_PD_SAMP and len(raw) >= 4:
-            period = struct.unpack_from(">I", raw, 0)[0]
-            if 8 <= period <= 8000:  # 1 kHz .. 1 Hz
-                meta.period_ticks = period
-            return []
-        if aid == m.ATTR_SA_SPECN and len(raw) >= 6:
-            sig = raw[3]
-            if 1 <= sig <= 16:
-                meta.significant_bits = sig
-            return []
-        if aid == m.ATTR_SCALE_SPECN_I16 and len(raw) >= 12:
-            lo = decode_float(struct.unpack_from(">I", raw, 0)[0]).value
-            hi = decode_float(struct.unpack_from(">I", raw, 4)[0]).value
-            slo, shi = struct.unpack_from(">HH", raw, 8)
-            meta.scale = (lo, hi, slo, shi) if lo is not None and hi is not None and shi != slo else None
+        if aid in _WAVE_META_ATTRS:
+            if meta.raw.get(aid) != raw:  # static attributes repeat in every result: decode once
+                meta.raw[aid] = raw
+                _update_wave_meta(meta, aid, raw)
             return []
         arrays: list[tuple[int, int, bytes]] = []
         if aid == m.ATTR_SA_VAL_OBS and len(raw) >= 6:
@@ -555,24 +545,52 @@ class IntelliVueDecoder(Decoder):
                 p += 6 + n
         out: list[Item] = []
         for physio, state, data in arrays:
-            if physio != m.NOM_PLETH or len(data) < 2:
+            n = len(data) // 2
+            if physio != m.NOM_PLETH or n == 0:
                 continue
-            samples = np.frombuffer(data[: len(data) // 2 * 2], dtype=">u2").astype(np.int64)
-            samples &= (1 << meta.significant_bits) - 1
-            values = samples.astype(np.float64)
-            if meta.scale is not None:
-                lo, hi, slo, shi = meta.scale
-                values = lo + (values - slo) * (hi - lo) / (shi - slo)
             if state & 0xFF00:
-                values[:] = np.nan
-            values[~np.isfinite(values) | (np.abs(values) > 1e9)] = np.nan
+                values = np.full(n, np.nan, dtype=np.float32)
+            else:
+                samples = np.frombuffer(data, dtype=">u2", count=n)
+                if meta.mask != 0xFFFF:
+                    samples = samples & meta.mask
+                if meta.scale is not None:
+                    k, b = meta.scale  # bounded when set: |k * 65535 + b| <= 1e9
+                    values = (samples * k + b).astype(np.float32)
+                else:
+                    values = samples.astype(np.float32)
             rate = m.TICKS_PER_SECOND / meta.period_ticks
-            start = t - len(values) / rate
+            start = t - n / rate
             if meta.last_end is not None and abs(start - meta.last_end) < 0.5:
                 start = meta.last_end  # keep consecutive chunks contiguous despite 2 ms time jitter
-            meta.last_end = start + len(values) / rate
-            out.append(WaveChunk(start, Parameter.PLETH, rate, values.astype(np.float32)))
+            meta.last_end = start + n / rate
+            out.append(WaveChunk(start, Parameter.PLETH, rate, values))
         return out
+
+
+_WAVE_META_ATTRS = frozenset((m.ATTR_TIME_PD_SAMP, m.ATTR_SA_SPECN, m.ATTR_SCALE_SPECN_I16))
+
+
+def _update_wave_meta(meta: _WaveMeta, aid: int, raw: bytes) -> None:
+    """Sample period, significant bits, or the scale as value = k * sample + b."""
+    if aid == m.ATTR_TIME_PD_SAMP and len(raw) >= 4:
+        period = struct.unpack_from(">I", raw, 0)[0]
+        if 8 <= period <= 8000:  # 1 kHz .. 1 Hz
+            meta.period_ticks = period
+    elif aid == m.ATTR_SA_SPECN and len(raw) >= 6:
+        sig = raw[3]
+        if 1 <= sig <= 16:
+            meta.mask = (1 << sig) - 1
+    elif aid == m.ATTR_SCALE_SPECN_I16 and len(raw) >= 12:
+        lo = decode_float(struct.unpack_from(">I", raw, 0)[0]).value
+        hi = decode_float(struct.unpack_from(">I", raw, 4)[0]).value
+        slo, shi = struct.unpack_from(">HH", raw, 8)
+        meta.scale = None
+        if lo is not None and hi is not None and shi != slo:
+            k = (hi - lo) / (shi - slo)
+            b = lo - slo * k
+            if math.isfinite(k) and math.isfinite(b) and abs(k) * 65535 + abs(b) <= 1e9:
+                meta.scale = (k, b)
 
 
 def _is_client_message(msg: m.Message) -> bool:
