@@ -426,3 +426,17 @@ def test_alarm_counts_are_episodes_at_their_highest_priority(tmp_path: Path) -> 
     doc = json.loads((tmp_path / "o" / f"{doc_alarms.base}.json").read_text())
     jsonschema.validate(doc, json.loads(resource_path("session_export.schema.json").read_text()))
     assert [a["event"] for a in doc["alarms"]][:3] == ["raised", "priority_changed", "audio_paused"]
+
+
+def test_non_finite_values_become_no_value(tmp_path: Path) -> None:
+    db = tmp_path / "inf.db"
+    rec = SessionRecorder(db, {}).start()
+    rec.on_items([VitalSample(1.7e9, Parameter.HR, float("inf"), Status.OK, Source.MONITOR),
+                  VitalSample(1.7e9 + 1, Parameter.HR, 70.0, Status.OK, Source.MONITOR)])  # fmt: skip
+    rec.insert("alarm_log", {"t": 1.7e9, "alarm_id": "x", "kind": "technical", "priority": "high",
+                             "event": "raised", "value": float("-inf"), "message": "odd"})  # fmt: skip
+    rec.stop()
+    result = run_export(db, tmp_path / "o", ExportOptions(formats=("csv", "json", "fhir")))
+    doc = json.loads((tmp_path / "o" / f"{result.base}.json").read_text())
+    assert [s["value"] for s in doc["samples"]] == [None, 70.0]
+    assert doc["alarms"][0]["value"] is None

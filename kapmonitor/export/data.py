@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -310,7 +311,12 @@ def _rows(conn: sqlite3.Connection, tables: set[str], table: str, order: str = "
         return []
     cur = conn.execute(f"SELECT * FROM {table} ORDER BY {order}")
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    out = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    for row in out:  # JSON has no infinity: a non-finite number is "no value"
+        for k, v in row.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                row[k] = None
+    return out
 
 
 def _first(info: dict[str, str | None], keys: Sequence[str]) -> str | None:
@@ -384,6 +390,7 @@ def load_session(conn: sqlite3.Connection, waves: bool = False) -> SessionData:
         rows = []
     if rows:
         t_col, p_col, v_col, st_col, src_col, m_col = (list(c) for c in zip(*rows, strict=True))
+        v_col = [v if v is None or math.isfinite(v) else None for v in v_col]
     else:
         t_col, p_col, v_col, st_col, src_col, m_col = [], [], [], [], [], []
     samples = Samples(np.asarray(t_col, dtype=np.float64), p_col, v_col, st_col, src_col, m_col)

@@ -133,11 +133,37 @@ def run_export(
     finally:
         conn.close()
     if options.deidentify:
-        data = deidentify(data, options.salt or random_salt())
+        try:
+            data = deidentify(data, options.salt or random_salt())
+        except Exception as exc:  # odd data must give one line, never a traceback
+            log.debug("de-identification failed", exc_info=True)
+            raise ExportError(f"{db_path.name} cannot be de-identified: {exc}") from None
     base = base_name(data, db_path)
     out = Path(out_dir) if out_dir is not None else default_out_dir(db_path)
     exported_at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
+    try:
+        return _write_all(data, db_path, out, base, formats, options, pdf_writer, exported_at, step, progress, started)
+    except ExportError:
+        raise
+    except Exception as exc:  # never a traceback for the user; details in the debug log
+        log.debug("export failed", exc_info=True)
+        raise ExportError(f"export of {db_path.name} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _write_all(
+    data: SessionData,
+    db_path: Path,
+    out: Path,
+    base: str,
+    formats: tuple[str, ...],
+    options: ExportOptions,
+    pdf_writer: Callable[..., None] | None,
+    exported_at: str,
+    step: Callable[[float, str], None],
+    progress: Progress | None,
+    started: float,
+) -> ExportResult:
     with Staging(out) as staging:
         names: list[str] = []
         vitals = records.vitals(data) if {"csv", "json"} & set(formats) else None
