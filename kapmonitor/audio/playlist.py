@@ -118,7 +118,11 @@ def read_track(path: Path) -> Track:
     path = Path(path)
     artist, title = title_from_filename(path)
     track = Track(path=path, title=title, artist=artist)
-    if not path.is_file():
+    try:
+        exists = path.is_file()
+    except (OSError, ValueError):  # a name with a NUL byte, a path too long, ...
+        exists = False
+    if not exists:
         track.error = "file not found"
         return track
     try:
