@@ -229,6 +229,9 @@ class IntelliVueDriver(Driver):
             elif kind == "mds_create":
                 self._queue(m.mds_create_event_result(ev.invoke_id, ev.event_time))
                 self._estimate_utc_offset()
+                if self._state == "associating":  # the Association Result was lost on the line
+                    self.associations += 1
+                    self._state = "associated"
                 if self._state == "associated":
                     self._start_polling()
             elif kind == "poll_result":
