@@ -63,7 +63,12 @@ def test_now_playing_times_and_transport_buttons(window, qtbot) -> None:  # type
     qtbot.mouseClick(w.buttons["stop"], Qt.MouseButton.LeftButton)
     assert ctl.state is State.STOPPING
     spans = w.timeline.spans
-    assert spans and w.timeline.infusion is not None
+    # "return" holds only a missing file: nothing to project there
+    assert [s.name for s in spans] == ["pre-onset", "peak"] and w.timeline.infusion is not None
+    lo, hi = w.timeline.time_range()
+    assert lo <= w.timeline.infusion[0] and hi >= w.timeline.infusion[1]  # the whole infusion is in view
+    image = w.timeline.grab().toImage()
+    assert image.width() > 100 and len({image.pixel(x, 40) for x in range(0, image.width(), 5)}) > 2
 
 
 def test_keyboard_shortcuts(window, qtbot) -> None:  # type: ignore[no-untyped-def]

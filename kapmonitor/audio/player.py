@@ -220,7 +220,7 @@ StreamFactory = Callable[[Callable[..., None], int, int, int, "str | int | None"
 
 
 def sounddevice_stream(callback: Callable[..., None], rate: int, channels: int, blocksize: int,
-                       device: str | int | None, latency: str | float = 0.2) -> StreamLike:
+                       device: str | int | None, latency: str | float = 0.3) -> StreamLike:
     import sounddevice
 
     stream: StreamLike = sounddevice.OutputStream(
