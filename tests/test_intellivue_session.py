@@ -338,3 +338,30 @@ def test_poll_is_renewed_before_its_period_runs_out(monitor: Monitor) -> None:
     assert not [i for i in first + later if isinstance(i, WaveChunk)]
     assert monitor.emulator.counters.wave_results == 0
     assert monitor.emulator.counters.poll_requests >= 6
+
+
+class _LossyEmulator(IntelliVueEmulator):
+    """Loses its first Association Result on the line (no flow control, no retries on RS232)."""
+
+    lost = 0
+
+    def _send(self, transport, payload: bytes) -> None:  # type: ignore[no-untyped-def]
+        if payload[0] == m.AC_SPDU_SI and not self.lost:
+            self.lost += 1
+            return
+        super()._send(transport, payload)
+
+
+def test_lost_association_result_still_polls() -> None:
+    emulator = _LossyEmulator(speed=5.0)
+    mon = Monitor(emulator)
+    try:
+        drv = _driver(mon.path)
+        drv.open()
+        items = _run(drv, 6.0, until=lambda it: any(isinstance(i, VitalSample) and i.valid for i in it))
+        drv.close()
+        assert emulator.lost == 1
+        assert any(isinstance(i, VitalSample) and i.valid for i in items)
+        assert emulator.counters.associations == 1 and emulator.counters.create_results_ok == 1
+    finally:
+        mon.unplug()
