@@ -49,7 +49,7 @@ def test_export_runs_on_a_worker_and_reports_progress(qtbot, built: Built, tmp_p
     # the GUI thread kept running its timer during the export: no gap of half a second
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 5 and max(gaps) < 0.5
-    assert dialog.export_button.isEnabled() and not dialog.running
+    assert dialog.export_button.isEnabled() and not dialog.running and dialog.open_button.isEnabled()
     assert "13 files written" in dialog.status.text()
 
 

@@ -227,3 +227,26 @@ def test_long_tables_continue_over_pages_without_losing_rows(tmp_path: Path) -> 
     assert sorted(ids) == [f"{i:04d}" for i in range(240)]  # every row exactly once
     assert "Alarm log (every state change) (continued)" in text
     assert "wrap onto a second line 239" in re.sub(r"\s+", " ", text)
+
+
+def test_chart_ranges_widen_so_no_value_is_clipped(tmp_path: Path) -> None:
+    from kapmonitor.export.data import load_session
+    from kapmonitor.export.snapshot import take_snapshot
+    from kapmonitor.model.parameters import Parameter
+    from kapmonitor.model.samples import Source, Status, VitalSample
+    from kapmonitor.recording.recorder import SessionRecorder
+    from kapmonitor.ui.report_pdf import _range
+
+    db = tmp_path / "desat.db"
+    rec = SessionRecorder(db, {}).start()
+    rec.on_items([VitalSample(1.7e9 + i, Parameter.SPO2, 97.0 - i, Status.OK, Source.MONITOR) for i in range(26)])
+    rec.on_items([VitalSample(1.7e9, Parameter.HR, 182.0, Status.OK, Source.MONITOR)])
+    rec.stop()
+    conn = take_snapshot(db)
+    data = load_session(conn)
+    conn.close()
+    assert _range(data, ("spo2",), 80, 100, 5) == (70.0, 100.0)  # lowest value 72
+    assert _range(data, ("hr",), 30, 170, 20) == (30.0, 200.0)
+    assert _range(data, ("nibp_sys",), 40, 220, 20) == (40.0, 220.0)  # no values: the usual range
+    result = run_export(db, tmp_path / "out", ExportOptions(formats=("pdf",)))
+    assert "70" in pdf_text(pdf_of(result), 2).split()

@@ -15,8 +15,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -125,9 +125,13 @@ class ExportDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_export)
+        self.open_button = QPushButton("Open folder")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._open_folder)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.reject)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.cancel_button)
@@ -202,6 +206,7 @@ class ExportDialog(QDialog):
         options = self.options()
         self._cancel = threading.Event()
         self.result_files = []
+        self.open_button.setEnabled(False)
         self.last_error = None
         self.progress.setValue(0)
         self.status.setText("starting…")
@@ -224,6 +229,10 @@ class ExportDialog(QDialog):
         self._thread.start()
         self._update_buttons()
 
+    def _open_folder(self) -> None:
+        if self.result_files:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result_files[0].parent)))
+
     @Slot()
     def cancel_export(self) -> None:
         if self.running:
@@ -240,6 +249,7 @@ class ExportDialog(QDialog):
     def _on_success(self, result: ExportResult) -> None:
         self._join()
         self.result_files = list(result.files)
+        self.open_button.setEnabled(bool(self.result_files))
         self.progress.setValue(100)
         self.status.setText(f"{len(result.files)} files written to {result.out_dir} in {result.seconds:.1f} s")
         self._update_buttons()

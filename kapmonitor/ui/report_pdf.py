@@ -802,6 +802,14 @@ def _markers(
     pg.p.setBrush(Qt.BrushStyle.NoBrush)
 
 
+def _range(data: SessionData, parameters: Sequence[str], lo: float, hi: float, step: float) -> tuple[float, float]:
+    values = [v for p in parameters for v in data.samples.series(p)[1].tolist()]
+    if values:
+        lo = min(lo, float(np.floor(min(values) / step) * step))
+        hi = max(hi, float(np.ceil(max(values) / step) * step))
+    return lo, hi
+
+
 def _chart_page(pg: _Page, ctx: _Ctx, y0: float) -> None:
     d = ctx.data
     first = d.first_time if d.first_time is not None else d.origin
@@ -828,9 +836,13 @@ def _chart_page(pg: _Page, ctx: _Ctx, y0: float) -> None:
     music_h = 7.0 if d.music else 0.0
     bottom = pg.h - 9 - 12 - music_h
     avail = bottom - y - marker_h
-    bp = _Panel(y + marker_h, avail * 0.48, 40, 220, "NIBP mmHg")
-    hr = _Panel(bp.top + bp.height + 3, avail * 0.28 - 3, 30, 170, "HR /min")
-    sp = _Panel(hr.top + hr.height + 3, avail * 0.24 - 3, 80, 100, "SpO₂ %")
+    # fixed ranges a clinician is used to, widened when a value falls outside (never clipped away)
+    bp_lo, bp_hi = _range(d, ("nibp_sys", "nibp_dia", "nibp_mean"), 40, 220, 20)
+    hr_lo, hr_hi = _range(d, ("hr",), 30, 170, 20)
+    sp_lo, sp_hi = _range(d, ("spo2",), 80, 100, 5)
+    bp = _Panel(y + marker_h, avail * 0.48, bp_lo, bp_hi, "NIBP mmHg")
+    hr = _Panel(bp.top + bp.height + 3, avail * 0.28 - 3, hr_lo, hr_hi, "HR /min")
+    sp = _Panel(hr.top + hr.height + 3, avail * 0.24 - 3, sp_lo, min(sp_hi, 100), "SpO₂ %")
     panels = (bp, hr, sp)
     top, bot = bp.top, sp.top + sp.height
     # infusion window and pauses behind everything
@@ -852,7 +864,8 @@ def _chart_page(pg: _Page, ctx: _Ctx, y0: float) -> None:
                 ax.x(d.minute(p.start)), top, ax.x(d.minute(pe)) - ax.x(d.minute(p.start)), bot - top, fill=PAUSE_FILL
             )
             pg.text(ax.x(d.minute(p.start)) + 0.3, top + 4.5, 20, 4, "pause", 6.5, colour=GREY)
-    for panel, step in ((bp, 20.0), (hr, 20.0), (sp, 5.0)):
+    for panel, step in ((bp, 20.0 if bp.hi - bp.lo <= 200 else 40.0), (hr, 20.0 if hr.hi - hr.lo <= 160 else 40.0),
+                        (sp, 5.0 if sp.hi - sp.lo <= 25 else 10.0)):  # fmt: skip
         _draw_panel_frame(pg, ax, panel, step)
     _limits(pg, ctx, ax, bp, Parameter.NIBP_SYS, "sys ")
     _limits(pg, ctx, ax, bp, Parameter.NIBP_DIA, "dia ")
@@ -868,7 +881,7 @@ def _chart_page(pg: _Page, ctx: _Ctx, y0: float) -> None:
     pg.p.restore()
     _event_strip(pg, ctx, ax, bp.top - marker_h, marker_h, top, bot)
     # time axis
-    ticks = 15.0 if m1 - m0 <= 300 else 30.0
+    ticks = next((step for step in (15.0, 30.0, 60.0, 120.0) if (m1 - m0) / step <= 18), 240.0)
     m = m0
     while m <= m1 + 1e-9:
         x = ax.x(m)
