@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)} (known: {', '.join(BENCHMARKS)})")
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     load = os.getloadavg()
     figures: list[dict[str, object]] = []
     for name in names:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     doc = {
         "date": started.isoformat(timespec="seconds"),
-        "duration_s": round((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 1),
+        "duration_s": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
         "quick": args.quick,
         "benchmarks": names,
         "machine": info,

@@ -79,7 +79,7 @@ def run(quick: bool) -> list[Figure]:
     engine.add_listener(on_alarm)
 
     class PaintWatch(QObject):
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint and isinstance(watched, QLabel) and watched.text().startswith("***"):
                 now = time.perf_counter()
                 with lock:
@@ -147,7 +147,8 @@ def run(quick: bool) -> list[Figure]:
                         engine_ms.append((float(trial["engine"]) - sent) * 1000)  # type: ignore[arg-type]
                         screen_ms.append((float(trial["screen"]) - sent) * 1000)  # type: ignore[arg-type]
                     else:
-                        failures.append(f"trial {i}: engine={trial['engine'] is not None} screen={trial['screen'] is not None}")
+                        got = f"engine={trial['engine'] is not None} screen={trial['screen'] is not None}"
+                        failures.append(f"trial {i}: {got}")
                     trial["sent"] = None
                 send((118 + i % 9, 78, 92))
                 wait_until(lambda: not any(a.alarm_id == "nibp_sys.upper" and a.condition_present

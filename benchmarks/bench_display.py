@@ -1,0 +1,124 @@
+"""Live display cost: a running session on the simulated monitor at real speed, shown by the lead's
+MainWindow offscreen at 1280x800, with 4 hours of trends already in the store and pleth at 100 Hz.
+
+The trend store is filled first with 4 h of the simulator's data (the hours before "now"), then the
+real pipeline (simulated driver on the real clock, engine, recorder, supervisor) runs with the window
+for the measured time. CPU is this whole process's CPU time (all threads: GUI, reader, recorder,
+supervisor) as a percentage of one core, measured in consecutive windows; the redraw rate counts the
+window's fast redraws (`MainWindow.redraws`) per second. In the same run, the CPU of the pipeline
+alone (the window hidden and its timers stopped) is measured, so the GUI's share is a ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import Figure, median, min_max, qt_quiet
+
+CPU_TARGET = 10.0
+REDRAW_TARGET = 20.0
+TREND_HOURS = 4.0
+
+
+def fill_trends(store: object, start: float, hours: float) -> int:
+    """Feed `hours` of simulated data ending at `start` into a TrendStore; returns items fed."""
+    from kapmonitor.drivers.simulator import SimulatedPatient, run_patient_for
+
+    patient = SimulatedPatient(start - hours * 3600, "normal", seed=3)
+    n = 0
+    for _ in range(int(hours * 60)):  # a minute at a time keeps memory flat
+        items = run_patient_for(patient, 60)
+        store.on_items(items)  # type: ignore[attr-defined]
+        n += len(items)
+    return n
+
+
+def run(quick: bool) -> list[Figure]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from kapmonitor.alarms.profile import default_profile
+    from kapmonitor.alarms.supervisor import AlarmSupervisor
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.registry import create_driver
+    from kapmonitor.model.clock import RealClock
+    from kapmonitor.pipeline import MonitoringPipeline
+    from kapmonitor.ui.main_window import MainWindow
+
+    measure_s = 10.0 if quick else 60.0
+    window_s = 2.0 if quick else 10.0
+    baseline_s = 4.0 if quick else 10.0
+    qt_quiet()
+    app = QApplication.instance() or QApplication([])
+    clock = RealClock()
+    tmp = tempfile.TemporaryDirectory(prefix="kapbench-display-")
+    driver = create_driver("simulated", DriverOptions(scenario="normal", seed=5), clock)
+    pipeline = MonitoringPipeline(driver, Path(tmp.name) / "session.db", alarm_profile=default_profile())
+    assert pipeline.alarms is not None
+    now = clock.now()
+    t0 = time.perf_counter()
+    fed = fill_trends(pipeline.trends, now, TREND_HOURS)
+    fill_s = time.perf_counter() - t0
+    supervisor = AlarmSupervisor(pipeline.alarms)
+    window = MainWindow(pipeline.trends, pipeline.alarms.profile, session_start=now - TREND_HOURS * 3600,
+                        now_fn=clock.now, simulated=True, device_text="Simulated monitor (benchmark)",
+                        engine=pipeline.alarms)
+    window.resize(1280, 800)
+    window.show()
+    pipeline.start()
+    supervisor.start()
+    window.start()
+
+    cpu: list[float] = []
+    rates: list[float] = []
+    phase = {"name": "warmup", "t": time.perf_counter(), "cpu": time.process_time(), "redraws": 0}
+    baseline: list[float] = []
+    schedule: list[tuple[str, float]] = [("warmup", 3.0)]
+    schedule += [("gui", window_s)] * round(measure_s / window_s)
+    schedule += [("hide", 1.0)] + [("base", baseline_s / 2)] * 2
+
+    def tick() -> None:
+        t, c = time.perf_counter(), time.process_time()
+        name = str(phase["name"])
+        dt = t - float(phase["t"])
+        if name == "gui":
+            cpu.append(100.0 * (c - float(phase["cpu"])) / dt)
+            rates.append((window.redraws - int(phase["redraws"])) / dt)
+        elif name == "base":
+            baseline.append(100.0 * (c - float(phase["cpu"])) / dt)
+        if not schedule:
+            app.quit()
+            return
+        nxt, length = schedule.pop(0)
+        if nxt == "hide":
+            window.fast_timer.stop()
+            window.trend_timer.stop()
+            window.hide()
+        phase.update(name=nxt, t=time.perf_counter(), cpu=time.process_time(), redraws=window.redraws)
+        QTimer.singleShot(int(length * 1000), tick)
+
+    QTimer.singleShot(0, tick)
+    app.exec()
+    supervisor.stop()
+    pipeline.stop()
+    window.close()
+    tmp.cleanup()
+
+    note = (f"{TREND_HOURS:g} h of trends ({fed} items) filled in {fill_s:.1f} s; "
+            f"measured {len(cpu)} windows of {window_s:g} s")
+    gui_share = median(cpu) / median(baseline) if baseline and median(baseline) > 0 else None
+    return [
+        Figure("display.cpu_percent", median(cpu), "% of one core", f"< {CPU_TARGET:g} %",
+               median(cpu) < CPU_TARGET, spread=min_max(cpu), runs=len(cpu), note=note),
+        Figure("display.redraw_hz", median(rates), "Hz", f"\u2265 {REDRAW_TARGET:g} Hz",
+               min(rates) >= REDRAW_TARGET, spread=min_max(rates), runs=len(rates)),
+        Figure("display.pipeline_only_cpu_percent", median(baseline), "% of one core",
+               spread=min_max(baseline), runs=len(baseline),
+               note="same process, window hidden and its timers stopped (acquisition, engine, recorder)"),
+        Figure("display.with_window_vs_pipeline_only", gui_share, "ratio",
+               spread="CPU with the window / CPU without it, same run"),
+    ]

@@ -1,0 +1,96 @@
+"""Start-up: from process start to the first painted main window.
+
+A new interpreter is started per run with the time of its launch (time.time() in the parent,
+just before the fork) on its command line. It does what `kapmonitor run` does on the simulated
+monitor (offscreen): import kapmonitor's GUI, build `MonitorApplication` (profile, session
+database, pipeline, alarm sounder) and start it; an event filter on the main window notes the
+first paint event. The child reports the time to "imports done" and to "first paint".
+In the same run a bare interpreter (`python -c pass`) is timed, for the share Python itself takes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchmarks.common import REPO_ROOT, Figure, median, min_max
+
+TARGET_S = 1.5
+
+CHILD = r"""
+import sys, time
+t_launch = float(sys.argv[1])
+import os
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from pathlib import Path
+from kapmonitor.ui.app import MonitorApplication
+from kapmonitor.drivers.base import DriverOptions
+from kapmonitor.drivers.registry import create_driver
+from kapmonitor.model.clock import RealClock
+from PySide6.QtCore import QEvent, QObject, QTimer
+t_imports = time.time()
+clock = RealClock()
+driver = create_driver("simulated", DriverOptions(scenario="normal", seed=1), clock)
+app = MonitorApplication(driver, clock, Path(sys.argv[2]), None)
+result = {}
+
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and "paint" not in result:
+            result["paint"] = time.time()
+            QTimer.singleShot(0, app.qt_app.quit)
+        return False
+
+watcher = FirstPaint()
+app.qt_app.installEventFilter(watcher)  # the first paint of any widget of the main window
+app.start(sound=True)
+QTimer.singleShot(20000, app.qt_app.quit)
+app.exec()
+print("RESULT " + __import__("json").dumps({"imports": t_imports - t_launch,
+      "paint": result.get("paint", float("nan")) - t_launch}))
+"""
+
+
+def run(quick: bool) -> list[Figure]:
+    runs = 2 if quick else 7
+    imports: list[float] = []
+    paints: list[float] = []
+    bare: list[float] = []
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="kapbench-start-") as tmp:
+        for i in range(runs + 1):  # the first run warms the file cache and is not counted
+            db = os.path.join(tmp, f"s{i}.db")
+            env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO_ROOT))
+            launch = time.time()
+            proc = subprocess.run([sys.executable, "-c", CHILD, repr(launch), db], cwd=REPO_ROOT, env=env,
+                                  capture_output=True, text=True, timeout=60)
+            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+            t = time.time()
+            subprocess.run([sys.executable, "-c", "pass"], check=False)
+            if i == 0:
+                continue
+            bare.append(time.time() - t)
+            if line is None:
+                problems.append(f"run {i}: exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}")
+                continue
+            r = json.loads(line[len("RESULT "):])
+            if r["paint"] != r["paint"]:
+                problems.append(f"run {i}: no paint event")
+                continue
+            imports.append(r["imports"])
+            paints.append(r["paint"])
+    note = f"{len(paints)} of {runs} runs after one warm-up run" + (f"; {problems[0]}" if problems else "")
+    if not paints:
+        return [Figure("startup.first_paint", None, "s", f"< {TARGET_S:g} s", False, note=note)]
+    return [
+        Figure("startup.first_paint", median(paints), "s", f"< {TARGET_S:g} s",
+               median(paints) < TARGET_S and not problems, spread=min_max(paints), runs=len(paints), note=note),
+        Figure("startup.imports_done", median(imports), "s", spread=min_max(imports), runs=len(imports),
+               note="interpreter start, kapmonitor.ui.app and QtCore imported (the window modules load in start())"),
+        Figure("startup.bare_python", median(bare), "s", spread=min_max(bare), runs=len(bare),
+               note="`python -c pass` in the same run, for scale"),
+    ]
