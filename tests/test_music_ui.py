@@ -205,3 +205,20 @@ def test_the_window_has_no_alarm_control(window) -> None:  # type: ignore[no-unt
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             assert not [n for n in names if n.startswith("kapmonitor.alarms")], path
+
+
+def test_typing_a_note_does_not_trigger_shortcuts(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication, QLineEdit
+
+    w, ctl, _ = window
+    w.activateWindow()
+    qtbot.waitUntil(lambda: w.isActiveWindow())
+    one = next(t for t in ctl.playlist.tracks() if t.title == "One")
+    item = w.editor.item_for(one.id)
+    w.editor.tree.editItem(item, COL_NOTES)
+    qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit))
+    editor = QApplication.focusWidget()
+    qtbot.keyClicks(editor, "deep h ")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert not ctl.ducked and not ctl.hold_phase and ctl.state is State.STOPPED
+    qtbot.waitUntil(lambda: ctl.playlist.find(one.id)[2].notes == "deep h ")
