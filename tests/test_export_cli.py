@@ -199,3 +199,17 @@ def test_salt_from_the_environment(good_db: Path, tmp_path: Path) -> None:
 
     expected = pseudonym_hash("KAP-0042-XYZ", "env-secret")
     assert [p.name for p in (tmp_path / "d").glob("*.json") if "_" not in p.name] == [f"{expected}-s2.json"]
+
+
+def test_default_folder_of_a_deidentified_export_names_no_one(tmp_path: Path) -> None:
+    from export_fixtures import PSEUDONYM
+
+    db = build_session(tmp_path / f"20260314-0900-{PSEUDONYM}.db", hours=0.2).path
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = kapmonitor(db, "--deidentify", "-f", "csv", "-q", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    (folder,) = list(work.iterdir())
+    assert folder.name == "deidentified-export"
+    for p in folder.iterdir():
+        assert PSEUDONYM not in p.name and "20260314" not in p.name

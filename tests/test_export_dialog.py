@@ -106,3 +106,17 @@ def test_file_menu_action_opens_the_dialog_on_the_session(qtbot, built: Built) -
     assert dialogs[0].session_edit.text() == str(built.path)
     assert dialogs[0].out_edit.text().endswith("dialog-export")
     dialogs[0].close()
+
+
+def test_deidentify_switches_the_suggested_folder(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "20260314-0900-KAP-0042-XYZ.db"
+    dialog = ExportDialog(db)
+    qtbot.addWidget(dialog)
+    assert dialog.out_edit.text().endswith("20260314-0900-KAP-0042-XYZ-export")
+    dialog.deidentify_box.setChecked(True)
+    assert dialog.out_edit.text().endswith("deidentified-export")
+    dialog.deidentify_box.setChecked(False)
+    assert dialog.out_edit.text().endswith("KAP-0042-XYZ-export")
+    dialog.out_edit.setText(str(tmp_path / "mine"))
+    dialog.deidentify_box.setChecked(True)
+    assert dialog.out_edit.text() == str(tmp_path / "mine")  # a folder the user chose is kept

@@ -23,7 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="csv, json, pdf, fhir, or all (several separated by commas; default all)",
     )
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="DIR", help="output folder (default: SESSION-export in the current folder)"
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: SESSION-export, or deidentified-export, in the current folder)",
     )
     parser.add_argument(
         "--deidentify", action="store_true", help="hash the pseudonym, drop staff and free text, shift dates to day 0"

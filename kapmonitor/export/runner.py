@@ -79,8 +79,10 @@ def base_name(data: SessionData, db_path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", db_path.stem) or "session"
 
 
-def default_out_dir(db_path: Path) -> Path:
-    return Path.cwd() / f"{db_path.stem}-export"
+def default_out_dir(db_path: Path, deidentified: bool = False) -> Path:
+    """SESSION-export in the current folder; a fixed name when de-identified (the database's
+    file name usually holds the pseudonym and the date)."""
+    return Path.cwd() / ("deidentified-export" if deidentified else f"{db_path.stem}-export")
 
 
 def sha256_of(path: Path) -> str:
@@ -139,7 +141,7 @@ def run_export(
             log.debug("de-identification failed", exc_info=True)
             raise ExportError(f"{db_path.name} cannot be de-identified: {exc}") from None
     base = base_name(data, db_path)
-    out = Path(out_dir) if out_dir is not None else default_out_dir(db_path)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(db_path, data.deidentified)
     exported_at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
     try:

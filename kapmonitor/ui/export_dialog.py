@@ -103,6 +103,7 @@ class ExportDialog(QDialog):
             fl.addWidget(box)
 
         self.deidentify_box = QCheckBox("De-identify (hash the pseudonym, remove staff and free text, day 0 dates)")
+        self.deidentify_box.toggled.connect(self._follow_default_folder)
         self.waves_box = QCheckBox("Include waveforms (large files)")
         self.paper_combo = QComboBox()
         self.paper_combo.addItem("A4", "a4")
@@ -177,6 +178,15 @@ class ExportDialog(QDialog):
             w.setEnabled(not busy)
 
     # -- actions ---------------------------------------------------------------------------------------
+    def _follow_default_folder(self, deidentified: bool) -> None:
+        """Keep the suggested folder name free of the pseudonym when de-identifying."""
+        db_text = self.session_edit.text().strip()
+        if not db_text:
+            return
+        db = Path(db_text)
+        if self.out_edit.text() in (str(default_out_dir(db)), str(default_out_dir(db, True))):
+            self.out_edit.setText(str(default_out_dir(db, deidentified)))
+
     def _choose_db(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Session database", self.session_edit.text(), "Session databases (*.db *.sqlite);;All files (*)"
