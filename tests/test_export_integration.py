@@ -3,6 +3,7 @@ exports to JSON/CSV/FHIR/PDF with the nurse's facts, the engine's alarm log and 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -107,6 +108,8 @@ def test_real_session_exports(recorded: Path, tmp_path: Path, qapp: object) -> N
     assert s["utc_offset_minutes"] == -300 and s["phases"]["infusion_start"].endswith("-05:00")
     assert [p["reason"] for p in s["pauses"]] == ["BP 186/104"] and s["pauses"][0]["minutes"] == 5.0
     assert s["infusion_minutes"] == 40.0
+    stop = dt.datetime.fromisoformat(s["phases"]["infusion_stop"])
+    assert dt.datetime.fromisoformat(s["phases"]["observation_end"]) - stop == dt.timedelta(minutes=60)
     assert s["discharge"]["who"] == "DN" and s["consent"] is True
     events = {(e["category"], e["name"]) for e in doc["events"]}
     assert ("side_effect", "hypertension") in events and ("intervention", "labetalol") in events

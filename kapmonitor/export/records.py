@@ -225,6 +225,12 @@ def session_facts(data: SessionData) -> dict[str, Any]:
             "first_record": t(data.first_time),
             "infusion_start": t(data.infusion_start),
             "infusion_stop": t(data.infusion_stop),
+            # earliest discharge: the end of the minimum observation after the infusion
+            "observation_end": t(
+                None
+                if data.infusion_stop is None or not isinstance(f.get("observation_min"), int | float)
+                else data.infusion_stop + float(f["observation_min"]) * 60.0
+            ),
             "last_record": t(data.last_time),
             "discharge": t(None if last_discharge is None else float(last_discharge["t"])),
         },
