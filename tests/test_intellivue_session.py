@@ -365,3 +365,19 @@ def test_lost_association_result_still_polls() -> None:
         assert emulator.counters.associations == 1 and emulator.counters.create_results_ok == 1
     finally:
         mon.unplug()
+
+
+def test_monitor_local_time_is_mapped_to_utc_across_reconnects() -> None:
+    """A monitor whose wall clock runs at UTC+2: values are stamped in UTC, also after re-opening."""
+    mon = Monitor(IntelliVueEmulator(utc_offset_s=7200.0))
+    try:
+        drv = _driver(mon.path)
+        for _ in range(2):
+            drv.open()
+            items = _run(drv, 6.0, until=lambda it: any(isinstance(i, VitalSample) and i.valid for i in it))
+            drv.close()
+            hr = [i for i in items if isinstance(i, VitalSample) and i.parameter is Parameter.HR and i.valid]
+            assert hr and abs(hr[-1].time - time.time()) < 5.0
+        assert mon.emulator.counters.associations == 2
+    finally:
+        mon.unplug()

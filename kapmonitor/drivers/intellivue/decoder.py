@@ -292,8 +292,10 @@ class IntelliVueDecoder(Decoder):
 
     def carry_over(self, previous: IntelliVueDecoder) -> None:
         """Keep what must survive a reconnect: the NIBP measurements already emitted (the monitor
-        still shows the last one after a cable is re-plugged; it is not a new measurement)."""
+        still shows the last one after a cable is re-plugged; it is not a new measurement) and
+        the monitor's UTC offset."""
         self._nibp = previous._nibp
+        self.utc_offset_s = previous.utc_offset_s
 
     # -- time ---------------------------------------------------------------------------------
     @property

@@ -94,7 +94,7 @@ class IntelliVueDriver(Driver):
         self._decoder.stats = self.stats
         self._decoder.frames.stats = self.stats
         self._tx_queue.clear()
-        self._reported_not_answering = False
+        self._reset_session_state()
         self._begin_session()
 
     def close(self) -> None:
