@@ -135,6 +135,9 @@ class FakeStream:
         period = self.blocksize / self.rate / self.card.speed
         next_t = time.monotonic()
         while self._active and self.card.plugged:
+            if self.card.stuck:  # opened, but the hardware never asks for audio
+                time.sleep(period)
+                continue
             self.callback(out, self.blocksize, None, _Flags(self.card.report_underflow))
             self.card.record(out.copy())
             next_t += period
@@ -154,6 +157,7 @@ class FakeCard:
         self.plugged = True
         self.speed = speed
         self.report_underflow = False
+        self.stuck = False
         self.opened = 0
         self._lock = threading.Lock()
         self.blocks: list[np.ndarray] = []

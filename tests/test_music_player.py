@@ -122,3 +122,26 @@ def test_underruns_counted_when_decoder_cannot_keep_up(tmp_path: Path) -> None:
         gate.set()
         assert wait_for(lambda: ctl.status().underruns > 0, 3)
     assert any(r["action"] == "underrun" for r in ctl.events)
+
+
+def test_a_stream_that_opens_but_never_plays_is_not_reported_as_back(tmp_path: Path) -> None:
+    card = FakeCard()
+    pl = Playlist()
+    pl.add_paths([write_tone(tmp_path / "t.wav", 300, 20, rate=48000, fmt="WAV")])
+    player = AudioPlayer(rate=48000, blocksize=512, stream_factory=card.factory, reconnect_interval=0.1,
+                         stall_timeout=0.3)
+    ctl = MusicController(pl, player, MusicSettings(fade_in=0.2))
+    with player:
+        assert wait_for(lambda: player.device_ok, 3)
+        ctl.play()
+        card.plugged = False
+        assert wait_for(lambda: not player.device_ok, 3)
+        card.stuck = True
+        card.plugged = True  # opens fine, never calls back (a half-dead USB device)
+        assert wait_for(lambda: card.opened >= 4, 5)  # it keeps trying ...
+        assert not player.device_ok  # ... but never claims the music is back
+        card.stuck = False
+        assert wait_for(lambda: player.device_ok, 3)
+    acts = [r["action"] for r in ctl.events if str(r["action"]).startswith("device")]
+    assert acts == ["device_lost", "device_restored"]  # one message each way, no flapping
+    assert player.underruns == 0

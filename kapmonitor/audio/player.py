@@ -303,6 +303,10 @@ class AudioPlayer(_CommandsMixin):
         self.device_message = "not started"
         self._loss_reported = False
         self._requested_device: tuple[str | int | None] | None = None
+        self._generation = 0
+        self._probing = False  # a new stream counts as working only once it has called back a few times
+        self._probe_mark = 0
+        self._ignored_underruns = 0
         self._switching = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -351,7 +355,7 @@ class AudioPlayer(_CommandsMixin):
     @property
     def underruns(self) -> int:
         """Blocks the device asked for that were not ready, plus underflows PortAudio reported."""
-        return self._starved + self._xruns
+        return self._starved + self._xruns - self._ignored_underruns
 
     @property
     def device_ok(self) -> bool:
@@ -403,9 +407,23 @@ class AudioPlayer(_CommandsMixin):
         latency = getattr(self._stream, "latency", 0.0)
         return float(latency) if isinstance(latency, int | float) else 0.0
 
+    def _callback_for(self, generation: int) -> Callable[..., None]:
+        """The callback of one stream: a late call from a stream being closed touches nothing."""
+        real = self._callback
+
+        def callback(outdata: npt.NDArray[np.float32], frames: int, time_info: object, status: Any) -> None:
+            if generation == self._generation:
+                real(outdata, frames, time_info, status)
+            else:
+                outdata.fill(0.0)
+
+        return callback
+
     def _open_stream(self) -> bool:
+        self._generation += 1
         try:
-            stream = self._factory(self._callback, self.rate, self.channels, self.blocksize, self.device)
+            stream = self._factory(self._callback_for(self._generation), self.rate, self.channels,
+                                   self.blocksize, self.device)
         except Exception as exc:  # noqa: BLE001 - PortAudioError, ValueError for unknown names, ...
             self.device_message = f"music output device unavailable: {exc}"
             return False
@@ -430,6 +448,36 @@ class AudioPlayer(_CommandsMixin):
                 log.debug("closing lost stream: %s", exc)
 
         threading.Thread(target=close, name="music-stream-close", daemon=True).start()
+
+    PROBE_CALLBACKS = 8
+
+    def _confirm_stream(self) -> None:
+        # dropouts while a stream comes up are silence of the device starting, not lost music
+        self._ignored_underruns += self._starved + self._xruns - self._probe_mark
+        self._probing = False
+        self._device_ok = True
+        self.device_message = "music output running"
+        kind = ("device_changed" if self._switching
+                else "device_restored" if self._loss_reported else "device_opened")
+        self._loss_reported = self._switching = False
+        log.info("music output on %r at %d Hz", self.device, self.rate)
+        self._cmd.dispatch([PlayerEvent(kind, message=self.device_message)])
+
+    def _drop_probe(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._close_stream_async(stream)
+        self._ignored_underruns += self._starved + self._xruns - self._probe_mark
+        self._probing = False
+        self._r = self._w = 0
+
+    def _report_loss(self, why: str) -> None:
+        self._loss_reported = True
+        self._switching = False
+        self._device_ok = False
+        self.device_message = why
+        log.warning("%s", why)
+        self._cmd.dispatch([PlayerEvent("device_lost", message=why)])
 
     def _lose_device(self, why: str) -> None:
         stream, self._stream = self._stream, None
@@ -458,20 +506,11 @@ class AudioPlayer(_CommandsMixin):
                 if now >= next_attempt:
                     next_attempt = now + self._reconnect_interval
                     if self._open_stream():
-                        self._device_ok = True
-                        self.device_message = "music output running"
                         last_callbacks, last_progress = self._callbacks, now
-                        kind = ("device_changed" if self._switching
-                                else "device_restored" if self._loss_reported else "device_opened")
-                        self._loss_reported = self._switching = False
-                        log.info("music output on %r at %d Hz", self.device, self.rate)
-                        self._cmd.dispatch([PlayerEvent(kind, message=self.device_message)])
+                        self._probing = True
+                        self._probe_mark = self._starved + self._xruns
                     elif not self._loss_reported:
-                        self._loss_reported = True
-                        self._switching = False
-                        self._device_ok = False
-                        log.warning("%s", self.device_message)
-                        self._cmd.dispatch([PlayerEvent("device_lost", message=self.device_message)])
+                        self._report_loss(self.device_message)
                 self._wake_event.wait(0.1)
                 self._wake_event.clear()
                 continue
@@ -483,9 +522,16 @@ class AudioPlayer(_CommandsMixin):
             except Exception:  # noqa: BLE001 - a dead stream may raise here
                 stream_active = False
             if not stream_active or now - last_progress > self._stall_timeout:
-                self._lose_device("the music output device stopped (unplugged or switched off?)")
+                if self._probing:  # the new stream never really ran: drop it quietly, try again later
+                    self._drop_probe()
+                    if not self._loss_reported:
+                        self._report_loss("the music output device does not play")
+                else:
+                    self._lose_device("the music output device stopped (unplugged or switched off?)")
                 next_attempt = now + self._reconnect_interval
                 continue
+            if self._probing and self._callbacks >= self.PROBE_CALLBACKS:
+                self._confirm_stream()
             self._fill()
             self._wake_event.wait(block_time / 2)
             self._wake_event.clear()
