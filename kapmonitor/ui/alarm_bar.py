@@ -35,14 +35,16 @@ def _font(px: int, bold: bool = False) -> QFont:
 
 
 def alarm_text(a: ActiveAlarm, now: float) -> str:
-    """One line of the bar: marker, message, value, limit, age and state."""
-    parts = [a.priority.marker.ljust(3), a.message]
-    unit = PARAMETER_INFO[a.parameter].display_unit if a.parameter is not None else ""
+    """One line of the bar: marker, value, limit and state first (they must survive a narrow
+    screen), then the message and the age."""
+    parts = [a.priority.marker.ljust(3)]
+    info = PARAMETER_INFO[a.parameter] if a.parameter is not None else None
+    unit = info.display_unit if info is not None else ""
     if a.value is not None:
-        parts.append(f"\u2014 {a.value:g} {unit}".rstrip())
+        label = f"{info.label} " if info is not None else ""
+        parts.append(f"{label}{a.value:g} {unit}".rstrip())
     if a.limit is not None and a.kind is AlarmKind.PHYSIOLOGICAL:
         parts.append(f"(limit {a.limit:g})")
-    parts.append(f"\u00b7 {format_age(now - a.raised_at)}")
     state = []
     if a.escalated and not a.acknowledged:
         state.append("ESCALATED")
@@ -54,6 +56,10 @@ def alarm_text(a: ActiveAlarm, now: float) -> str:
         state.append("audio paused")
     if state:
         parts.append(f"[{', '.join(state)}]")
+    if len(parts) > 1:
+        parts.append("\u2014")
+    parts.append(a.message)
+    parts.append(f"\u00b7 {format_age(now - a.raised_at)}")
     return " ".join(parts)
 
 
@@ -88,6 +94,7 @@ class _Row(QLabel):
     def show_text(self, text: str) -> None:
         if text != self.text():
             self.setText(text)
+            self.setToolTip(text)
 
 
 class AlarmBar(QFrame):

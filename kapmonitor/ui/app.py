@@ -23,9 +23,6 @@ from kapmonitor.pipeline import MonitoringPipeline
 
 log = logging.getLogger(__name__)
 
-INFUSION_S = 40 * 60.0
-
-
 class MonitorApplication:
     """One running kapmonitor window with its pipeline. Create in the GUI thread."""
 
@@ -48,6 +45,7 @@ class MonitorApplication:
         self.supervisor = AlarmSupervisor(self.alarms)
         self.sounder = AlarmSounder(self.alarms)
         self.window: object = None
+        self.alarm_link: object = None
 
     @property
     def active_profile(self) -> AlarmProfile:
@@ -86,6 +84,7 @@ class MonitorApplication:
             speed=self.clock.speed,
             engine=self.alarms,
             replay_of=replay_of.name if replay_of is not None else None,
+            who_fn=self._who,
         )
         window.request_nibp = self.pipeline.reader.request_nibp
         self.window = window
@@ -128,18 +127,38 @@ class MonitorApplication:
             on_infusion_started=getattr(self.driver, "set_infusion_start", None),
             simulated=simulated,
         )
+        self.session_controller.session_changed.connect(self._on_session_changed)
         if resume:
             self.session_controller.resume_session(self.pipeline.recorder.path)
         elif simulated:
             patient = getattr(self.driver, "patient", None)
             self.session_controller.start_demo_session(None if patient is None else patient.infusion_start)
 
+    def _on_session_changed(self, session: object) -> None:
+        """Keep the alarm engine in step with the session: rise baseline, NIBP-overdue cycle."""
+        from kapmonitor.alarms.session_link import SessionAlarmLink
+        from kapmonitor.session.session import NurseSession
+
+        if self.alarm_link is not None:
+            self.alarm_link.close()
+        self.alarm_link = SessionAlarmLink(self.alarms, session) if isinstance(session, NurseSession) else None
+
+    def _session(self) -> object:
+        controller = getattr(self, "session_controller", None)
+        return None if controller is None else controller.session
+
     def _infusion_window(self, now: float) -> tuple[float, float] | None:
-        patient = getattr(self.driver, "patient", None)
-        if patient is None:
+        """The nurse's infusion as recorded (a pause extends it); None before it starts."""
+        session = self._session()
+        if session is None:
             return None
-        start: float = patient.infusion_start
-        return (start, start + INFUSION_S) if now >= start else None
+        window: tuple[float, float] | None = session.infusion_window(now)  # type: ignore[attr-defined]
+        return window
+
+    def _who(self) -> str | None:
+        """Who acts at the bedside: the session's nurse (initials), when there is a session."""
+        session = self._session()
+        return None if session is None else str(session.setup.nurse_initials)  # type: ignore[attr-defined]
 
     def _recording_text(self) -> tuple[str, bool]:
         rec = self.pipeline.recorder
@@ -184,10 +203,18 @@ class MonitorApplication:
                 timer.stop()
                 # freeze the picture at the requested moment: the record goes on, the display stops
                 self.pipeline.dispatcher.remove_listener(self.pipeline.trends)
-                self.pipeline.dispatcher.remove_listener(self.alarms)
+                self.pipeline.dispatcher.remove_listener(self.pipeline.alarm_listener)
                 self.supervisor.stop()
                 frozen = self.session_start + after_s
                 self.window.now_fn = lambda: frozen  # type: ignore[attr-defined]
+                controller = getattr(self, "session_controller", None)
+                if controller is not None:
+                    controller.tick()
+                    panel = controller.panel
+                    if panel is not None:
+                        panel.refresh()
+                        panel.infusion.refresh()
+                        panel.scales.refresh()
                 self.window.refresh_trend()  # type: ignore[attr-defined]
                 self.window.refresh_fast()  # type: ignore[attr-defined]
                 QTimer.singleShot(200, save)  # let layouts settle after the last update

@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
         right.addLayout(self.side_area)
         right_box = QWidget()
         right_box.setLayout(right)
-        right_box.setMinimumWidth(380)
+        right_box.setMinimumWidth(262)
         right_box.setMaximumWidth(720)
         body.addWidget(right_box, 1)
         root.addLayout(body, 1)
@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
                 if rule.priority is Priority.MEDIUM
                 for th in rule.thresholds
             ]
-            return "  ".join(values)
+            return " ".join(values)
 
         self.hr_tile.set_limits_text(medium_limits(Parameter.HR))
         self.spo2_tile.set_limits_text(medium_limits(Parameter.SPO2))
@@ -380,7 +380,7 @@ class MainWindow(QMainWindow):
             found = [p for p in priorities if p is not None]
             priority = max(found) if found else None
         if measuring is not None:
-            detail = f"measuring\u2026 {now - measuring:.0f} s"
+            detail = f"cuff {now - measuring:.0f} s\u2026"
         self.nibp_tile.set_detail(detail)
         self._show_tile_alarm(self.nibp_tile, (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN), priority)
 

@@ -140,6 +140,7 @@ class InfusionPanel(QWidget):
         sim = "  [SIMULATED]" if s.simulated else ""
         self.title = make_label(f"{s.pseudonym} · session {s.course_number} of {s.course_total}{sim}")
         self.title.setFont(big_font(20))
+        self.title.setWordWrap(True)  # a long pseudonym or the SIMULATED mark never clips
         layout.addWidget(self.title)
         self.plan_label = make_label(
             f"{s.drug.label} {s.dose_mg_per_kg:g} mg/kg = {plan.total_mg:.1f} mg · {plan.volume_ml:.2f} mL "

@@ -130,6 +130,8 @@ class SessionController(QObject):
         pl.addStretch(1)
         self.dock.setWidget(self.placeholder)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        # as narrow as the panel allows: the trend and the numerics keep the width
+        self.dock.setMinimumWidth(470)
         self._build_menu()
         self.timer = QTimer(self)
         self.timer.setInterval(1000)

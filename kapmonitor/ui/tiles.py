@@ -16,6 +16,7 @@ from kapmonitor.ui import theme
 
 ALARM_COLOURS = {Priority.HIGH: theme.ALARM_HIGH, Priority.MEDIUM: theme.ALARM_MEDIUM, Priority.LOW: theme.ALARM_LOW}
 NO_VALUE = "\u2014"  # em dash: no valid value
+MIN_VALUE_PX = 40
 
 
 def _font(px: int, bold: bool = False) -> QFont:
@@ -37,26 +38,28 @@ class NumericTile(QFrame):
         self._label = QLabel(label)
         self._label.setFont(_font(22, bold=True))
         self._unit = QLabel(unit)
-        self._unit.setFont(_font(18))
+        self._unit.setFont(_font(16))
         self._limits = QLabel("")
-        self._limits.setFont(_font(15))
-        self._limits.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self._limits.setFont(_font(14))
+        self._limits.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
+        self._limits.setToolTip("medium-priority alarm limits")
         self.value_label = QLabel(NO_VALUE)
         self._min_value_px = value_px
         self._sample_text = "888/888" if value_px < 80 else "888"
         self.value_label.setFont(_font(value_px, bold=True))
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.detail_label = QLabel("")
-        self.detail_label.setFont(_font(17))
+        self.detail_label.setFont(_font(16))
         self.detail_label.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.detail_label.setWordWrap(False)
 
         top = QHBoxLayout()
         top.addWidget(self._label)
+        top.addSpacing(8)
+        top.addWidget(self._unit, 0, Qt.AlignmentFlag.AlignBottom)
         top.addStretch(1)
-        top.addWidget(self._limits)
         bottom = QHBoxLayout()
-        bottom.addWidget(self._unit)
+        bottom.addWidget(self._limits)
         bottom.addStretch(1)
         bottom.addWidget(self.detail_label)
         layout = QVBoxLayout(self)
@@ -69,12 +72,12 @@ class NumericTile(QFrame):
         self._apply_style()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Grow the value with the tile (large screens), never below its design size."""
+        """Fit the value to the tile: as large as the tile allows (large screens), smaller in a narrow column."""
         super().resizeEvent(event)
         room_w = max(1, self.width() - 40)
         room_h = max(1, self.height() - 90)
-        px = self._min_value_px
-        for candidate in range(self._min_value_px, 400, 8):
+        px = MIN_VALUE_PX
+        for candidate in range(MIN_VALUE_PX, 400, 4):
             metrics = QFontMetrics(_font(candidate, bold=True))
             if metrics.horizontalAdvance(self._sample_text) > room_w or metrics.height() > room_h:
                 break
