@@ -100,7 +100,9 @@ class MonitoringPipeline:
                 self._paced = engine_clock = DataPacedClock(self.clock)
             self.alarms = AlarmEngine(alarm_profile, engine_clock)
             self.alarms.add_listener(AlarmLogWriter(self.recorder))
-            self.alarm_listener: Listener = self.alarms if self._paced is None else PacedFeeder(self._paced, self.alarms)
+            self.alarm_listener: Listener = self.alarms
+            if self._paced is not None:
+                self.alarm_listener = PacedFeeder(self._paced, self.alarms)
             self.dispatcher.add_listener(self.alarm_listener)
         self.dispatcher.add_listener(self.trends)
         self.dispatcher.add_listener(self.recorder)

@@ -9,12 +9,12 @@ import math
 import re
 import struct
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shared_paths import CAPTURES
 
 from kapmonitor.drivers.intellivue import messages as m
 from kapmonitor.drivers.intellivue.decoder import (
@@ -27,7 +27,6 @@ from kapmonitor.drivers.intellivue.framing import build_frame
 from kapmonitor.model.parameters import Parameter, is_plausible
 from kapmonitor.model.samples import DeviceNotice, LinkEvent, LinkState, Status, VitalSample, WaveChunk
 
-CAPTURES = Path("/work/shared/monitor-protocols/captures")
 ORACLE = [json.loads(line) for line in (CAPTURES / "philips_real_session_decoded_messages.jsonl").open()]
 
 PHYSIO = {  # names used by the oracle -> codes from the Programming Guide's nomenclature tables

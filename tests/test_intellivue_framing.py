@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
-from pathlib import Path
 
 import pytest
+from shared_paths import CAPTURES
 
 from kapmonitor.drivers.intellivue import messages as m
 from kapmonitor.drivers.intellivue.decoder import IntelliVueDecoder
@@ -19,7 +19,6 @@ from kapmonitor.drivers.intellivue.framing import (
     unescape,
 )
 
-CAPTURES = Path("/work/shared/monitor-protocols/captures")
 VECTORS = CAPTURES / "philips_official_vectors.txt"
 REAL_FRAME = CAPTURES / "philips_real_frame_patient_demographics.b64.txt"
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import struct
-from pathlib import Path
 
 import pytest
+from shared_paths import CAPTURES
 
 from kapmonitor.drivers.intellivue import messages as m
 from kapmonitor.drivers.intellivue.decoder import decode_bcd_time, decode_float
 
-VECTORS = Path("/work/shared/monitor-protocols/captures/philips_official_vectors.txt").read_text()
+VECTORS = (CAPTURES / "philips_official_vectors.txt").read_text()
 
 
 def _vector(title: str) -> bytes:

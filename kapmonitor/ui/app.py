@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from kapmonitor.alarms.profile import AlarmProfile, load_clinic_profile
+from kapmonitor.alarms.session_link import SessionAlarmLink
 from kapmonitor.alarms.sounder import AlarmSounder
 from kapmonitor.alarms.supervisor import AlarmSupervisor
 from kapmonitor.config import new_session_path
@@ -45,7 +46,7 @@ class MonitorApplication:
         self.supervisor = AlarmSupervisor(self.alarms)
         self.sounder = AlarmSounder(self.alarms)
         self.window: object = None
-        self.alarm_link: object = None
+        self.alarm_link: SessionAlarmLink | None = None
 
     @property
     def active_profile(self) -> AlarmProfile:
@@ -136,7 +137,6 @@ class MonitorApplication:
 
     def _on_session_changed(self, session: object) -> None:
         """Keep the alarm engine in step with the session: rise baseline, NIBP-overdue cycle."""
-        from kapmonitor.alarms.session_link import SessionAlarmLink
         from kapmonitor.session.session import NurseSession
 
         if self.alarm_link is not None:
