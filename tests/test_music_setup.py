@@ -62,6 +62,8 @@ def test_session_music_and_menu_without_a_sound_card(qtbot, tmp_path: Path, monk
         ui.controller.play()
         plays = [row for table, row in rows if table == "music_events" and row["action"] == "play"]
         assert plays and plays[0]["t"] == 42.0 and plays[0]["track"] == "Still Water"
+        ui.music.player.close()  # the real output may have started the track meanwhile: start clean
+        ui.controller.events.clear()
         ui.controller.events.append({"t": 43.0, "action": "track_started", "track": "x", "phase": "onset"})
         assert ui.track_bands(now=50.0) == [(43.0, 50.0, "x", "onset")]
     finally:
