@@ -54,6 +54,8 @@ def test_now_playing_times_and_transport_buttons(window, qtbot) -> None:  # type
     assert "Track: 0:01 left" in w.times_label.text() and "Phase: 0:02 left" in w.times_label.text()
     assert "pre-onset" in w.phase_label.text() and "Pause" in w.buttons["play_pause"].text()
     assert w.next_label.text() == "Next: Low – Two"
+    one = w.editor.item_for(player.last("start")[1].token and ctl.status().track.id)
+    assert one is not None and one.text(0) == "▶ One" and one.font(0).bold()  # the playing track stands out
     qtbot.mouseClick(w.buttons["next"], Qt.MouseButton.LeftButton)
     assert player.last("crossfade_to")[1].title == "Two"
     qtbot.mouseClick(w.buttons["advance_phase"], Qt.MouseButton.LeftButton)
@@ -218,7 +220,18 @@ def test_typing_a_note_does_not_trigger_shortcuts(window, qtbot) -> None:  # typ
     w.editor.tree.editItem(item, COL_NOTES)
     qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit))
     editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit)
     qtbot.keyClicks(editor, "deep h ")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     assert not ctl.ducked and not ctl.hold_phase and ctl.state is State.STOPPED
     qtbot.waitUntil(lambda: ctl.playlist.find(one.id)[2].notes == "deep h ")
+
+
+def test_only_notes_are_typed_into(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication, QLineEdit
+
+    w, ctl, _ = window
+    one = next(t for t in ctl.playlist.tracks() if t.title == "One")
+    w.editor.tree.editItem(w.editor.item_for(one.id), 0)  # the title column
+    qtbot.wait(50)
+    assert not isinstance(QApplication.focusWidget(), QLineEdit)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QMessageBox,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -40,6 +42,16 @@ ROLE_PHASE = Qt.ItemDataRole.UserRole + 2
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.oga *.opus *.mp3);;All files (*)"
 
 
+class _NotesOnlyDelegate(QStyledItemDelegate):
+    """Only the notes column is typed into; titles come from the files."""
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        if index.column() != COL_NOTES:
+            return None  # type: ignore[return-value]  # Qt: no editor
+        return super().createEditor(parent, option, index)
+
+
 class PlaylistTree(QTreeWidget):
     """A tree whose drops become `Playlist.move` calls."""
 
@@ -55,6 +67,7 @@ class PlaylistTree(QTreeWidget):
         self.setDropIndicatorShown(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setAlternatingRowColors(True)
+        self.setItemDelegate(_NotesOnlyDelegate(self))
 
     def drop_target(self, pos: QPoint) -> tuple[int, int] | None:
         """(phase index, position) for a drop at `pos` in viewport coordinates."""
@@ -104,6 +117,7 @@ class PlaylistEditor(QWidget):
         self.playlist_path: Path | None = None
         self._building = False
         self._shown_revision = -1
+        self.playing_id: int | None = None
         self.tree = PlaylistTree(self)
         self.tree.track_moved.connect(self._on_moved)
         self.tree.itemChanged.connect(self._on_item_changed)
@@ -167,12 +181,38 @@ class PlaylistEditor(QWidget):
                     top.addChild(item)
                     if track.id == selected:
                         item.setSelected(True)
+                    if track.id == self.playing_id:
+                        self._mark_playing(item, True)
                 top.setExpanded(True)
             for col in (COL_TITLE, COL_ARTIST, COL_DURATION, COL_AVOID):
                 self.tree.resizeColumnToContents(col)
         finally:
             self._building = False
         self._shown_revision = self.playlist.revision
+
+    @staticmethod
+    def _mark_playing(item: QTreeWidgetItem, on: bool) -> None:
+        font = item.font(COL_TITLE)
+        font.setBold(on)
+        for col in range(6):
+            item.setFont(col, font)
+            item.setBackground(col, QBrush(QColor("#dcebfa")) if on else QBrush())
+        title = item.text(COL_TITLE).removeprefix("▶ ")
+        item.setText(COL_TITLE, f"▶ {title}" if on else title)
+
+    def set_playing(self, track_id: int | None) -> None:
+        """Mark the track now sounding (bold, shaded, ▶)."""
+        if track_id == self.playing_id:
+            return
+        self._building = True
+        try:
+            for old_or_new, on in ((self.playing_id, False), (track_id, True)):
+                item = self.item_for(old_or_new) if old_or_new is not None else None
+                if item is not None:
+                    self._mark_playing(item, on)
+        finally:
+            self._building = False
+        self.playing_id = track_id
 
     def selected_track_id(self) -> int | None:
         items = self.tree.selectedItems() if hasattr(self, "tree") else []

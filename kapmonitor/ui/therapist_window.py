@@ -284,6 +284,8 @@ class TherapistWindow(QMainWindow):
         self.times_label.setText(f"Track: {format_duration(s.track_left)} left   ·   "
                                  f"Phase: {format_duration(s.phase_left)} left")
         self.next_label.setText(f"Next: {s.next_track.display}" if s.next_track else "")
+        sounding = s.state in (State.PLAYING, State.PAUSED, State.STOPPING)
+        self.editor.set_playing(track.id if track is not None and sounding else None)
         self.buttons["play_pause"].setText("▮▮ Pause" if s.state is State.PLAYING else "▶ Play")
         duck = "  (ducked −15 dB)" if s.ducked else ""
         self.volume_label.setText(f"{s.volume_db:.0f} dB (max {s.ceiling_db:.0f}){duck}")
