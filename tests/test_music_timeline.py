@@ -54,6 +54,17 @@ def test_every_action_lands_in_the_session_database_and_gives_bands(tmp_path: Pa
                      (5230.0, 5300.0, "Two", "onset")]
 
 
+def test_reading_a_file_that_is_not_a_session_is_a_clear_error(tmp_path: Path) -> None:
+    from kapmonitor.recording.database import SessionDatabaseError
+
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    with pytest.raises(SessionDatabaseError):
+        read_music_events(bad)
+    with pytest.raises(SessionDatabaseError, match="no session database"):
+        read_music_events(tmp_path / "absent.db")
+
+
 def test_track_bands_edge_cases() -> None:
     rows = [
         {"t": 10.0, "action": "track_started", "track": "A", "phase": "p"},

@@ -54,8 +54,13 @@ def track_bands(rows: Iterable[Mapping[str, object]], now: float | None = None) 
 
 
 def read_music_events(db_path: Path) -> list[dict[str, object]]:
-    """All music_events rows of a session database (read-only connection), oldest first."""
-    conn = sqlite3.connect(f"file:{Path(db_path).as_posix()}?mode=ro", uri=True)
+    """All music_events rows of a session database (read-only), oldest first.
+
+    Raises `SessionDatabaseError` for a file that is not a readable session database.
+    """
+    from kapmonitor.recording.database import open_read_only
+
+    conn = open_read_only(Path(db_path))
     try:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT * FROM music_events ORDER BY t, id")]
