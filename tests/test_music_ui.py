@@ -207,6 +207,8 @@ def test_the_window_has_no_alarm_control(window) -> None:  # type: ignore[no-unt
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             assert not [n for n in names if n.startswith("kapmonitor.alarms")], path
+            if path.parent.name == "audio":  # the core never imports Qt
+                assert not [n for n in names if n.split(".")[0] in ("PySide6", "pyqtgraph")], path
 
 
 def test_typing_a_note_does_not_trigger_shortcuts(window, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -235,3 +237,16 @@ def test_only_notes_are_typed_into(window, qtbot) -> None:  # type: ignore[no-un
     w.editor.tree.editItem(w.editor.item_for(one.id), 0)  # the title column
     qtbot.wait(50)
     assert not isinstance(QApplication.focusWidget(), QLineEdit)
+
+
+def test_closing_the_window_keeps_the_music_and_reopening_updates_again(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w, ctl, player = window
+    ctl.play()
+    w.close()
+    assert ctl.state is State.PLAYING and "stop" not in player.names()  # closing is not stopping
+    started(player)  # the music moves on while the window is closed
+    w.show()
+    qtbot.waitUntil(lambda: w.title_label.text() == "One")
+    ctl.next()
+    started(player, "crossfade_to")
+    qtbot.waitUntil(lambda: w.title_label.text() == "Two")  # listening again

@@ -279,10 +279,13 @@ class AudioPlayer(_CommandsMixin):
     ) -> None:
         self._cmd = _CommandQueue()
         self.device = device
-        self.rate = rate or (device_rate(device) if stream_factory is None else 48000)
+        # the device's own rate is asked at open(): building a player never touches the sound system
+        self._rate_from_device = rate is None and stream_factory is None
+        self.rate = rate or 48000
         self.blocksize = blocksize
         self.channels = channels
         self._factory: StreamFactory = stream_factory or functools.partial(sounddevice_stream, latency=latency)
+        self._opener = opener
         self.renderer = Renderer(self.rate, channels, blocksize, opener)
         self._n = max(2, queue_blocks)
         self._ring = np.zeros((self._n, blocksize, channels), dtype=np.float32)
@@ -311,6 +314,12 @@ class AudioPlayer(_CommandsMixin):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> AudioPlayer:
+        if self._rate_from_device:
+            self._rate_from_device = False
+            rate = device_rate(self.device)
+            if rate != self.rate:  # nothing was rendered yet: queued commands still apply
+                self.rate = rate
+                self.renderer = Renderer(rate, self.channels, self.blocksize, self._opener)
         if self._thread is None:
             self._quit = False
             self._thread = threading.Thread(target=self._run, name="music-decoder", daemon=True)

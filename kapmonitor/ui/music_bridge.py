@@ -20,10 +20,18 @@ class MusicBridge(QObject):
     def __init__(self, controller: MusicController, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._controller = controller
-        controller.add_listener(self._relay)
+        self._attached = False
+        self.attach()
 
     def _relay(self, kind: str, message: str) -> None:
         self.changed.emit(kind, message)
 
+    def attach(self) -> None:
+        if not self._attached:
+            self._controller.add_listener(self._relay)
+            self._attached = True
+
     def detach(self) -> None:
-        self._controller.remove_listener(self._relay)
+        if self._attached:
+            self._controller.remove_listener(self._relay)
+            self._attached = False

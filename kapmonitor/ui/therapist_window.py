@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -301,7 +301,16 @@ class TherapistWindow(QMainWindow):
         device = "Output OK" if s.device_ok else "Music output NOT AVAILABLE (resumes when it returns)"
         self.device_label.setText(f"{device}   ·   dropouts: {s.underruns}")
 
+    def showEvent(self, event: QShowEvent) -> None:
+        # shown again after being closed: listen and tick again
+        self.bridge.attach()
+        if not self._timer.isActive():
+            self._timer.start()
+        self.refresh()
+        super().showEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the window never stops the music; it only stops updating the view."""
         self._timer.stop()
         self.bridge.detach()
         super().closeEvent(event)
