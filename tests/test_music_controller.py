@@ -272,3 +272,17 @@ def test_listener_gets_notified_and_a_broken_listener_is_contained(setup) -> Non
     ctl.add_listener(lambda kind, msg: seen.append((kind, msg)))
     ctl.play()
     assert ("state", "") in seen
+
+
+def test_removing_or_replacing_the_playing_track_keeps_it_shown_and_moves_on(setup) -> None:
+    ctl, player, t, _, _ = setup
+    ctl.play()
+    player.emit("started", player.last("start")[1].token)
+    ctl.playlist.remove(t["a"].id)
+    ctl.playlist_changed()
+    status = ctl.status()
+    assert status.track is not None and status.track.title == "a"  # it is still what the patient hears
+    assert player.last("set_next")[1].path == t["d"].path  # and the music goes on from there
+    ctl.stop()
+    player.emit("stopped")
+    assert ctl.status().track is None

@@ -128,6 +128,7 @@ class MusicController:
         self._token_track: dict[int, int] = {}
         self.state = State.STOPPED
         self._current_id: int | None = None
+        self._current_copy: Track | None = None  # still shown if removed from the playlist while playing
         self._current_token: int | None = None
         self._phase_index = 0
         self._next_id: int | None = None
@@ -289,7 +290,7 @@ class MusicController:
 
     def _start(self, track: Track, action: str) -> None:
         spec = self._spec(track)
-        self._current_id = track.id
+        self._current_id, self._current_copy = track.id, track
         self._current_token = spec.token
         self.state = State.PLAYING
         self.player.start(spec, self.settings.fade_in)
@@ -362,14 +363,14 @@ class MusicController:
         if self.state is State.PLAYING:
             spec = self._spec(track)
             self._current_token = spec.token
-            self._current_id = track.id
+            self._current_id, self._current_copy = track.id, track
             self.player.crossfade_to(spec, self.settings.crossfade)
             self._record(action, track, detail=detail or f"crossfade {self.settings.crossfade:g} s")
         else:
             if self.state is State.PAUSED:
                 self.player.stop(0.0)  # silent already: drop the paused track
                 self.state = State.STOPPED
-            self._current_id = track.id
+            self._current_id, self._current_copy = track.id, track
             self._current_token = None
             self._chosen_id = track.id  # an explicit choice plays even when flagged "avoid"
             found = self.playlist.find(track.id)
@@ -459,7 +460,7 @@ class MusicController:
             if track is None:
                 return
             self._current_token = event.token
-            self._current_id = track.id
+            self._current_id, self._current_copy = track.id, track
             self._set_phase_of(track, event.delay)
             self._record("track_started", track, position=0.0, delay=event.delay)
             self._refresh_next()
@@ -570,6 +571,8 @@ class MusicController:
                 self._note("message", f"Music output dropped out briefly ({underruns} underruns so far).")
                 self._underruns_seen = underruns
             track = self._track(self._current_id)
+            if track is None and self.state is not State.STOPPED and self._current_copy is not None:
+                track = self._current_copy if self._current_copy.id == self._current_id else None
             position = self._position() or 0.0
             track_left = None
             if track is not None and track.duration is not None:
