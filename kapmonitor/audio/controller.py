@@ -524,6 +524,11 @@ class MusicController:
                 self._change_to(replacement, "skip_unreadable")
 
     # -- status ------------------------------------------------------------------------------
+    def timeline_rows(self) -> list[dict[str, object]]:
+        """A copy of the music events of this run (same rows as written to music_events)."""
+        with self._lock:
+            return list(self.events)
+
     def phase_plan(self, now: float) -> list[tuple[str, float, float, bool]]:
         """(phase name, start, end, is current) for the timeline: past phases as they happened,
         the current and later ones projected from the remaining (playable) track durations."""

@@ -51,7 +51,7 @@ class MusicUi:
 
     def track_bands(self, now: float | None = None) -> list[Band]:
         """(start, end, title, phase) of every track heard so far, for the trend plot."""
-        return track_bands(list(self.controller.events), now=now)
+        return track_bands(self.controller.timeline_rows(), now=now)
 
     def close(self) -> None:
         if self.therapist_window is not None:
