@@ -115,3 +115,21 @@ def test_link_state_is_shown(qtbot) -> None:  # type: ignore[no-untyped-def]
     window.refresh_fast()
     assert "DISCONNECTED" in window.link_label.text()
     assert window.link_label.toolTip() == "cable unplugged"
+
+
+def test_music_bands_are_drawn_and_follow_the_track(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.ui.trend_plot import Band
+
+    store = TrendStore()
+    now = Now(T0 + 600)
+    bands = [Band(T0 + 60, T0 + 300, "Track A")]
+    window = MainWindow(store, default_profile(), session_start=T0, now_fn=now, simulated=True,
+                        device_text="test", bands_fn=lambda t: list(bands))
+    qtbot.addWidget(window)
+    window.refresh_trend()
+    texts = [i for i in window.trend_plot._band_items if hasattr(i, "textItem")]
+    assert [t.textItem.toPlainText() for t in texts] == ["Track A"]
+    bands.append(Band(T0 + 300, T0 + 600, "Track B"))
+    window.refresh_trend()
+    texts = [i for i in window.trend_plot._band_items if hasattr(i, "textItem")]
+    assert [t.textItem.toPlainText() for t in texts] == ["Track A", "Track B"]

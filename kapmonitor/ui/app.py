@@ -21,6 +21,7 @@ from kapmonitor.config import new_session_path
 from kapmonitor.drivers.base import Driver
 from kapmonitor.model.clock import Clock
 from kapmonitor.pipeline import MonitoringPipeline
+from kapmonitor.ui.trend_plot import Band
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class MonitorApplication:
             engine=self.alarms,
             replay_of=replay_of.name if replay_of is not None else None,
             who_fn=self._who,
+            bands_fn=self._music_bands,
         )
         window.request_nibp = self.pipeline.reader.request_nibp
         self.window = window
@@ -154,6 +156,13 @@ class MonitorApplication:
             return None
         window: tuple[float, float] | None = session.infusion_window(now)  # type: ignore[attr-defined]
         return window
+
+    def _music_bands(self, now: float) -> list[Band]:
+        """The tracks heard so far, as bands along the bottom of the trend."""
+        music_ui = getattr(self, "music_ui", None)
+        if music_ui is None:
+            return []
+        return [Band(start, end, title) for start, end, title, _phase in music_ui.track_bands(now)]
 
     def _who(self) -> str | None:
         """Who acts at the bedside: the session's nurse (initials), when there is a session."""

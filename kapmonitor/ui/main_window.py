@@ -35,7 +35,7 @@ from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui import theme
 from kapmonitor.ui.pleth_strip import PlethStrip
 from kapmonitor.ui.tiles import NO_VALUE, NumericTile
-from kapmonitor.ui.trend_plot import TrendPlot
+from kapmonitor.ui.trend_plot import Band, TrendPlot
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         engine: AlarmEngine | None = None,
         who_fn: Callable[[], str | None] | None = None,
         replay_of: str | None = None,
+        bands_fn: Callable[[float], list[Band]] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         self.simulated = simulated
         self.recording_text_fn = recording_text_fn
         self.infusion_window_fn = infusion_window_fn
+        self.bands_fn = bands_fn
+        self._bands_shown: list[Band] = []
         self.speed = speed
         self.extra_refreshers: list[Callable[[float], None]] = []  # other panels redrawn with the tiles
         self.request_nibp: Callable[[], None] | None = None
@@ -306,6 +309,11 @@ class MainWindow(QMainWindow):
         now = self.now_fn()
         if self.infusion_window_fn is not None:
             self.trend_plot.set_infusion_window(self.infusion_window_fn(now))
+        if self.bands_fn is not None:
+            bands = self.bands_fn(now)
+            if bands != self._bands_shown:
+                self._bands_shown = bands
+                self.trend_plot.set_bands(bands)
         self.trend_plot.refresh(self.store, now)
 
     def refresh_fast(self) -> None:
