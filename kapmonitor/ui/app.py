@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kapmonitor.alarms.profile import AlarmProfile, load_clinic_profile
 from kapmonitor.alarms.session_link import SessionAlarmLink
+from kapmonitor.alarms.sound_config import load_alarm_sound_config, same_output
 from kapmonitor.alarms.sounder import AlarmSounder
 from kapmonitor.alarms.supervisor import AlarmSupervisor
 from kapmonitor.config import new_session_path
@@ -45,7 +46,8 @@ class MonitorApplication:
         assert self.pipeline.alarms is not None
         self.alarms = self.pipeline.alarms
         self.supervisor = AlarmSupervisor(self.alarms)
-        self.sounder = AlarmSounder(self.alarms)
+        self.sound_config, self.sound_config_problem = load_alarm_sound_config()
+        self.sounder = AlarmSounder(self.alarms, device=self.sound_config.device, volume=self.sound_config.volume)
         self.window: object = None
         self.alarm_link: SessionAlarmLink | None = None
 
@@ -109,6 +111,7 @@ class MonitorApplication:
             self.music_ui = install_music_ui(
                 window, recorder=self.pipeline.recorder, clock=self.clock.now,
                 infusion_window_fn=lambda: self._infusion_window(self.clock.now()))
+        window.extra_refreshers.append(self._update_output_notice)
         window.show()
         window.start()
 
@@ -156,6 +159,25 @@ class MonitorApplication:
             return None
         window: tuple[float, float] | None = session.infusion_window(now)  # type: ignore[attr-defined]
         return window
+
+    def _update_output_notice(self, now: float) -> None:
+        """Say so on screen while music plays on the alarms' own output: alarms could reach the
+        patient's headphones, and the patient's music could cover the alarms."""
+        notices = [self.sound_config_problem] if self.sound_config_problem else []
+        music_ui = getattr(self, "music_ui", None)
+        if music_ui is not None and music_ui.controller.state.value == "playing":
+            music_device = music_ui.music.player.device
+            if same_output(music_device, self.sound_config.device):
+                name = music_device if music_device is not None else "the system default"
+                notices.append(
+                    f"Music and alarm sound share one output ({name}): choose the patient's headphones under "
+                    "Music output, or set the alarm output in alarm_sound.toml"
+                )
+        bar = getattr(self.window, "alarm_bar", None)
+        if bar is not None:
+            text = "  \u2022  ".join(notices)
+            if bar.notice_label.text() != text:
+                bar.set_notice(text)
 
     def _music_bands(self, now: float) -> list[Band]:
         """The tracks heard so far, as bands along the bottom of the trend."""
