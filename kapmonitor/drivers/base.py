@@ -42,6 +42,11 @@ class DriverOptions:
     waves: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
+    def float_option(self, key: str, default: float) -> float:
+        """A numeric driver option from `extra`, or `default` when absent or not a number."""
+        value = self.extra.get(key, default)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
 
 @dataclass
 class DriverStats:

@@ -241,8 +241,7 @@ class SimulatedMonitor(Driver):
             from kapmonitor.drivers.errors import DriverError
 
             raise DriverError(f"unknown scenario {options.scenario!r} (known: {', '.join(SCENARIOS)})")
-        interval = options.extra.get("nibp_interval_s", 300.0)
-        self._nibp_interval = float(interval) if isinstance(interval, int | float) else 300.0
+        self._nibp_interval = options.float_option("nibp_interval_s", 300.0)
         self.patient: SimulatedPatient | None = None
         self._pending: list[Item] = []
         self._closed = threading.Event()

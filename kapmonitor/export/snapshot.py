@@ -19,7 +19,6 @@ from pathlib import Path
 
 from kapmonitor.export.errors import ExportError
 from kapmonitor.recording.database import SessionDatabaseError, open_read_only
-from kapmonitor.recording.schema import SCHEMA_VERSION, schema_version
 
 log = logging.getLogger(__name__)
 
@@ -75,24 +74,7 @@ def _open_source(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise SessionDatabaseError(f"no session database at {path}")
     wal = path.with_name(path.name + "-wal")
-    if wal.exists():
-        return open_read_only(path)
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        conn.execute("PRAGMA query_only=ON")
-        version = schema_version(conn)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise SessionDatabaseError(f"{path} is not a readable session database: {exc}") from exc
-    if version == 0:
-        conn.close()
-        raise SessionDatabaseError(f"{path} is not a kapmonitor session database")
-    if version > SCHEMA_VERSION:
-        conn.close()
-        raise SessionDatabaseError(
-            f"{path} has schema version {version}; this kapmonitor reads up to {SCHEMA_VERSION} (update kapmonitor)"
-        )
-    return conn
+    return open_read_only(path, immutable=not wal.exists())
 
 
 def _database_size(path: Path) -> int:

@@ -51,12 +51,17 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def open_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection that never modifies the file. Raises SessionDatabaseError."""
+def open_read_only(path: Path, immutable: bool = False) -> sqlite3.Connection:
+    """A read-only connection that never modifies the file. Raises SessionDatabaseError.
+
+    `immutable` reads a database nobody is writing exactly as it is, creating no -wal/-shm files
+    beside it (wrong for a database that is still being recorded).
+    """
     if not path.is_file():
         raise SessionDatabaseError(f"no session database at {path}")
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         conn.execute("PRAGMA query_only=ON")
         version = schema_version(conn)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -32,10 +32,6 @@ CLOCK_TOLERANCE_S = 120.0
 ERROR_NOTICE_S = 60.0  # at most one damaged-frames notice a minute
 
 
-def _float_option(options: DriverOptions, key: str, default: float) -> float:
-    value = options.extra.get(key, default)
-    return float(value) if isinstance(value, int | float) else default
-
 
 class GeS5Driver(Driver):
     """GE Datex-Ohmeda S/5 Computer Interface (19200 8E1 by default, 115200 on CARESCAPE v3+, RTS/CTS)."""
@@ -50,11 +46,11 @@ class GeS5Driver(Driver):
         super().__init__(options, clock)
         self.decoder = GeS5Decoder(waves=options.waves)
         self.stats = self.decoder.stats
-        self.interval_s = max(5, int(_float_option(options, "interval_s", 5)))
-        self.resend_s = _float_option(options, "resend_s", 30.0)
-        self.silent_resend_s = _float_option(options, "silent_resend_s", 10.0)
+        self.interval_s = max(5, int(options.float_option("interval_s", 5)))
+        self.resend_s = options.float_option("resend_s", 30.0)
+        self.silent_resend_s = options.float_option("silent_resend_s", 10.0)
         # no valid frame for this long: the monitor may have rebooted, ask again more often
-        self.silent_after_s = _float_option(options, "silent_after_s", 3.0 * self.interval_s)
+        self.silent_after_s = options.float_option("silent_after_s", 3.0 * self.interval_s)
         self._port: serial.SerialBase | None = None
         self._lock = threading.Lock()
         self._pending: list[Item] = []

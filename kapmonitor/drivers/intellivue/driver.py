@@ -44,10 +44,6 @@ MAX_FRAMES_PER_WINDOW = 4
 RATE_WINDOW_S = 0.128
 
 
-def _float_option(options: DriverOptions, key: str, default: float) -> float:
-    v = options.extra.get(key, default)
-    return float(v) if isinstance(v, int | float) else default
-
 
 class IntelliVueDriver(Driver):
     """Philips IntelliVue MP/MX/X2 Data Export over MIB/RS232, fixed baud rate."""
@@ -60,10 +56,10 @@ class IntelliVueDriver(Driver):
 
     def __init__(self, options: DriverOptions, clock: Clock) -> None:
         super().__init__(options, clock)
-        self.poll_period_s = _float_option(options, "poll_period_s", 30.0)  # NOM_ATTR_TIME_PD_POLL
-        self.renew_s = _float_option(options, "renew_s", 5.0)
-        self.answer_timeout_s = _float_option(options, "answer_timeout_s", 3.0)
-        self.result_timeout_s = _float_option(options, "result_timeout_s", 8.0)
+        self.poll_period_s = options.float_option("poll_period_s", 30.0)  # NOM_ATTR_TIME_PD_POLL
+        self.renew_s = options.float_option("renew_s", 5.0)
+        self.answer_timeout_s = options.float_option("answer_timeout_s", 3.0)
+        self.result_timeout_s = options.float_option("result_timeout_s", 8.0)
         self._port: serial.SerialBase | None = None
         self._decoder = IntelliVueDecoder(collect_events=True, emit_raw=True)
         self._tx_queue: collections.deque[bytes] = collections.deque()
