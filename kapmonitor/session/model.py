@@ -300,7 +300,7 @@ def demo_setup(course_number: int = 1) -> SessionSetup:
     return SessionSetup(
         pseudonym="DEMO-001",
         course_number=course_number,
-        course_total=max(6, course_number),
+        course_total=max(3, course_number),
         nurse_initials="DN",
         therapist_initials="DT",
         prescriber_initials="DP",

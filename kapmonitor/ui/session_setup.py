@@ -92,7 +92,7 @@ class NewSessionDialog(QDialog):
         self.course_number.setRange(1, 50)
         self.course_total = QSpinBox()
         self.course_total.setRange(1, 50)
-        self.course_total.setValue(6)
+        self.course_total.setValue(3)  # a KAP course is usually three infusions
         for spin, key in ((self.course_number, "course_number"), (self.course_total, "course_total")):
             spin.valueChanged.connect(lambda _v, k=key: self._changed(k))
         course_row = QWidget()
