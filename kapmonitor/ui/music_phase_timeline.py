@@ -14,6 +14,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from kapmonitor.ui import theme
+
 PHASE_COLORS = ("#8fb8de", "#9fd3a8", "#e8c48f", "#c3a6dc", "#a8d8d8", "#e0b0b0")
 
 
@@ -63,12 +65,12 @@ class PhaseTimelineWidget(QWidget):
             def x_of(t: float) -> float:
                 return margin + (t - lo) / (hi - lo) * (w - 2 * margin)
 
-            p.fillRect(self.rect(), self.palette().base())
+            p.fillRect(self.rect(), QColor(theme.PANEL))
             if self.infusion is not None:
                 a, b = self.infusion
                 r = QRectF(x_of(a), 4, max(2.0, x_of(b) - x_of(a)), 18)
-                p.fillRect(r, QColor("#d9d9d9"))
-                p.setPen(QPen(QColor("#333333")))
+                p.fillRect(r, QColor(*theme.INFUSION_SHADE[:3], 110))
+                p.setPen(QPen(QColor(theme.TEXT)))
                 p.drawText(r.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter,
                            f"infusion {_fmt_clock(a)}–{_fmt_clock(b)}")
             for i, s in enumerate(self.spans):
@@ -81,9 +83,9 @@ class PhaseTimelineWidget(QWidget):
                 p.drawRect(r)
                 p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, s.name)
             x = x_of(self.now)
-            p.setPen(QPen(QColor("#202020"), 2))
+            p.setPen(QPen(QColor(theme.TEXT), 2))
             p.drawLine(int(x), 2, int(x), h - 16)
-            p.setPen(QPen(QColor("#404040")))
+            p.setPen(QPen(QColor(theme.TEXT_DIM)))
             p.drawText(QRectF(0, h - 16, w, 16), Qt.AlignmentFlag.AlignLeft, _fmt_clock(lo))
             p.drawText(QRectF(0, h - 16, w, 16), Qt.AlignmentFlag.AlignHCenter, f"now {_fmt_clock(self.now)}")
             p.drawText(QRectF(0, h - 16, w, 16), Qt.AlignmentFlag.AlignRight, _fmt_clock(hi))

@@ -51,7 +51,11 @@ QPushButton:disabled {{ color: #5d6670; border-color: #2a3138; }}
 QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox, QPlainTextEdit, QTextEdit {{
     background: #0b0f13; color: {TEXT}; border: 1px solid #3a4550; border-radius: 4px; padding: 4px; }}
 QTableView, QTableWidget, QListWidget, QTreeView {{ background: #0b0f13; color: {TEXT}; gridline-color: #222a31;
-    selection-background-color: #2f3c48; }}
+    alternate-background-color: #151b21; selection-background-color: #2f3c48; }}
+QCheckBox::indicator, QTreeView::indicator, QTableView::indicator {{ width: 16px; height: 16px;
+    border: 1px solid #7a8794; border-radius: 3px; background: #0b0f13; }}
+QCheckBox::indicator:checked, QTreeView::indicator:checked, QTableView::indicator:checked {{
+    background: #d77a00; border-color: #ffb347; }}
 QHeaderView::section {{ background: {PANEL}; color: {TEXT_DIM}; border: 0; padding: 4px; }}
 QDialog {{ background: {PANEL}; }}
 QLabel#error {{ color: #ff6b6b; }}
@@ -62,11 +66,16 @@ QProgressBar::chunk {{ background: #d77a00; }}
 
 
 def apply_application_font(app: object) -> None:
-    """The default font: set on the application, not in the stylesheet, so widgets can enlarge it."""
+    """The default font and the dark theme for every window (main, therapist, dialogs).
+
+    The font is set on the application, not in the stylesheet, so widgets can enlarge it; in points
+    (about 15 px at 96 dpi), so code that scales `pointSizeF()` works.
+    """
     from PySide6.QtGui import QFont
     from PySide6.QtWidgets import QApplication
 
     assert isinstance(app, QApplication)
     font = QFont(FONT_FAMILY)
-    font.setPixelSize(15)
+    font.setPointSizeF(11.5)
     app.setFont(font)
+    app.setStyleSheet(STYLESHEET)
