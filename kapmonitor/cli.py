@@ -136,6 +136,9 @@ def run_command(args: argparse.Namespace) -> int:
         return fail(f"--session {args.session} is not a file")
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
         return fail(f"--screenshot must name a .png file, not {args.screenshot}")
+    if args.screenshot is None and not has_display():
+        return fail("no display to show the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                    "start kapmonitor from a desktop session, or render with --screenshot PNG")
     clock: Clock = RealClock() if args.speed == 1.0 else AcceleratedClock(args.speed)
     options = DriverOptions(port=args.port, baudrate=args.baud, scenario=args.scenario, seed=args.seed)
     try:
@@ -164,6 +167,14 @@ def run_command(args: argparse.Namespace) -> int:
     from kapmonitor.ui.app import run_gui
 
     return run_gui(args, driver, clock)
+
+
+def has_display() -> bool:
+    """Whether Qt can open a window here (Linux without X or Wayland cannot; Qt would abort)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    env = os.environ
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
 
 
 def fail(message: str) -> int:

@@ -78,7 +78,10 @@ case "$cmd" in
         ensure_debian_packages "${APT_RUN[@]}"
         ensure_venv
         if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
-            say "no display found (DISPLAY and WAYLAND_DISPLAY are unset); start this from a desktop session"
+            say "set-up done, but there is no display here (DISPLAY and WAYLAND_DISPLAY are unset):"
+            say "run this from a desktop session, or see the screen with:"
+            say "  .venv/bin/kapmonitor --screenshot out.png --screenshot-after 2400 --speed 600"
+            exit 1
         fi
         exec .venv/bin/kapmonitor run --driver simulated "$@"
         ;;
