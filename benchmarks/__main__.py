@@ -1,6 +1,6 @@
 """Run kapmonitor's benchmarks, print a table and write benchmarks/results.json.
 
-    .venv/bin/python -m benchmarks              # everything (about 8 minutes)
+    .venv/bin/python -m benchmarks              # everything (about 9 minutes; audio alone plays 5)
     .venv/bin/python -m benchmarks --quick      # short smoke variant (well under a minute each)
     .venv/bin/python -m benchmarks --only decode,startup --out /tmp/r.json
     .venv/bin/python -m benchmarks --check      # exit 1 when a target is missed
