@@ -14,10 +14,11 @@ import logging
 import threading
 import time
 
+from kapmonitor.acquisition.clock_alignment import MonitorClockAligner
 from kapmonitor.acquisition.dispatcher import Dispatcher
 from kapmonitor.drivers.base import Driver
 from kapmonitor.drivers.errors import DriverError, LinkLostError, PortOpenError
-from kapmonitor.model.samples import Item, LinkEvent, LinkState, VitalSample, WaveChunk
+from kapmonitor.model.samples import Item, LinkEvent, LinkState, Source, VitalSample, WaveChunk
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ class ReaderThread:
         self._state_lock = threading.Lock()
         self.last_error: str = ""
         self.reconnects = 0
+        # a live monitor on the real clock: its timestamps go onto this computer's clock
+        live = driver.source is Source.MONITOR and driver.clock.speed == 1.0
+        self.aligner: MonitorClockAligner | None = MonitorClockAligner() if live else None
 
     @property
     def link_state(self) -> LinkState:
@@ -139,6 +143,8 @@ class ReaderThread:
                     log.info("driver %s cannot start a NIBP measurement", self.driver.name)
             items: list[Item] = self.driver.read(self._read_timeout)
             now = clock.now()
+            if self.aligner is not None and items:
+                items = self.aligner.align(items, now)
             got_valid = False
             for item in items:
                 if isinstance(item, LinkEvent):

@@ -181,8 +181,8 @@ class GeS5Driver(Driver):
         offset = max(times) - now
         if abs(offset) > CLOCK_TOLERANCE_S:
             items.append(DeviceNotice(now, "clock-offset",
-                                      f"the monitor's clock differs from this computer's by {offset:+.0f} s; "
-                                      "values are stamped with the monitor's clock", {"offset_s": offset}))
+                                      f"the monitor's clock differs from this computer's by {offset:+.0f} s",
+                                      {"offset_s": offset}))
 
     def close(self) -> None:
         with self._lock:

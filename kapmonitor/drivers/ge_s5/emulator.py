@@ -185,11 +185,15 @@ class _Link:
 
 
 def run_emulator(port_url: str, scenario: str = "normal", speed: float = 1.0, seed: int = 0,
-                 stop: threading.Event | None = None) -> None:
-    """Play a GE S/5 monitor on `port_url` until `stop` is set (Ctrl-C in the CLI)."""
+                 stop: threading.Event | None = None, clock_offset_s: float = 0.0) -> None:
+    """Play a GE S/5 monitor on `port_url` until `stop` is set (Ctrl-C in the CLI).
+
+    `clock_offset_s` sets the emulated monitor's clock that far from this computer's (a monitor
+    whose clock was never set, as is common).
+    """
     stop = stop or threading.Event()
     speed = speed if speed > 0 else 1.0
-    start = float(math.floor(time.time()))
+    start = float(math.floor(time.time() + clock_offset_s))
     state = GeS5MonitorState(SimulatedPatient(start, scenario, seed, source=Source.MONITOR))
     link = _Link(port_url, stop)
     mono0 = time.monotonic()
