@@ -133,3 +133,30 @@ def test_music_bands_are_drawn_and_follow_the_track(qtbot) -> None:  # type: ign
     window.refresh_trend()
     texts = [i for i in window.trend_plot._band_items if hasattr(i, "textItem")]
     assert [t.textItem.toPlainText() for t in texts] == ["Track A", "Track B"]
+
+
+def test_closing_during_an_infusion_asks_first_and_never_blocks(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window(qtbot, TrendStore(), Now(T0))
+    window.start()
+    reason: list[str | None] = ["The infusion is running."]
+    window.close_guard = lambda: reason[0]
+    assert not window.close()  # refused, and nothing modal blocks this call
+    box = window.close_question
+    assert box is not None and box.isVisible() and "infusion is running" in box.text()
+    assert window.isVisible() and window.fast_timer.isActive()  # still monitoring while it asks
+    keep = next(b for b in box.buttons() if box.buttonRole(b) is QMessageBox.ButtonRole.RejectRole)
+    keep.click()
+    assert window.isVisible()
+    window.close()
+    box = window.close_question
+    quit_button = next(b for b in box.buttons() if box.buttonRole(b) is QMessageBox.ButtonRole.DestructiveRole)
+    quit_button.click()
+    assert not window.isVisible()
+
+
+def test_closing_without_a_session_in_progress_just_closes(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(qtbot, TrendStore(), Now(T0))
+    window.close_guard = lambda: None
+    assert window.close() and not window.isVisible()

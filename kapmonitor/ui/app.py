@@ -112,6 +112,7 @@ class MonitorApplication:
                 window, recorder=self.pipeline.recorder, clock=self.clock.now,
                 infusion_window_fn=lambda: self._infusion_window(self.clock.now()))
         window.extra_refreshers.append(self._update_output_notice)
+        window.close_guard = self._close_guard
         window.show()
         window.start()
 
@@ -185,6 +186,20 @@ class MonitorApplication:
         if music_ui is None:
             return []
         return [Band(start, end, title) for start, end, title, _phase in music_ui.track_bands(now)]
+
+    def _close_guard(self) -> str | None:
+        """Why closing now needs confirmation: an infusion running or a patient under observation."""
+        from kapmonitor.session.infusion import Phase
+
+        session = self._session()
+        if session is None or session.closed:  # type: ignore[attr-defined]
+            return None
+        phase = session.phase()  # type: ignore[attr-defined]
+        if phase is Phase.INFUSION:
+            return "The infusion is running."
+        if phase in (Phase.OBSERVATION, Phase.READY_FOR_DISCHARGE):
+            return "The patient is under observation and has not been discharged."
+        return None
 
     def _who(self) -> str | None:
         """Who acts at the bedside: the session's nurse (initials), when there is a session."""

@@ -134,6 +134,10 @@ class MainWindow(QMainWindow):
         self.speed = speed
         self.extra_refreshers: list[Callable[[float], None]] = []  # other panels redrawn with the tiles
         self.request_nibp: Callable[[], None] | None = None
+        # returns why closing needs the nurse's confirmation (a session in progress), or None
+        self.close_guard: Callable[[], str | None] | None = None
+        self.close_question: QMessageBox | None = None
+        self._close_confirmed = False
         self.setWindowTitle(f"kapmonitor {__version__}" + (" \u2014 SIMULATED MONITOR" if simulated else ""))
         self.setStyleSheet(theme.STYLESHEET)
         self.resize(1280, 800)
@@ -310,9 +314,38 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing ends monitoring: during an infusion or observation the nurse confirms it first.
+
+        The question is non-modal (nothing blocks, alarms keep running while it is open)."""
+        reason = self.close_guard() if self.close_guard is not None and not self._close_confirmed else None
+        if reason:
+            event.ignore()
+            self._ask_before_closing(reason)
+            return
         self.fast_timer.stop()
         self.trend_timer.stop()
         super().closeEvent(event)
+
+    def _ask_before_closing(self, reason: str) -> None:
+        if self.close_question is not None and self.close_question.isVisible():
+            self.close_question.raise_()
+            return
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("End monitoring?")
+        box.setText(f"{reason}\n\nClosing kapmonitor stops monitoring and alarms on this computer.")
+        quit_button = box.addButton("Quit monitoring", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Keep monitoring", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(QMessageBox.StandardButton.NoButton)
+
+        def done() -> None:
+            if box.clickedButton() is quit_button:
+                self._close_confirmed = True
+                self.close()
+
+        box.finished.connect(lambda _result: done())
+        self.close_question = box
+        box.open()
 
     # -- redraw -----------------------------------------------------------------------------------
     def refresh_trend(self) -> None:
