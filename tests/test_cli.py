@@ -106,3 +106,28 @@ def test_gui_replay_of_a_real_capture(tmp_path: Path) -> None:
     first = conn.execute("SELECT min(t) FROM samples").fetchone()[0]
     assert 1533220219 <= first <= 1533220222
     assert conn.execute("SELECT count(*) FROM raw_frames").fetchone()[0] > 100
+
+
+def test_sigterm_ends_the_app_cleanly_with_the_record_flushed(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    db = tmp_path / "s.db"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KAPMONITOR_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "kapmonitor", "run", "--speed", "20", "--session", str(db)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if db.exists() and sqlite3.connect(db).execute("SELECT count(*) FROM samples").fetchone()[0] > 20:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT state FROM link_events ORDER BY rowid DESC LIMIT 1").fetchone()[0] == "closed"

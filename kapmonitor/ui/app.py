@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -221,9 +222,31 @@ class MonitorApplication:
         self.pipeline.stop()
 
     def exec(self) -> int:
+        """Run the event loop; stop everything (flushing the record) however it ends."""
+        from PySide6.QtCore import QTimer
+
+        def terminate(*_: object) -> None:  # SIGTERM (shutdown, service manager): end cleanly
+            self.qt_app.quit()
+
+        def interrupt(*_: object) -> None:  # Ctrl-C in the terminal: like closing the window
+            close = getattr(self.window, "close", None)
+            if callable(close):
+                close()
+            else:
+                self.qt_app.quit()
+
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        signal.signal(signal.SIGTERM, terminate)
+        signal.signal(signal.SIGINT, interrupt)
+        wake = QTimer()  # Qt's loop is C++: let Python look at signals four times a second
+        wake.timeout.connect(lambda: None)
+        wake.start(250)
         try:
             return int(self.qt_app.exec())
         finally:
+            wake.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             self.stop()
 
     def take_screenshot(self, png: Path, after_s: float) -> int:
