@@ -108,20 +108,23 @@ def test_gui_replay_of_a_real_capture(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM raw_frames").fetchone()[0] > 100
 
 
-def test_sigterm_ends_the_app_cleanly_with_the_record_flushed(tmp_path: Path) -> None:
+def test_sigterm_ends_the_app_cleanly_with_the_record_flushed_even_mid_infusion(tmp_path: Path) -> None:
     import signal
     import time
 
     db = tmp_path / "s.db"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KAPMONITOR_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "kapmonitor", "run", "--speed", "20", "--session", str(db)],
+    proc = subprocess.Popen([sys.executable, "-m", "kapmonitor", "run", "--speed", "60", "--session", str(db)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if db.exists() and sqlite3.connect(db).execute("SELECT count(*) FROM samples").fetchone()[0] > 20:
+        while time.monotonic() < deadline:  # the demo infusion has started: the window refuses a plain close
+            if db.exists() and sqlite3.connect(db).execute(
+                    "SELECT count(*) FROM infusion_events WHERE action = 'start'").fetchone()[0]:
                 break
             time.sleep(0.2)
+        else:
+            pytest.fail("the demo infusion did not start")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     finally:

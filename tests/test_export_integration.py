@@ -99,7 +99,7 @@ def test_real_session_exports(recorded: Path, tmp_path: Path, qapp: object) -> N
     doc = json.loads((tmp_path / f"{result.base}.json").read_text())
     jsonschema.validate(doc, json.loads(resource_path("session_export.schema.json").read_text()))
     s = doc["session"]
-    assert (s["pseudonym"], s["course_number"], s["course_total"], s["lot"]) == ("PX-7781", 2, 6, "L-99")
+    assert (s["pseudonym"], s["course_number"], s["course_total"], s["lot"]) == ("PX-7781", 2, 3, "L-99")
     assert s["staff"] == {"nurse": "DN", "therapist": "DT", "prescriber": "DP"}
     assert s["drug"] == "racemic-ketamine-iv" and s["drug_label"] == "Racemic ketamine IV"
     assert (s["dose_mg_per_kg"], s["total_mg"], s["volume_ml"], s["rate_ml_per_h"]) == (0.5, 35.0, 3.5, 5.25)
@@ -123,7 +123,7 @@ def test_real_session_exports(recorded: Path, tmp_path: Path, qapp: object) -> N
     pdf = tmp_path / f"{result.base}_report.pdf"
     text = re.sub(r"\s+", " ", subprocess.run(["pdftotext", "-l", "1", "-layout", str(pdf), "-"],
                                               capture_output=True, text=True, check=True).stdout)  # fmt: skip
-    for expected in ("PX-7781", "session 2 of 6", "DN / DT / DP", "Racemic ketamine IV", "0.5 mg/kg = 35 mg",
+    for expected in ("PX-7781", "session 2 of 3", "DN / DT / DP", "Racemic ketamine IV", "0.5 mg/kg = 35 mg",
                      "10 mg/mL, 3.5 mL", "5.25 mL/h over 40 min", "OVERRIDDEN by DP", "usual BP for this patient",
                      "186 mmHg", "Pause", "BP 186/104", "hypertension (moderate)", "Labetalol 10 mg IV",
                      "signed by DN", "UTC-05:00"):  # fmt: skip

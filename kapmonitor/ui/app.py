@@ -226,14 +226,16 @@ class MonitorApplication:
         from PySide6.QtCore import QTimer
 
         def terminate(*_: object) -> None:  # SIGTERM (shutdown, service manager): end cleanly
-            self.qt_app.quit()
+            # exit(), not quit(): Qt 6's quit() first asks the windows, and the nurse's window
+            # rightly refuses to close during an infusion
+            self.qt_app.exit(0)
 
         def interrupt(*_: object) -> None:  # Ctrl-C in the terminal: like closing the window
             close = getattr(self.window, "close", None)
             if callable(close):
                 close()
             else:
-                self.qt_app.quit()
+                self.qt_app.exit(0)
 
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         signal.signal(signal.SIGTERM, terminate)
@@ -265,7 +267,7 @@ class MonitorApplication:
             else:
                 print(f"kapmonitor: error: cannot write screenshot {png}", file=sys.stderr)
                 result["code"] = 2
-            self.qt_app.quit()
+            self.qt_app.exit(0)
 
         def check() -> None:
             if self.clock.now() - self.session_start >= after_s:
@@ -289,7 +291,7 @@ class MonitorApplication:
                 QTimer.singleShot(200, save)  # let layouts settle after the last update
             elif time.monotonic() > real_deadline:
                 print("kapmonitor: error: screenshot timed out", file=sys.stderr)
-                self.qt_app.quit()
+                self.qt_app.exit(0)
 
         timer = QTimer()
         timer.setInterval(50)
