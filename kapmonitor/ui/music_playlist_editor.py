@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QInputDialog,
     QMessageBox,
     QPushButton,
@@ -122,9 +122,9 @@ class PlaylistEditor(QWidget):
         self.tree.track_moved.connect(self._on_moved)
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()  # two rows of five: the window fits a 1280-px screen
         self.buttons: dict[str, QPushButton] = {}
-        for key, label, slot in (
+        for index, (key, label, slot) in enumerate((
             ("add_files", "Add files…", self.add_files_dialog),
             ("add_folder", "Add folder…", self.add_folder_dialog),
             ("remove", "Remove", self.remove_selected),
@@ -135,10 +135,10 @@ class PlaylistEditor(QWidget):
             ("load", "Open M3U8…", self.load_dialog),
             ("save", "Save M3U8…", self.save_dialog),
             ("take_home", "Take-home export…", self.take_home_dialog),
-        ):
+        )):
             button = QPushButton(label, self)
             button.clicked.connect(slot)
-            buttons.addWidget(button)
+            buttons.addWidget(button, index // 5, index % 5)
             self.buttons[key] = button
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -59,6 +59,12 @@ QCheckBox::indicator:checked, QTreeView::indicator:checked, QTableView::indicato
 QHeaderView::section {{ background: {PANEL}; color: {TEXT_DIM}; border: 0; padding: 4px; }}
 QDialog {{ background: {PANEL}; }}
 QLabel#error {{ color: #ff6b6b; }}
+QScrollBar:vertical {{ background: #0b0f13; width: 14px; margin: 0; }}
+QScrollBar:horizontal {{ background: #0b0f13; height: 14px; margin: 0; }}
+QScrollBar::handle:vertical, QScrollBar::handle:horizontal {{ background: #3a4550; border-radius: 6px;
+    min-height: 28px; min-width: 28px; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
 QProgressBar {{ background: #0b0f13; border: 1px solid #3a4550; border-radius: 4px; text-align: center;
                color: {TEXT}; }}
 QProgressBar::chunk {{ background: #d77a00; }}
