@@ -91,8 +91,8 @@ def test_probe_reports_silence() -> None:
         os.close(slave)
 
 
-def test_switch_monitor_within_the_session(tmp_path, emulated_monitor: str) -> None:  # type: ignore[no-untyped-def]
-    """From the simulator to the (emulated) IntelliVue without a new session: one record, both sources."""
+def test_switch_between_real_monitors_within_the_session(tmp_path, emulated_monitor: str) -> None:  # type: ignore[no-untyped-def]
+    """From a monitor on a port that is gone to the (emulated) IntelliVue: one record, the change noted."""
     import sqlite3
     import time
     from types import SimpleNamespace
@@ -105,17 +105,14 @@ def test_switch_monitor_within_the_session(tmp_path, emulated_monitor: str) -> N
     from kapmonitor.ui.connection_dialog import switch_monitor
 
     clock = RealClock()
-    sim = create_driver("simulated", DriverOptions(), clock)
+    gone = create_driver("ge-s5", DriverOptions(port=str(tmp_path / "no-such-port")), clock)
     db = tmp_path / "session.db"
-    pipeline = MonitoringPipeline(sim, db)
+    pipeline = MonitoringPipeline(gone, db)
     seen: list[Item] = []
     pipeline.dispatcher.add_listener(SimpleNamespace(on_items=seen.extend))
-    app = SimpleNamespace(pipeline=pipeline, driver=sim, clock=clock, window=None)
+    app = SimpleNamespace(pipeline=pipeline, driver=gone, clock=clock, window=None)
     pipeline.start()
     try:
-        deadline = time.monotonic() + 10
-        while not any(isinstance(i, VitalSample) for i in seen) and time.monotonic() < deadline:
-            time.sleep(0.05)
         switch_monitor(app, ConnectionChoice("philips-intellivue", emulated_monitor, 115200))
         assert app.driver.name == "philips-intellivue" and pipeline.reader.driver is app.driver
         deadline = time.monotonic() + 10
@@ -128,12 +125,37 @@ def test_switch_monitor_within_the_session(tmp_path, emulated_monitor: str) -> N
     con = sqlite3.connect(db)
     try:
         sources = {r[0] for r in con.execute("SELECT DISTINCT source FROM samples")}
-        assert {"simulated", "monitor"} <= sources
+        assert sources == {"monitor"}
         assert con.execute("SELECT count(*) FROM device_notices WHERE code = 'monitor-changed'").fetchone()[0] == 1
         directions = {r[0] for r in con.execute("SELECT DISTINCT direction FROM raw_frames")}
         assert directions == {"rx", "tx"}
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("start", "target"), [("simulated", "philips-intellivue"), ("ge-s5", "simulated")])
+def test_simulated_and_real_never_share_a_record(tmp_path, start: str, target: str) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.errors import DriverError
+    from kapmonitor.drivers.registry import create_driver
+    from kapmonitor.model.clock import RealClock
+    from kapmonitor.pipeline import MonitoringPipeline
+    from kapmonitor.ui.connection_dialog import switch_monitor
+
+    clock = RealClock()
+    first = create_driver(start, DriverOptions(port=str(tmp_path / "port")), clock)
+    pipeline = MonitoringPipeline(first, tmp_path / "session.db")
+    app = SimpleNamespace(pipeline=pipeline, driver=first, clock=clock, window=None)
+    pipeline.start()
+    try:
+        reader = pipeline.reader
+        with pytest.raises(DriverError, match="either simulated or a patient's"):
+            switch_monitor(app, ConnectionChoice(target, str(tmp_path / "other"), 115200))
+        assert app.driver is first and pipeline.reader is reader and reader.alive  # nothing changed
+    finally:
+        pipeline.stop()
 
 
 def test_busy_port_is_not_tested(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -236,16 +236,23 @@ def switch_monitor(app: object, choice: ConnectionChoice) -> None:
     The old reader thread is stopped (its driver released), a new driver is created for `choice`
     and read by a new ReaderThread feeding the same dispatcher, so the record continues in the same
     database; the change is recorded as a DeviceNotice. GUI thread. Raises DriverError for an
-    unknown driver or a bad scenario (nothing is changed then).
+    unknown driver or a bad scenario, and for a switch between the simulated monitor and a real one:
+    a record is either simulated (and labelled so on every screen and export) or a patient's, never
+    both. Nothing is changed then.
     """
     from kapmonitor.acquisition.reader import ReaderThread
     from kapmonitor.drivers.base import DriverOptions
-    from kapmonitor.drivers.registry import create_driver
-    from kapmonitor.model.samples import DeviceNotice
+    from kapmonitor.drivers.registry import create_driver, driver_class
+    from kapmonitor.model.samples import DeviceNotice, Source
 
     pipeline = app.pipeline  # type: ignore[attr-defined]
     old = app.driver  # type: ignore[attr-defined]
     clock = app.clock  # type: ignore[attr-defined]
+    if (driver_class(choice.driver).source is Source.SIMULATED) != old.is_simulated:
+        raise DriverError(
+            "a session is either simulated or a patient's: to change between the simulated monitor and a real "
+            "one, quit and start kapmonitor again with the monitor you want (a new session record)"
+        )
     options = DriverOptions(
         port=choice.port,
         baudrate=choice.baudrate,
