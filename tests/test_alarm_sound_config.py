@@ -66,3 +66,89 @@ def test_notice_while_music_plays_on_the_alarm_output(qtbot) -> None:  # type: i
     player.device = "USB Headset"  # the therapist chose the headphones
     app._update_output_notice(0.0)
     assert bar.notice_label.text() == ""
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    from kapmonitor.alarms.sound_config import save_alarm_sound_config
+
+    path = save_alarm_sound_config(AlarmSoundConfig("Speakers", 0.05), tmp_path / "cfg" / "alarm_sound.toml")
+    assert load_alarm_sound_config(path) == (AlarmSoundConfig("Speakers", 0.2), None)  # never below the floor
+    save_alarm_sound_config(AlarmSoundConfig(None, 0.8), path)
+    assert load_alarm_sound_config(path) == (AlarmSoundConfig(None, 0.8), None)
+
+
+class _Stream:
+    """A PortAudio stream stand-in: the device is exercised by the sound tests on the null sink."""
+
+    def __init__(self, **kwargs: object) -> None:
+        self.active = False
+
+    def start(self) -> None:
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def close(self) -> None:
+        pass
+
+
+def _broken(**kwargs: object) -> _Stream:
+    raise OSError("device unplugged")
+
+
+def test_moving_the_alarm_sound_to_a_working_output_ends_the_audio_failure() -> None:
+    from kapmonitor.alarms.engine import AUDIO_FAILURE, AlarmEngine
+    from kapmonitor.alarms.profile import default_profile
+    from kapmonitor.alarms.sound_config import restart_sounder
+    from kapmonitor.model.clock import RealClock
+
+    engine = AlarmEngine(default_profile(), RealClock())
+    sounder = restart_sounder(None, engine, AlarmSoundConfig("Gone"), stream_factory=_broken)
+    assert sounder.failure is not None
+    assert AUDIO_FAILURE in {a.alarm_id for a in engine.active_alarms() if a.condition_present}
+    sounder = restart_sounder(sounder, engine, AlarmSoundConfig("Speakers", 0.9), stream_factory=_Stream)
+    try:
+        assert sounder.failure is None and sounder.device == "Speakers" and sounder.volume == 0.9
+        assert AUDIO_FAILURE not in {a.alarm_id for a in engine.active_alarms() if a.condition_present}
+    finally:
+        sounder.stop()
+
+
+def test_the_output_dialog(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.ui.alarm_output_dialog import SYSTEM_DEFAULT, AlarmOutputDialog
+
+    played: list[tuple[object, float]] = []
+    dialog = AlarmOutputDialog(AlarmSoundConfig("USB Speaker", 0.5), outputs=["Built-in", "HDMI"],
+                               play_test=lambda d, v: played.append((d, v)), music_device="Headphones")
+    qtbot.addWidget(dialog)
+    items = [dialog.device.itemText(i) for i in range(dialog.device.count())]
+    assert items == [SYSTEM_DEFAULT, "Built-in", "HDMI", "USB Speaker (not found now)"]
+    assert dialog.config() == AlarmSoundConfig("USB Speaker", 0.5)
+    assert "Headphones" in dialog.message.text()
+    dialog.device.setCurrentIndex(1)
+    dialog.volume.setValue(5)  # below the floor: the slider stops at it
+    dialog.test_button.click()
+    assert played == [("Built-in", 0.2)] and "Built-in" in dialog.message.text()
+
+    def fail(device: object, volume: float) -> None:
+        raise RuntimeError("Error opening OutputStream")
+
+    dialog._play_test = fail
+    dialog.test_button.click()
+    assert "cannot play" in dialog.message.text()
+
+
+def test_test_sound_plays_on_a_real_device() -> None:
+    import os
+
+    if os.environ.get("KAPMONITOR_TEST_AUDIO") != "pulse":
+        if os.environ.get("KAPMONITOR_REQUIRE_AUDIO") == "1":
+            pytest.fail("no virtual sound card (scripts/dev.sh test starts one)")
+        pytest.skip("no sound card here; scripts/dev.sh test provides one")
+    import sounddevice
+
+    from kapmonitor.ui.alarm_output_dialog import play_test_sound
+
+    play_test_sound(None, 0.5)
+    sounddevice.wait()

@@ -13,11 +13,13 @@ the app shows on screen. Pure functions, thread-safe.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from kapmonitor.alarms.sounder import DEFAULT_VOLUME, MIN_VOLUME
+from kapmonitor.alarms.engine import AUDIO_FAILURE, AlarmEngine
+from kapmonitor.alarms.sounder import DEFAULT_VOLUME, MIN_VOLUME, AlarmSounder, StreamFactory
 from kapmonitor.config import config_dir
 
 
@@ -59,3 +61,36 @@ def same_output(a: str | int | None, b: str | int | None) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return str(a).strip().casefold() == str(b).strip().casefold()
+
+
+def save_alarm_sound_config(config: AlarmSoundConfig, path: Path | None = None) -> Path:
+    """Write the setting atomically (a half-written file would silently mean the default output)."""
+    import tomli_w
+
+    path = path or alarm_sound_config_path()
+    section: dict[str, object] = {"volume": round(max(MIN_VOLUME, min(1.0, config.volume)), 2)}
+    if config.device is not None:
+        section["device"] = config.device
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("# the clinician's alarm output (kapmonitor)\n" + tomli_w.dumps({"alarm_sound": section}),
+                   encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def restart_sounder(
+    old: AlarmSounder | None,
+    engine: AlarmEngine,
+    config: AlarmSoundConfig,
+    stream_factory: StreamFactory | None = None,
+) -> AlarmSounder:
+    """Move the alarm sound to another output. When the new output plays, an audio-failure alarm
+    raised for the old one ends (the engine keeps a latched high alarm until acknowledged)."""
+    if old is not None:
+        old.stop()
+    new = AlarmSounder(engine, device=config.device, volume=config.volume, stream_factory=stream_factory)
+    new.start()
+    if new.failure is None:
+        engine.clear_technical(AUDIO_FAILURE)
+    return new

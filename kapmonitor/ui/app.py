@@ -49,6 +49,7 @@ class MonitorApplication:
         self.supervisor = AlarmSupervisor(self.alarms)
         self.sound_config, self.sound_config_problem = load_alarm_sound_config()
         self.sounder = AlarmSounder(self.alarms, device=self.sound_config.device, volume=self.sound_config.volume)
+        self._sound_on = False
         self.window: object = None
         self.alarm_link: SessionAlarmLink | None = None
 
@@ -67,6 +68,7 @@ class MonitorApplication:
         self.supervisor.start()
         if sound:
             self.sounder.start()  # a sound device that cannot play is raised as a technical alarm
+            self._sound_on = True
         self.session_start = self.clock.now()
         simulated = self.driver.is_simulated
         replay_of = getattr(self.driver, "capture_path", None)
@@ -113,6 +115,7 @@ class MonitorApplication:
                 window, recorder=self.pipeline.recorder, clock=self.clock.now,
                 infusion_window_fn=lambda: self._infusion_window(self.clock.now()))
         window.extra_refreshers.append(self._update_output_notice)
+        self._install_alarm_output_action(window)
         window.close_guard = self._close_guard
         window.show()
         window.start()
@@ -161,6 +164,32 @@ class MonitorApplication:
             return None
         window: tuple[float, float] | None = session.infusion_window(now)  # type: ignore[attr-defined]
         return window
+
+    def _install_alarm_output_action(self, window: object) -> None:
+        from PySide6.QtGui import QAction
+
+        action = QAction("Alarm sound &output\u2026", self.qt_app)
+        action.triggered.connect(self.choose_alarm_output)
+        window.alarms_menu.addAction(action)  # type: ignore[attr-defined]
+
+    def choose_alarm_output(self) -> None:
+        """Alarms ▸ Alarm sound output…: save the choice and move the alarm sound there at once."""
+        from kapmonitor.alarms.sound_config import restart_sounder, save_alarm_sound_config
+        from kapmonitor.ui.alarm_output_dialog import AlarmOutputDialog
+
+        music_ui = getattr(self, "music_ui", None)
+        music_device = music_ui.music.player.device if music_ui is not None else None
+        dialog = AlarmOutputDialog(self.sound_config, music_device=music_device, parent=self.window)  # type: ignore[arg-type]
+        if dialog.exec() != dialog.DialogCode.Accepted:
+            return
+        self.sound_config = dialog.config()
+        self.sound_config_problem = None
+        try:
+            save_alarm_sound_config(self.sound_config)
+        except OSError as exc:
+            self.sound_config_problem = f"alarm sound setting not saved ({exc}); it applies until kapmonitor closes"
+        if self._sound_on:
+            self.sounder = restart_sounder(self.sounder, self.alarms, self.sound_config)
 
     def _update_output_notice(self, now: float) -> None:
         """Say so on screen while music plays on the alarms' own output: alarms could reach the
