@@ -8,8 +8,10 @@ monitor is read, then the window is shown.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -22,6 +24,8 @@ from kapmonitor.alarms.supervisor import AlarmSupervisor
 from kapmonitor.config import new_session_path
 from kapmonitor.drivers.base import Driver
 from kapmonitor.model.clock import Clock
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.samples import Source, Status, VitalSample
 from kapmonitor.pipeline import MonitoringPipeline
 from kapmonitor.ui.trend_plot import Band
 
@@ -43,6 +47,8 @@ class MonitorApplication:
         # --profile, else the clinic's signed-off profile, else the built-in default (never no limits)
         self.profile, self.profile_warning = load_clinic_profile(profile_path)
         path = session_path or new_session_path(driver.is_simulated, clock.now())
+        # a record that already exists is being resumed: its vitals are shown again (read before writing)
+        self.history, self.history_start = load_history(path)
         self.pipeline = MonitoringPipeline(driver, path, alarm_profile=self.profile)
         assert self.pipeline.alarms is not None
         self.alarms = self.pipeline.alarms
@@ -64,12 +70,17 @@ class MonitorApplication:
         """
         from kapmonitor.ui.main_window import MainWindow
 
+        if self.history:  # resumed: the recorded vitals first, so the trend stays in time order
+            self.pipeline.trends.on_items(self.history)
+            self.history = []
         self.pipeline.start()
         self.supervisor.start()
         if sound:
             self.sounder.start()  # a sound device that cannot play is raised as a technical alarm
             self._sound_on = True
         self.session_start = self.clock.now()
+        if self.history_start is not None:  # the session clock spans the whole record
+            self.session_start = min(self.session_start, self.history_start)
         simulated = self.driver.is_simulated
         replay_of = getattr(self.driver, "capture_path", None)
         if simulated:
@@ -328,6 +339,37 @@ class MonitorApplication:
         timer.start()
         self.exec()
         return result["code"]
+
+
+def load_history(path: Path) -> tuple[list[VitalSample], float | None]:
+    """The vitals already in an existing session record, oldest first, and its start time.
+
+    A missing, empty or unreadable file gives nothing: opening it for writing reports the problem.
+    """
+    from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return [], None
+    try:
+        conn = open_read_only(path)
+    except SessionDatabaseError:
+        return [], None
+    try:
+        rows = conn.execute("SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t")
+        history = [
+            VitalSample(t, Parameter(p), v, Status(st), Source(src), mid) for t, p, v, st, src, mid in rows
+        ]
+        row = conn.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()
+    except (sqlite3.Error, ValueError) as exc:
+        log.warning("cannot show the earlier vitals of %s: %s", path, exc)
+        return [], None
+    finally:
+        conn.close()
+    starts = [history[0].time] if history else []
+    if row is not None:
+        with contextlib.suppress(ValueError):
+            starts.append(float(row[0]))
+    return history, (min(starts) if starts else None)
 
 
 def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
