@@ -7,6 +7,7 @@ GUI thread only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -271,49 +272,39 @@ class EventsPanel(QWidget):
         box = {"note": self.note_box, "drug": self.drug_box, "dose": self.dose_box}.get(exc.field, self.note_box)
         box.set_error(exc.message)
 
-    def add_side_effect(self, name: str) -> None:
+    def _record(self, action: Callable[[], ClinicalEvent]) -> ClinicalEvent | None:
+        """Run one recording action; a refusal is shown at its field and nothing is recorded."""
         self._clear_errors()
         try:
-            e = self.session.add_side_effect(name, self.severity, self.note_edit.text())
+            return action()
         except ValidationError as exc:
             self._field_error(exc)
-            return
         except SessionError as exc:
             self.note_box.set_error(str(exc))
-            return
-        self.note_edit.clear()
-        self.status.setText(f"Recorded {e.label} at {clock_text(e.t)}")
+        return None
+
+    def add_side_effect(self, name: str) -> None:
+        e = self._record(lambda: self.session.add_side_effect(name, self.severity, self.note_edit.text()))
+        if e is not None:
+            self.note_edit.clear()
+            self.status.setText(f"Recorded {e.label} at {clock_text(e.t)}")
 
     def add_intervention(self, drug: str, dose: str, route: str) -> None:
-        self._clear_errors()
-        try:
-            e = self.session.add_intervention(drug, dose, route)
-        except ValidationError as exc:
-            self._field_error(exc)
-            return
-        except SessionError as exc:
-            self.note_box.set_error(str(exc))
-            return
-        self.drug_edit.clear()
-        self.dose_edit.clear()
-        self.status.setText(f"Recorded {e.label} at {clock_text(e.t)}")
+        e = self._record(lambda: self.session.add_intervention(drug, dose, route))
+        if e is not None:
+            self.drug_edit.clear()
+            self.dose_edit.clear()
+            self.status.setText(f"Recorded {e.label} at {clock_text(e.t)}")
 
     def add_note(self) -> None:
-        self._clear_errors()
         text = self.note_edit.text()
-        try:
-            if self.session.closed:
-                e = self.session.add_addendum(text, who=self.session.setup.nurse_initials)
-            else:
-                e = self.session.add_note(text)
-        except ValidationError as exc:
-            self._field_error(exc)
-            return
-        except SessionError as exc:
-            self.note_box.set_error(str(exc))
-            return
-        self.note_edit.clear()
-        self.status.setText(f"Recorded at {clock_text(e.t)}")
+        if self.session.closed:
+            e = self._record(lambda: self.session.add_addendum(text, who=self.session.setup.nurse_initials))
+        else:
+            e = self._record(lambda: self.session.add_note(text))
+        if e is not None:
+            self.note_edit.clear()
+            self.status.setText(f"Recorded at {clock_text(e.t)}")
 
     def selected_event(self) -> ClinicalEvent | None:
         rows = self.table.selectionModel().selectedRows()
