@@ -2,6 +2,9 @@
 synced, and only moved into place (os.replace, atomic on one file system) when the whole export
 has succeeded. A failure or a cancel leaves the output folder as it was.
 
+Exports hold health data, so they are private like the session database: every file is 0600 and
+every folder the export creates is 0700 (an existing folder the user chose keeps its mode).
+
 Thread-safety: one Staging per export, used by one thread.
 """
 
@@ -17,6 +20,26 @@ from pathlib import Path
 from kapmonitor.export.errors import ExportError
 
 log = logging.getLogger(__name__)
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create `folder` and any missing parents as 0700 (mkdir's mode is filtered by the umask)."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # created meanwhile by someone else: left as it is
+        os.chmod(path, DIR_MODE)
 
 
 def _reason(exc: OSError) -> str:
@@ -38,7 +61,7 @@ class Staging:
         try:
             if self.out_dir.exists() and not self.out_dir.is_dir():
                 raise ExportError(f"cannot export to {self.out_dir}: it is a file, not a folder")
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.out_dir)
             self._tmp = Path(tempfile.mkdtemp(prefix=".kapmonitor-export-", dir=self.out_dir))
         except OSError as exc:
             raise ExportError(f"cannot export to {self.out_dir}: {_reason(exc)}") from None
@@ -52,7 +75,8 @@ class Staging:
     def write_bytes(self, name: str, data: bytes) -> Path:
         p = self.path(name)
         try:
-            with open(p, "wb") as fh:
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -79,6 +103,7 @@ class Staging:
                     raise ExportError(f"internal error: {name} was never written")
                 fd = os.open(src, os.O_RDONLY)
                 try:
+                    os.fchmod(fd, FILE_MODE)  # also files drawn by other writers (the PDF)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
