@@ -6,6 +6,8 @@ import base64
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from shared_paths import CAPTURES
 
 from kapmonitor.drivers.intellivue import messages as m
@@ -130,3 +132,52 @@ def test_real_frame_demographics_decoded() -> None:
     assert dec.demographics["patient_id"] == "123"
     msg = m.parse_message(wire[5:-3])
     assert (msg.kind, msg.action_type) == ("action_result", m.NOM_ACT_POLL_MDIB_DATA)
+
+
+def _reference_check(chunk: bytes) -> bytes | None:
+    """The plain rule, candidate by candidate (quadratic): the earliest C0 whose length and FCS fit."""
+    if chunk.find(b"\xc0") < 0 or (len(chunk) >= 2 and chunk[-2] == 0x7D):
+        return None
+    pos = chunk.find(b"\xc0")
+    while pos >= 0:
+        body = unescape(chunk[pos + 1 : -1])
+        if (body is not None and len(body) >= 6 and ((body[2] << 8) | body[3]) == len(body) - 6
+                and fcs(body[:-2]) == body[-2] | (body[-1] << 8)):
+            return chunk[pos:]
+        pos = chunk.find(b"\xc0", pos + 1)
+    return None
+
+
+_pieces = st.sampled_from([b"\xc0", b"\x7d", b"\x7d\xe0", b"\x7d\x5d", b"\x11\x01", b"\x00", b"\xe0"])
+
+
+@given(
+    st.lists(st.one_of(_pieces, st.binary(max_size=3)), max_size=30),
+    st.binary(max_size=40),
+    st.lists(st.one_of(_pieces, st.binary(max_size=3)), max_size=10),
+)
+def test_candidate_scan_matches_the_plain_rule(noise: list[bytes], payload: bytes, inner: list[bytes]) -> None:
+    """Garbage, bare C0s and escapes before and inside a frame: the one-pass scan picks the same frame
+    (or none) as trying every C0 in turn."""
+    frame = build_frame(payload)
+    for chunk in (b"".join(noise) + frame, b"".join(noise) + frame[:-1] + b"".join(inner) + b"\xc1"):
+        chunk = chunk[: chunk.find(b"\xc1") + 1] if b"\xc1" in chunk else chunk + b"\xc1"
+        expected = _reference_check(chunk)
+        got = FrameReader()._check(chunk)
+        assert (got.wire if got is not None else None) == expected
+
+
+def test_bare_c0_flood_is_unescaped_once_per_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream of C0 7D 5D triplets (1,365 candidate starts per C1) costs one unescape per chunk,
+    not one per candidate: the scan is linear in the bytes received."""
+    from kapmonitor.drivers.intellivue import framing
+
+    calls = []
+    real = framing.unescape
+    monkeypatch.setattr(framing, "unescape", lambda data: calls.append(len(data)) or real(data))
+    reader = FrameReader()
+    flood = (b"\xc0\x7d\x5d" * 1365 + b"\xc1") * 8
+    assert reader.feed(flood) == []
+    assert len(calls) == 8
+    assert reader.stats.length_errors == 8
+    assert reader.feed(build_frame(b"after the flood"))[0].payload == b"after the flood"

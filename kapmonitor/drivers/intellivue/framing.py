@@ -146,25 +146,55 @@ class FrameReader:
         if len(chunk) >= 2 and chunk[-2] == ESC:  # 7D C1: the sender aborted the frame
             self.aborted += 1
             return None
-        pos = first
+        # Every C0 is a candidate start. The escape pairs after a candidate are the same whichever
+        # earlier C0 the parse began at (a C0 never opens a pair), so the whole chunk is unescaped
+        # once and each candidate is a suffix of it: linear time, even for a stream of bare C0s.
+        indexed = _unescape_indexed(chunk[first + 1 : -1])
+        if indexed is None:
+            self.stats.length_errors += 1
+            return None
+        body_all, starts = indexed
+        total = len(body_all)
         saw_length_ok = False
-        while pos >= 0:
-            body = unescape(chunk[pos + 1 : -1])
-            if body is not None and len(body) >= 6:
-                n = (body[2] << 8) | body[3]
-                if n == len(body) - 6:
-                    saw_length_ok = True
-                    crc = body[-2] | (body[-1] << 8)
-                    if fcs(body[:-2]) == crc:
-                        if pos > first:
-                            self.stats.resyncs += 1
-                        if body[0] != PROTOCOL_ID or body[1] != MSG_TYPE_COMMAND:
-                            self.unknown_type += 1
-                        self.stats.frames += 1
-                        return Frame(chunk[pos:], body[4:-2], body[0], body[1])
-            pos = chunk.find(b"\xc0", pos + 1)
+        for k, (wire_pos, offset) in enumerate(((first, 0), *((first + 1 + p, u) for p, u in starts))):
+            size = total - offset
+            if size < 6 or ((body_all[offset + 2] << 8) | body_all[offset + 3]) != size - 6:
+                continue
+            saw_length_ok = True
+            body = body_all[offset:]
+            crc = body[-2] | (body[-1] << 8)
+            if fcs(body[:-2]) != crc:
+                continue
+            if k > 0:
+                self.stats.resyncs += 1
+            if body[0] != PROTOCOL_ID or body[1] != MSG_TYPE_COMMAND:
+                self.unknown_type += 1
+            self.stats.frames += 1
+            return Frame(chunk[wire_pos:], body[4:-2], body[0], body[1])
         if saw_length_ok:
             self.stats.checksum_errors += 1
         else:
             self.stats.length_errors += 1
         return None
+
+
+def _unescape_indexed(data: bytes) -> tuple[bytes, list[tuple[int, int]]] | None:
+    """`unescape(data)` and, for every C0 at wire index p in `data`, (p, the offset in the unescaped
+    bytes where a frame starting at that C0 would begin its body). None when an escape ends the data."""
+    body = unescape(data)
+    if body is None:
+        return None
+    escapes: list[int] = []
+    j = data.find(b"\x7d")
+    while j >= 0:
+        escapes.append(j)
+        j = data.find(b"\x7d", j + 2)
+    starts: list[tuple[int, int]] = []
+    done = 0  # escape pairs that end before the current C0
+    p = data.find(b"\xc0")
+    while p >= 0:
+        while done < len(escapes) and escapes[done] < p:
+            done += 1
+        starts.append((p, p + 1 - done))
+        p = data.find(b"\xc0", p + 1)
+    return body, starts
