@@ -298,6 +298,25 @@ def test_link_lost_after_10_s_without_valid_data_only_in_session(rig: Rig) -> No
     assert LINK_LOST not in rig.active()
 
 
+def test_every_outage_of_a_latched_link_alarm_is_logged_as_raised(rig: Rig) -> None:
+    """While a latched link-lost alarm waits for its acknowledgement, each new outage is a new
+    occurrence: the log holds a raised row per outage, not only the end of each."""
+    rig.engine.session_active(True)
+    t = 0.0
+    for _ in range(5):
+        rig.at(t).feed(Parameter.HR, 80)
+        rig.engine.tick(T0 + t + 15)  # 15 s without data: lost
+        t += 20
+        rig.at(t).feed(Parameter.HR, 80)  # back: the condition ends, the alarm stays latched
+        t += 1
+    ev = [e.event for e in rig.events if e.alarm_id == LINK_LOST]
+    assert ev.count(E.RAISED) == 5
+    assert ev.count(E.CONDITION_ENDED) == 5
+    assert rig.active()[LINK_LOST] == (Priority.HIGH, False, True)
+    rig.engine.acknowledge("AB")
+    assert LINK_LOST not in rig.active()
+
+
 def test_link_kept_alive_by_valid_waves(rig: Rig) -> None:
     rig.engine.session_active(True)
     for i in range(1, 30):

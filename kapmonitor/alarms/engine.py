@@ -672,8 +672,8 @@ class AlarmEngine:
             self._touch()
         else:
             self._touch()  # a latched high keeps its priority until acknowledged
-        if returned:
-            self._touch()
+        if returned:  # a new occurrence of a latched condition: logged as raised, like the first
+            self._emit_for(t, a, AlarmEventType.RAISED, f"{a.message} (condition returned)")
 
     def _remove(self, t: float, alarm_id: str, why: str) -> None:
         a = self._alarms.pop(alarm_id, None)
