@@ -145,7 +145,9 @@ def test_take_home_export_leaves_out_notes_and_avoided_and_copies_only_on_reques
                                                       "Home_ session_1.txt"]
     m3u = (dest / "Home_ session_1.m3u8").read_text()
     assert "cried" not in m3u and "rain" not in m3u and "avoid" not in m3u
-    assert Playlist.load_m3u8(dest / "Home_ session_1.m3u8").tracks()[0].error is None  # points at originals
+    # without copied audio the entries are bare file names, never a path into this computer's folders
+    entries = [line for line in m3u.splitlines() if line and not line.startswith("#")]
+    assert entries == ["Aurora - Lights.flac", "ocean.ogg"]
     txt = (dest / "Home_ session_1.txt").read_text()
     assert "  1. Aurora  Lights  (0:02)" in txt and "2. " in txt and "rain" not in txt
     html = (dest / "Home_ session_1.html").read_text()
@@ -156,6 +158,25 @@ def test_take_home_export_leaves_out_notes_and_avoided_and_copies_only_on_reques
     assert all(str(t.path.resolve()).startswith(str((tmp_path / "with_audio").resolve())) for t in reloaded.tracks())
     assert all(t.error is None for t in reloaded.tracks())
     assert format_duration(3725) == "1:02:05" and format_duration(None) == "–:––"
+
+
+def test_take_home_playlist_never_points_into_a_private_or_cache_folder(tmp_path: Path) -> None:
+    cache = tmp_path / "home" / "nurse" / ".cache" / "kapmonitor" / "music"
+    cache.mkdir(parents=True)
+    song = write_tone(cache / "Ana Alcaide - Safe Harbour.flac", 440, 2.0, fmt="FLAC")
+    pl = Playlist(name="Take home")
+    pl.add_paths([song], phase=0)
+    dest = tmp_path / "Desktop" / "for the patient"
+    export_take_home(pl, dest)
+    m3u = (dest / "Take home.m3u8").read_text(encoding="utf-8")
+    assert "cache" not in m3u and "nurse" not in m3u and "/" not in m3u.replace("#KAPMONITOR", "")
+    assert "#EXTINF:2,Ana Alcaide - Safe Harbour" in m3u
+    assert m3u.rstrip().splitlines()[-1] == song.name
+    # the patient puts the file beside the playlist: a player finds it, with its title and artist
+    (dest / song.name).write_bytes(song.read_bytes())
+    track = Playlist.load_m3u8(dest / "Take home.m3u8").tracks()[0]
+    assert track.error is None and (track.title, track.artist) == ("Safe Harbour", "Ana Alcaide")
+    assert "Ana Alcaide" in (dest / "Take home.txt").read_text(encoding="utf-8")
 
 
 def test_demo_music_is_generated_once_and_plays(tmp_path: Path) -> None:

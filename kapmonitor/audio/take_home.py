@@ -88,7 +88,9 @@ def export_take_home(playlist: Playlist, dest_dir: Path, copy_audio: bool = Fals
     """Write `<name>.m3u8`, `<name>.txt` and `<name>.html` into `dest_dir`.
 
     With `copy_audio=True` the audio files are copied into `dest_dir/<name>/` and the M3U8 points
-    at the copies; otherwise it points (relatively) at the original files.
+    at the copies. A track not copied is listed by its bare file name (with title, artist and
+    duration): the playlist never points into this computer's folders (a music library, a cache),
+    and a player finds the files once the patient puts them beside it.
     """
     dest_dir = Path(dest_dir)
     stem = _safe_name(playlist.name)
@@ -108,8 +110,11 @@ def export_take_home(playlist: Playlist, dest_dir: Path, copy_audio: bool = Fals
                 shutil.copy2(track.path, target)
                 path_for[track.id] = target
                 copied += 1
+        base = dest_dir.resolve()
+        for _, _, track in _rows(playlist):
+            path_for.setdefault(track.id, base / track.path.name)
         m3u = dest_dir / f"{stem}.m3u8"
-        m3u.write_text(playlist.to_m3u8(dest_dir.resolve(), include_private=False, path_for=path_for,
+        m3u.write_text(playlist.to_m3u8(base, include_private=False, path_for=path_for,
                                         include_avoided=False), encoding="utf-8")
         txt = dest_dir / f"{stem}.txt"
         txt.write_text(printable_text(playlist), encoding="utf-8")
