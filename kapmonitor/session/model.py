@@ -55,6 +55,16 @@ class ValidationError(ValueError):
         self.message = message
 
 
+def check_initials(value: str, field: str = "initials", who: str = "nurse") -> str:
+    """The initials stripped, or ValidationError naming `field` (1–4 letters, as on the set-up form)."""
+    value = value.strip()
+    if not value:
+        raise ValidationError(field, f"enter the {who}'s initials")
+    if not _INITIALS_RE.match(value):
+        raise ValidationError(field, "initials are 1–4 letters")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class DosePlan:
     """What to give and how fast: shown large for the double-check against the pump."""

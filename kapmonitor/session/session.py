@@ -28,7 +28,7 @@ from kapmonitor.model.clock import Clock
 from kapmonitor.model.parameters import NIBP_PARAMETERS, PARAMETER_INFO, Parameter
 from kapmonitor.model.samples import Item, Source, Status, VitalSample
 from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError, Phase, format_duration
-from kapmonitor.session.model import SessionSetup, ValidationError, dose_plan
+from kapmonitor.session.model import SessionSetup, ValidationError, check_initials, dose_plan
 from kapmonitor.session.storage import STATUS_DISCHARGED, STATUS_OPEN, read_info
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ SIDE_EFFECTS: tuple[str, ...] = (
 )
 SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe")
 ROUTES: tuple[str, ...] = ("IV", "PO", "SL", "IM", "SC", "IN")
+
+# Who an action is credited to when no nurse is signed in: the action is never blocked for it.
+NOT_SIGNED_IN = "not signed in"
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,8 +305,10 @@ class NurseSession:
         nibp_schedule: NibpSchedule | None = None,
         discharge_items: Sequence[DischargeItem] = DEFAULT_DISCHARGE_ITEMS,
         path: Path | None = None,
+        on_duty: str | None = None,
         _restored: _Restored | None = None,
     ) -> None:
+        """`on_duty`: the nurse signed in at the start (audited); otherwise nobody is until `sign_in`."""
         if _restored is None:
             setup.validate()
         self.setup = setup
@@ -329,6 +334,7 @@ class NurseSession:
         self._latest: dict[Parameter, tuple[float, float]] = {}
         self._baseline: dict[Parameter, float] = {}
         self._closed = False
+        self._on_duty: str | None = None
         self.prestart: PrestartOutcome | None = None
         if _restored is None:
             self.created_at = clock.now()
@@ -336,6 +342,8 @@ class NurseSession:
         else:
             self.created_at = float(_restored.info.get("created_at", clock.now()))
             self._restore(_restored)
+        if on_duty is not None and on_duty.strip():
+            self.sign_in(on_duty, t=self.created_at if _restored is None else None)
 
     # -- construction helpers ---------------------------------------------------------------
     @classmethod
@@ -393,7 +401,7 @@ class NurseSession:
             session._write_infusion_event(t, "recovered", f"session reopened in phase {phase.value}", who)
             session._audit(
                 t,
-                who or setup.nurse_initials,
+                session.acting(who),
                 "resume",
                 "session_info",
                 None,
@@ -433,6 +441,54 @@ class NurseSession:
                 cb()
             except Exception:
                 log.exception("session listener failed")
+
+    # -- the nurse on duty -------------------------------------------------------------------------
+    @property
+    def on_duty(self) -> str | None:
+        """Initials of the nurse signed in at the bedside now; None when nobody is."""
+        with self._lock:
+            return self._on_duty
+
+    def acting(self, who: str | None = None) -> str:
+        """Who an action is credited to: `who` if given, else the nurse on duty, else NOT_SIGNED_IN.
+
+        Never the set-up nurse by default: a nurse who took over must be credited, not her colleague.
+        """
+        if who is not None and who.strip():
+            return who.strip()
+        with self._lock:
+            return self._on_duty or NOT_SIGNED_IN
+
+    def sign_in(self, initials: str, t: float | None = None) -> str:
+        """The nurse on duty signs in (a change of nurse when another one was): audited, kept in the record.
+
+        Allowed after discharge too (alarms are still acknowledged then). Raises ValidationError.
+        """
+        initials = check_initials(initials)
+        with self._lock:
+            previous = self._on_duty
+            if previous == initials:
+                return initials
+            t = self.now() if t is None else t
+            self._on_duty = initials
+            self._info("on_duty", initials)
+            action = "sign_in" if previous is None else "change_nurse"
+            self._audit(t, initials, action, "session_info", None, {"on_duty": previous}, {"on_duty": initials})
+        log.info("nurse on duty: %s (was %s)", initials, previous or "nobody")
+        self._notify()
+        return initials
+
+    def sign_out(self, t: float | None = None) -> None:
+        """Nobody is on duty any more: later actions are credited NOT_SIGNED_IN until someone signs in."""
+        with self._lock:
+            previous = self._on_duty
+            if previous is None:
+                return
+            t = self.now() if t is None else t
+            self._on_duty = None
+            self._info("on_duty", "")
+            self._audit(t, previous, "sign_out", "session_info", None, {"on_duty": previous}, {"on_duty": None})
+        self._notify()
 
     # -- time and state ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -551,7 +607,7 @@ class NurseSession:
         override_reason: str | None = None,
     ) -> PrestartOutcome | None:
         """Run the pre-start check, then start the clock. Raises PrestartBlockedError unless ok or overridden."""
-        who = who or self.setup.nurse_initials
+        who = self.acting(who)
         outcome: PrestartOutcome | None = None
         if self.prestart_check is not None:
             outcome = interpret_prestart(self.prestart_check())
@@ -613,7 +669,7 @@ class NurseSession:
                 self.infusion.apply(action, t, reason)
             except InfusionTransitionError as exc:
                 raise SessionError(str(exc)) from exc
-            self._write_infusion_event(t, action, reason.strip() if reason else None, who or self.setup.nurse_initials)
+            self._write_infusion_event(t, action, reason.strip() if reason else None, self.acting(who))
             if action == "stop":
                 self._info("phase", Phase.OBSERVATION.value)
                 self._info("infusion_stop", repr(t))
@@ -680,7 +736,7 @@ class NurseSession:
             ]
             self._audit(
                 t,
-                who or self.setup.nurse_initials,
+                self.acting(who),
                 "manual_entry",
                 "samples",
                 None,
@@ -702,7 +758,7 @@ class NurseSession:
                 self._check_open()
             t = self.now() if t is None else t
             event = ClinicalEvent(
-                id=self._next_id("clinical_events"), t=t, who=who or self.setup.nurse_initials, **fields_
+                id=self._next_id("clinical_events"), t=t, who=self.acting(who), **fields_
             )
             row = asdict(event)
             row["deleted"] = 0
@@ -864,7 +920,7 @@ class NurseSession:
                 scale,
                 float(score),
                 (detail or "").strip() or None,
-                who or self.setup.nurse_initials,
+                self.acting(who),
             )
             self._recorder.insert(
                 "scales",
@@ -1134,6 +1190,7 @@ class NurseSession:
         self._last_nibp = r.last_nibp
         self._latest = dict(r.latest)
         self._closed = r.discharged
+        self._on_duty = r.info.get("on_duty") or None  # still on duty after a restart (shown, changeable)
         for p in MANUAL_PARAMETERS:
             raw = r.info.get(f"baseline_{p.value}")
             if raw is not None:
