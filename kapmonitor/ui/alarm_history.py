@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.model import AlarmEvent, AlarmKind
@@ -40,6 +40,14 @@ class AlarmHistoryPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
+        # as its own window it closes with Escape like a dialog (focus is usually in the table)
+        self.close_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.close_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.close_shortcut.activated.connect(self._close_if_window)
+
+    def _close_if_window(self) -> None:
+        if self.isWindow():
+            self.close()
 
     def set_events(self, events: Iterable[AlarmEvent]) -> None:
         self.table.setRowCount(0)
