@@ -7,8 +7,9 @@ the clock differ. Qt-free: the GUI reads the `TrendStore` on its own timer.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from kapmonitor import __version__
@@ -17,9 +18,10 @@ from kapmonitor.acquisition.reader import ReaderThread
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.log import AlarmLogWriter
 from kapmonitor.alarms.profile import AlarmProfile, Priority
+from kapmonitor.config import new_session_path
 from kapmonitor.drivers.base import Driver
 from kapmonitor.model.clock import Clock, DataPacedClock
-from kapmonitor.model.samples import Item, VitalSample, WaveChunk
+from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, VitalSample, WaveChunk
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.recording.recorder import SessionRecorder
 
@@ -70,6 +72,81 @@ class PacedFeeder:
             self._listener.on_items(group)
 
 
+class RecordSwitch:
+    """The session record everyone writes to, whichever file that is at the moment.
+
+    The dispatcher, the alarm log, the nurse's session and the music log all hold this one
+    object; `switch_to` moves all of them to another file at once (resuming an unfinished
+    record, a new record for another kind of monitor), so nothing keeps writing into a closed
+    recorder. Thread-safety: every method may be called from any thread; a write lands either in
+    the old record (before the switch; flushed by its stop) or in the new one, never nowhere.
+    """
+
+    def __init__(self, recorder: SessionRecorder) -> None:
+        self._lock = threading.Lock()
+        self._current = recorder
+
+    @property
+    def current(self) -> SessionRecorder:
+        with self._lock:
+            return self._current
+
+    @property
+    def path(self) -> Path:
+        return self.current.path
+
+    @property
+    def failure(self) -> str | None:
+        return self.current.failure
+
+    @property
+    def running(self) -> bool:
+        return self.current.running
+
+    @property
+    def queue_depth(self) -> int:
+        return self.current.queue_depth
+
+    @property
+    def rows_written(self) -> int:
+        return self.current.rows_written
+
+    def start(self) -> RecordSwitch:
+        self.current.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.current.stop(timeout)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        return self.current.flush(timeout)
+
+    def on_items(self, items: Sequence[Item]) -> None:
+        with self._lock:
+            self._current.on_items(items)
+
+    def insert(self, table: str, row: Mapping[str, object]) -> None:
+        with self._lock:
+            self._current.insert(table, row)
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        with self._lock:
+            self._current.execute(sql, params)
+
+    def set_meta(self, key: str, value: object) -> None:
+        with self._lock:
+            self._current.set_meta(key, value)
+
+    def switch_to(self, recorder: SessionRecorder) -> SessionRecorder:
+        """Start `recorder` (raises, changing nothing, when its file cannot be opened), make it the
+        record, then stop the old one (its queue is written and committed). Returns the old one."""
+        recorder.start()
+        with self._lock:
+            old, self._current = self._current, recorder
+        old.stop()
+        return old
+
+
 class MonitoringPipeline:
     """Owns the parts of one monitoring session and starts/stops them in the right order.
 
@@ -89,8 +166,12 @@ class MonitoringPipeline:
         self.clock = driver.clock
         self.dispatcher = Dispatcher()
         self.trends = TrendStore()
-        self.recorder = SessionRecorder(session_path, session_meta(driver, meta), on_failure=self._storage_failed)
+        self._meta = dict(meta or {})
+        self.recorder = RecordSwitch(
+            SessionRecorder(session_path, session_meta(driver, meta), on_failure=self._storage_failed)
+        )
         self.reader = ReaderThread(driver, self.dispatcher)
+        self.on_trends_replaced: list[Callable[[TrendStore], None]] = []  # the GUI follows a fresh display store
         # the alarm engine hears every batch first: the shortest path from a frame to an alarm
         self.alarms: AlarmEngine | None = None
         self._paced: DataPacedClock | None = None
@@ -140,3 +221,141 @@ class MonitoringPipeline:
     def submit(self, items: Sequence[Item]) -> None:
         """Feed items that did not come from the driver (manual vitals) through the same path."""
         self.dispatcher.dispatch(items)
+
+    @property
+    def can_start_nibp(self) -> bool:
+        """Whether "Measure NIBP now" can really start the cuff of the monitor read now."""
+        return self.driver.can_start_nibp
+
+    def request_nibp(self) -> bool:
+        """Ask the current monitor for a NIBP measurement. False (nothing asked) when it cannot."""
+        if not self.driver.can_start_nibp:
+            return False
+        self.reader.request_nibp()
+        return True
+
+    def replace_driver(self, driver: Driver, new_record: Path | None = None) -> Path | None:
+        """Read another monitor from now on, without stopping alarms or the display.
+
+        The same kind of source (real to real, simulator to simulator) continues the record, with
+        a `monitor-changed` notice. Between the simulator and a real monitor a record is never
+        shared: a new record is started (`new_record`, else a new file in the sessions folder) and
+        the trend display starts empty, so simulated values are never shown or kept beside a
+        patient's. Returns the new record's path, or None when the record continues.
+
+        The new record is opened before anything changes: if it cannot be, this raises and the old
+        monitor goes on. Call from the thread that owns the pipeline.
+        """
+        if driver.clock is not self.clock:
+            raise ValueError("the new driver must run on the pipeline's clock")
+        new_kind = driver.is_simulated != self.driver.is_simulated
+        started: Path | None = None
+        if new_kind:
+            path = new_record or new_session_path(driver.is_simulated, self.clock.now())
+            recorder = SessionRecorder(path, session_meta(driver, self._meta), on_failure=self._storage_failed)
+            recorder.start()  # raises before anything changed
+        old_reader = self.reader
+        old_reader.stop()  # the old driver is closed; its last batch is already dispatched
+        if new_kind:
+            old = self.recorder.switch_to(recorder)
+            started = recorder.path
+            self._replace_trends(TrendStore())
+            log.info("new session record %s for %s (previous record %s closed)", started, driver.name, old.path)
+        self.driver = driver
+        self.reader = ReaderThread(driver, self.dispatcher)
+        where = f" on {driver.options.port}" if driver.options.port else ""
+        text = f"monitor changed to {driver.description}{where}"
+        if started is not None:
+            text += f"; the earlier monitor was recorded in {old.path.name}"
+        self.dispatcher.dispatch([DeviceNotice(self.clock.now(), "monitor-changed", text)])
+        if self._started:
+            self.reader.start()
+        log.info("%s", text)
+        return started
+
+    def switch_record(self, path: Path) -> Path:
+        """Write from now on into the existing record `path` (an unfinished session resumed) and
+        return the path of the record written so far. Monitoring and alarms go on throughout;
+        the vitals of the record written so far are copied into `path`, so the resumed record
+        has no gap. Its creation time and kind are kept. Raises (changing nothing) when `path`
+        cannot be opened for writing. Call from the thread that owns the pipeline.
+        """
+        recorded_simulated = _record_is_simulated(path)
+        if recorded_simulated is not None and recorded_simulated != self.driver.is_simulated:
+            kind = "simulated" if recorded_simulated else "a patient's"
+            raise ValueError(f"{path.name} is {kind} record: it cannot continue with the monitor read now")
+        meta = {k: v for k, v in session_meta(self.driver, self._meta).items() if k not in ("created_at", "simulated")}
+        recorder = SessionRecorder(path, meta, on_failure=self._storage_failed)
+        old = self.recorder.switch_to(recorder)
+        interim = read_vitals(old.path)
+        if interim:
+            recorder.on_items(interim)
+        self.recorder.insert("device_notices", {
+            "t": self.clock.now(),
+            "code": "record-resumed",
+            "message": f"record resumed while monitoring; the {len(interim)} vital values recorded since the start "
+                       f"(in {old.path.name}) are copied here",
+        })
+        log.info("recording switched from %s to %s", old.path, path)
+        return old.path
+
+    def _replace_trends(self, store: TrendStore) -> None:
+        """A fresh display store: the new one hears the dispatcher before the old one is dropped."""
+        old = self.trends
+        self.dispatcher.add_listener(store)
+        self.dispatcher.remove_listener(old)
+        self.trends = store
+        for callback in list(self.on_trends_replaced):
+            callback(store)
+
+    def show_history(self, items: Sequence[VitalSample]) -> None:
+        """Show a record's vitals (a resumed record, read after the switch): a fresh display store
+        gets `items` in time order and the current link state, then replaces the old one."""
+        store = TrendStore()
+        store.on_items(sorted(items, key=lambda i: i.time))
+        state, detail = self.trends.link()
+        store.on_items([LinkEvent(self.clock.now(), state, detail)])
+        self._replace_trends(store)
+
+
+def _record_is_simulated(path: Path) -> bool | None:
+    """Whether a record holds simulated data (its meta), None when it does not say."""
+    import sqlite3
+
+    from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+
+    try:
+        conn = open_read_only(path)
+    except SessionDatabaseError:
+        return None
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return None if row is None else str(row[0]) not in ("0", "", "False")
+
+
+def read_vitals(path: Path) -> list[VitalSample]:
+    """The vital values in a session record, oldest first; nothing when it cannot be read."""
+    import sqlite3
+
+    from kapmonitor.model.parameters import Parameter
+    from kapmonitor.model.samples import Source, Status
+    from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return []
+    try:
+        conn = open_read_only(path)
+    except SessionDatabaseError:
+        return []
+    try:
+        rows = conn.execute("SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t")
+        return [VitalSample(t, Parameter(p), v, Status(st), Source(src), mid) for t, p, v, st, src, mid in rows]
+    except (sqlite3.Error, ValueError) as exc:
+        log.warning("cannot read the vitals of %s: %s", path, exc)
+        return []
+    finally:
+        conn.close()

@@ -73,6 +73,8 @@ class Driver(ABC):
     description: ClassVar[str]
     source: ClassVar[Source] = Source.MONITOR
     serial_settings: ClassVar[SerialSettings | None] = None  # None: no serial port (simulator)
+    # whether `request_nibp` can really start the cuff: the GUI offers "Measure NIBP now" only then
+    can_start_nibp: ClassVar[bool] = False
 
     def __init__(self, options: DriverOptions, clock: Clock) -> None:
         self.options = options
@@ -96,7 +98,8 @@ class Driver(ABC):
         """End the protocol session politely if possible and release the port. Idempotent."""
 
     def request_nibp(self) -> bool:
-        """Ask the monitor to start a NIBP measurement now. False when the device cannot."""
+        """Ask the monitor to start a NIBP measurement now. False when the device cannot
+        (then `can_start_nibp` is False too)."""
         return False
 
 

@@ -234,6 +234,7 @@ class SimulatedMonitor(Driver):
     description: ClassVar[str] = "built-in simulated monitor (no patient connected)"
     source: ClassVar[Source] = Source.SIMULATED
     serial_settings = None
+    can_start_nibp: ClassVar[bool] = True  # the simulated cuff cycles on demand
 
     def __init__(self, options: DriverOptions, clock: Clock) -> None:
         super().__init__(options, clock)

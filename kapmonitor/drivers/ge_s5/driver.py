@@ -41,6 +41,9 @@ class GeS5Driver(Driver):
     serial_settings: ClassVar[SerialSettings | None] = SerialSettings(
         baudrate=19200, bytesize=8, parity="E", stopbits=1, rtscts=True, alternative_baudrates=(115200,)
     )
+    # the Computer Interface (M1017617) only carries transmission requests (physiological data,
+    # waves, alarms): no record starts a measurement, so the cuff is started on the monitor
+    can_start_nibp: ClassVar[bool] = False
 
     def __init__(self, options: DriverOptions, clock: Clock) -> None:
         super().__init__(options, clock)

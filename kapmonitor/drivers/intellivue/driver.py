@@ -53,6 +53,7 @@ class IntelliVueDriver(Driver):
     serial_settings: ClassVar[SerialSettings | None] = SerialSettings(
         baudrate=115200, bytesize=8, parity="N", stopbits=1, rtscts=False, alternative_baudrates=(19200,)
     )
+    can_start_nibp: ClassVar[bool] = False  # Data Export reads; it cannot start a cuff measurement
 
     def __init__(self, options: DriverOptions, clock: Clock) -> None:
         super().__init__(options, clock)
