@@ -177,6 +177,8 @@ def test_take_home_playlist_never_points_into_a_private_or_cache_folder(tmp_path
     track = Playlist.load_m3u8(dest / "Take home.m3u8").tracks()[0]
     assert track.error is None and (track.title, track.artist) == ("Safe Harbour", "Ana Alcaide")
     assert "Ana Alcaide" in (dest / "Take home.txt").read_text(encoding="utf-8")
+    assert "\n1 track, 0:02 in total" in (dest / "Take home.txt").read_text(encoding="utf-8")
+    assert "<p>1 track, 0:02 in total.</p>" in (dest / "Take home.html").read_text(encoding="utf-8")
 
 
 def test_demo_music_is_generated_once_and_plays(tmp_path: Path) -> None:

@@ -250,3 +250,76 @@ def test_closing_the_window_keeps_the_music_and_reopening_updates_again(window, 
     ctl.next()
     started(player, "crossfade_to")
     qtbot.waitUntil(lambda: w.title_label.text() == "Two")  # listening again
+
+
+def _luminance(rgb: int) -> float:
+    def channel(c: int) -> float:
+        x = c / 255
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def _text_contrast(image, rect) -> float:  # type: ignore[no-untyped-def]
+    """Contrast ratio between a row's background (its commonest pixel) and its text (the pixel furthest from it)."""
+    from collections import Counter
+
+    pixels = Counter(image.pixel(x, y) & 0xFFFFFF for x in range(rect.left(), rect.right())
+                     for y in range(rect.top(), rect.bottom()))
+    background = pixels.most_common(1)[0][0]
+    lb = _luminance(background)
+    ratios = [(max(lb, _luminance(p)) + 0.05) / (min(lb, _luminance(p)) + 0.05) for p in pixels]
+    return max(ratios)
+
+
+def test_playing_row_is_readable_in_the_dark_theme(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.ui import theme
+
+    w, ctl, player = window
+    w.setStyleSheet(theme.STYLESHEET)  # the app applies it to every window
+    qtbot.mouseClick(w.buttons["play_pause"], Qt.MouseButton.LeftButton)
+    started(player)
+    qtbot.waitUntil(lambda: w.editor.playing_id is not None)
+    w.editor.tree.clearSelection()
+    item = w.editor.item_for(w.editor.playing_id)
+    assert item is not None and item.text(0) == "▶ One"
+    tree = w.editor.tree
+    image = tree.viewport().grab().toImage()
+    rect = tree.visualItemRect(item)
+    rect.setWidth(tree.columnWidth(0))
+    assert _text_contrast(image, rect) >= 4.5  # WCAG AA; it was white on pale blue (about 1.2:1)
+    # and the row stands out from its neighbours
+    other = w.editor.item_for(ctl.playlist.tracks()[1].id)
+    assert other is not None
+    other_rect = tree.visualItemRect(other)
+    here, there = (rect.left() + 2, rect.center().y()), (other_rect.left() + 2, other_rect.center().y())
+    assert image.pixel(*here) != image.pixel(*there)
+
+
+def test_phase_rows_count_tracks_in_good_english(window) -> None:  # type: ignore[no-untyped-def]
+    w, _, _ = window
+    tree = w.editor.tree
+    counts = [tree.topLevelItem(i).text(COL_STATUS) for i in range(tree.topLevelItemCount())]
+    assert counts == ["2 tracks", "0 tracks", "1 track", "1 track"]
+
+
+def test_volume_slider_keeps_its_width_when_ducking(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    w, ctl, player = window
+    w.resize(1240, 760)
+    qtbot.mouseClick(w.buttons["play_pause"], Qt.MouseButton.LeftButton)
+    started(player)
+    w.refresh()
+    qtbot.wait(50)
+    before = w.volume_slider.geometry()
+    qtbot.mouseClick(w.buttons["duck"], Qt.MouseButton.LeftButton)
+    assert ctl.ducked
+    w.refresh()
+    qtbot.wait(50)
+    assert "ducked" in w.volume_label.text()
+    assert w.volume_label.width() >= w.volume_label.sizeHint().width()  # the note is not cut
+    assert w.volume_slider.geometry() == before
+    qtbot.mouseClick(w.buttons["duck"], Qt.MouseButton.LeftButton)
+    w.refresh()
+    qtbot.wait(50)
+    assert w.volume_slider.geometry() == before

@@ -39,6 +39,11 @@ def format_duration(seconds: float | None) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+def count_text(n: int, noun: str) -> str:
+    """'1 track', '3 tracks'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _safe_name(name: str) -> str:
     cleaned = re.sub(r"[^\w\- .]+", "_", name).strip(" .")
     return cleaned or "playlist"
@@ -61,7 +66,7 @@ def printable_text(playlist: Playlist) -> str:
     width_artist = max([len(t.artist) for _, _, t in rows] + [6])
     for n, _phase, t in rows:
         lines.append(f"{n:>3}. {t.artist:<{width_artist}}  {t.title}  ({format_duration(t.duration)})")
-    lines += ["", f"{len(rows)} tracks, {format_duration(total)} in total"]
+    lines += ["", f"{count_text(len(rows), 'track')}, {format_duration(total)} in total"]
     return "\n".join(lines) + "\n"
 
 
@@ -80,7 +85,7 @@ def printable_html(playlist: Playlist) -> str:
         "</style></head><body>"
         f"<h1>{e(playlist.name)}</h1><table><thead><tr><th>#</th><th>Artist</th><th>Title</th>"
         f"<th>Duration</th></tr></thead><tbody>\n{body}\n</tbody></table>"
-        f"<p>{len(rows)} tracks, {format_duration(total)} in total.</p></body></html>\n"
+        f"<p>{count_text(len(rows), 'track')}, {format_duration(total)} in total.</p></body></html>\n"
     )
 
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.audio.playlist import Playlist, PlaylistError
-from kapmonitor.audio.take_home import ExportError, export_take_home, format_duration
+from kapmonitor.audio.take_home import ExportError, count_text, export_take_home, format_duration
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ COL_TITLE, COL_ARTIST, COL_DURATION, COL_AVOID, COL_NOTES, COL_STATUS = range(6)
 ROLE_TRACK = Qt.ItemDataRole.UserRole + 1
 ROLE_PHASE = Qt.ItemDataRole.UserRole + 2
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.oga *.opus *.mp3);;All files (*)"
+# the playing row: light text on a blue clearly apart from the selection and alternate rows (contrast > 7:1)
+PLAYING_BACKGROUND = "#1d5a96"
+PLAYING_TEXT = "#ffffff"
+MISSING_TEXT = "#ff6b6b"  # readable on the dark list (the former dark red was 2.6:1)
 
 
 class _NotesOnlyDelegate(QStyledItemDelegate):
@@ -158,7 +162,8 @@ class PlaylistEditor(QWidget):
             self.tree.clear()
             for pi, phase in enumerate(self.playlist.snapshot()):
                 total = sum(t.duration or 0.0 for t in phase.tracks if t.playable)
-                top = QTreeWidgetItem([phase.name, "", format_duration(total), "", "", f"{len(phase.tracks)} tracks"])
+                count = count_text(len(phase.tracks), "track")
+                top = QTreeWidgetItem([phase.name, "", format_duration(total), "", "", count])
                 top.setData(0, ROLE_PHASE, pi)
                 top.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled | Qt.ItemFlag.ItemIsSelectable)
                 font = top.font(0)
@@ -176,7 +181,7 @@ class PlaylistEditor(QWidget):
                     item.setCheckState(COL_AVOID, Qt.CheckState.Checked if track.avoid else Qt.CheckState.Unchecked)
                     if track.error:
                         for col in range(6):
-                            item.setForeground(col, QBrush(QColor("#b00020")))
+                            item.setForeground(col, QBrush(QColor(MISSING_TEXT)))
                         item.setToolTip(COL_STATUS, track.error)
                     top.addChild(item)
                     if track.id == selected:
@@ -196,7 +201,9 @@ class PlaylistEditor(QWidget):
         font.setBold(on)
         for col in range(6):
             item.setFont(col, font)
-            item.setBackground(col, QBrush(QColor("#dcebfa")) if on else QBrush())
+            item.setBackground(col, QBrush(QColor(PLAYING_BACKGROUND)) if on else QBrush())
+            if item.foreground(col).color() != QColor(MISSING_TEXT):  # a missing file stays red
+                item.setForeground(col, QBrush(QColor(PLAYING_TEXT)) if on else QBrush())
         title = item.text(COL_TITLE).removeprefix("▶ ")
         item.setText(COL_TITLE, f"▶ {title}" if on else title)
 

@@ -150,6 +150,13 @@ class TherapistWindow(QMainWindow):
         levels.addWidget(self.duck_button, 0, 3)
         levels.addWidget(self.hold_button, 0, 4)
         levels.addWidget(self.crossfade_spin, 0, 5)
+        levels.setColumnStretch(1, 1)
+        # room for the longest text, so the slider keeps its width when Duck adds "(ducked …)"
+        widest = f"{controller.settings.min_volume_db:.0f} dB (max {controller.settings.min_volume_db:.0f})"
+        depth = controller.settings.duck_depth_db
+        self._duck_note = f"  (ducked {'−' if depth < 0 else ''}{abs(depth):.0f} dB)"
+        metrics = self.volume_label.fontMetrics()
+        self.volume_label.setMinimumWidth(metrics.horizontalAdvance(widest + self._duck_note) + 8)
         outer.addLayout(levels)
 
         device_row = QHBoxLayout()
@@ -287,7 +294,7 @@ class TherapistWindow(QMainWindow):
         sounding = s.state in (State.PLAYING, State.PAUSED, State.STOPPING)
         self.editor.set_playing(track.id if track is not None and sounding else None)
         self.buttons["play_pause"].setText("▮▮ Pause" if s.state is State.PLAYING else "▶ Play")
-        duck = "  (ducked −15 dB)" if s.ducked else ""
+        duck = self._duck_note if s.ducked else ""
         self.volume_label.setText(f"{s.volume_db:.0f} dB (max {s.ceiling_db:.0f}){duck}")
         self.volume_slider.blockSignals(True)
         self.volume_slider.setMaximum(int(s.ceiling_db))
