@@ -335,8 +335,14 @@ class MainWindow(QMainWindow):
         box.setWindowTitle("End monitoring?")
         box.setText(f"{reason}\n\nClosing kapmonitor stops monitoring and alarms on this computer.")
         quit_button = box.addButton("Quit monitoring", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Keep monitoring", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(QMessageBox.StandardButton.NoButton)
+        keep = box.addButton("Keep monitoring", QMessageBox.ButtonRole.RejectRole)
+        # the keyboard never quits by itself: Enter, Space and Escape keep monitoring; Enter on a
+        # tabbed-to Quit still means Keep (no auto-default); quitting is a click or Space on Quit
+        quit_button.setAutoDefault(False)
+        quit_button.setDefault(False)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        keep.setFocus()
 
         def done() -> None:
             if box.clickedButton() is quit_button:
