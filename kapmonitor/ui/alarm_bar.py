@@ -156,12 +156,12 @@ class AlarmBar(QFrame):
         layout.addLayout(rows, 1)
         layout.addLayout(buttons)
 
-        # application-wide keys: work whatever window or widget has the focus
+        # keys of the nurse's window only: pressed in the therapist's window they must do nothing
         self._ack_shortcut = QShortcut(QKeySequence(ACK_KEY), self)
-        self._ack_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self._ack_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self._ack_shortcut.activated.connect(self.acknowledge_requested)
         self._pause_shortcut = QShortcut(QKeySequence(PAUSE_KEY), self)
-        self._pause_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self._pause_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self._pause_shortcut.activated.connect(self.pause_requested)
         self.shown_alarms: list[ActiveAlarm] = []
 

@@ -128,6 +128,10 @@ class MonitorApplication:
         window.extra_refreshers.append(self._update_output_notice)
         self._install_alarm_output_action(window)
         window.close_guard = self._close_guard
+        from kapmonitor.ui.placement import install_window_placement
+
+        # fits the window to its screen; dialogs and the therapist window never cover alarms or tiles
+        self.placer = install_window_placement(window)
         window.show()
         window.start()
 

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         right_box.setLayout(right)
         right_box.setMinimumWidth(262)
         right_box.setMaximumWidth(720)
+        self.vitals_box = right_box  # the tiles: no other window may cover them (ui/placement.py)
         body.addWidget(right_box, 1)
         root.addLayout(body, 1)
         self.setCentralWidget(central)
@@ -275,6 +276,19 @@ class MainWindow(QMainWindow):
         self.hr_tile.set_limits_text(medium_limits(Parameter.HR))
         self.spo2_tile.set_limits_text(medium_limits(Parameter.SPO2))
         self.nibp_tile.set_limits_text(medium_limits(Parameter.NIBP_SYS))
+
+    def alarm_area_rect(self) -> QRect:
+        """The banners and the alarm bar, in global coordinates (never covered by another window)."""
+        central = self.centralWidget()
+        assert central is not None
+        top = central.mapToGlobal(QPoint(0, 0))
+        bottom = self.alarm_area.geometry().bottom()
+        return QRect(top, QSize(central.width(), max(0, bottom + 1)))
+
+    def protected_rects(self) -> list[QRect]:
+        """What no other kapmonitor window may cover: the alarm area first, then the tiles."""
+        box = self.vitals_box
+        return [self.alarm_area_rect(), QRect(box.mapToGlobal(QPoint(0, 0)), box.size())]
 
     def set_profile(self, profile: AlarmProfile) -> None:
         """Show new limits (after a limit change) on the tiles and the trend."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from kapmonitor.audio.controller import Recorder
 from kapmonitor.audio.session_music import SessionMusic, create_session_music
 from kapmonitor.audio.timeline import Band, track_bands
+from kapmonitor.ui.placement import prefer_other_screen
 from kapmonitor.ui.therapist_window import InfusionWindowFn, TherapistWindow
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class MusicUi:
         self.music.load_demo_if_empty()  # the demo plays out of the box
         if self.therapist_window is None:
             self.therapist_window = TherapistWindow(self.controller, self._infusion_window_fn)
+            # a second screen when there is one, else beside the nurse's window (ui/placement.py)
+            prefer_other_screen(self.therapist_window)
             for problem in self.music.problems:
                 self.therapist_window.show_message(problem)
             if not self.therapist_window.place_on_second_screen():
