@@ -27,7 +27,7 @@ from kapmonitor import __version__
 from kapmonitor.export import records
 from kapmonitor.export.csv_export import write_csv
 from kapmonitor.export.data import SessionData, load_session
-from kapmonitor.export.deid import deidentify, random_salt
+from kapmonitor.export.deid import deidentify, load_keep_free_text, random_salt
 from kapmonitor.export.errors import ExportCancelled, ExportError
 from kapmonitor.export.fhir_export import fhir_bundle
 from kapmonitor.export.json_export import session_document, to_json
@@ -48,6 +48,8 @@ class ExportOptions:
     waves: bool = False
     paper: str = "a4"
     salt: str | None = None  # de-identification salt; random when None
+    # free-text fields kept when de-identifying; None: the clinic's deidentification.toml
+    keep_free_text: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -136,7 +138,9 @@ def run_export(
         conn.close()
     if options.deidentify:
         try:
-            data = deidentify(data, options.salt or random_salt())
+            keep = options.keep_free_text
+            data = deidentify(data, options.salt or random_salt(),
+                              load_keep_free_text() if keep is None else keep)
         except Exception as exc:  # odd data must give one line, never a traceback
             log.debug("de-identification failed", exc_info=True)
             raise ExportError(f"{db_path.name} cannot be de-identified: {exc}") from None
