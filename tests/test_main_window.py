@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.presentation import tile_states
 from kapmonitor.alarms.profile import Priority, default_profile
 from kapmonitor.drivers.simulator import SimulatedPatient, run_patient_for
+from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkEvent, LinkState, Source, Status, VitalSample
 from kapmonitor.model.trends import TrendStore
@@ -60,27 +63,51 @@ def test_window_shows_rising_trends_through_a_simulated_infusion(qtbot) -> None:
     assert "SIMULATED" in window.simulated_banner.text()
 
 
-def test_tile_takes_its_alarm_colour_within_one_redraw(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_tile_takes_its_alarm_colour_from_the_alarm_system(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The tile and the alarm bar agree: the tile is coloured by the engine's alarms (presentation.py),
+    not by the widget re-checking limits (an HR of 155 during the 10 s alarm delay is no alarm yet)."""
+    clock = ManualClock(T0 + 100)
+    engine = AlarmEngine(default_profile(), clock)
     store = TrendStore()
-    now = Now(T0 + 100)
-    window = make_window(qtbot, store, now, simulated=False)
-    store.on_items([VitalSample(T0 + 99, Parameter.HR, 80.0)])
-    window.refresh_fast()
+    window = MainWindow(store, default_profile(), session_start=T0, now_fn=clock.now, simulated=False,
+                        device_text="test", engine=engine)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+
+    def feed(*items: VitalSample) -> None:
+        store.on_items(list(items))
+        engine.on_items(list(items))
+        window.refresh_fast()
+
+    feed(VitalSample(T0 + 100, Parameter.HR, 80.0))
     assert window.hr_tile.alarm_priority is None
-    store.on_items([VitalSample(T0 + 100, Parameter.HR, 155.0)])
-    window.refresh_fast()
-    assert window.hr_tile.alarm_priority is Priority.HIGH
+    feed(VitalSample(T0 + 100, Parameter.HR, 155.0))
+    assert window.hr_tile.alarm_priority is None  # within the condition delay: no alarm, no colour
+    for k in range(1, 12):
+        clock.advance(1.0)
+        feed(VitalSample(T0 + 100 + k, Parameter.HR, 155.0))
+    assert window.hr_tile.alarm_priority is Priority.HIGH  # raised: tile and alarm bar together
     assert ALARM_COLOURS[Priority.HIGH] in window.hr_tile.styleSheet()
-    store.on_items([VitalSample(T0 + 100, Parameter.SPO2, 91.0)])
-    store.on_items([VitalSample(T0 + 100, p, v, Status.OK, Source.MONITOR, "m1") for p, v in
-                    ((Parameter.NIBP_SYS, 165.0), (Parameter.NIBP_DIA, 95.0), (Parameter.NIBP_MEAN, 118.0))])
-    window.refresh_fast()
-    assert window.spo2_tile.alarm_priority is Priority.MEDIUM
+    feed(*[VitalSample(clock.now(), p, v, Status.OK, Source.MONITOR, "m1") for p, v in
+           ((Parameter.NIBP_SYS, 165.0), (Parameter.NIBP_DIA, 95.0), (Parameter.NIBP_MEAN, 118.0))])
     assert window.nibp_tile.alarm_priority is Priority.MEDIUM
-    store.on_items([VitalSample(T0 + 101, Parameter.HR, 90.0)])
-    window.refresh_fast()
-    assert window.hr_tile.alarm_priority is None
+    engine.acknowledge("AB")
+    feed(VitalSample(clock.now(), Parameter.HR, 90.0))
+    # acknowledged alarms keep their colour steady while latched or present, as the alarm bar shows them
+    states = tile_states(engine.active_alarms(clock.now()))
+    assert window.hr_tile.alarm_priority == (states[Parameter.HR][0] if Parameter.HR in states else None)
+    assert window.nibp_tile.alarm_priority is Priority.MEDIUM and window.nibp_tile.flash_on
     assert window.simulated_banner is None
+
+
+def test_without_an_alarm_system_no_tile_claims_an_alarm(qtbot) -> None:  # type: ignore[no-untyped-def]
+    store = TrendStore()
+    window = make_window(qtbot, store, Now(T0 + 100), simulated=False)
+    store.on_items([VitalSample(T0 + 100, Parameter.HR, 170.0), VitalSample(T0 + 100, Parameter.SPO2, 80.0)])
+    window.refresh_fast()
+    assert window.hr_tile.value_label.text() == "170"
+    assert window.hr_tile.alarm_priority is None and window.spo2_tile.alarm_priority is None
 
 
 def test_a_stale_or_invalid_value_is_not_shown_as_a_number(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kapmonitor.model.buffers import TrendBuffer, WaveBuffer
 from kapmonitor.model.parameters import TREND_PARAMETERS, Parameter
-from kapmonitor.model.samples import Item, LinkEvent, LinkState, Status, VitalSample, WaveChunk
+from kapmonitor.model.samples import Item, LinkEvent, LinkState, Source, Status, VitalSample, WaveChunk
 
 TREND_CAPACITY = 24 * 3600  # a day of 1 Hz values per parameter
 PLETH_SECONDS = 8.0
@@ -29,6 +29,7 @@ class NibpReading:
     mean: float | None
     pulse: float | None
     status: Status = Status.OK
+    source: Source = Source.MONITOR  # MANUAL when the nurse typed it in (the tile says so)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class LatestValue:
     time: float
     value: float | None
     status: Status
+    source: Source = Source.MONITOR
 
 
 class TrendStore:
@@ -80,7 +82,7 @@ class TrendStore:
             if s.parameter is Parameter.NIBP_SYS and s.status is Status.MEASURING:
                 self._nibp_measuring_since = s.time
                 return
-            self._latest[s.parameter] = LatestValue(s.time, s.value if s.valid else None, s.status)
+            self._latest[s.parameter] = LatestValue(s.time, s.value if s.valid else None, s.status, s.source)
         if buf is not None:
             buf.append(s.time, s.value if s.valid else None)
         if s.parameter in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN, Parameter.NIBP_PULSE):
@@ -99,8 +101,9 @@ class TrendStore:
 
             sys_part = parts.get(Parameter.NIBP_SYS)
             status = sys_part.status if sys_part is not None else s.status
+            source = sys_part.source if sys_part is not None else s.source
             reading = NibpReading(s.time, val(Parameter.NIBP_SYS), val(Parameter.NIBP_DIA), val(Parameter.NIBP_MEAN),
-                                  val(Parameter.NIBP_PULSE), status)
+                                  val(Parameter.NIBP_PULSE), status, source)
             if self._nibp is None or reading.time >= self._nibp.time:
                 self._nibp = reading
             if len(self._nibp_parts) > 8:

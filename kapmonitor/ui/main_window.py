@@ -31,7 +31,7 @@ from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.presentation import flash_on, tile_states
 from kapmonitor.alarms.profile import AlarmProfile, Priority
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.model.samples import LinkState
+from kapmonitor.model.samples import LinkState, Source
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui import theme
 from kapmonitor.ui.pleth_strip import PlethStrip
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 FAST_REDRAW_MS = 40  # tiles, pleth, alarm bar
 TREND_REDRAW_MS = 1000  # each trend repaint costs ~20 ms of software rendering
+MANUAL_MAX_AGE = 300.0  # a value typed in by the nurse stays on its tile (marked MANUAL) this long
 
 LINK_TEXT = {
     LinkState.CONNECTING: ("connecting\u2026", theme.ALARM_MEDIUM),
@@ -392,47 +393,51 @@ class MainWindow(QMainWindow):
         for refresher in self.extra_refreshers:
             refresher(now)
 
-    def _value_text(self, parameter: Parameter, now: float, max_age: float = 10.0) -> tuple[str, float | None]:
+    def _value_text(self, parameter: Parameter, now: float, max_age: float = 10.0) -> tuple[str, bool]:
+        """The tile text and whether it was entered by hand (a manual value stays up to MANUAL_MAX_AGE)."""
         latest = self.store.latest(parameter)
-        if latest is None or latest.value is None or now - latest.time > max_age:
-            return NO_VALUE, None
-        return f"{latest.value:.0f}", latest.value
+        manual = latest is not None and latest.source is Source.MANUAL
+        limit = MANUAL_MAX_AGE if manual else max_age
+        if latest is None or latest.value is None or now - latest.time > limit:
+            return NO_VALUE, False
+        return f"{latest.value:.0f}", manual
 
-    def tile_priority(self, parameter: Parameter, value: float | None) -> Priority | None:
-        """The priority whose limit `value` violates, per the active profile (None when within limits)."""
-        if value is None:
-            return None
-        found = self.profile.classify(parameter, value)
-        return found[0].priority if found else None
-
-    def _show_tile_alarm(self, tile: NumericTile, parameters: tuple[Parameter, ...], outside: Priority | None) -> None:
-        """Colour a tile: steady while its value is outside a limit, flashing while its alarm is unacknowledged."""
-        priority = outside
+    def _show_tile_alarm(self, tile: NumericTile, parameters: tuple[Parameter, ...]) -> None:
+        """Colour a tile as the alarm system says (alarms/presentation.py): the colour of its highest
+        active alarm, flashing while unacknowledged; the tile never re-checks limits itself."""
+        priority: Priority | None = None
         flashing = False
         for p in parameters:
             state = self._alarm_states.get(p)
             if state is not None and (priority is None or state[0] >= priority):
-                priority, flashing = state[0], state[1] or flashing
+                flashing = state[1] or (flashing and state[0] == priority)
+                priority = state[0]
         lit = flash_on(priority, time.monotonic()) if flashing else True
         tile.set_alarm(priority, lit)
 
     def _refresh_tiles(self, now: float) -> None:
-        text, hr = self._value_text(Parameter.HR, now)
+        text, manual = self._value_text(Parameter.HR, now)
         self.hr_tile.set_value(text)
-        self._show_tile_alarm(self.hr_tile, (Parameter.HR,), self.tile_priority(Parameter.HR, hr))
+        self.hr_tile.set_manual(manual)
+        self._show_tile_alarm(self.hr_tile, (Parameter.HR,))
         latest_hr = self.store.latest(Parameter.HR)
         if latest_hr is not None and latest_hr.value is None and latest_hr.status.value != "ok":
             self.hr_tile.set_detail(latest_hr.status.value)
+        elif manual and latest_hr is not None:
+            self.hr_tile.set_detail(f"entered {format_age(now - latest_hr.time)}")
         else:
             self.hr_tile.set_detail("")
 
-        text, spo2 = self._value_text(Parameter.SPO2, now)
+        text, manual = self._value_text(Parameter.SPO2, now)
         self.spo2_tile.set_value(text)
-        self._show_tile_alarm(self.spo2_tile, (Parameter.SPO2,), self.tile_priority(Parameter.SPO2, spo2))
+        self.spo2_tile.set_manual(manual)
+        self._show_tile_alarm(self.spo2_tile, (Parameter.SPO2,))
         pr_text, _ = self._value_text(Parameter.PULSE_RATE, now)
         latest_spo2 = self.store.latest(Parameter.SPO2)
         if latest_spo2 is not None and latest_spo2.value is None and latest_spo2.status.value != "ok":
             self.spo2_tile.set_detail(latest_spo2.status.value)
+        elif manual and latest_spo2 is not None:
+            self.spo2_tile.set_detail(f"entered {format_age(now - latest_spo2.time)}")
         else:
             self.spo2_tile.set_detail(f"PR {pr_text}")
 
@@ -440,20 +445,17 @@ class MainWindow(QMainWindow):
         measuring = self.store.nibp_measuring_since()
         if nibp is None or nibp.systolic is None or nibp.diastolic is None:
             self.nibp_tile.set_value(f"{NO_VALUE}/{NO_VALUE}")
+            self.nibp_tile.set_manual(False)
             detail = "no measurement yet"
-            priority = None
         else:
             self.nibp_tile.set_value(f"{nibp.systolic:.0f}/{nibp.diastolic:.0f}")
+            self.nibp_tile.set_manual(nibp.source is Source.MANUAL)
             mean = f"({nibp.mean:.0f})  " if nibp.mean is not None else ""
             detail = f"{mean}{format_age(now - nibp.time)}"
-            priorities = [self.tile_priority(Parameter.NIBP_SYS, nibp.systolic),
-                          self.tile_priority(Parameter.NIBP_DIA, nibp.diastolic)]
-            found = [p for p in priorities if p is not None]
-            priority = max(found) if found else None
         if measuring is not None:
             detail = f"cuff {now - measuring:.0f} s\u2026"
         self.nibp_tile.set_detail(detail)
-        self._show_tile_alarm(self.nibp_tile, (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN), priority)
+        self._show_tile_alarm(self.nibp_tile, (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN))
 
     def _refresh_status(self, now: float) -> None:
         state, detail = self.store.link()

@@ -1,14 +1,16 @@
 """Large numeric tiles for the nurse's screen, legible from two metres.
 
-A tile shows its parameter's colour while the value is within limits. Outside them it takes
-the alarm colour of the violated priority; `set_alarm(priority, flash_on)` lets the alarm
-system make it flash in step with the alarm bar. GUI thread only.
+A tile shows its parameter's colour; the alarm system colours it (`set_alarm(priority, flash_on)`,
+from alarms/presentation.py), so the tile and the alarm bar always agree. Each text has a line of
+its own (name, unit and limits on top; the big value; a MANUAL mark and one detail line below), so
+texts never run into each other: a text too long for its line is cut with "…" and shown whole on
+hover. GUI thread only.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QResizeEvent
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.profile import Priority
@@ -17,6 +19,7 @@ from kapmonitor.ui import theme
 ALARM_COLOURS = {Priority.HIGH: theme.ALARM_HIGH, Priority.MEDIUM: theme.ALARM_MEDIUM, Priority.LOW: theme.ALARM_LOW}
 NO_VALUE = "\u2014"  # em dash: no valid value
 MIN_VALUE_PX = 40
+MANUAL_TEXT = "MANUAL"
 
 
 def _font(px: int, bold: bool = False) -> QFont:
@@ -26,8 +29,55 @@ def _font(px: int, bold: bool = False) -> QFont:
     return font
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that never pushes its neighbours: cut with "…" when too long, whole on hover.
+
+    `text()` is always the full text; only the painting is shortened.
+    """
+
+    def __init__(self, text: str = "", tooltip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._base_tooltip = tooltip
+        self.setToolTip(tooltip)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setWordWrap(False)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, self.fontMetrics().height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance(self.text()) + 2, self.fontMetrics().height())
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
+
+    def shown_text(self) -> str:
+        """What is painted (the text, or its start and "…")."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._update_tooltip()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        tip = self.text() if self.text() and self.is_elided() else self._base_tooltip
+        if self.toolTip() != tip:
+            self.setToolTip(tip)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.setFont(self.font())
+        painter.drawText(self.contentsRect(), int(self.alignment()), self.shown_text())
+        painter.end()
+
+
 class NumericTile(QFrame):
-    """Label, big value, unit and one line of detail (limits, age, source)."""
+    """Name, unit and limits; the big value; a MANUAL mark and one line of detail (age, status)."""
 
     def __init__(self, label: str, unit: str, colour: str, value_px: int = 88, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,47 +85,60 @@ class NumericTile(QFrame):
         self.colour = colour
         self.alarm_priority: Priority | None = None
         self.flash_on = False
+        self.manual = False
         self._label = QLabel(label)
         self._label.setFont(_font(22, bold=True))
         self._unit = QLabel(unit)
         self._unit.setFont(_font(16))
-        self._limits = QLabel("")
+        self.manual_label = QLabel(MANUAL_TEXT)
+        self.manual_label.setObjectName("manual")
+        self.manual_label.setFont(_font(13, bold=True))
+        self.manual_label.setToolTip("entered by hand, not measured by the monitor")
+        self.manual_label.setVisible(False)
+        self.manual_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # border 2 + padding 4 on each side (style below), fixed: the text is never clipped
+        self.manual_label.setFixedWidth(self.manual_label.fontMetrics().horizontalAdvance(MANUAL_TEXT) + 16)
+        self._limits = ElidedLabel("", "medium-priority alarm limits")
         self._limits.setFont(_font(14))
-        self._limits.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
-        self._limits.setToolTip("medium-priority alarm limits")
+        self._limits.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
         self.value_label = QLabel(NO_VALUE)
         self._min_value_px = value_px
         self._sample_text = "888/888" if value_px < 80 else "888"
         self.value_label.setFont(_font(value_px, bold=True))
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.detail_label = QLabel("")
+        self.value_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.detail_label = ElidedLabel("")
         self.detail_label.setFont(_font(16))
-        self.detail_label.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.detail_label.setWordWrap(False)
+        self.detail_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
+        for fixed in (self._label, self._unit):  # only the limits give way
+            fixed.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         top = QHBoxLayout()
-        top.addWidget(self._label)
-        top.addSpacing(8)
+        top.setSpacing(8)
+        top.addWidget(self._label, 0, Qt.AlignmentFlag.AlignBottom)
         top.addWidget(self._unit, 0, Qt.AlignmentFlag.AlignBottom)
-        top.addStretch(1)
+        top.addWidget(self._limits, 1, Qt.AlignmentFlag.AlignBottom)
         bottom = QHBoxLayout()
-        bottom.addWidget(self._limits)
-        bottom.addStretch(1)
-        bottom.addWidget(self.detail_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 8, 14, 8)
-        layout.setSpacing(0)
-        layout.addLayout(top)
-        layout.addWidget(self.value_label, 1)
-        layout.addLayout(bottom)
+        bottom.setSpacing(8)
+        bottom.addWidget(self.manual_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        bottom.addWidget(self.detail_label, 1)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(14, 8, 14, 8)
+        self._layout.setSpacing(0)
+        self._layout.addLayout(top)
+        self._layout.addWidget(self.value_label, 1)
+        self._layout.addLayout(bottom)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._apply_style()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Fit the value to the tile: as large as the tile allows (large screens), smaller in a narrow column."""
         super().resizeEvent(event)
-        room_w = max(1, self.width() - 40)
-        room_h = max(1, self.height() - 90)
+        margins = self._layout.contentsMargins()
+        top_h = self._label.sizeHint().height()
+        room_w = max(1, self.width() - margins.left() - margins.right() - 12)
+        bottom_h = max(self.detail_label.sizeHint().height(), self.manual_label.sizeHint().height())
+        room_h = max(1, self.height() - margins.top() - margins.bottom() - top_h - bottom_h)
         px = MIN_VALUE_PX
         for candidate in range(MIN_VALUE_PX, 400, 4):
             metrics = QFontMetrics(_font(candidate, bold=True))
@@ -96,8 +159,17 @@ class NumericTile(QFrame):
     def set_limits_text(self, text: str) -> None:
         self._limits.setText(text)
 
+    def limits_text(self) -> str:
+        return self._limits.text()
+
+    def set_manual(self, manual: bool) -> None:
+        """Mark the value as entered by hand (a MANUAL tag on the detail line)."""
+        if manual != self.manual:
+            self.manual = manual
+            self.manual_label.setVisible(manual)
+
     def set_alarm(self, priority: Priority | None, flash_on: bool = True) -> None:
-        """Show the alarm colour of `priority` (None: within limits). `flash_on` False draws the off phase."""
+        """Show the alarm colour of `priority` (None: no alarm). `flash_on` False draws the off phase."""
         if priority == self.alarm_priority and flash_on == self.flash_on:
             return
         self.alarm_priority = priority
@@ -114,7 +186,9 @@ class NumericTile(QFrame):
         self.setStyleSheet(
             f"QFrame#tile {{ background: {bg}; border: 3px solid {border}; border-radius: 8px; }}"
             f"QFrame#tile QLabel {{ color: {fg}; background: transparent; border: 0; }}"
+            f"QFrame#tile QLabel#manual {{ border: 2px solid {fg}; border-radius: 4px; padding: 0 4px; }}"
         )
-        palette = self.value_label.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(fg))
-        self.value_label.setPalette(palette)
+        for label in (self.value_label, self.detail_label, self._limits):
+            palette = label.palette()
+            palette.setColor(QPalette.ColorRole.WindowText, QColor(fg))
+            label.setPalette(palette)
