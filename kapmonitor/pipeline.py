@@ -299,6 +299,17 @@ class MonitoringPipeline:
         log.info("recording switched from %s to %s", old.path, path)
         return old.path
 
+    def start_new_record(self, path: Path) -> Path:
+        """Record from now on into a new session database `path` (a new session: never two in one
+        record) and return the path of the record closed. Monitoring and alarms go on throughout;
+        nothing of the old record is copied. Raises (changing nothing) when `path` cannot be opened.
+        Call from the thread that owns the pipeline.
+        """
+        recorder = SessionRecorder(path, session_meta(self.driver, self._meta), on_failure=self._storage_failed)
+        old = self.recorder.switch_to(recorder)
+        log.info("new session record %s (previous record %s closed)", path, old.path)
+        return old.path
+
     def _replace_trends(self, store: TrendStore) -> None:
         """A fresh display store: the new one hears the dispatcher before the old one is dropped."""
         old = self.trends

@@ -128,6 +128,7 @@ class AlarmUi:
 
     def change_limit(self) -> None:
         dlg = LimitChangeDialog(self.engine.profile, self.window)
+        dlg.initials.setText(self._on_duty())  # credited to the nurse on duty unless she types another
         if dlg.exec() == QDialog.DialogCode.Accepted and dlg.new_profile is not None:
             self.apply_limit_change(dlg.new_profile, dlg.who, dlg.why)
 
@@ -138,8 +139,16 @@ class AlarmUi:
 
     def set_baseline(self) -> None:
         dlg = BaselineDialog(self.engine.baseline, self.window)
+        dlg.initials.setText(self._on_duty())
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.engine.set_baseline(dlg.sys_box.value(), dlg.dia_box.value(), who=dlg.initials.text().strip())
+
+    def _on_duty(self) -> str:
+        """The signed-in nurse's initials for a form, "" when nobody is signed in (she types hers)."""
+        from kapmonitor.session.session import NOT_SIGNED_IN
+
+        who = self.who_fn()
+        return "" if not who or who == NOT_SIGNED_IN else who
 
     def resume_audio(self) -> None:
         self.engine.resume_audio(self.who_fn())

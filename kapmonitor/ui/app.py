@@ -27,6 +27,7 @@ from kapmonitor.model.clock import Clock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Source, Status, VitalSample
 from kapmonitor.pipeline import MonitoringPipeline
+from kapmonitor.session.session import RecordSink
 from kapmonitor.ui.trend_plot import Band
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class MonitorApplication:
         from kapmonitor.ui.alarm_menu import install_alarm_ui
 
         # Alarms > history, per-session limit change, BP baseline, resume audio, clinic profile (PIN)
-        self.alarm_ui = install_alarm_ui(window, self.alarms, on_profile_changed=window.set_profile)
+        self.alarm_ui = install_alarm_ui(window, self.alarms, who_fn=self._who, on_profile_changed=window.set_profile)
         from kapmonitor.ui.export_dialog import install_export_action
 
         install_export_action(window, lambda: self.pipeline.recorder.path)  # File > Export session... (Ctrl+E)
@@ -152,6 +153,7 @@ class MonitorApplication:
             prestart_factory=lambda session: lambda: prestart_hook(self.alarms.profile, session)(),
             on_infusion_started=getattr(self.driver, "set_infusion_start", None),
             simulated=simulated,
+            new_record=self._new_record,  # a session after a discharge gets its own record
         )
         self.session_controller.session_changed.connect(self._on_session_changed)
         if resume:
@@ -247,9 +249,14 @@ class MonitorApplication:
         return None
 
     def _who(self) -> str | None:
-        """Who acts at the bedside: the session's nurse (initials), when there is a session."""
-        session = self._session()
-        return None if session is None else str(session.setup.nurse_initials)  # type: ignore[attr-defined]
+        """Who acts at the bedside: the nurse on duty (Session ▸ Sign in), else "not signed in"."""
+        controller = getattr(self, "session_controller", None)
+        return None if controller is None else str(controller.who())
+
+    def _new_record(self) -> RecordSink:
+        """A new session database for the next session; the pipeline records into it from now on."""
+        self.pipeline.start_new_record(new_session_path(self.driver.is_simulated, self.clock.now()))
+        return self.pipeline.recorder
 
     def _recording_text(self) -> tuple[str, bool]:
         rec = self.pipeline.recorder

@@ -299,7 +299,7 @@ class EventsPanel(QWidget):
     def add_note(self) -> None:
         text = self.note_edit.text()
         if self.session.closed:
-            e = self._record(lambda: self.session.add_addendum(text, who=self.session.setup.nurse_initials))
+            e = self._record(lambda: self.session.add_addendum(text, who=self.session.acting()))
         else:
             e = self._record(lambda: self.session.add_note(text))
         if e is not None:

@@ -225,6 +225,7 @@ class InfusionPanel(QWidget):
             self.session.start_infusion()
         except PrestartBlockedError as exc:
             dialog = OverrideDialog(str(exc), self)
+            dialog.who_edit.setText(self.session.on_duty or "")  # the nurse on duty overrides unless she types another
             dialog.accepted.connect(lambda: self._start_with_override(dialog))
             self.dialog = dialog
             dialog.open()

@@ -2,8 +2,11 @@
 
 `offer_resume()` runs before the pipeline is built (the chosen file becomes the session path);
 `SessionController` then owns the NurseSession of the running window: a right-hand dock with
-the session panel (or a "New session" button until there is one), a Session menu, the infusion
-window and markers on the trend, and the link to the simulator's infusion start.
+the nurse-on-duty bar and the session panel (or a "New session" button until there is one), a
+Session menu, the infusion window and markers on the trend, and the link to the simulator's
+infusion start. It knows who is on duty (`who()`): every alarm acknowledgement and session
+action is credited to that nurse. A new session after a discharge (or on the simulator) goes
+into a new record (`new_record`), never into the record of the session before.
 
 GUI thread only. The NurseSession itself is thread-safe and is also a dispatcher listener.
 """
@@ -16,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import Item
 from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.session.infusion import Phase
-from kapmonitor.session.model import SessionSetup, ValidationError, demo_setup
-from kapmonitor.session.session import NurseSession, PrestartCheck, SessionError
+from kapmonitor.session.model import SessionSetup, ValidationError, check_initials, demo_setup
+from kapmonitor.session.session import NOT_SIGNED_IN, NurseSession, PrestartCheck, RecordSink, SessionError
 from kapmonitor.session.settings import SessionSettings, load_session_settings
 from kapmonitor.session.storage import find_unfinished_sessions, suggest_course
 from kapmonitor.ui.session_common import apply_session_style
@@ -88,7 +91,10 @@ class SessionController(QObject):
         folder: Path | None = None,
         simulated: bool = False,
         settings: SessionSettings | None = None,
+        new_record: Callable[[], RecordSink] | None = None,
     ) -> None:
+        """`new_record()` opens a new session database and returns the sink that now writes into it
+        (the pipeline records there from then on); without it a second session cannot be started."""
         super().__init__(window)
         if settings is None:
             settings, warning = load_session_settings()
@@ -104,7 +110,9 @@ class SessionController(QObject):
         self.on_infusion_started = on_infusion_started
         self.folder = folder
         self.simulated = simulated
+        self.new_record = new_record
         self.session: NurseSession | None = None
+        self._on_duty: str | None = None  # before the first session; then the session keeps it
         self.panel: QWidget | None = None
         self.dialog: QWidget | None = None
         self._markers_shown: list[tuple[float, str, str]] | None = None
@@ -128,7 +136,20 @@ class SessionController(QObject):
         self.new_button.clicked.connect(self.open_new_session)
         pl.addWidget(self.new_button)
         pl.addStretch(1)
-        self.dock.setWidget(self.placeholder)
+        from kapmonitor.ui.session_panel import DutyBar
+
+        # the duty bar stays on top of the dock across sessions; the panel below it changes
+        self.body = QWidget()
+        apply_session_style(self.body)
+        bl = QVBoxLayout(self.body)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.setSpacing(0)
+        self.duty_bar = DutyBar(self.on_duty, self.sign_in)
+        bl.addWidget(self.duty_bar)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        bl.addWidget(self.stack, 1)
+        self.dock.setWidget(self.body)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         # as narrow as the panel allows: the trend and the numerics keep the width
         self.dock.setMinimumWidth(470)
@@ -140,8 +161,20 @@ class SessionController(QObject):
 
     # -- menu --------------------------------------------------------------------------------
     def _build_menu(self) -> None:
+        from PySide6.QtWidgets import QMenu
+
         bar = self.window.menuBar()
-        self.menu = bar.addMenu("&Session")
+        self.menu = QMenu("&Session", bar)
+        help_menu = getattr(self.window, "help_menu", None)
+        if help_menu is not None:  # Help stays last, as in every program
+            bar.insertMenu(help_menu.menuAction(), self.menu)
+        else:
+            bar.addMenu(self.menu)
+        self.sign_in_action = QAction("&Sign in / change nurse on duty…", self)
+        self.sign_in_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.sign_in_action.triggered.connect(self.focus_sign_in)
+        self.menu.addAction(self.sign_in_action)
+        self.menu.addSeparator()
         self.new_action = QAction("&New session…", self)
         self.new_action.triggered.connect(self.open_new_session)
         self.vitals_action = QAction("&Manual vitals…", self)
@@ -154,11 +187,46 @@ class SessionController(QObject):
             self.menu.addAction(action)
         self._update_actions()
 
+    def can_start_new_session(self) -> bool:
+        """No session yet, or the last one discharged, or a simulated one (each in its own record)."""
+        if self.resume_error is not None:
+            return False
+        session = self.session
+        if session is None:
+            return True
+        return (session.closed or session.simulated) and self.new_record is not None
+
     def _update_actions(self) -> None:
         has = self.session is not None
-        self.new_action.setEnabled(not has and self.resume_error is None)
-        self.vitals_action.setEnabled(has)
+        self.new_action.setEnabled(self.can_start_new_session())
+        self.vitals_action.setEnabled(has and not self.session.closed)  # type: ignore[union-attr]
         self.discharge_action.setEnabled(has)
+
+    # -- the nurse on duty ------------------------------------------------------------------------
+    def on_duty(self) -> str | None:
+        """Initials of the nurse on duty, None when nobody is signed in."""
+        return self.session.on_duty if self.session is not None else self._on_duty
+
+    def who(self) -> str:
+        """Whom an action at the bedside is credited to (alarm acknowledgement, audio pause ...)."""
+        return self.on_duty() or NOT_SIGNED_IN
+
+    def sign_in(self, initials: str) -> str:
+        """Sign in (or take over as) the nurse on duty. Raises ValidationError for bad initials."""
+        if self.session is not None:
+            done = self.session.sign_in(initials)  # audited in the session's record
+        else:
+            done = check_initials(initials)
+            log.info("nurse on duty: %s (no session yet)", done)
+        self._on_duty = done
+        self.duty_bar.refresh()
+        return done
+
+    def focus_sign_in(self) -> None:
+        """Session ▸ Sign in: the initials field of the duty bar, in the panel (no popup)."""
+        self.dock.show()
+        self.dock.raise_()
+        self.duty_bar.focus_sign_in()
 
     def _panel_call(self, name: str) -> None:
         if self.panel is not None:
@@ -176,9 +244,11 @@ class SessionController(QObject):
     def open_new_session(self) -> None:
         from kapmonitor.ui.session_setup import NewSessionDialog
 
-        if self.session is not None:
+        if not self.can_start_new_session():
             return
         dialog = NewSessionDialog(self.window, folder=self.folder, simulated=self.simulated)
+        if self.on_duty():
+            dialog.nurse.setText(self.on_duty() or "")
         dialog.accepted.connect(lambda: self._created(dialog.result_setup))
         self.dialog = dialog
         dialog.open()
@@ -194,16 +264,39 @@ class SessionController(QObject):
             "discharge_items": self.settings.discharge_items,
         }
 
-    def start_session(self, setup: SessionSetup) -> NurseSession:
-        """A new NurseSession on the window's recorder."""
-        session = NurseSession(self.recorder, setup, self.clock, **self._kwargs())
+    def start_session(self, setup: SessionSetup, on_duty: str | None = None) -> NurseSession | None:
+        """A new NurseSession, signed in by `on_duty`, else the nurse on duty, else the set-up nurse
+        (she typed her initials into the set-up form). A session after another one is recorded in
+        a new record (`new_record`); None, with the reason in the dock, when that cannot be opened.
+        """
+        if self.session is not None:
+            if self.new_record is None:
+                self._report("A new session needs a new record: restart kapmonitor.")
+                return None
+            try:
+                self.recorder = self.new_record()
+            except (SessionDatabaseError, OSError, ValueError) as exc:
+                log.error("cannot open a new session record: %s", exc)
+                self._report(f"The new session was not started: its record cannot be opened ({exc}).")
+                return None
+        who = on_duty or self.on_duty() or setup.nurse_initials
+        session = NurseSession(self.recorder, setup, self.clock, on_duty=who, **self._kwargs())
         return self._attach(session)
+
+    def _report(self, message: str) -> None:
+        self.status_label.setText(message)
+        panel = self.panel
+        status = getattr(getattr(panel, "events", None), "status", None)
+        if isinstance(status, QLabel):
+            status.setText(message)
 
     def start_demo_session(self, autostart_at: float | None = None) -> NurseSession:
         """The simulated monitor's session (marked simulated); optionally started at `autostart_at`."""
         found = suggest_course("DEMO-001", self.folder)
         setup = demo_setup(course_number=found[0] if found else 1)
-        session = self.start_session(setup)
+        # the demo's made-up set-up nurse is never signed in: the real nurse signs in herself
+        session = NurseSession(self.recorder, setup, self.clock, on_duty=self.on_duty(), **self._kwargs())
+        self._attach(session)
         self._autostart_at = autostart_at
         return session
 
@@ -234,19 +327,52 @@ class SessionController(QObject):
             session.prestart_check = self.prestart_factory(session)
         if self.add_listener is not None:
             self.add_listener(session)
+        previous = self.panel
         self.session = session
+        self._on_duty = session.on_duty
+        self._markers_shown = None
+        self._autostart_at = None
         self._started_notified = session.infusion.started_at is not None
         if self._started_notified and self.on_infusion_started is not None:
             self.on_infusion_started(session.infusion.started_at)  # type: ignore[arg-type]
         self.panel = SessionSidePanel(session, self.folder)
         self.panel.infusion.request_nibp = getattr(self.window, "request_nibp", None)
         self.panel.set_now_fn(self._display_now)
-        self.dock.setWidget(self.panel)
+        self.stack.addWidget(self.panel)
+        self.stack.setCurrentWidget(self.panel)
+        if previous is not None:  # the discharged session's panel goes; its record is closed
+            self.stack.removeWidget(previous)
+            previous.deleteLater()
+        self.duty_bar.refresh()
         self.window.infusion_window_fn = session.infusion_window
         self._update_actions()
         self.session_changed.emit(session)
         self.tick()
         return session
+
+    def set_aside_session(self, remove_listener: Callable[[Any], None], simulated: bool) -> None:
+        """The monitor changed between the simulator and a real one and the pipeline writes a new
+        record: the session of the old record is set aside (it stays in its record, unfinished
+        or closed, and is never written into the new one) and the dock offers a new session."""
+        session = self.session
+        if session is not None:
+            remove_listener(session)
+        self.session = None
+        self.simulated = simulated
+        self._autostart_at = None
+        self._markers_shown = None
+        self._started_notified = False
+        previous = self.panel
+        self.panel = None
+        self.stack.setCurrentWidget(self.placeholder)
+        if previous is not None:
+            self.stack.removeWidget(previous)
+            previous.deleteLater()
+        self.status_label.setText("Monitor changed: a new session record. Start the session with New session…")
+        self.window.infusion_window_fn = lambda _now: None  # no infusion shown from the old record
+        self._show_markers([])
+        self._update_actions()
+        self.session_changed.emit(None)
 
     def _display_now(self) -> float:
         now_fn = getattr(self.window, "now_fn", None)
@@ -255,9 +381,12 @@ class SessionController(QObject):
     # -- periodic -------------------------------------------------------------------------------
     def tick(self) -> None:
         """Markers on the trend, the simulator's infusion start, the demo's automatic start."""
+        self.duty_bar.refresh()
         session = self.session
         if session is None:
             return
+        if self.new_action.isEnabled() != self.can_start_new_session():
+            self._update_actions()  # e.g. enabled once the session is discharged
         now = self.clock.now()
         shown = self._display_now()
         if (

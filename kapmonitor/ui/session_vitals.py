@@ -42,7 +42,8 @@ class ManualVitalsDialog(QDialog):
             self.boxes[p.value] = FieldBox(f"{info.label} ({info.display_unit})", edit)
             grid.addWidget(self.boxes[p.value], i // 2, i % 2)
         layout.addLayout(grid)
-        self.who_edit = QLineEdit(session.setup.nurse_initials)
+        self.who_edit = QLineEdit(session.on_duty or "")  # the nurse on duty, never the set-up nurse by default
+        self.who_edit.setPlaceholderText(session.acting())
         self.boxes["who"] = FieldBox("Entered by (initials)", self.who_edit)
         layout.addWidget(self.boxes["who"])
         self.general = make_label("", "error")
@@ -74,10 +75,9 @@ class ManualVitalsDialog(QDialog):
                 continue
             if v is not None:
                 values[p] = v
-        who = self.who_edit.text().strip()
-        if not who:
-            self.boxes["who"].set_error("enter your initials")
-            bad = True
+        # never refused for missing initials (a manual BP feeds the alarms): the nurse on duty,
+        # else recorded as "not signed in"
+        who = self.who_edit.text().strip() or None
         if bad:
             return
         try:
