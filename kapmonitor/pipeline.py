@@ -99,6 +99,10 @@ class RecordSwitch:
     def failure(self) -> str | None:
         return self.current.failure
 
+    def status(self) -> tuple[str, bool]:
+        """The status-bar line of the record written now (see SessionRecorder.status)."""
+        return self.current.status()
+
     @property
     def running(self) -> bool:
         return self.current.running
@@ -168,7 +172,8 @@ class MonitoringPipeline:
         self.trends = TrendStore()
         self._meta = dict(meta or {})
         self.recorder = RecordSwitch(
-            SessionRecorder(session_path, session_meta(driver, meta), on_failure=self._storage_failed)
+            SessionRecorder(session_path, session_meta(driver, meta), on_failure=self._storage_failed,
+                            on_recovered=self._storage_back)
         )
         self.reader = ReaderThread(driver, self.dispatcher)
         self.on_trends_replaced: list[Callable[[TrendStore], None]] = []  # the GUI follows a fresh display store
@@ -195,6 +200,12 @@ class MonitoringPipeline:
         """A failing record is itself an alarm: the nurse must know that nothing is being kept."""
         if self.alarms is not None:
             self.alarms.report_technical("storage-failure", f"Session record failing: {message}", Priority.HIGH)
+
+    def _storage_back(self) -> None:
+        """Recording again (space returned, record recovered): the condition ends; a latched alarm
+        stays until the nurse acknowledges it."""
+        if self.alarms is not None:
+            self.alarms.clear_technical("storage-failure")
 
     @property
     def session_path(self) -> Path:
@@ -252,7 +263,8 @@ class MonitoringPipeline:
         started: Path | None = None
         if new_kind:
             path = new_record or new_session_path(driver.is_simulated, self.clock.now())
-            recorder = SessionRecorder(path, session_meta(driver, self._meta), on_failure=self._storage_failed)
+            recorder = SessionRecorder(path, session_meta(driver, self._meta), on_failure=self._storage_failed,
+                                       on_recovered=self._storage_back)
             recorder.start()  # raises before anything changed
         old_reader = self.reader
         old_reader.stop()  # the old driver is closed; its last batch is already dispatched
@@ -285,7 +297,8 @@ class MonitoringPipeline:
             kind = "simulated" if recorded_simulated else "a patient's"
             raise ValueError(f"{path.name} is {kind} record: it cannot continue with the monitor read now")
         meta = {k: v for k, v in session_meta(self.driver, self._meta).items() if k not in ("created_at", "simulated")}
-        recorder = SessionRecorder(path, meta, on_failure=self._storage_failed)
+        recorder = SessionRecorder(path, meta, on_failure=self._storage_failed,
+                                   on_recovered=self._storage_back)
         old = self.recorder.switch_to(recorder)
         interim = read_vitals(old.path)
         if interim:
@@ -305,7 +318,8 @@ class MonitoringPipeline:
         nothing of the old record is copied. Raises (changing nothing) when `path` cannot be opened.
         Call from the thread that owns the pipeline.
         """
-        recorder = SessionRecorder(path, session_meta(self.driver, self._meta), on_failure=self._storage_failed)
+        recorder = SessionRecorder(path, session_meta(self.driver, self._meta), on_failure=self._storage_failed,
+                                   on_recovered=self._storage_back)
         old = self.recorder.switch_to(recorder)
         log.info("new session record %s (previous record %s closed)", path, old.path)
         return old.path

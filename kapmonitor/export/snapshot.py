@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from kapmonitor.export.errors import ExportError
-from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+from kapmonitor.recording.database import SessionDatabaseError, integrity_summary, open_read_only
+from kapmonitor.recording.schema import expected_tables, schema_version
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +46,36 @@ def take_snapshot(path: Path) -> sqlite3.Connection:
             copy = sqlite3.connect(":memory:", check_same_thread=False)
         source.backup(copy)
     except sqlite3.DatabaseError as exc:
-        raise ExportError(f"{path} is not a readable session database: {exc}") from None
+        raise ExportError(f"{path} is not a readable session database: {_one_line(str(exc))}") from None
     except OSError as exc:
         raise ExportError(f"cannot copy {path} for export: {exc.strerror or exc}") from None
     finally:
         source.close()
     try:
         copy.execute("PRAGMA query_only=ON")
-        check = copy.execute("PRAGMA quick_check").fetchone()
+        check = [str(r[0]) for r in copy.execute("PRAGMA quick_check").fetchall()]
+        version = schema_version(copy)
+        tables = {str(r[0]) for r in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         copy.close()
-        raise ExportError(f"{path} is damaged: {exc}") from None
-    if check is None or check[0] != "ok":
+        raise ExportError(f"{path} is damaged: {_one_line(str(exc))}") from None
+    if check != ["ok"]:
         copy.close()
-        raise ExportError(f"{path} is damaged: integrity check says {check[0] if check else 'nothing'}")
+        raise ExportError(f"{path} is damaged ({integrity_summary(chr(10).join(check))})")
+    # a record must have every table of its schema version: an empty export would hide the loss
+    expected = expected_tables(version)
+    missing = expected - tables
+    if missing:
+        copy.close()
+        if not expected & tables:
+            raise ExportError(f"{path} is an SQLite file but not a kapmonitor session database")
+        raise ExportError(f"{path} is damaged: table(s) {', '.join(sorted(missing))} missing")
     log.debug("snapshot of %s taken (%d bytes)", path, size)
     return copy
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _open_source(path: Path) -> sqlite3.Connection:

@@ -4,6 +4,19 @@ One writer thread owns the write connection. Other threads only put work on a qu
 slow disk never blocks acquisition or the GUI. The writer commits at least every
 `commit_interval` seconds while there is work, so a crash loses at most that much.
 
+The record is watched and recovers by itself:
+- the database (or its -wal) deleted, moved or replaced: noticed within `watch_interval`, the
+  failure is reported (the storage-failure alarm) and the whole record, which SQLite still holds
+  open, is copied with the backup API into a recovery file beside it
+  (`<name>.recovered-<time>.db`); recording goes on there and nothing is lost;
+- a write that fails (disk full, I/O error): the work is held in memory (bounded; the oldest
+  monitor data goes first when the bound is reached, counted) and written again every
+  `retry_interval` once space returns; the alarm ends and a `recording_gap` row in `alarm_log`
+  says how long it lasted and how much was lost;
+- a damaged database (integrity check fails) is never written into: a new record is started
+  beside it (`<name>.continued-<time>.db`) and the failure is reported once.
+The record has one writer: a second recorder (in this or another process) is refused.
+
 Thread-safety: every public method may be called from any thread.
 """
 
@@ -11,10 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
+import shutil
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +38,13 @@ from typing import Any
 import numpy as np
 
 from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, RawFrame, VitalSample, WaveChunk
-from kapmonitor.recording.database import open_for_writing
+from kapmonitor.recording.database import (
+    DamagedDatabaseError,
+    LockedConnection,
+    SessionDatabaseError,
+    WriterLock,
+    open_for_writing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +53,39 @@ _WAVE_SQL = "INSERT INTO waves (t0, parameter, rate_hz, data, source) VALUES (?,
 _RAW_SQL = "INSERT INTO raw_frames (t, direction, data) VALUES (?, ?, ?)"
 _LINK_SQL = "INSERT INTO link_events (t, state, detail) VALUES (?, ?, ?)"
 _NOTICE_SQL = "INSERT INTO device_notices (t, code, message) VALUES (?, ?, ?)"
+_SYSTEM_SQL = (
+    "INSERT INTO alarm_log (t, alarm_id, kind, priority, event, value, limit_value, message) "
+    "VALUES (?, 'storage', 'system', 'low', ?, ?, ?, ?)"
+)
+
+# Items held in memory while the disk cannot be written (about 20 min of a monitor with pleth and
+# raw frames); above it the oldest monitor data is dropped and counted, never the nurse's entries.
+BUFFER_LIMIT_ITEMS = 200_000
+# Writing the held work again is tried only with at least this much free space.
+MIN_FREE_BYTES = 512 * 1024
 
 _STOP = object()
+# a row the schema refuses is dropped alone; anything else is the storage failing
+_BAD_ROW = (ValueError, sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
 
 class RecorderError(Exception):
     """The recorder cannot write (disk full, file removed, ...)."""
+
+
+def _items_in(work: tuple[Any, ...]) -> int:
+    return len(work[1]) if work[0] == "items" else 1
+
+
+def _sibling(path: Path, label: str, t: float) -> Path:
+    """`<stem>.<label>-<local time>.db` beside `path`, never an existing file."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(t))
+    candidate = path.with_name(f"{path.stem}.{label}-{stamp}{path.suffix or '.db'}")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.{label}-{stamp}-{n}{path.suffix or '.db'}")
+        n += 1
+    return candidate
 
 
 class SessionRecorder:
@@ -48,30 +97,60 @@ class SessionRecorder:
         meta: Mapping[str, object] | None = None,
         commit_interval: float = 0.5,
         on_failure: Callable[[str], None] | None = None,
+        on_recovered: Callable[[], None] | None = None,
+        watch_interval: float = 0.5,
+        retry_interval: float = 1.0,
+        buffer_limit: int = BUFFER_LIMIT_ITEMS,
     ) -> None:
-        self.path = Path(path)
+        self.path = Path(path)  # the file written now (a recovery or continued file after a fault)
+        self.requested_path = self.path
         self._meta = dict(meta or {})
         self._commit_interval = commit_interval
+        self._watch_interval = watch_interval
+        self._retry_interval = retry_interval
+        self._buffer_limit = max(1, buffer_limit)
         self._on_failure = on_failure
+        self._on_recovered = on_recovered
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._tables: set[str] = set()
         self._columns: dict[str, set[str]] = {}
         self._ready = threading.Event()
         self._open_error: Exception | None = None
-        self.failure: str | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._wal_id: tuple[int, int] | None = None
+        self._held: deque[tuple[Any, ...]] = deque()  # work waiting for the disk, oldest first
+        self._held_items = 0
+        self._failed_since: float | None = None
+        self._failed_wall: float | None = None
+        self._lost_now = 0  # items dropped during the current failure
+        self._lost_file = False  # the record's file is gone: recover, not just retry
+        self._rejected_since_flush = False
+        self.failure: str | None = None  # the storage problem now (None: writing normally)
+        self.replaced: str | None = None  # why `path` is not the file asked for
+        self.lost_items = 0  # dropped from the full memory buffer over the whole recording
+        self.rejected_rows = 0
         self.rows_written = 0
         self.commits = 0
         self.last_commit_monotonic = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> SessionRecorder:
-        """Open the database (in the writer thread) and start writing. Raises on open failure."""
+        """Open the database (in the writer thread) and start writing. Raises on open failure
+        (SessionDatabaseError: another writer, not a session, newer schema, cannot create).
+        Starting a started recorder does nothing."""
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(target=self._run, name="session-recorder", daemon=True)
         self._thread.start()
         self._ready.wait()
         if self._open_error is not None:
+            self._thread.join(5.0)
+            self._thread = None
             raise self._open_error
+        if self.replaced is not None:
+            self._report_failure(self.replaced)  # the nurse is told which file is written now
+            self._report_recovered()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -106,12 +185,15 @@ class SessionRecorder:
         self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Block until everything queued before this call is committed. True on success."""
+        """Block until everything queued before this call is committed. True on success (False
+        while the storage fails or when a row was refused since the last flush)."""
         if self._thread is None:
             return self.failure is None
         done = threading.Event()
         self._queue.put(("flush", done))
-        return done.wait(timeout) and self.failure is None
+        ok = done.wait(timeout) and self.failure is None and not self._rejected_since_flush
+        self._rejected_since_flush = False
+        return ok
 
     @property
     def running(self) -> bool:
@@ -121,20 +203,26 @@ class SessionRecorder:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def held_items(self) -> int:
+        """Items held in memory while the storage fails."""
+        return self._held_items
+
+    def status(self) -> tuple[str, bool]:
+        """The status-bar line and whether all is well (False: shown as a problem)."""
+        failure, replaced = self.failure, self.replaced
+        if failure is not None:
+            held = self._held_items
+            keep = f"; {held} values held in memory until it can write again" if held else ""
+            return f"\u25cf NOT RECORDING: {failure}{keep}", False
+        if replaced is not None:
+            return f"\u25cf Recording {self.path.name} \u2014 {replaced}", False
+        return f"\u25cf Recording {self.path.name}", True
+
     # -- writer thread ----------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            conn = open_for_writing(self.path)
-            self._tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            for table in self._tables:
-                self._columns[table] = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-            if self._meta:
-                conn.execute("BEGIN")
-                conn.executemany(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [(k, str(v)) for k, v in self._meta.items()],
-                )
-                conn.execute("COMMIT")
+            conn = self._open_first()
         except Exception as exc:  # noqa: BLE001 - reported to the starter
             self._open_error = exc
             self._ready.set()
@@ -142,23 +230,97 @@ class SessionRecorder:
         self._ready.set()
         log.info("recording to %s", self.path)
         try:
-            self._loop(conn)
+            self._loop()
         finally:
+            conn = self._conn or conn
             try:
                 conn.close()
             except sqlite3.Error:
                 log.exception("closing session database")
 
-    def _loop(self, conn: sqlite3.Connection) -> None:
+    def _open_first(self) -> sqlite3.Connection:
+        try:
+            conn = open_for_writing(self.path)
+        except DamagedDatabaseError as exc:
+            # monitoring must start: a new record beside the damaged one, which is kept untouched
+            fresh = _sibling(self.path, "continued", time.time())
+            log.error("%s; recording into %s instead", exc, fresh)
+            conn = open_for_writing(fresh)
+            self.replaced = f"{self.path.name} is damaged and was left untouched; this is a new record"
+            self._meta["continues_damaged_record"] = self.path.name
+            self.path = fresh
+        self._adopt(conn)
+        if self._meta:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(k, str(v)) for k, v in self._meta.items()],
+            )
+            conn.execute("COMMIT")
+        self._note_wal()
+        return conn
+
+    def _adopt(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        self._columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in self._tables}
+        self._wal_id = None
+
+    def _lock(self) -> WriterLock | None:
+        return self._conn.writer_lock if isinstance(self._conn, LockedConnection) else None
+
+    def _note_wal(self) -> None:
+        with contextlib.suppress(OSError):
+            st = os.stat(self.path.with_name(self.path.name + "-wal"))
+            self._wal_id = (st.st_dev, st.st_ino)
+
+    def _file_problem(self) -> str | None:
+        """Why the file being written is no longer the record on disk, or None."""
+        lock = self._lock()
+        if lock is None:
+            return None
+        name = self.path.name
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"the session record {name} was deleted or moved"
+        except OSError:
+            return None  # cannot look (permissions): the writes will tell
+        if not lock.still_linked():
+            return f"the session record {name} was deleted"
+        if (st.st_dev, st.st_ino) != lock.identity:
+            return f"the session record {name} was replaced by another file"
+        if self._wal_id is None:
+            self._note_wal()
+            return None
+        try:
+            wst = os.stat(self.path.with_name(name + "-wal"))
+        except FileNotFoundError:
+            return f"the journal of the session record ({name}-wal) was deleted"
+        except OSError:
+            return None
+        if (wst.st_dev, wst.st_ino) != self._wal_id:
+            return f"the journal of the session record ({name}-wal) was replaced"
+        return None
+
+    def _loop(self) -> None:
         in_tx = False
+        pending: list[tuple[Any, ...]] = []  # written in the open transaction, kept until it commits
         last_commit = time.monotonic()
+        next_watch = last_commit + self._watch_interval
+        next_retry = 0.0
         waiting: list[threading.Event] = []
         stop = False
         while not stop:
-            timeout = self._commit_interval if in_tx else None
+            now = time.monotonic()
+            deadlines = [next_watch]
+            if in_tx:
+                deadlines.append(last_commit + self._commit_interval)
+            if self.failure is not None:
+                deadlines.append(next_retry)
+            timeout = max(0.0, min(deadlines) - now)
             try:
-                first = self._queue.get(timeout=timeout) if timeout is not None else self._queue.get()
-                batch = [first]
+                batch = [self._queue.get(timeout=timeout)]
                 while len(batch) < 5000:
                     try:
                         batch.append(self._queue.get_nowait())
@@ -174,43 +336,212 @@ class SessionRecorder:
                     waiting.append(work[1])
                     continue
                 if self.failure is not None:
-                    continue  # storage failed: keep draining so producers never block
+                    self._hold(work)  # storage failing: keep it, producers never block
+                    continue
                 try:
                     if not in_tx:
-                        conn.execute("BEGIN")
+                        self._db().execute("BEGIN")
                         in_tx = True
-                    self._write(conn, work)
-                except (sqlite3.Error, OSError, ValueError) as exc:
-                    self._fail(conn, f"cannot write the session record: {exc}")
-                    in_tx = False
+                    self._write(self._db(), work)
+                    pending.append(work)
+                except _BAD_ROW as exc:
+                    self._reject(work, exc)
+                except (sqlite3.Error, OSError) as exc:
+                    self._storage_error(f"cannot write the session record: {exc}", [*pending, work])
+                    pending, in_tx = [], False
+                    next_retry = time.monotonic() + self._retry_interval
             now = time.monotonic()
-            if in_tx and (stop or waiting or now - last_commit >= self._commit_interval):
+            if now >= next_watch or stop:
+                next_watch = now + self._watch_interval
+                problem = self._file_problem()
+                if problem is not None and not self._lost_file:
+                    self._lost_file = True
+                    self._set_failure(f"{problem}; recovering it into a new file")
+                    next_retry = now  # recover at once
+            if in_tx and (stop or waiting or self.failure is not None or now - last_commit >= self._commit_interval):
                 try:
-                    conn.execute("COMMIT")
+                    # after a loss this still commits into the open (unlinked) file: the recovery copies it
+                    self._db().execute("COMMIT")
                     self.commits += 1
+                    self.last_commit_monotonic = now
                 except sqlite3.Error as exc:
-                    self._fail(conn, f"cannot commit the session record: {exc}")
-                in_tx = False
+                    self._storage_error(f"cannot commit the session record: {exc}", pending)
+                    next_retry = now + self._retry_interval
+                pending, in_tx = [], False
                 last_commit = now
-                self.last_commit_monotonic = now
-            elif not in_tx:
-                last_commit = now if not batch else last_commit
+            elif not in_tx and not batch:
+                last_commit = now
+            if self.failure is not None and (now >= next_retry or stop) and not in_tx:
+                next_retry = 0.0 if self._retry() else time.monotonic() + self._retry_interval
             for event in waiting:
                 event.set()
             waiting.clear()
+        if self._held:
+            log.error("session record closed with %d values not written: %s", self._held_items, self.failure)
 
-    def _fail(self, conn: sqlite3.Connection, message: str) -> None:
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None
+        return self._conn
+
+    # -- failure and recovery (writer thread) ---------------------------------------------------------
+    def _set_failure(self, message: str) -> None:
         if self.failure is None:
-            log.error("%s", message)
-            self.failure = message
-            if self._on_failure is not None:
-                try:
-                    self._on_failure(message)
-                except Exception:
-                    log.exception("recorder failure listener")
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
+            self._failed_since = time.monotonic()
+            self._failed_wall = time.time()
+            self._lost_now = 0
+        self.failure = message
+        log.error("%s", message)
+        self._report_failure(message)
 
+    def _report_failure(self, message: str) -> None:
+        if self._on_failure is not None:
+            try:
+                self._on_failure(message)
+            except Exception:
+                log.exception("recorder failure listener")
+
+    def _report_recovered(self) -> None:
+        if self._on_recovered is not None:
+            try:
+                self._on_recovered()
+            except Exception:
+                log.exception("recorder recovery listener")
+
+    def _storage_error(self, message: str, unwritten: list[tuple[Any, ...]]) -> None:
+        """The transaction failed: roll it back and hold its work (and all that follows) in memory."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db().execute("ROLLBACK")
+        for work in reversed(unwritten):
+            self._held.appendleft(work)
+            self._held_items += _items_in(work)
+        self._trim()
+        problem = self._file_problem()
+        if problem is not None:
+            self._lost_file = True
+            message = f"{problem}; recovering it into a new file"
+        elif "full" in message.lower():
+            message = "the disk is full"
+        if self.failure != message:
+            self._set_failure(message)
+
+    def _hold(self, work: tuple[Any, ...]) -> None:
+        self._held.append(work)
+        self._held_items += _items_in(work)
+        self._trim()
+
+    def _trim(self) -> None:
+        """Keep the memory bound: drop the oldest monitor data first, never the nurse's rows."""
+        while self._held_items > self._buffer_limit:
+            index = next((i for i, w in enumerate(self._held) if w[0] == "items"), None)
+            if index is None:
+                return
+            dropped = self._held[index]
+            del self._held[index]
+            self._held_items -= len(dropped[1])
+            self._lost_now += len(dropped[1])
+            self.lost_items += len(dropped[1])
+
+    def _reject(self, work: tuple[Any, ...], exc: Exception) -> None:
+        self.rejected_rows += _items_in(work)
+        self._rejected_since_flush = True
+        log.error("a row was refused by the session record and not written: %s", exc)
+        self._report_failure(f"a row was refused by the session record: {exc}")
+        if self.failure is None:
+            self._report_recovered()  # a one-off: the (latched) alarm stays until acknowledged
+
+    def _retry(self) -> bool:
+        """Try to write again (after recovering a lost file). True once recording is back."""
+        if self._lost_file:
+            if not self._recover():
+                return False
+        else:
+            try:
+                if shutil.disk_usage(self.path.parent).free < MIN_FREE_BYTES:
+                    return False
+            except OSError:
+                pass  # cannot tell: just try
+        seconds = time.monotonic() - (self._failed_since or time.monotonic())
+        conn = self._db()
+        try:
+            conn.execute("BEGIN")
+            for work in self._held:
+                try:
+                    self._write(conn, work)
+                except _BAD_ROW as exc:
+                    self._reject(work, exc)
+            if self._failed_wall is not None:
+                lost = self._lost_now
+                conn.execute(
+                    _SYSTEM_SQL,
+                    (time.time(), "recording_gap", float(lost), round(seconds, 1),
+                     f"Recording resumed after {seconds:.0f} s ({self.failure}); {self._held_items} values "
+                     f"kept in memory and written, {lost} lost"),
+                )
+            conn.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            log.debug("still cannot write the session record: %s", exc)
+            return False
+        self.commits += 1
+        self.last_commit_monotonic = time.monotonic()
+        log.warning("recording resumed after %.0f s: %d values written from memory, %d lost",
+                    seconds, self._held_items, self._lost_now)
+        self._held.clear()
+        self._held_items = 0
+        self.failure = None
+        self._failed_since = self._failed_wall = None
+        self._report_recovered()
+        return True
+
+    def _recover(self) -> bool:
+        """Copy the whole open record into a recovery file beside it and continue there."""
+        old = self._db()
+        original = self.path
+        target = _sibling(original, "recovered", time.time())
+        try:
+            with contextlib.suppress(sqlite3.Error):
+                old.execute("ROLLBACK")
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+            os.close(fd)
+            copy = sqlite3.connect(target)
+            try:
+                old.backup(copy)  # SQLite still has the unlinked files open: every committed row
+            finally:
+                copy.close()
+            conn = open_for_writing(target)
+        except (OSError, sqlite3.Error, SessionDatabaseError) as exc:
+            log.error("cannot create the recovery file %s: %s", target, exc)
+            with contextlib.suppress(OSError):
+                if target.exists() and target.stat().st_size == 0:
+                    target.unlink()
+            return False
+        with contextlib.suppress(sqlite3.Error):
+            old.close()  # releases the old file (and its lock)
+        self._adopt(conn)
+        self.path = target
+        lost_at = time.strftime("%H:%M:%S", time.localtime(self._failed_wall or time.time()))
+        self.replaced = f"{original.name} was deleted or moved at {lost_at}; nothing was lost"
+        self._lost_file = False
+        try:
+            conn.execute("BEGIN")
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('recovered_from', ?)", (original.name,))
+            conn.execute(
+                _SYSTEM_SQL,
+                (time.time(), "record_recovered", None, None,
+                 f"{self.failure}: the record was copied into {target.name} and recording continues there"),
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            log.error("cannot note the recovery in %s: %s", target, exc)
+        self._note_wal()
+        log.warning("session record recovered into %s", target)
+        return True
+
+    # -- writing ---------------------------------------------------------------------------------------
     def _write(self, conn: sqlite3.Connection, work: tuple[Any, ...]) -> None:
         kind = work[0]
         if kind == "items":

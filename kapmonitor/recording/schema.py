@@ -10,6 +10,7 @@ session, music); every part reads through `kapmonitor.recording.reader`.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 
 SCHEMA_VERSION = 1
@@ -184,3 +185,15 @@ def migrate(conn: sqlite3.Connection) -> int:
         conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version + 1};\nCOMMIT;")
         version += 1
     return version
+
+
+@functools.cache
+def expected_tables(version: int) -> frozenset[str]:
+    """The tables a database at schema `version` has (its migrations run on an empty database)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for step in range(min(version, SCHEMA_VERSION)):
+            conn.executescript(MIGRATIONS[step])
+        return frozenset(str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    finally:
+        conn.close()

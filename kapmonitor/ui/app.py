@@ -259,10 +259,8 @@ class MonitorApplication:
         return self.pipeline.recorder
 
     def _recording_text(self) -> tuple[str, bool]:
-        rec = self.pipeline.recorder
-        if rec.failure:
-            return f"\u25cf NOT RECORDING: {rec.failure}", False
-        return f"\u25cf Recording {rec.path.name}", True
+        # recording, recording into a recovery file, or not recording (and why): the recorder knows
+        return self.pipeline.recorder.status()
 
     def stop(self) -> None:
         music_ui = getattr(self, "music_ui", None)
