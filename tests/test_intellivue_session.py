@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import threading
 import time
 import tty
@@ -379,5 +380,30 @@ def test_monitor_local_time_is_mapped_to_utc_across_reconnects() -> None:
             hr = [i for i in items if isinstance(i, VitalSample) and i.parameter is Parameter.HR and i.valid]
             assert hr and abs(hr[-1].time - time.time()) < 5.0
         assert mon.emulator.counters.associations == 2
+    finally:
+        mon.unplug()
+
+
+def test_garbage_after_a_good_session_is_reported_not_answering() -> None:
+    """A monitor that answered, then sends only noise (wrong baud rate after a reboot, a failing cable):
+    the link says "monitor not answering", not merely "no data"."""
+    mon = Monitor(IntelliVueEmulator(speed=30.0, seed=5))
+    drv = _driver(mon.path, answer_timeout_s=0.3, result_timeout_s=1.0)
+    try:
+        drv.open()
+        first = _run(drv, 10.0, until=lambda it: any(isinstance(i, VitalSample) and i.valid for i in it))
+        assert any(isinstance(i, VitalSample) and i.valid for i in first)
+        mon.stop.set()
+        mon.thread.join(5)
+        rng = random.Random(7)
+        items: list[Item] = []
+        end = time.monotonic() + 8.0
+        while time.monotonic() < end and not any(isinstance(i, LinkEvent) for i in items):
+            os.write(mon.master, bytes(rng.randrange(256) for _ in range(200)))
+            items += drv.read(0.05)
+        links = [i for i in items if isinstance(i, LinkEvent)]
+        assert links and links[0].state is LinkState.NOT_ANSWERING
+        assert not any(isinstance(i, VitalSample) and i.valid for i in items)
+        drv.close()
     finally:
         mon.unplug()

@@ -138,3 +138,31 @@ def test_garbage_on_the_line_is_reported_and_survived(pty: PtyPair, tmp_path: Pa
             emu.halt()
     finally:
         rig.stop()
+
+
+@pytest.mark.slow
+def test_short_monitor_reboot_relinks_within_5_s_with_default_settings(pty: PtyPair, tmp_path: Path) -> None:
+    """Real time, the driver's own defaults: a monitor that restarts for 3 s (and forgets our requests)
+    sends values again within 5 s of its return."""
+    emu = EmulatorThread(run_emulator, pty.monitor_end, speed=1.0)
+    time.sleep(0.3)
+    driver = GeS5Driver(DriverOptions(port=pty.pc_end), RealClock())
+    collector = Collector()
+    dispatcher = Dispatcher()
+    dispatcher.add_listener(collector)
+    reader = ReaderThread(driver, dispatcher)
+    reader.start()
+    try:
+        assert wait_for(lambda: collector.valid_count() > 0, 12.0)
+        count = collector.valid_count()
+        assert wait_for(lambda: collector.valid_count() > count, 8.0)  # just after a transmission
+        emu.halt()
+        time.sleep(3.0)
+        before = collector.valid_count()
+        emu = EmulatorThread(run_emulator, pty.monitor_end, speed=1.0, seed=2)
+        back = time.monotonic()
+        assert wait_for(lambda: collector.valid_count() > before, 12.0)
+        assert time.monotonic() - back <= 5.0
+    finally:
+        reader.stop()
+        emu.halt()

@@ -51,9 +51,10 @@ class GeS5Driver(Driver):
         self.stats = self.decoder.stats
         self.interval_s = max(5, int(options.float_option("interval_s", 5)))
         self.resend_s = options.float_option("resend_s", 30.0)
-        self.silent_resend_s = options.float_option("silent_resend_s", 10.0)
-        # no valid frame for this long: the monitor may have rebooted, ask again more often
-        self.silent_after_s = options.float_option("silent_after_s", 3.0 * self.interval_s)
+        self.silent_resend_s = options.float_option("silent_resend_s", 1.0)
+        # one expected frame late: the monitor may have rebooted and forgotten our requests, so ask again
+        # every second until it answers (a rebooted monitor relinks within about 5 s of its return)
+        self.silent_after_s = options.float_option("silent_after_s", self.interval_s + 1.0)
         self._port: serial.SerialBase | None = None
         self._lock = threading.Lock()
         self._pending: list[Item] = []

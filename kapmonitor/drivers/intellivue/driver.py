@@ -128,6 +128,7 @@ class IntelliVueDriver(Driver):
         self._last_result = 0.0
         self._offset_set = False
         self._reported_not_answering = False
+        self._frames_at_begin = 0
         self._out = []
 
     def _set_state(self, state: str) -> None:
@@ -142,6 +143,7 @@ class IntelliVueDriver(Driver):
     def _begin_session(self) -> None:
         """Release whatever association may exist, then associate."""
         self.sessions_started += 1
+        self._frames_at_begin = self._decoder.monitor_frames
         self._tx_queue.clear()
         self._queue(m.RELEASE_REQUEST)
         self._set_state("releasing")
@@ -223,6 +225,7 @@ class IntelliVueDriver(Driver):
                     self.associations += 1
                     self._set_state("associated")
                     self._reported_not_answering = False
+                    self._attempts = 0
             elif kind == "mds_create":
                 self._queue(m.mds_create_event_result(ev.invoke_id, ev.event_time))
                 self._estimate_utc_offset()
@@ -283,7 +286,10 @@ class IntelliVueDriver(Driver):
         if self._state == "releasing" and age > 0.3:
             self._associate()
         elif self._state == "associating" and age > self.answer_timeout_s:
-            if self._attempts >= 2 and not self._reported_not_answering and self._decoder.monitor_frames == 0:
+            # no valid frame since this attempt began: silence or garbage, on a first connection or after
+            # an earlier good one (a monitor that answered before may be off or sending noise now)
+            answered = self._decoder.monitor_frames > self._frames_at_begin
+            if self._attempts >= 2 and not self._reported_not_answering and not answered:
                 self._reported_not_answering = True
                 t = self.clock.now()
                 self._out.append(DeviceNotice(t, "not-answering", NOT_ANSWERING_TEXT))
