@@ -31,10 +31,10 @@ REFERENCE_LUFS = -18.0
 
 def measure_loudness(path: Path, max_seconds: float = 1200.0) -> float | None:
     """Gated loudness of a file in dB (≈ LUFS without K-weighting); None if silent/unreadable."""
-    import soundfile
+    from kapmonitor.audio.audiofile import open_audio
 
     try:
-        with soundfile.SoundFile(str(path)) as f:
+        with open_audio(path) as f:
             rate = f.samplerate
             block = max(1, int(0.4 * rate))
             powers: list[float] = []

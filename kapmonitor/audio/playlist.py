@@ -156,11 +156,11 @@ def read_track(path: Path) -> Track:
                         track.replaygain_db = int(r128) / 256.0 + 5.0
     if track.duration is None:
         try:
-            import soundfile
+            from kapmonitor.audio.audiofile import open_audio
 
-            info = soundfile.info(str(path))
-            if info.samplerate > 0 and info.frames > 0:
-                track.duration = info.frames / info.samplerate
+            with open_audio(path) as info:
+                if info.samplerate > 0 and info.frames > 0:
+                    track.duration = info.frames / info.samplerate
         except Exception as exc:  # noqa: BLE001 - libsndfile raises several types
             track.error = f"unreadable audio file ({exc})"
     return track
@@ -381,18 +381,19 @@ class Playlist:
             raw = path.read_bytes()
         except OSError as exc:
             raise PlaylistError(f"cannot read playlist {path}: {exc.strerror or exc}") from exc
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if _looks_binary(raw):
+            raise PlaylistError(f"{path.name} is not a playlist (it holds binary data, not lines of text)")
         base = path.parent
         phase_names: list[str] = []
         name = path.stem
         pending: dict[str, object] = {}
         extinf: tuple[float | None, str] | None = None
         entries: list[tuple[str, Track]] = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            line = line.strip()
+        for lineno, raw_line in enumerate(raw.splitlines(), 1):
+            raw_line = raw_line.strip()
+            line = _line_text(raw_line)
             if not line:
                 continue
             if line.startswith("#"):
@@ -417,7 +418,10 @@ class Playlist:
                 except json.JSONDecodeError:
                     log.warning("%s line %d: ignoring malformed %s", path, lineno, key)
                 continue
-            file_path = _resolve(line, base)
+            # a file name is bytes on disk: try them exactly as written, then as the text reads
+            file_path = _resolve(os.fsdecode(raw_line), base)
+            if not file_path.exists():
+                file_path = _resolve(line, base)
             track = read_track(file_path)
             if extinf is not None:
                 if track.duration is None:
@@ -439,6 +443,23 @@ class Playlist:
                 index[phase] = len(index)
             playlist.add_track(track, index.get(phase, 0))
         return playlist
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """NUL bytes or many control characters: an audio file or a database picked by mistake."""
+    sample = raw[:65536]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
+    return bool(sample) and controls / len(sample) > 0.05
+
+
+def _line_text(raw_line: bytes) -> str:
+    """One line as text: UTF-8, else Latin-1 (older players write their code page)."""
+    try:
+        return raw_line.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw_line.decode("latin-1")
 
 
 def _relative(target: Path, base_dir: Path) -> str:

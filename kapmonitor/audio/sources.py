@@ -131,10 +131,10 @@ class FileSource(_Buffered):
 
     def __init__(self, spec: TrackSpec, rate: int, channels: int) -> None:
         super().__init__(spec.token, float(10 ** (spec.gain_db / 20.0)), rate, channels)
-        import soundfile
+        from kapmonitor.audio.audiofile import open_audio
 
         try:
-            self._file = soundfile.SoundFile(str(spec.path))
+            self._file = open_audio(spec.path)
         except Exception as exc:  # libsndfile raises several types
             raise SourceError(f"cannot open {spec.path.name}: {exc}") from exc
         self._resampler = None
