@@ -115,6 +115,44 @@ def test_high_condition_lowered_to_medium_stays_high_until_acknowledged(rig: Rig
     assert rig.active()["nibp_sys.upper"] == (Priority.MEDIUM, True, False)
 
 
+def _raised(rig: Rig, alarm_id: str) -> tuple[Priority | None, float | None, float | None]:
+    a = next(a for a in rig.engine.active_alarms() if a.alarm_id == alarm_id)
+    return a.raised_priority, a.raised_value, a.raised_limit
+
+
+def test_acknowledged_high_keeps_the_value_and_limit_that_raised_it(rig: Rig) -> None:
+    rig.at(0).nibp(195, 80)
+    assert _raised(rig, "nibp_sys.upper") == (Priority.HIGH, 195, 180)
+    rig.at(300).nibp(200, 80)  # worse, same band: the row follows the reading
+    assert _raised(rig, "nibp_sys.upper") == (Priority.HIGH, 200, 180)
+    rig.engine.acknowledge("AB")
+    rig.at(600).nibp(166, 80)  # now in the medium band: the engine's priority drops, the raising stays
+    (a,) = [a for a in rig.engine.active_alarms() if a.alarm_id == "nibp_sys.upper"]
+    assert a.priority is Priority.MEDIUM and a.value == 166 and a.limit == 160
+    assert (a.raised_priority, a.raised_value, a.raised_limit) == (Priority.HIGH, 200, 180)
+    assert "very high" in a.raised_message
+    rig.at(900).nibp(185, 80)  # high again: a new alarm with its own raising reading
+    assert _raised(rig, "nibp_sys.upper") == (Priority.HIGH, 185, 180)
+    assert rig.active()["nibp_sys.upper"] == (Priority.HIGH, False, False)
+
+
+def test_latched_alarm_keeps_its_raising_value_not_the_normal_one(rig: Rig) -> None:
+    rig.at(0).nibp(185, 80)
+    rig.at(600).nibp(130, 80)
+    (a,) = [a for a in rig.engine.active_alarms() if a.alarm_id == "nibp_sys.upper"]
+    assert a.latched and a.value == 130  # the value that ended it (logged as such)
+    assert (a.raised_priority, a.raised_value, a.raised_limit) == (Priority.HIGH, 185, 180)
+
+
+def test_unacknowledged_medium_follows_its_condition_down(rig: Rig) -> None:
+    rig.at(0).nibp(165, 80)
+    assert _raised(rig, "nibp_sys.upper") == (Priority.MEDIUM, 165, 160)
+    rig.at(300).nibp(170, 80)
+    assert _raised(rig, "nibp_sys.upper") == (Priority.MEDIUM, 170, 160)
+    rig.at(600).nibp(183, 80)
+    assert _raised(rig, "nibp_sys.upper") == (Priority.HIGH, 183, 180)
+
+
 def test_worse_condition_raises_priority_and_needs_new_ack(rig: Rig) -> None:
     rig.at(0).nibp(165, 80)
     rig.engine.acknowledge("AB")

@@ -77,8 +77,8 @@ def test_bar_reacts_within_one_redraw_and_flashes(qtbot, engine: AlarmEngine) ->
     engine._clock.advance(65)
     _redraw(bar, engine, mono=0.1)  # one redraw
     (text,) = bar.row_texts()
-    assert text.startswith("***") and "Systolic BP very high" in text and "188 mmHg" in text
-    assert "(limit 180)" in text and "1:05" in text
+    assert text.startswith("*** NIBP sys 188 > 180 \u00b7 pause infusion / call physician \u00b7 1:05")
+    assert "Systolic BP very high" in text
     assert COLOURS[Priority.HIGH][0] in bar.row_styles()[0]  # lit phase: red background
     _redraw(bar, engine, mono=0.35)  # off phase 0.25 s later
     assert "background: #111111" in bar.row_styles()[0]
@@ -93,7 +93,7 @@ def test_ack_button_and_key(qtbot, engine: AlarmEngine) -> None:  # type: ignore
     qtbot.mouseClick(bar.ack_button, Qt.MouseButton.LeftButton)
     assert engine.active_alarms()[0].acknowledged
     _redraw(bar, engine, mono=0.9)  # acknowledged: steady, no off phase
-    assert "[acknowledged]" in bar.row_texts()[0]
+    assert "acknowledged" in bar.row_texts()[0].split(" \u00b7 ")
     assert COLOURS[Priority.MEDIUM][0] in bar.row_styles()[0]
     assert not bar.ack_button.isEnabled()
 
@@ -132,8 +132,8 @@ def test_many_alarms_sorted_and_overflow(qtbot, engine: AlarmEngine) -> None:  #
         engine.report_technical(f"tech-{i}", f"technical {i}", Priority.LOW)
     _redraw(bar, engine)
     texts = bar.row_texts()
-    assert len(texts) == 4 and texts[0].startswith("** ") and texts[-1].startswith("*  ")
-    assert bar.more_label.isVisible() and bar.more_label.text().startswith("+2 more")
+    assert len(texts) == 3 and texts[0].startswith("** ") and texts[-1].startswith("* technical")
+    assert bar.more_label.isVisible() and bar.more_label.text() == "+3 more"
     bar.set_notice("running on the built-in default limits")
     assert bar.notice_label.isVisible()
 
@@ -282,3 +282,179 @@ def test_alarm_menu_limit_change_history_and_baseline(qtbot, engine: AlarmEngine
     dlg._accept()
     assert "below the systolic" in dlg.error.text()
     ui.close()
+
+
+# -- alarm presentation on the nurse's window (issue 11: defects 2, 3, 14, 16, 20, 23) --------------
+def _nurse_window(qtbot, engine: AlarmEngine, size: tuple[int, int], device: str = "GE S/5 on /dev/ttyUSB0"):  # type: ignore[no-untyped-def]
+    """The nurse's window with a session dock on the right, as the app builds it."""
+    from PySide6.QtWidgets import QDockWidget, QLabel
+
+    from kapmonitor.model.trends import TrendStore
+    from kapmonitor.ui.main_window import MainWindow
+
+    window = MainWindow(TrendStore(), engine.profile, session_start=T0, now_fn=engine._clock.now, simulated=True,
+                        device_text=device, engine=engine, recording_text_fn=lambda: ("\u25cf recording", True))
+    qtbot.addWidget(window)
+    dock = QDockWidget("Session")
+    panel = QLabel("session panel")
+    panel.setMinimumWidth(440)
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    window.refresh_fast()
+    return window, dock
+
+
+def _hypertensive(engine: AlarmEngine) -> None:
+    """Several alarms at once, as in the hypertensive scenario: high sys and dia, an escalation,
+    a latched link loss and a technical storage alarm."""
+    engine.session_active(True)
+    _nibp(engine, 120, 80, "m0")
+    engine.start_infusion()
+    engine._clock.advance(5)
+    _nibp(engine, 195, 115, "m1")
+    engine._clock.advance(150)  # escalated, and the link is lost (no data)
+    engine.tick()
+    engine.on_items([VitalSample(engine._clock.now(), Parameter.HR, 88)])  # data back: link alarm latched
+    engine.report_technical("storage-failure", "Session record failing: disk full", Priority.HIGH)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 700)])
+def test_no_alarm_row_is_cut_mid_word(qtbot, engine: AlarmEngine, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.alarms.presentation import is_word_boundary_prefix
+
+    _hypertensive(engine)
+    window, _ = _nurse_window(qtbot, engine, size)
+    bar = window.alarm_bar
+    assert bar is not None
+    qtbot.waitUntil(lambda: bar._rows[0].width() > 600, timeout=2000)
+    window.refresh_fast()
+    rows = bar.rows()
+    assert len(rows) == 3 and bar.more_label.text() == "+2 more", bar.dump()
+    for full, shown in rows:
+        assert is_word_boundary_prefix(shown, full), bar.dump()
+        label = next(r for r in bar._rows if r.text() == shown)
+        assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width(), bar.dump()
+    texts = bar.shown_texts()
+    bp_row = next((t for t in texts if "NIBP dia" in t), bar.dump())
+    assert bp_row.startswith("*** NIBP dia 115 > 110"), bar.dump()  # at least marker, parameter, value, limit
+    assert any(t.startswith("*** Link to the monitor lost") for t in texts), bar.dump()
+    if size == (1280, 800):  # the action and the age are visible too
+        assert "pause infusion / call physician \u00b7 2:30" in bp_row, bar.dump()
+        assert bar.width() > 1200  # the bar spans the window, the session dock beside it does not narrow it
+
+
+def test_alarm_rows_never_push_or_narrow_the_session_panel(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    window, dock = _nurse_window(qtbot, engine, (1280, 800))
+    bar = window.alarm_bar
+    assert bar is not None
+    qtbot.wait(50)
+    before = (dock.geometry(), bar.geometry(), window.centralWidget().geometry())
+    _hypertensive(engine)
+    engine.report_technical("x", "Session record failing: a very long explanation " * 6, Priority.HIGH)
+    window.refresh_fast()
+    qtbot.wait(50)
+    assert (dock.geometry(), bar.geometry(), window.centralWidget().geometry()) == before
+    engine.acknowledge("AB")
+    engine.clear_technical("x")
+    engine.clear_technical("storage-failure")
+    window.refresh_fast()
+    qtbot.wait(50)
+    assert (dock.geometry(), bar.geometry(), window.centralWidget().geometry()) == before
+
+
+def test_acknowledged_high_alarm_stays_high_with_its_raising_value(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    bar = _wire(qtbot, engine)
+    _nibp(engine, 195, 85, "m1")
+    engine.acknowledge("AB")
+    _nibp(engine, 166, 85, "m2")  # back in the medium band
+    _redraw(bar, engine, mono=0.9)
+    (text,) = bar.row_texts()
+    assert text.startswith("*** NIBP sys 195 > 180"), text  # never "** NIBP sys 166 ... (limit 180)"
+    assert "now 166" in text and "acknowledged" in text
+    assert f"background: {COLOURS[Priority.HIGH][0]}" in bar.row_styles()[0]
+
+
+def test_latched_alarm_shows_the_value_that_raised_it(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    bar = _wire(qtbot, engine)
+    _nibp(engine, 185, 85, "m1")
+    _nibp(engine, 130, 80, "m2")  # normal again: latched
+    _redraw(bar, engine)
+    (text,) = bar.row_texts()
+    assert text.startswith("*** NIBP sys 185 > 180") and "130" not in text
+    assert "ended, acknowledge" in text
+
+
+def test_technical_alarm_in_cyan_with_its_marker(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.alarms.presentation import INOP_COLOURS
+
+    bar = _wire(qtbot, engine)
+    engine.report_technical("storage-failure", "Session record failing: disk full", Priority.HIGH)
+    _nibp(engine, 165, 85, "m1")
+    _redraw(bar, engine, mono=0.1)
+    texts, styles = bar.row_texts(), bar.row_styles()
+    inop = texts.index(next(t for t in texts if "Session record failing" in t))
+    assert texts[inop].startswith("*** Session record failing")
+    assert f"background: {INOP_COLOURS[0]}" in styles[inop] and f"solid {COLOURS[Priority.HIGH][0]}" in styles[inop]
+    clinical = 1 - inop
+    assert f"background: {COLOURS[Priority.MEDIUM][0]}" in styles[clinical]
+
+
+def test_a_tap_on_a_row_shows_its_whole_text(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QToolTip
+
+    bar = _wire(qtbot, engine)
+    bar.resize(500, bar.height())
+    _nibp(engine, 195, 85, "m1")
+    _redraw(bar, engine)
+    full, shown = bar.rows()[0]
+    assert shown != full and shown.endswith("\u2026")
+    row = bar._rows[0]
+    assert "Systolic BP very high" in row.toolTip()
+    QToolTip.hideText()
+    assert "Systolic BP very high" not in QToolTip.text()
+    qtbot.mouseClick(row, Qt.MouseButton.LeftButton)
+    assert "Systolic BP very high" in QToolTip.text()  # the whole text, without hovering
+
+
+def test_alarm_text_is_at_least_28_px_and_grows_with_the_screen(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.ui import theme
+
+    assert theme.scale_for(1280, 800) == 1.0 and theme.scale_for(1024, 700) == 1.0
+    assert theme.scale_for(3840, 2160) == pytest.approx(2.7)
+    small = AlarmBar(scale=theme.scale_for(1280, 800))
+    big = AlarmBar(scale=theme.scale_for(3840, 2160))
+    qtbot.addWidget(small)
+    qtbot.addWidget(big)
+    assert small.row_font_px() >= 28
+    assert big.row_font_px() >= 75 and big.ack_button.font().pixelSize() > small.ack_button.font().pixelSize()
+    default = AlarmBar()  # the screen the test runs on: never below 28 px
+    qtbot.addWidget(default)
+    assert default.row_font_px() >= 28
+
+
+def test_status_bar_keeps_link_and_recording_after_f2_and_f5(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    window, _ = _nurse_window(qtbot, engine, (1280, 800))
+    window.acknowledge_alarms()  # F2
+    assert window.message_label.text() == "nothing to acknowledge"
+    assert window.link_label.isVisible() and "Link" in window.link_label.text()
+    assert window.recording_label.isVisible() and window.recording_label.text() == "\u25cf recording"
+    window._on_nibp_now()  # F5 on a monitor that cannot start the cuff
+    assert "NIBP" in window.message_label.text()
+    assert window.link_label.isVisible() and window.recording_label.isVisible()
+    window.statusBar().showMessage("a menu's status tip")  # anyone's message goes to the message label
+    assert window.message_label.text() == "a menu's status tip" and window.link_label.isVisible()
+
+
+def test_a_long_device_name_never_pushes_the_clock_off(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    name = "Philips IntelliVue MX800 (LAN 192.168.100.42, bed 7, anaesthesia recovery unit east wing)"
+    window, _ = _nurse_window(qtbot, engine, (1024, 700), device=name)
+    qtbot.wait(50)
+    status = window.statusBar()
+    clock = window.clock_label
+    assert clock.isVisible() and clock.text().startswith("Session")
+    assert clock.geometry().right() <= status.width() and clock.width() >= clock.sizeHint().width()
+    assert window.device_label.toolTip() == name
+    assert window.device_label.shown_text().endswith("\u2026") and window.device_label.width() < 400

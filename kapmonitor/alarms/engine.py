@@ -93,6 +93,15 @@ class _Alarm:
     escalated: bool = False
     silenced: bool = False
     next_reminder: float | None = None
+    # the condition that raised it at its most urgent priority (kept while latched or acknowledged)
+    raised_priority: Priority | None = None
+    raised_value: float | None = None
+    raised_limit: float | None = None
+    raised_message: str = ""
+
+    def mark_raised(self, priority: Priority, value: float | None, limit: float | None, message: str) -> None:
+        self.raised_priority, self.raised_value, self.raised_limit = priority, value, limit
+        self.raised_message = message
 
 
 def _label(parameter: Parameter) -> str:
@@ -183,6 +192,10 @@ class AlarmEngine:
                     condition_present=a.condition_present,
                     escalated=a.escalated,
                     audio_paused=a.silenced and paused,
+                    raised_priority=a.raised_priority,
+                    raised_value=a.raised_value,
+                    raised_limit=a.raised_limit,
+                    raised_message=a.raised_message,
                 )
                 for a in self._alarms.values()
             ]
@@ -648,6 +661,7 @@ class AlarmEngine:
         if a is None:
             a = _Alarm(alarm_id, parameter, kind, priority, priority, message, value, limit, t,
                        t if priority is Priority.HIGH else None)
+            a.mark_raised(priority, value, limit, message)
             self._alarms[alarm_id] = a
             self._emit_for(t, a, AlarmEventType.RAISED, message)
             return
@@ -665,6 +679,8 @@ class AlarmEngine:
             self._emit_for(t, a, AlarmEventType.PRIORITY_CHANGED, f"{message} (now {priority.label})")
         elif priority < a.priority and (a.priority is not Priority.HIGH or a.acknowledged):
             a.priority, a.message, a.limit, a.parameter = priority, message, limit, parameter
+            if not a.acknowledged:  # an unacknowledged alarm follows its condition down
+                a.mark_raised(priority, value, limit, message)
             self._emit_for(t, a, AlarmEventType.PRIORITY_CHANGED, f"{message} (now {priority.label})")
         elif priority == a.priority:
             if a.message != message or a.limit != limit:
@@ -672,6 +688,8 @@ class AlarmEngine:
             self._touch()
         else:
             self._touch()  # a latched high keeps its priority until acknowledged
+        if a.raised_priority is None or priority >= a.raised_priority:
+            a.mark_raised(priority, value, limit, message)  # at (or above) its raising band: the current reading
         if returned:  # a new occurrence of a latched condition: logged as raised, like the first
             self._emit_for(t, a, AlarmEventType.RAISED, f"{a.message} (condition returned)")
 

@@ -100,3 +100,10 @@ class ActiveAlarm:
     condition_present: bool
     escalated: bool = False
     audio_paused: bool = False  # its sound is paused (the pause may still be running)
+    # What raised the alarm at its most urgent priority so far: the bar shows these, so an acknowledged
+    # or latched alarm keeps the value and limit that raised it (and an acknowledged high stays high)
+    # rather than pairing today's normal value with the old limit. None: same as the current fields.
+    raised_priority: Priority | None = None
+    raised_value: float | None = None
+    raised_limit: float | None = None
+    raised_message: str = ""

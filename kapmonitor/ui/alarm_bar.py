@@ -1,66 +1,75 @@
 """The alarm bar at the top of the nurse's screen, and the bridge from the engine to the GUI.
 
 The bar lists the active alarms by priority with `***`/`**`/`*` markers (colour is never the
-only cue), message, value, limit and age. High-priority rows flash red at 2 Hz, medium yellow
-at 0.625 Hz, low cyan is steady; an acknowledged alarm stops flashing. Acknowledge (F2) and
-Audio pause (F3) are one click or one key away; a running pause shows its countdown.
+only cue) in monitor wording: "*** NIBP sys 195 > 180 · pause infusion / call physician · 1:05".
+A row is never cut mid-word: the Qt-free rule in `kapmonitor.alarms.presentation` shortens it at
+word boundaries (marker, parameter, value and limit first, then the action, the age, the state) to
+the width measured here with QFontMetrics; the full text is on hover and on a tap or click.
+High-priority rows flash red at 2 Hz, medium yellow at 0.625 Hz, low is steady; technical alarms
+(INOPs) are cyan with a border in their priority's colour; an acknowledged alarm stops flashing
+and keeps the priority, value and limit that raised it.
 
-The main window's redraw timer calls `update_from(...)`; the bar only touches a label when its
+The bar's geometry never changes with the alarms: a fixed number of rows is reserved (the rest
+is counted as "+N more", the full list is in Alarm history) and a long text never widens a row,
+so nothing around the bar moves or narrows. Fonts scale with the screen (28 px at 1280x800).
+
+The main window's redraw timer calls `update_from(...)`; a row only touches its label when its
 text or colour changed, so a redraw at 25 Hz costs next to nothing. GUI thread only.
 """
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetricsF, QKeySequence, QMouseEvent, QResizeEvent, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
-from kapmonitor.alarms.model import ActiveAlarm, AlarmEvent, AlarmKind
-from kapmonitor.alarms.presentation import colours, flash_on, format_age, format_countdown
-from kapmonitor.model.parameters import PARAMETER_INFO
+from kapmonitor.alarms.model import ActiveAlarm, AlarmEvent
+from kapmonitor.alarms.presentation import (
+    alarm_parts,
+    display_priority,
+    flash_on,
+    format_countdown,
+    full_text,
+    row_colours,
+    shorten,
+    sort_for_display,
+)
+from kapmonitor.ui import theme
 
-MAX_ROWS = 4
+MAX_ROWS = 3  # reserved rows: the bar keeps this height with no alarm or with ten
 ACK_KEY = "F2"
 PAUSE_KEY = "F3"
+TAP_TEXT_MS = 10_000  # a tapped row's whole text stays this long
+_PADDING_PX = 8
+_BORDER_PX = 3
 
 
-def _font(px: int, bold: bool = False) -> QFont:
-    font = QFont("DejaVu Sans")
+def _font(px: int, bold: bool = False, narrow: bool = False) -> QFont:
+    font = QFont(theme.FONT_FAMILY)
     font.setPixelSize(px)
     font.setBold(bold)
+    if narrow:
+        font.setStretch(QFont.Stretch.SemiCondensed)  # DejaVu Sans Condensed: ~10 % more words per row
     return font
 
 
 def alarm_text(a: ActiveAlarm, now: float) -> str:
-    """One line of the bar: marker, value, limit and state first (they must survive a narrow
-    screen), then the message and the age."""
-    parts = [a.priority.marker.ljust(3)]
-    info = PARAMETER_INFO[a.parameter] if a.parameter is not None else None
-    unit = info.display_unit if info is not None else ""
-    if a.value is not None:
-        label = f"{info.label} " if info is not None else ""
-        parts.append(f"{label}{a.value:g} {unit}".rstrip())
-    if a.limit is not None and a.kind is AlarmKind.PHYSIOLOGICAL:
-        parts.append(f"(limit {a.limit:g})")
-    state = []
-    if a.escalated and not a.acknowledged:
-        state.append("ESCALATED")
-    if a.latched:
-        state.append("ended, acknowledge")
-    elif a.acknowledged:
-        state.append("acknowledged")
-    if a.audio_paused:
-        state.append("audio paused")
-    if state:
-        parts.append(f"[{', '.join(state)}]")
-    if len(parts) > 1:
-        parts.append("\u2014")
-    parts.append(a.message)
-    parts.append(f"\u00b7 {format_age(now - a.raised_at)}")
-    return " ".join(parts)
+    """The whole text of one alarm row (what its tooltip and a tap show)."""
+    return full_text(alarm_parts(a, now))
 
 
 class AlarmBridge(QObject):
@@ -76,25 +85,64 @@ class AlarmBridge(QObject):
 
 
 class _Row(QLabel):
-    def __init__(self) -> None:
+    """One alarm line: shows the longest word-boundary prefix of its parts that fits its width."""
+
+    def __init__(self, px: int) -> None:
         super().__init__("")
-        self.setFont(_font(22, bold=True))
-        self.setMinimumHeight(38)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFont(_font(px, bold=True, narrow=True))
+        fm = QFontMetricsF(self.font())
+        self.setFixedHeight(round(fm.height()) + 2 * (_BORDER_PX + 2))
+        # a long text never asks for more width: the row takes what the bar gives it
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(0)
         self.setTextFormat(Qt.TextFormat.PlainText)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # a hidden row keeps its place: the bar never changes height
+        self.setSizePolicy(policy)
         self._style = ""
+        self._parts: list[str] = []
+        self.full = ""
 
     def show_style(self, bg: str, fg: str, border: str) -> None:
-        style = (f"QLabel {{ background: {bg}; color: {fg}; border: 2px solid {border}; "
-                 "border-radius: 4px; padding: 2px 8px; }")
+        style = (f"QLabel {{ background: {bg}; color: {fg}; border: {_BORDER_PX}px solid {border}; "
+                 f"border-radius: 4px; padding: 0 {_PADDING_PX}px; }}")
         if style != self._style:
             self._style = style
             self.setStyleSheet(style)
 
-    def show_text(self, text: str) -> None:
-        if text != self.text():
-            self.setText(text)
-            self.setToolTip(text)
+    def available_width(self) -> float:
+        return float(self.width() - 2 * (_PADDING_PX + _BORDER_PX) - 2)
+
+    def show_parts(self, parts: list[str]) -> None:
+        if parts != self._parts:
+            self._parts = parts
+            self.full = full_text(parts)
+            self.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(self.full)}</p>")
+            self._fit()
+
+    def clear_parts(self) -> None:
+        self._parts = []
+        self.full = ""
+        self.setToolTip("")
+        self.setText("")
+
+    def _fit(self) -> None:
+        fm = QFontMetricsF(self.font())
+        shown = shorten(self._parts, fm.horizontalAdvance, self.available_width()) if self._parts else ""
+        if shown != self.text():
+            self.setText(shown)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        """A tap or click shows the whole text (a touch screen has no hover); on release, as a
+        tooltip hides itself on a press."""
+        super().mouseReleaseEvent(event)
+        if self.full:
+            QToolTip.showText(self.mapToGlobal(QPoint(0, self.height())), self.toolTip(), self, self.rect(),
+                              TAP_TEXT_MS)
 
 
 class AlarmBar(QFrame):
@@ -103,58 +151,74 @@ class AlarmBar(QFrame):
     acknowledge_requested = Signal()
     pause_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, scale: float | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("alarmBar")
         self.setStyleSheet("QFrame#alarmBar { background: #111111; }")
-        self._rows = [_Row() for _ in range(MAX_ROWS)]
-        rows = QVBoxLayout()
+        self.scale = theme.screen_scale() if scale is None else scale
+        self.text_px = theme.scaled_px(theme.ALARM_TEXT_PX, self.scale)
+        small_px = theme.scaled_px(17, self.scale)
+        self._rows = [_Row(self.text_px) for _ in range(MAX_ROWS)]
+        rows = QGridLayout()
         rows.setSpacing(2)
         rows.setContentsMargins(0, 0, 0, 0)
-        for r in self._rows:
-            rows.addWidget(r)
+        for i, r in enumerate(self._rows):
+            rows.addWidget(r, i, 0)
             r.hide()
+        # "No active alarms" shares the first row's cell: the bar does not move when alarms come
         self.idle_label = QLabel("No active alarms")
-        self.idle_label.setFont(_font(20))
+        self.idle_label.setFont(_font(theme.scaled_px(20, self.scale)))
         self.idle_label.setStyleSheet("color: #9aa4ad; padding: 2px 8px;")
-        rows.addWidget(self.idle_label)
-        self.more_label = QLabel("")
-        self.more_label.setFont(_font(16, bold=True))
-        self.more_label.setStyleSheet("color: #ffffff; padding: 0 8px;")
-        self.more_label.hide()
-        rows.addWidget(self.more_label)
+        self.idle_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        rows.addWidget(self.idle_label, 0, 0)
         self.notice_label = QLabel("")
-        self.notice_label.setFont(_font(16, bold=True))
+        self.notice_label.setFont(_font(small_px, bold=True))
         self.notice_label.setWordWrap(True)
         self.notice_label.setStyleSheet("color: #ffd400; padding: 0 8px;")
+        self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.notice_label.hide()
-        rows.addWidget(self.notice_label)
+        rows.addWidget(self.notice_label, MAX_ROWS, 0)
 
         self.ack_button = QPushButton(f"Acknowledge ({ACK_KEY})")
         self.pause_button = QPushButton(f"Audio pause ({PAUSE_KEY})")
+        row_h = self._rows[0].height()
         for b in (self.ack_button, self.pause_button):
-            b.setFont(_font(18, bold=True))
-            b.setMinimumHeight(44)
+            b.setFont(_font(theme.scaled_px(18, self.scale), bold=True))
+            b.setFixedHeight(row_h)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.ack_button.clicked.connect(self.acknowledge_requested)
         self.pause_button.clicked.connect(self.pause_requested)
         self.paused_label = QLabel("")
-        self.paused_label.setFont(_font(18, bold=True))
+        self.paused_label.setFont(_font(small_px, bold=True))
         self.paused_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.paused_label.setStyleSheet(
-            "QLabel { color: #000000; background: #ffd400; border-radius: 4px; padding: 2px 8px; }")
-        self.paused_label.hide()
+            "QLabel { color: #000000; background: #ffd400; border-radius: 4px; padding: 0 8px; }")
+        self.more_label = QLabel("")
+        self.more_label.setFont(_font(small_px, bold=True))
+        self.more_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.more_label.setStyleSheet("QLabel { color: #ffffff; border: 1px solid #9aa4ad; border-radius: 4px; }")
+        self.more_label.setToolTip("More alarms than rows: all of them are in Alarms \u25b8 Alarm history")
+        half = (row_h - 2) // 2
+        for label in (self.paused_label, self.more_label):
+            label.setFixedHeight(half)
+            policy = label.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            label.setSizePolicy(policy)
+            label.hide()
         buttons = QVBoxLayout()
         buttons.setSpacing(2)
         buttons.addWidget(self.ack_button)
         buttons.addWidget(self.pause_button)
         buttons.addWidget(self.paused_label)
+        buttons.addWidget(self.more_label)
+        buttons.addStretch(1)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(8)
         layout.addLayout(rows, 1)
         layout.addLayout(buttons)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
         # keys of the nurse's window only: pressed in the therapist's window they must do nothing
         self._ack_shortcut = QShortcut(QKeySequence(ACK_KEY), self)
@@ -180,35 +244,52 @@ class AlarmBar(QFrame):
         """Redraw from an engine snapshot. `now` is the engine clock (ages, countdown);
         `monotonic_t` drives the flash phase (default: time.monotonic())."""
         mono = time.monotonic() if monotonic_t is None else monotonic_t
-        self.shown_alarms = list(active_alarms)
+        alarms = sort_for_display(active_alarms)
+        self.shown_alarms = alarms[:MAX_ROWS]
         for i, row in enumerate(self._rows):
-            if i >= len(active_alarms):
+            if i >= len(alarms):
                 if row.isVisible():
                     row.hide()
+                    row.clear_parts()
                 continue
-            a = active_alarms[i]
-            lit = a.acknowledged or flash_on(a.priority, mono)
-            bg, fg = colours(a.priority, lit)
-            border = colours(a.priority)[0]
-            if not lit:
-                fg = colours(a.priority)[0]  # off phase: alarm-coloured text on black, still legible
+            a = alarms[i]
+            lit = a.acknowledged or flash_on(display_priority(a), mono)
+            bg, fg, border = row_colours(a, lit)
+            if a.escalated and not a.acknowledged:
+                border = "#ffffff"  # escalated: a white frame on top of the flashing
             row.show_style(bg, fg, border)
-            row.show_text(alarm_text(a, now))
+            row.show_parts(alarm_parts(a, now))
             if not row.isVisible():
                 row.show()
-        extra = len(active_alarms) - MAX_ROWS
-        self.more_label.setText(f"+{extra} more (see alarm history)" if extra > 0 else "")
+        extra = len(alarms) - MAX_ROWS
+        self.more_label.setText(f"+{extra} more" if extra > 0 else "")
         self.more_label.setVisible(extra > 0)
-        self.idle_label.setVisible(not active_alarms)
-        self.ack_button.setEnabled(any(not a.acknowledged for a in active_alarms))
+        self.idle_label.setVisible(not alarms)
+        self.ack_button.setEnabled(any(not a.acknowledged for a in alarms))
         if audio_paused_until is not None and audio_paused_until > now:
             self.paused_label.setText(f"AUDIO PAUSED {format_countdown(audio_paused_until - now)}")
             self.paused_label.setVisible(True)
         else:
             self.paused_label.setVisible(False)
 
+    def rows(self) -> list[tuple[str, str]]:
+        """(full text, shown text) of each alarm row on screen, top first (for tests and dumps)."""
+        return [(r.full, r.text()) for r in self._rows if r.isVisible()]
+
+    def dump(self) -> str:
+        """The rows as text lines, "shown  <=  full" when shortened (for a log or a test report)."""
+        return "\n".join(shown if shown == full else f"{shown}  <=  {full}" for full, shown in self.rows())
+
     def row_texts(self) -> list[str]:
-        return [r.text() for r in self._rows if r.isVisible()]
+        """The full text of each alarm row on screen, top first."""
+        return [full for full, _ in self.rows()]
+
+    def shown_texts(self) -> list[str]:
+        """What each alarm row shows on screen (possibly shortened at a word boundary with " …")."""
+        return [shown for _, shown in self.rows()]
 
     def row_styles(self) -> list[str]:
         return [r.styleSheet() for r in self._rows if r.isVisible()]
+
+    def row_font_px(self) -> int:
+        return self._rows[0].font().pixelSize()

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSizePolicy,
     QStatusBar,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -86,6 +87,44 @@ def _font(px: int, bold: bool = False) -> QFont:
     font.setPixelSize(px)
     font.setBold(bold)
     return font
+
+
+class ElidedLabel(QLabel):
+    """A label that gives way: shown elided with "…" when short of room, whole on hover.
+
+    Its minimum width is a few characters (`min_chars`), so it never pushes its neighbours off.
+    """
+
+    min_chars = 6
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__("")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+        self.updateGeometry()
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        fm = self.fontMetrics()
+        chars = min(self.min_chars, len(self.text()))
+        return QSize(fm.horizontalAdvance("M" * chars) + 4 if chars else 0, hint.height())
+
+    def shown_text(self) -> str:
+        """What the label shows now (elided to its width)."""
+        width = self.contentsRect().width() - 2 * self.margin()
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, max(0, width))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.setFont(self.font())
+        rect = self.contentsRect()
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), self.shown_text())
+        painter.end()
 
 
 class Banner(QLabel):
@@ -175,7 +214,19 @@ class MainWindow(QMainWindow):
             self.alarm_bar = AlarmBar()
             self.alarm_bar.acknowledge_requested.connect(self.acknowledge_alarms)
             self.alarm_bar.pause_requested.connect(self.pause_alarm_audio)
-            self.alarm_area.addWidget(self.alarm_bar)
+            # the bar spans the whole window above the session dock (a fixed toolbar): rows wide enough
+            # for the action and the age at 1280 px, and they never narrow or push the session panel
+            self.alarm_toolbar = QToolBar("Alarms")
+            self.alarm_toolbar.setObjectName("alarmToolBar")
+            self.alarm_toolbar.setMovable(False)
+            self.alarm_toolbar.setFloatable(False)
+            self.alarm_toolbar.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+            self.alarm_toolbar.toggleViewAction().setEnabled(False)  # nobody can hide the alarm bar
+            self.alarm_toolbar.toggleViewAction().setVisible(False)
+            self.alarm_toolbar.setStyleSheet("QToolBar { background: #111111; border: 0; padding: 0; spacing: 0; }")
+            self.alarm_toolbar.addWidget(self.alarm_bar)
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.alarm_toolbar)
+
 
         body = QHBoxLayout()
         body.setSpacing(6)
@@ -223,20 +274,34 @@ class MainWindow(QMainWindow):
 
     # -- construction -------------------------------------------------------------------------
     def _build_status_bar(self, device_text: str) -> None:
+        """Device, link, recording, messages and the session clock. Every one is a permanent widget,
+        so a message (F2, F5, a menu's status tip) never replaces the link or recording state: it is
+        mirrored into its own label. The device name gives way first (elided, full name on hover);
+        the clock is always whole."""
         bar = QStatusBar()
-        self.device_label = QLabel(device_text)
+        bar.setSizeGripEnabled(False)
+        self.device_label = ElidedLabel(device_text)
+        self.device_label.setMaximumWidth(theme.scaled_px(360))
         self.link_label = QLabel("")
-        self.link_label.setFont(_font(15, bold=True))
-        self.recording_label = QLabel("")
+        self.link_label.setFont(_font(theme.scaled_px(15), bold=True))
+        self.recording_label = ElidedLabel("")
+        self.recording_label.min_chars = 18
+        self.message_label = ElidedLabel("")
+        self.message_label.setObjectName("statusMessage")
+        self.message_label.setStyleSheet(f"color: {theme.ALARM_MEDIUM};")
         self.clock_label = QLabel("")
-        self.clock_label.setFont(_font(15, bold=True))
-        bar.addWidget(self.device_label)
-        bar.addWidget(self._separator())
-        bar.addWidget(self.link_label)
-        bar.addWidget(self._separator())
-        bar.addWidget(self.recording_label, 1)
-        bar.addPermanentWidget(self.clock_label)
+        self.clock_label.setFont(_font(theme.scaled_px(15), bold=True))
+        self.clock_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        for widget, stretch in ((self.device_label, 0), (self._separator(), 0), (self.link_label, 0),
+                                (self._separator(), 0), (self.recording_label, 0), (self.message_label, 1),
+                                (self.clock_label, 0)):
+            bar.addPermanentWidget(widget, stretch)
+        bar.messageChanged.connect(self.message_label.setText)
         self.setStatusBar(bar)
+
+    def show_message(self, text: str, timeout_ms: int = 4000) -> None:
+        """A short-lived message in its own status-bar label (the link and recording state stay)."""
+        self.statusBar().showMessage(text, timeout_ms)
 
     @staticmethod
     def _separator() -> QFrame:
@@ -284,7 +349,11 @@ class MainWindow(QMainWindow):
         assert central is not None
         top = central.mapToGlobal(QPoint(0, 0))
         bottom = self.alarm_area.geometry().bottom()
-        return QRect(top, QSize(central.width(), max(0, bottom + 1)))
+        rect = QRect(top, QSize(central.width(), max(0, bottom + 1)))
+        if self.alarm_bar is not None:  # the bar sits above the central widget, across the window
+            rect = rect.united(QRect(self.alarm_bar.mapToGlobal(QPoint(0, 0)), self.alarm_bar.size()))
+        return rect
+
 
     def protected_rects(self) -> list[QRect]:
         """What no other kapmonitor window may cover: the alarm area first, then the tiles."""
@@ -307,7 +376,7 @@ class MainWindow(QMainWindow):
     def acknowledge_alarms(self) -> None:
         if self.engine is not None:
             count = self.engine.acknowledge(who=self.who_fn())
-            self.statusBar().showMessage(f"{count} alarm(s) acknowledged" if count else "nothing to acknowledge", 4000)
+            self.show_message(f"{count} alarm(s) acknowledged" if count else "nothing to acknowledge", 4000)
             self.refresh_fast()
 
     def pause_alarm_audio(self) -> None:
@@ -318,7 +387,7 @@ class MainWindow(QMainWindow):
     def _on_nibp_now(self) -> None:
         if self.request_nibp is not None:
             self.request_nibp()
-            self.statusBar().showMessage("NIBP measurement requested", 4000)
+            self.show_message("NIBP measurement requested", 4000)
 
     def _about(self) -> None:
         QMessageBox.about(

@@ -1,7 +1,7 @@
 """Colours, fonts and the stylesheet of the dark, monitor-style theme.
 
 Parameter colours follow bedside-monitor custom (HR green, SpO2 cyan-blue, NIBP white);
-alarm colours follow IEC 60601-1-8 (high red, medium yellow, low cyan).
+alarm colours follow IEC 60601-1-8 (high red, medium yellow, low pale yellow); technical alarms are cyan.
 """
 
 from __future__ import annotations
@@ -28,11 +28,45 @@ PARAMETER_COLOURS: dict[Parameter, str] = {
 
 ALARM_HIGH = "#ff2020"
 ALARM_MEDIUM = "#ffd400"
-ALARM_LOW = "#00e5ff"
+ALARM_LOW = "#fff176"  # pale yellow, steady: cyan is for technical alarms (INOPs)
+ALARM_INOP = "#00e5ff"
 SIMULATED = "#ff8c00"
 INFUSION_SHADE = (255, 140, 0, 38)
 
 FONT_FAMILY = "DejaVu Sans"
+
+# Fonts are designed for a 1280x800 screen and grow with larger ones (a 4K screen shows the alarm bar,
+# the session panel and the tiles as large as the window around them); never smaller than designed.
+REFERENCE_SCREEN = (1280, 800)
+MAX_FONT_SCALE = 4.0
+ALARM_TEXT_PX = 28  # alarm rows at 1280x800: legible from two metres
+
+
+def scale_for(width: float, height: float) -> float:
+    """Font scale for a screen of `width` x `height` logical pixels: 1.0 at 1280x800 and below."""
+    if width <= 0 or height <= 0:
+        return 1.0
+    scale = min(width / REFERENCE_SCREEN[0], height / REFERENCE_SCREEN[1])
+    return max(1.0, min(MAX_FONT_SCALE, scale))
+
+
+def screen_scale(widget: object | None = None) -> float:
+    """The font scale of the screen `widget` is on (default: the primary screen); GUI thread only."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QWidget
+
+    screen = widget.screen() if isinstance(widget, QWidget) else None
+    if screen is None and isinstance(QGuiApplication.instance(), QGuiApplication):
+        screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return 1.0
+    size = screen.geometry().size()
+    return scale_for(size.width(), size.height())
+
+
+def scaled_px(px: float, scale: float | None = None) -> int:
+    """`px` (designed for 1280x800) on this screen, in whole pixels."""
+    return max(1, round(px * (screen_scale() if scale is None else scale)))
 
 STYLESHEET = f"""
 QMainWindow, QWidget#central {{ background: {BACKGROUND}; }}
@@ -82,6 +116,6 @@ def apply_application_font(app: object) -> None:
 
     assert isinstance(app, QApplication)
     font = QFont(FONT_FAMILY)
-    font.setPointSizeF(11.5)
+    font.setPointSizeF(11.5 * screen_scale())
     app.setFont(font)
     app.setStyleSheet(STYLESHEET)
