@@ -88,7 +88,8 @@ def test_course_unfinished_and_abandoned(tmp_path: Path) -> None:
     crashed = make(tmp_path, clock, "KAP-17", 3, discharge=False)
     (tmp_path / "garbage.kapsession").write_bytes(b"not a database at all" * 100)
 
-    assert suggest_course("KAP-17", tmp_path) == (4, 4)
+    # 3 of 3 done: a new course of the same length, never a silently raised total ("8 of 8")
+    assert suggest_course("KAP-17", tmp_path) == (1, 3)
     assert suggest_course("KAP-99", tmp_path) == (2, 3)
     assert suggest_course("NEW-1", tmp_path) is None
 
@@ -129,4 +130,43 @@ def test_alarm_counts_by_priority(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     (entry,) = course_sessions("KAP-5", tmp_path)
-    assert entry.alarms_by_priority == {"high": 1, "medium": 2}
+    assert entry.alarms_by_priority == {"high": 1, "medium": 2, "low": 0}
+
+
+def test_course_number_does_not_drift_over_runs(tmp_path: Path) -> None:
+    """Defect 17: repeated simulator runs pushed the count to "8 of 8"; runs never infused do not count."""
+    clock = ManualClock(T0)
+    seen = []
+    for _ in range(5):
+        found = suggest_course("DEMO-001", tmp_path)
+        number, total = found if found else (1, 3)
+        seen.append((number, total))
+        make(tmp_path, clock, "DEMO-001", number, total, simulated=True)
+    assert seen == [(1, 3), (2, 3), (3, 3), (1, 3), (2, 3)]
+    # a record opened and quit before the infusion is not a session of the course
+    setup = demo_setup().with_changes(course_number=3, course_total=3)
+    s = NurseSession.create(setup, clock, path=new_session_path("DEMO-001", clock.now() + 60, tmp_path))
+    s.shutdown()
+    assert suggest_course("DEMO-001", tmp_path) == (3, 3)
+
+
+def test_escalated_alarm_counts_as_high(tmp_path: Path) -> None:
+    """Defect 17: a medium alarm that became high counted as medium ("H 0") in the course view."""
+    clock = ManualClock(T0)
+    path = make(tmp_path, clock, "KAP-6", 1)
+    conn = sqlite3.connect(path)
+    conn.executemany(
+        "INSERT INTO alarm_log (t, alarm_id, parameter, kind, priority, event, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (T0 + 20, "nibp_sys.high", "nibp_sys", "physiological", "medium", "raised", "NIBP sys 166 > 160"),
+            (T0 + 80, "nibp_sys.high", "nibp_sys", "physiological", "high", "priority_changed", "NIBP sys 185"),
+            (T0 + 90, "nibp_sys.high", "nibp_sys", "physiological", "high", "acknowledged", "NIBP sys 185"),
+            (T0 + 95, "nibp_sys.high", "nibp_sys", "physiological", "medium", "priority_changed", "NIBP sys 170"),
+            (T0 + 99, "nibp_sys.high", "nibp_sys", "physiological", "medium", "cleared", "NIBP sys"),
+            (T0 + 99, "audio-pause", None, "system", "high", "audio_paused", "paused"),
+        ],
+    )
+    conn.commit()
+    conn.close()
+    (entry,) = course_sessions("KAP-6", tmp_path)
+    assert entry.alarms_by_priority == {"high": 1, "medium": 0, "low": 0}

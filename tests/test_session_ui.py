@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
@@ -21,7 +20,7 @@ from kapmonitor.ui.session_common import clock_text
 from kapmonitor.ui.session_course import CourseView, SessionRecordDialog
 from kapmonitor.ui.session_discharge import AddendumDialog, DischargeDialog
 from kapmonitor.ui.session_events import EditEventDialog, EventsPanel
-from kapmonitor.ui.session_infusion import InfusionPanel, OverrideDialog, PauseDialog
+from kapmonitor.ui.session_infusion import InfusionPanel, OverrideDialog, PauseDialog, StopDialog
 from kapmonitor.ui.session_panel import SessionSidePanel
 from kapmonitor.ui.session_resume import ResumeOfferDialog
 from kapmonitor.ui.session_scales import ScalesPanel
@@ -123,6 +122,7 @@ def test_new_session_form_suggests_the_course_number(qtbot, tmp_path: Path, cloc
         clock,
         path=new_session_path("KAP-017", T0, tmp_path),
     )
+    earlier.start_infusion()  # only sessions that were infused count in the course
     earlier.shutdown()
     d = NewSessionDialog(folder=tmp_path)
     qtbot.addWidget(d)
@@ -176,12 +176,24 @@ def test_infusion_panel_start_override_pause_resume_stop(qtbot, session: NurseSe
     assert not session.infusion.paused
 
     clock.advance(600)
-    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)  # early: asks first
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)  # asks for the pump's volume first
     box = panel.dialog
-    assert isinstance(box, QMessageBox)
-    assert session.phase() is Phase.INFUSION
-    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    assert isinstance(box, StopDialog)
+    assert box.volume_edit.text() == "1.75"  # 20 min at 5.25 mL/h, prefilled
+    qtbot.keyClick(box.volume_edit, Qt.Key.Key_Return)  # Enter never stops the pump
+    assert session.phase() is Phase.INFUSION and not box.isVisible()
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    box = panel.dialog
+    assert isinstance(box, StopDialog)
+    box.volume_edit.clear()
+    qtbot.keyClicks(box.volume_edit, "17")  # a slip of the decimal point is refused at the field
+    qtbot.mouseClick(box.ok_button, Qt.MouseButton.LeftButton)
+    assert "decimal point" in box.box.message and session.phase() is Phase.INFUSION
+    box.volume_edit.clear()
+    qtbot.keyClicks(box.volume_edit, "1,7")
+    qtbot.mouseClick(box.ok_button, Qt.MouseButton.LeftButton)
     assert session.phase() is Phase.OBSERVATION
+    assert panel.volume_label.text() == "1.70 mL"
     assert panel.phase_label.text() == "Observation"
     assert not panel.stop_button.isEnabled()
     assert session.flush()
@@ -192,6 +204,9 @@ def test_infusion_panel_start_override_pause_resume_stop(qtbot, session: NurseSe
         "stop",
     ]
     assert db_rows(session.path, "SELECT reason FROM infusion_events WHERE action = 'pause'") == [("Toilet",)]
+    info = dict(db_rows(session.path, "SELECT key, value FROM session_info"))
+    assert float(info["volume_infused_ml"]) == 1.7 and info["volume_infused_confirmed"] == "1"
+    assert float(info["volume_computed_ml"]) == pytest.approx(1.75)
 
 
 def test_prompts_show_when_due(qtbot, session: NurseSession, clock: ManualClock) -> None:  # type: ignore[no-untyped-def]
@@ -322,8 +337,19 @@ def test_discharge_closes_the_session_then_addendum(qtbot, session: NurseSession
     d.accept()
     assert "not met" in d.error.text() and "MOAA/S" in d.error.text()
     d.checks["moaas_5"].setChecked(True)
+    # defect 4: 30 of 60 min observed, everything ticked: refused without a reason
+    assert d.early_label.isVisibleTo(d) and "30:00 of 60 min to go" in d.early_label.text()
+    qtbot.mouseClick(d.sign_button, Qt.MouseButton.LeftButton)
+    assert not session.closed and "minimum observation time has not elapsed" in d.error.text()
+    qtbot.keyClicks(d.override_edit, "transport arrived; physician agreed")
     qtbot.mouseClick(d.sign_button, Qt.MouseButton.LeftButton)
     assert session.closed and session.phase() is Phase.DISCHARGED
+    assert session.flush()
+    (checklist,) = db_rows(session.path, "SELECT checklist FROM discharge")
+    recorded = json.loads(str(checklist[0]))
+    assert recorded["override_reason"] == "transport arrived; physician agreed" and recorded["early"] is True
+    assert recorded["items"]["min_observation"]["assessed"] is False
+    assert recorded["items"]["min_observation"]["overridden"] is True
     panel.refresh()
     assert not panel.vitals_button.isEnabled() and panel.discharge_button.text() == "Addendum…"
     assert not panel.events.side_buttons["nausea"].isEnabled()

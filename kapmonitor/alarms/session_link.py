@@ -4,6 +4,9 @@
   start, unless the nurse set one by hand).
 - The NIBP-overdue alarm follows the session's NIBP cycle: the infusion interval while infusing,
   the after-infusion interval during observation, none before the infusion or after discharge.
+- The pump running past the planned infusion time (plus a short grace for the nurse to act on the
+  "stop the pump" prompt) raises a medium-priority technical alarm until the infusion is stopped
+  or paused. It is checked on every session change and, through the alarm supervisor, on time.
 
 The link is a session listener; it only calls thread-safe engine methods, so it may run in
 whichever thread changed the session.
@@ -12,27 +15,59 @@ whichever thread changed the session.
 from __future__ import annotations
 
 import logging
+import threading
 
 from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.profile import Priority
+from kapmonitor.alarms.supervisor import AlarmSupervisor
 from kapmonitor.session.infusion import Phase
 from kapmonitor.session.session import NurseSession
 
 log = logging.getLogger(__name__)
 
 
-class SessionAlarmLink:
-    """`SessionAlarmLink(engine, session)`; `close()` detaches it."""
+INFUSION_OVERRUN = "infusion.overrun"
+OVERRUN_GRACE_S = 60.0  # the "stop the pump" prompt shows at the planned end; the alarm a minute later
+OVERRUN_MESSAGE = "Infusion past planned end \u2014 stop the pump"
 
-    def __init__(self, engine: AlarmEngine, session: NurseSession) -> None:
+
+class SessionAlarmLink:
+    """`SessionAlarmLink(engine, session, supervisor)`; `close()` detaches it.
+
+    With a supervisor the overrun alarm is checked on its thread every tick; without one only on
+    session changes and `tick()` calls.
+    """
+
+    def __init__(self, engine: AlarmEngine, session: NurseSession, supervisor: AlarmSupervisor | None = None) -> None:
         self._engine = engine
         self._session = session
+        self._supervisor = supervisor
         self._started: float | None = None
         self._interval: float | None = None
+        self._overrun = False
+        self._overrun_lock = threading.Lock()
         session.add_listener(self.update)
         self.update()
+        if supervisor is not None:
+            supervisor.add_task(self.tick)
 
     def close(self) -> None:
         self._session.remove_listener(self.update)
+        if self._supervisor is not None:
+            self._supervisor.remove_task(self.tick)
+
+    def tick(self) -> None:
+        """Time-driven check: raise or end the infusion-overrun alarm."""
+        over = self._session.infusion_overrun_s() > OVERRUN_GRACE_S
+        with self._overrun_lock:
+            if over == self._overrun:
+                return
+            self._overrun = over
+            if over:
+                self._engine.report_technical(INFUSION_OVERRUN, OVERRUN_MESSAGE, Priority.MEDIUM)
+                log.warning("infusion running past its planned end: alarm raised")
+            else:
+                self._engine.clear_technical(INFUSION_OVERRUN)
 
     def update(self) -> None:
         session = self._session
@@ -54,3 +89,4 @@ class SessionAlarmLink:
         if interval != self._interval:
             self._interval = interval
             self._engine.set_nibp_interval(interval)
+        self.tick()

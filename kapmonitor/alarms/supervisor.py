@@ -1,5 +1,8 @@
 """A small thread that ticks the alarm engine so time-driven alarms fire without new data.
 
+Other time-driven checks that feed the engine (the infusion-overrun alarm of the session link)
+add themselves with `add_task`; they run on the same thread after each engine tick.
+
 Link lost, condition delays, NIBP overdue, reminders, escalation and the end of an audio pause
 are all deadlines; the engine processes each at its exact due time, so the tick period (about
 100 ms of real time) only bounds how late the nurse sees it, never what is logged.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from kapmonitor.alarms.engine import AlarmEngine
 
@@ -25,6 +29,18 @@ class AlarmSupervisor:
         self._thread: threading.Thread | None = None
         self.ticks = 0
         self.errors = 0
+        self._tasks: list[Callable[[], None]] = []
+        self._tasks_lock = threading.Lock()
+
+    def add_task(self, task: Callable[[], None]) -> None:
+        """Also call `task()` on every tick (thread-safe; a failing task is logged, never fatal)."""
+        with self._tasks_lock:
+            self._tasks.append(task)
+
+    def remove_task(self, task: Callable[[], None]) -> None:
+        with self._tasks_lock:
+            if task in self._tasks:
+                self._tasks.remove(task)
 
     def start(self) -> AlarmSupervisor:
         if self._thread is None:
@@ -58,3 +74,11 @@ class AlarmSupervisor:
             except Exception:  # keep supervising; a failure is logged
                 self.errors += 1
                 log.exception("alarm engine tick failed")
+            with self._tasks_lock:
+                tasks = list(self._tasks)
+            for task in tasks:
+                try:
+                    task()
+                except Exception:
+                    self.errors += 1
+                    log.exception("supervised task %r failed", task)

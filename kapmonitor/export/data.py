@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
+from kapmonitor.session import figures
+from kapmonitor.session.figures import DoseGiven, InfusionFigures
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ INFO_ALIASES: dict[str, tuple[str, ...]] = {
     "pump_rate_ml_per_h": ("pump_rate_ml_per_h",),
     "duration_min": ("duration_min", "infusion_duration_min"),
     "volume_infused_ml": ("volume_infused_ml",),
+    "volume_confirmed": ("volume_infused_confirmed",),
+    "volume_computed_ml": ("volume_computed_ml",),
     "observation_min": ("observation_min",),
     "consent": ("consent", "consent_confirmed"),
     "escort": ("escort", "escort_confirmed", "escort_present"),
@@ -74,13 +78,10 @@ NUMBER_FIELDS = (
     "pump_rate_ml_per_h",
     "duration_min",
     "volume_infused_ml",
+    "volume_computed_ml",
     "observation_min",
 )
-BOOL_FIELDS = ("consent", "escort", "dose_confirmed", "prestart_ok")
-
-_PAUSE = ("pause", "paused")
-_RESUME = ("resume", "resumed")
-_STOP = ("stop", "stopped", "end", "complete", "completed")
+BOOL_FIELDS = ("consent", "escort", "dose_confirmed", "prestart_ok", "volume_confirmed")
 
 
 def unit_of(parameter: str) -> str:
@@ -234,69 +235,35 @@ class SessionData:
 
     def peaks(self) -> dict[str, Vitals]:
         """Highest BP and HR, lowest SpO2, from the infusion start (or the first sample) on."""
-        ref = self.infusion_start if self.infusion_start is not None else -np.inf
         out: dict[str, Vitals] = {}
-        for p, pick in (
-            ("nibp_sys", np.argmax),
-            ("nibp_dia", np.argmax),
-            ("nibp_mean", np.argmax),
-            ("hr", np.argmax),
-            ("spo2", np.argmin),
-        ):
+        for p in ("nibp_sys", "nibp_dia", "nibp_mean", "hr", "spo2"):
             t, v = self.samples.series(p)
-            sel = t >= ref
-            t, v = t[sel], v[sel]
-            if len(v):
-                i = int(pick(v))
-                out[p] = Vitals(float(v[i]), float(t[i]))
-            else:
-                out[p] = Vitals(None, None)
+            found = figures.extreme(t, v, self.infusion_start, lowest=p == "spo2")
+            out[p] = Vitals(None, None) if found is None else Vitals(found[0], found[1])
         return out
 
     def alarm_counts(self) -> dict[str, int]:
-        """Alarms by priority (high, medium, low): one per episode, at the highest priority it reached.
-
-        An episode starts with `raised` and ends with `cleared`; a `priority_changed` or `escalated`
-        row in between can lift it (a medium alarm that became high counts as one high alarm).
-        """
-        counts = {"high": 0, "medium": 0, "low": 0}
-        rank = {"low": 1, "medium": 2, "high": 3}
-        open_: dict[str, str] = {}
-
-        def close(alarm_id: str) -> None:
-            pri = open_.pop(alarm_id)
-            counts[pri] = counts.get(pri, 0) + 1
-
-        for a in self.alarms:
-            if a.get("kind") == "system":
-                continue
-            aid, event, pri = str(a["alarm_id"]), str(a["event"]), str(a["priority"]).lower()
-            if event == "raised":
-                if aid in open_:
-                    close(aid)
-                open_[aid] = pri
-            elif aid in open_ and event in ("priority_changed", "escalated"):
-                if rank.get(pri, 0) > rank.get(open_[aid], 0):
-                    open_[aid] = pri
-            elif aid in open_ and event == "cleared":
-                close(aid)
-        for aid in list(open_):
-            close(aid)
-        return counts
+        """Alarms by priority, one per episode at the highest priority it reached (see figures)."""
+        return figures.alarm_counts(self.alarms)
 
     def drug_label(self) -> str | None:
         drug = self.fields.get("drug")
         return None if drug is None else DRUG_LABELS.get(str(drug), str(drug))
 
+    def infusion_figures(self) -> InfusionFigures:
+        """Start, stop, pauses and infusing time; a record closed mid-infusion counts to its last entry."""
+        return figures.infusion_figures(
+            ((float(e["t"]), str(e["action"]), e.get("reason")) for e in self.infusion), self.last_time
+        )
+
     def infusion_minutes(self) -> float | None:
         """Infusion time without pauses, in minutes."""
-        if self.infusion_start is None:
-            return None
-        end = self.infusion_stop if self.infusion_stop is not None else self.last_time
-        if end is None:
-            return None
-        paused = sum(((p.end if p.end is not None else end) - p.start) for p in self.pauses)
-        return max(0.0, (end - self.infusion_start - paused) / 60.0)
+        seconds = self.infusion_figures().infusing_s
+        return None if seconds is None else seconds / 60.0
+
+    def dose_given(self) -> DoseGiven | None:
+        """The dose actually given (confirmed pump volume, else computed), against the plan."""
+        return figures.dose_given(self.fields)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -354,27 +321,6 @@ def _utc_offset(meta: dict[str, str], first: float | None) -> int:
     return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
-def _pauses(infusion: list[Row]) -> tuple[float | None, float | None, list[Pause]]:
-    start: float | None = None
-    stop: float | None = None
-    pauses: list[Pause] = []
-    open_pause: Row | None = None
-    for e in infusion:
-        action = str(e["action"]).lower()
-        if action == "start" and start is None:
-            start = float(e["t"])
-        elif action in _PAUSE and open_pause is None:
-            open_pause = e
-        elif action in _RESUME and open_pause is not None:
-            pauses.append(Pause(float(open_pause["t"]), float(e["t"]), open_pause.get("reason")))
-            open_pause = None
-        elif action in _STOP:
-            stop = float(e["t"])
-    if open_pause is not None:
-        pauses.append(Pause(float(open_pause["t"]), stop, open_pause.get("reason")))
-    return start, stop, pauses
-
-
 def load_session(conn: sqlite3.Connection, waves: bool = False) -> SessionData:
     """Read a snapshot into a SessionData. Tolerates empty and missing tables."""
     tables = _table_names(conn)
@@ -411,7 +357,9 @@ def load_session(conn: sqlite3.Connection, waves: bool = False) -> SessionData:
             times += [float(group[0]["t"]), float(group[-1]["t"])]
     first = min(times) if times else None
     last = max(times) if times else None
-    start, stop, pauses = _pauses(infusion)
+    fig = figures.infusion_figures(((float(e["t"]), str(e["action"]), e.get("reason")) for e in infusion), last)
+    start, stop = fig.start, fig.stop
+    pauses = [Pause(p0, p1, r) for p0, p1, r in fig.pauses]
     if start is not None:
         origin = start
     elif len(samples):

@@ -201,6 +201,12 @@ class InfusionClock:
             return 0.0
         return max(0.0, self.planned_duration_s - self.elapsed_s(t))
 
+    def overrun_s(self, t: float) -> float:
+        """Seconds infused beyond the planned duration while the pump runs (0 when paused or stopped)."""
+        if self._started_at is None or self._stopped_at is not None or self.paused_at(t):
+            return 0.0
+        return max(0.0, self.elapsed_s(t) - self.planned_duration_s)
+
     def progress(self, t: float) -> float:
         """Fraction of the planned infusion delivered, 0..1."""
         return min(1.0, self.elapsed_s(t) / self.planned_duration_s)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -334,6 +335,7 @@ class NurseSession:
         self._latest: dict[Parameter, tuple[float, float]] = {}
         self._baseline: dict[Parameter, float] = {}
         self._closed = False
+        self._confirmed_volume: float | None = None  # the pump's read-back at Stop
         self._on_duty: str | None = None
         self.prestart: PrestartOutcome | None = None
         if _restored is None:
@@ -525,8 +527,18 @@ class NurseSession:
             return self.infusion.infusion_window(self.now() if t is None else t)
 
     def volume_infused_ml(self, t: float | None = None) -> float:
+        """The volume read back from the pump once confirmed at Stop, else rate × infusing time."""
         with self._lock:
-            return self.infusion.volume_infused_ml(self.now() if t is None else t, self.plan.rate_ml_per_h)
+            t = self.now() if t is None else t
+            stop = self.infusion.stopped_at
+            if self._confirmed_volume is not None and stop is not None and t >= stop:
+                return self._confirmed_volume
+            return self.infusion.volume_infused_ml(t, self.plan.rate_ml_per_h)
+
+    def infusion_overrun_s(self, t: float | None = None) -> float:
+        """Seconds the pump has run past the planned infusion time (0 when not infusing)."""
+        with self._lock:
+            return self.infusion.overrun_s(self.now() if t is None else t)
 
     def infusion_log(self) -> list[tuple[float, str, str | None]]:
         with self._lock:
@@ -658,10 +670,45 @@ class NurseSession:
     def resume_infusion(self, t: float | None = None, who: str | None = None) -> None:
         self._infusion_action("resume", t, who, None)
 
-    def stop_infusion(self, t: float | None = None, who: str | None = None, reason: str | None = None) -> None:
-        self._infusion_action("stop", t, who, reason)
+    def stop_infusion(
+        self,
+        t: float | None = None,
+        who: str | None = None,
+        reason: str | None = None,
+        volume_ml: float | None = None,
+    ) -> None:
+        """Stop the pump. `volume_ml` is the volume the nurse read back from the pump: it becomes the
+        record's volume (and dose) given; without it the computed volume is kept, marked unconfirmed.
+        Raises ValidationError for an implausible volume (nothing is recorded then)."""
+        if volume_ml is not None:
+            with self._lock:
+                t_check = self.now() if t is None else t
+                self.check_infused_volume(volume_ml, self.computed_volume_ml(t_check))
+        self._infusion_action("stop", t, who, reason, volume_ml)
 
-    def _infusion_action(self, action: str, t: float | None, who: str | None, reason: str | None) -> None:
+    def computed_volume_ml(self, t: float | None = None) -> float:
+        """Planned rate × infusing time: what the pump should have given by `t` (no cap at the plan)."""
+        with self._lock:
+            return self.infusion.volume_infused_ml(self.now() if t is None else t, self.plan.rate_ml_per_h)
+
+    def check_infused_volume(self, volume_ml: object, computed_ml: float | None = None) -> float:
+        """The pump's read-back volume as a float, or ValidationError('volume_ml', why)."""
+        if not isinstance(volume_ml, int | float) or isinstance(volume_ml, bool) or not math.isfinite(volume_ml):
+            raise ValidationError("volume_ml", "enter the volume infused in mL, as the pump shows it")
+        if volume_ml < 0:
+            raise ValidationError("volume_ml", "the volume infused cannot be negative")
+        computed = self.computed_volume_ml() if computed_ml is None else computed_ml
+        ceiling = max(3.0 * self.plan.volume_ml, 1.5 * computed)
+        if volume_ml > ceiling:
+            raise ValidationError(
+                "volume_ml",
+                f"{volume_ml:g} mL is far more than planned ({self.plan.volume_ml:.2f} mL): check the decimal point",
+            )
+        return float(volume_ml)
+
+    def _infusion_action(
+        self, action: str, t: float | None, who: str | None, reason: str | None, volume_ml: float | None = None
+    ) -> None:
         with self._lock:
             self._check_open()
             t = self.now() if t is None else t
@@ -673,7 +720,23 @@ class NurseSession:
             if action == "stop":
                 self._info("phase", Phase.OBSERVATION.value)
                 self._info("infusion_stop", repr(t))
-                self._info("volume_infused_ml", repr(self.infusion.volume_infused_ml(t, self.plan.rate_ml_per_h)))
+                computed = self.infusion.volume_infused_ml(t, self.plan.rate_ml_per_h)
+                self._info("volume_computed_ml", repr(computed))
+                given = computed if volume_ml is None else float(volume_ml)
+                self._info("volume_infused_ml", repr(given))
+                self._info("volume_infused_confirmed", "1" if volume_ml is not None else "0")
+                self._confirmed_volume = None if volume_ml is None else given
+                if volume_ml is not None:
+                    self._audit(
+                        t,
+                        self.acting(who),
+                        "confirm_volume",
+                        "session_info",
+                        None,
+                        {"volume_infused_ml": round(computed, 3), "source": "computed"},
+                        {"volume_infused_ml": round(given, 3), "source": "pump read-back"},
+                        "volume read back from the pump at stop",
+                    )
         self._notify()
 
     # -- acquisition listener ---------------------------------------------------------------------
@@ -1144,18 +1207,32 @@ class NurseSession:
             reason = (override_reason or "").strip()
             if unmet and not reason:
                 raise DischargeError("not met: " + "; ".join(unmet))
+            # the minimum observation time is a fact, not a judgement: ticking it does not make it so
+            obs_left = self.infusion.observation_remaining_s(t) or 0.0
+            if obs_left > 0 and not reason:
+                raise DischargeError(
+                    f"the minimum observation time has not elapsed ({format_duration(obs_left)} of "
+                    f"{self.observation_min:g} min to go): give the reason for discharging early"
+                )
+            items: dict[str, dict[str, object]] = {}
+            for i in self.discharge_items:
+                ticked = bool(checked.get(i.key, False))
+                met = assessment[i.key].met
+                items[i.key] = {
+                    "label": i.label,
+                    "checked": ticked,
+                    "assessed": met,
+                    "detail": assessment[i.key].detail,
+                    # ticked by the nurse although the program found it not met (the reason covers it)
+                    "overridden": ticked and met is False,
+                }
             checklist = {
-                "items": {
-                    i.key: {
-                        "label": i.label,
-                        "checked": bool(checked.get(i.key, False)),
-                        "assessed": assessment[i.key].met,
-                        "detail": assessment[i.key].detail,
-                    }
-                    for i in self.discharge_items
-                },
+                "items": items,
                 "override_reason": reason or None,
                 "observation_s": self.infusion.observation_elapsed_s(t),
+                "observation_min": self.observation_min,
+                "early": obs_left > 0,
+                "unmet": unmet,
             }
             try:
                 self.infusion.discharge(t)
@@ -1190,6 +1267,11 @@ class NurseSession:
         self._last_nibp = r.last_nibp
         self._latest = dict(r.latest)
         self._closed = r.discharged
+        if r.info.get("volume_infused_confirmed") == "1":
+            try:
+                self._confirmed_volume = float(r.info["volume_infused_ml"])
+            except (KeyError, ValueError):
+                log.warning("confirmed volume missing or unreadable in the record")
         self._on_duty = r.info.get("on_duty") or None  # still on duty after a restart (shown, changeable)
         for p in MANUAL_PARAMETERS:
             raw = r.info.get(f"baseline_{p.value}")

@@ -20,7 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+from kapmonitor.session import figures
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,8 @@ class SessionSummary:
     peak_dia: float | None = None
     alarms_by_priority: dict[str, int] = field(default_factory=dict)
     last_activity: float | None = None
+    infusion: figures.InfusionFigures | None = None
+    dose: figures.DoseGiven | None = None
 
 
 def _float(info: dict[str, str], key: str) -> float | None:
@@ -139,47 +144,50 @@ def _replace(summary: SessionSummary, **changes: object) -> SessionSummary:
 
 
 def _with_detail(conn: sqlite3.Connection, summary: SessionSummary) -> SessionSummary:
-    from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError
+    """The course view's figures, computed by `figures` exactly as the PDF and the exports do."""
+    # imported here: export.data imports this package (its figures), so a top-level import would cycle
+    from kapmonitor.export.data import normalise_info
 
-    clock = InfusionClock()
-    last_t: float | None = None
-    for t, action, reason in conn.execute("SELECT t, action, reason FROM infusion_events ORDER BY t, id"):
-        try:
-            clock.apply(str(action), float(t), reason)
-        except InfusionTransitionError as exc:
-            log.warning("%s: infusion record inconsistent: %s", summary.path, exc)
-        last_t = float(t)
-    start, stop = clock.started_at, clock.stopped_at
-    infusion_s = clock.elapsed_s(stop if stop is not None else (last_t or 0.0)) if start is not None else None
-    peaks = {}
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    ends = [conn.execute(f"SELECT max(t) FROM {t}").fetchone()[0] for t in figures.RECORD_TIME_TABLES if t in tables]
+    record_end = max((float(e) for e in ends if e is not None), default=None)
+    actions = [
+        (float(t), str(a), None if r is None else str(r))
+        for t, a, r in conn.execute("SELECT t, action, reason FROM infusion_events ORDER BY t, id")
+    ]
+    last_action = actions[-1][0] if actions else None
+    infusion = figures.infusion_figures(actions, record_end)
+    peaks: dict[str, float | None] = {}
     for param in ("nibp_sys", "nibp_dia"):
-        row = conn.execute(
-            "SELECT max(value) FROM samples WHERE parameter = ? AND status = 'ok' AND value IS NOT NULL", (param,)
-        ).fetchone()
-        peaks[param] = None if row[0] is None else float(row[0])
+        rows = conn.execute(
+            "SELECT t, value FROM samples WHERE parameter = ? AND status = 'ok' AND value IS NOT NULL ORDER BY t",
+            (param,),
+        ).fetchall()
+        t = np.array([float(r[0]) for r in rows], dtype=np.float64)
+        v = np.array([float(r[1]) for r in rows], dtype=np.float64)
+        ok = np.isfinite(v)
+        found = figures.extreme(t[ok], v[ok], infusion.start)
+        peaks[param] = None if found is None else found[0]
     alarms: dict[str, int] = {}
     try:
-        rows = conn.execute(
-            "SELECT priority, count(*) FROM alarm_log WHERE event IN ('raised', 'onset', 'start', 'active') "
-            "GROUP BY priority"
-        ).fetchall()
-        if not rows:
-            rows = conn.execute(
-                "SELECT priority, count(DISTINCT alarm_id || ':' || CAST(t AS INTEGER)) FROM alarm_log "
-                "WHERE event NOT IN ('cleared', 'ended', 'acknowledged', 'silenced', 'paused') GROUP BY priority"
-            ).fetchall()
-        alarms = {str(p).lower(): int(n) for p, n in rows}
+        cur = conn.execute("SELECT alarm_id, event, priority, kind FROM alarm_log ORDER BY t, id")
+        alarms = figures.alarm_counts(
+            {"alarm_id": a, "event": e, "priority": p, "kind": k} for a, e, p, k in cur.fetchall()
+        )
     except sqlite3.Error as exc:
         log.warning("%s: cannot count alarms: %s", summary.path, exc)
+    info = {str(k): None if v is None else str(v) for k, v in conn.execute("SELECT key, value FROM session_info")}
     return _replace(
         summary,
-        infusion_start=start,
-        infusion_stop=stop,
-        infusion_s=infusion_s,
+        infusion_start=infusion.start,
+        infusion_stop=infusion.stop,
+        infusion_s=infusion.infusing_s,
+        infusion=infusion,
+        dose=figures.dose_given(normalise_info(info)),
         peak_sys=peaks["nibp_sys"],
         peak_dia=peaks["nibp_dia"],
         alarms_by_priority=alarms,
-        last_activity=last_t,
+        last_activity=last_action,
     )
 
 
@@ -217,14 +225,26 @@ def course_sessions(pseudonym: str, folder: Path | None = None, include_simulate
 
 
 def suggest_course(pseudonym: str, folder: Path | None = None) -> tuple[int, int] | None:
-    """(next session number, course total) from earlier sessions of `pseudonym`, or None if none."""
-    earlier = [s for s in iter_sessions(folder) if s.pseudonym == pseudonym and s.course_number is not None]
+    """(next session number, course total) from earlier sessions of `pseudonym`, or None if none.
+
+    Only sessions in which an infusion was started count (a record opened and never infused, e.g.
+    a simulator run quit at once, is not a session of the course). After the last session of a
+    course the suggestion is a new course of the same length: the total is never raised by itself,
+    so "n of N" cannot drift (the nurse sets another number or total by hand).
+    """
+    earlier = [
+        s
+        for s in iter_sessions(folder)
+        if s.pseudonym == pseudonym and s.course_number is not None and s.phase != "baseline"
+    ]
     if not earlier:
         return None
-    latest = max(earlier, key=lambda s: (s.course_number or 0, s.created_at or 0.0))
-    number = (latest.course_number or 0) + 1
-    total = max(latest.course_total or number, number)
-    return number, total
+    latest = max(earlier, key=lambda s: (s.created_at or 0.0, s.course_number or 0))
+    number = latest.course_number or 0
+    total = latest.course_total if latest.course_total is not None else number
+    if number >= total:
+        return 1, max(total, 1)
+    return number + 1, total
 
 
 def mark_abandoned(path: Path, who: str, reason: str, t: float | None = None) -> None:

@@ -168,7 +168,9 @@ class MonitorApplication:
 
         if self.alarm_link is not None:
             self.alarm_link.close()
-        self.alarm_link = SessionAlarmLink(self.alarms, session) if isinstance(session, NurseSession) else None
+        self.alarm_link = (  # the supervisor also times the infusion-overrun alarm
+            SessionAlarmLink(self.alarms, session, self.supervisor) if isinstance(session, NurseSession) else None
+        )
 
     def _session(self) -> object:
         controller = getattr(self, "session_controller", None)

@@ -49,6 +49,8 @@ from kapmonitor.alarms.profile import AlarmProfile, Priority, default_profile
 from kapmonitor.audio.timeline import track_bands
 from kapmonitor.export.data import SessionData, Vitals
 from kapmonitor.model.parameters import Parameter
+from kapmonitor.session import figures
+from kapmonitor.ui import theme
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,8 @@ PRIORITY_COLOURS = {"high": QColor("#d01010"), "medium": QColor("#c89400"), "low
 PRIORITY_MARK = {"high": "***", "medium": "**", "low": "*"}
 SYS_COLOUR = QColor("#b01c1c")
 DIA_COLOUR = QColor("#1c4fb0")
-MEAN_COLOUR = QColor("#6a3d9a")
+# the screen's colour for the NIBP mean (theme), darkened to read on white paper; same hue
+MEAN_COLOUR = QColor(theme.PARAMETER_COLOURS[Parameter.NIBP_MEAN]).darker(135)
 HR_COLOUR = QColor("#138a36")
 SPO2_COLOUR = QColor("#0b6f8c")
 INFUSION_FILL = QColor(70, 130, 220, 40)
@@ -211,10 +214,7 @@ class _Ctx:
 
     def session_text(self) -> str:
         f = self.data.fields
-        n, total = f.get("course_number"), f.get("course_total")
-        if n is None:
-            return "session —"
-        return f"session {n} of {total}" if total is not None else f"session {n}"
+        return "session " + figures.course_text(f.get("course_number"), f.get("course_total"))
 
     def offset_text(self) -> str:
         if self.data.deidentified:
@@ -366,19 +366,25 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     rate = f"{_fmt_num(f.get('rate_ml_per_h'), 2)} mL/h" if f.get("rate_ml_per_h") is not None else "—"
     if f.get("duration_min") is not None:
         rate += f" over {_fmt_num(f.get('duration_min'))} min"
-    infused = d.infusion_minutes()
+    infusion = d.infusion_figures()
+    given = d.dose_given()
     y = _pairs(
         pg,
         y,
         [
             ("Drug", d.drug_label() or "—"),
-            ("Dose", dose + ("  (confirmed)" if f.get("dose_confirmed") else "")),
+            ("Dose planned", dose + ("  (confirmed)" if f.get("dose_confirmed") else "")),
             ("Lot", str(f.get("lot") or "—")),
             ("Concentration", conc),
             ("Pump rate", rate),
             ("Pump read-back", f"{_fmt_num(f['pump_rate_ml_per_h'], 2)} mL/h" if f.get("pump_rate_ml_per_h") else "—"),
             ("Pre-start check", _prestart_text(f)),
-            ("Volume infused", f"{_fmt_num(f['volume_infused_ml'], 2)} mL" if f.get("volume_infused_ml") else "—"),
+            (
+                "Volume infused",
+                "—"
+                if given is None
+                else f"{given.volume_ml:.2f} mL " + ("(pump read-back)" if given.confirmed else "(computed)"),
+            ),
             (
                 "Infusion start",
                 f"{ctx.clock(d.infusion_start, True)}" if d.infusion_start is not None else "not started",
@@ -387,9 +393,11 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
                 "Infusion stop",
                 f"{ctx.clock(d.infusion_stop, True)}  ({ctx.minute(d.infusion_stop)})"
                 if d.infusion_stop is not None
-                else "not stopped",
+                else "not stopped"
+                if d.infusion_start is not None
+                else "—",
             ),
-            ("Time infusing", f"{infused:.0f} min (pauses excluded)" if infused is not None else "—"),
+            ("Time infusing", figures.infusion_time_text(infusion) + (" (pauses excluded)" if infusion.pauses else "")),
             (
                 "Pauses",
                 f"{len(d.pauses)}"
@@ -398,6 +406,13 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
         ],
         label_w=30,
     )
+    if given is not None:
+        colour = PRIORITY_COLOURS["high"] if given.flagged or not given.confirmed else INK
+        text = "Dose given: " + figures.dose_given_text(given)
+        if given.flagged and given.planned_mg_per_kg is not None:
+            planned = f"{_fmt_num(given.planned_mg_per_kg, 2)} mg/kg, {_fmt_num(given.planned_volume_ml, 2)} mL"
+            text += f" (planned {planned})"
+        y += pg.wrap(4, y - 1, pg.w - 6, text, 9, colour=colour) + 0.5
     if f.get("prestart_ok") is False:
         why = f.get("prestart_override_reason")
         msg = f.get("prestart_message")
@@ -485,7 +500,7 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     y += 9.5
 
     y = _section(pg, y, f"Events ({len(d.events)}) and scales")
-    footer_room = pg.h - 9 - 36  # leave room for the discharge block
+    footer_room = pg.h - 9 - 48  # leave room for the discharge block
     events = list(d.events)
     shown = 0
     for e in events:
@@ -509,28 +524,77 @@ def _summary_page(pg: _Page, ctx: _Ctx, y: float) -> None:
     y += 2
 
     y = _section(pg, y, "Discharge")
-    if d.discharge:
-        last = d.discharge[-1]
-        who = last.get("who") or "—"
-        pg.text(
-            1.5,
-            y,
-            pg.w - 3,
-            5,
-            f"Discharged {ctx.clock(float(last['t']))} ({ctx.minute(float(last['t']))}), signed by {who}",
-            9.5,
-            bold=True,
+    _discharge_block(pg, ctx, y)
+
+
+def _discharge_block(pg: _Page, ctx: _Ctx, y: float) -> None:
+    """Who signed, when, how long after the infusion, each item as ticked and as the program
+    assessed it, and the reason for any override. Never a tick the record does not support."""
+    d = ctx.data
+    red = PRIORITY_COLOURS["high"]
+    if not d.discharge:
+        pg.text(1.5, y, pg.w - 3, 5, "not discharged in this record", 9.5, bold=True, colour=red)
+        return
+    last = d.discharge[-1]
+    who = last.get("who") or "—"
+    pg.text(
+        1.5,
+        y,
+        pg.w - 3,
+        5,
+        f"Discharged {ctx.clock(float(last['t']))} ({ctx.minute(float(last['t']))}), signed by {who}",
+        9.5,
+        bold=True,
+    )
+    y += 5.5
+    record = _discharge_record(last.get("checklist"))
+    observed, minimum = _observation(ctx, last)
+    if observed is not None:
+        early = minimum is not None and observed < minimum * 60.0 - 0.5
+        text = f"Observed {observed / 60:.0f} min after the infusion" + (
+            f" (minimum {_fmt_num(minimum)} min)" if minimum is not None else ""
         )
-        y += 5.5
-        items = _checklist(last.get("checklist"))
-        text = "   ".join(f"{'✓' if ok else '✗'} {name}" for name, ok in items) or "no checklist recorded"
-        y += pg.wrap(1.5, y, pg.w - 3, text, 8.5) + 1
-        override = _checklist_override(last.get("checklist"))
-        if override:
-            pg.wrap(1.5, y, pg.w - 3, f"Discharged with unmet items — reason: {override}", 8.5,
-                    colour=PRIORITY_COLOURS["high"])  # fmt: skip
+        if early:
+            text = "EARLY DISCHARGE: " + text
+        y += pg.wrap(1.5, y, pg.w - 3, text, 8.5, colour=red if early else INK) + 0.5
     else:
-        pg.text(1.5, y, pg.w - 3, 5, "not discharged in this record", 9.5, bold=True, colour=PRIORITY_COLOURS["high"])
+        early = False
+    parts = []
+    for item in record:
+        label, ticked, assessed = item["label"], item["checked"], item["assessed"]
+        if item["key"] == "min_observation" and early:
+            parts.append(f"✗ {label}: NOT elapsed")
+        elif not ticked:
+            parts.append(f"✗ {label}")
+        elif assessed is False:
+            parts.append(f"✓ {label} (ticked; program: {item['detail'] or 'not met'})")
+        else:
+            parts.append(f"✓ {label}")
+    text = "   ".join(parts) or "no checklist recorded"
+    y += pg.wrap(1.5, y, pg.w - 3, text, 8.5) + 0.5
+    details = [f"{item['label']}: {item['detail']}" for item in record if item["detail"]]
+    if details:
+        y += pg.wrap(1.5, y, pg.w - 3, "Program's assessment — " + ";  ".join(details), 7.5, colour=GREY) + 0.5
+    override = _checklist_override(last.get("checklist"))
+    if override:
+        pg.wrap(1.5, y, pg.w - 3, f"Discharged against the checklist — reason: {override}", 8.5, colour=red)
+    elif early or any(not i["checked"] for i in record):
+        pg.wrap(1.5, y, pg.w - 3, "Discharged against the checklist — no reason recorded", 8.5, colour=red)
+
+
+def _observation(ctx: _Ctx, row: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(seconds observed after the infusion, minimum in minutes) at discharge, as recorded."""
+    d = ctx.data
+    try:
+        data = json.loads(str(row.get("checklist")))
+    except (TypeError, ValueError):
+        data = None
+    data = data if isinstance(data, dict) else {}
+    observed = data.get("observation_s")
+    if not isinstance(observed, int | float):
+        observed = None if d.infusion_stop is None else float(row["t"]) - d.infusion_stop
+    minimum = data.get("observation_min", d.fields.get("observation_min"))
+    return observed, float(minimum) if isinstance(minimum, int | float) else None
 
 
 def _prestart_text(f: dict[str, Any]) -> str:
@@ -603,32 +667,42 @@ def _checklist_override(text: Any) -> str | None:
     return str(reason) if reason else None
 
 
-def _checklist(text: Any) -> list[tuple[str, bool]]:
+def _discharge_record(text: Any) -> list[dict[str, Any]]:
+    """Checklist items as recorded: key, label, checked, assessed (True/False/None), detail."""
     try:
         data = json.loads(str(text))
     except (TypeError, ValueError):
         return []
     names = _labels()[1]
+
+    def item(key: str, label: Any, checked: Any, assessed: Any = None, detail: Any = "") -> dict[str, Any]:
+        return {
+            "key": key,
+            "label": str(label or names.get(key, key.replace("_", " "))),
+            "checked": bool(checked),
+            "assessed": assessed if isinstance(assessed, bool) else None,
+            "detail": str(detail or ""),
+        }
+
     if isinstance(data, dict) and isinstance(data.get("items"), dict):
-        # kapmonitor.session: {"items": {key: {"label", "checked", ...}}, "override_reason", ...}
+        # kapmonitor.session: {"items": {key: {"label", "checked", "assessed", "detail"}}, "override_reason", ...}
         out = []
-        for key, item in data["items"].items():
-            item = item if isinstance(item, dict) else {"checked": bool(item)}
-            out.append((str(item.get("label") or names.get(str(key), str(key))), bool(item.get("checked"))))
+        for key, raw in data["items"].items():
+            raw = raw if isinstance(raw, dict) else {"checked": bool(raw)}
+            out.append(item(str(key), raw.get("label"), raw.get("checked"), raw.get("assessed"), raw.get("detail")))
         return out
     if isinstance(data, dict):
-        return [(names.get(str(k), str(k).replace("_", " ")), bool(v)) for k, v in data.items()]
+        return [item(str(k), None, v) for k, v in data.items()]
     if isinstance(data, list):
-        out = []
-        for item in data:
-            if isinstance(item, dict):
-                out.append(
-                    (
-                        str(item.get("label") or item.get("name") or item.get("key") or "?"),
-                        bool(item.get("ok", item.get("checked", item.get("done", False)))),
-                    )
-                )
-        return out
+        return [
+            item(
+                str(x.get("key") or x.get("name") or "?"),
+                x.get("label") or x.get("name") or x.get("key"),
+                x.get("ok", x.get("checked", x.get("done", False))),
+            )
+            for x in data
+            if isinstance(x, dict)
+        ]
     return []
 
 
@@ -1023,6 +1097,41 @@ def _priority_cell(r: dict[str, Any]) -> str:
     return f"{PRIORITY_MARK.get(str(r.get('priority')).lower(), '')} {r.get('priority')}"
 
 
+def _audit_target(r: dict[str, Any]) -> str:
+    table = str(r.get("table_name") or "").replace("_", " ")
+    return f"{table} #{r['row_id']}" if r.get("row_id") else table
+
+
+def _audit_json(text: Any) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(str(text))
+    except (TypeError, ValueError):
+        return str(text)
+
+
+def _audit_fields(data: Any) -> str:
+    """A recorded value as 'key value, …' (nested parts and the row's own time and author left out)."""
+    if isinstance(data, dict):
+        shown = {k: v for k, v in data.items() if k not in ("t", "who") and not isinstance(v, dict | list)}
+        return ", ".join(f"{k} {v}" for k, v in shown.items())
+    return "" if data is None else str(data)
+
+
+def _audit_change(r: dict[str, Any]) -> str:
+    """What changed: 'route IV → PO' for an edit (changed fields only), the new values for a creation."""
+    before, after = _audit_json(r.get("before")), _audit_json(r.get("after"))
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k) and k != "who"]
+        if keys:
+            return ", ".join(f"{k} {before.get(k, '—')} → {after.get(k, '—')}" for k in keys)
+    b, a = _audit_fields(before), _audit_fields(after)
+    if b and a:
+        return f"{b} → {a}"
+    return a or (f"was: {b}" if b else "")
+
+
 def _table_specs(ctx: _Ctx) -> list[_TableSpec]:
     d = ctx.data
 
@@ -1113,6 +1222,19 @@ def _table_specs(ctx: _Ctx) -> list[_TableSpec]:
                 _Column("who", 0.08, col("who")),
             ],
             d.limit_changes,
+        ),
+        _TableSpec(
+            "Edit history (audit trail: who changed what, when and why)",
+            [
+                _Column("time", 0.085, when),
+                _Column("min", 0.06, mins),
+                _Column("who", 0.085, col("who")),
+                _Column("action", 0.125, lambda r: str(r.get("action") or "").replace("_", " ")),
+                _Column("record", 0.12, _audit_target),
+                _Column("change", 0.325, _audit_change),
+                _Column("reason", 0.20, col("reason")),
+            ],
+            d.audit,
         ),
         _TableSpec(
             "Music",

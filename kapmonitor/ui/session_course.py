@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.recording.database import SessionDatabaseError, open_read_only
-from kapmonitor.session.infusion import format_duration
+from kapmonitor.session import figures
 from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
 from kapmonitor.ui.session_common import FieldBox, apply_session_style, make_label
 
@@ -41,15 +41,20 @@ def _date(t: float | None) -> str:
 
 
 def summary_row(s: SessionSummary) -> list[str]:
-    dose = "—" if s.dose_mg_per_kg is None else f"{s.dose_mg_per_kg:g} mg/kg"
-    if s.total_mg is not None:
-        dose += f" ({s.total_mg:.0f} mg)"
+    """One course-view row; every figure comes from `session.figures`, as in the PDF."""
+    if s.dose is not None:
+        dose = figures.dose_given_text(s.dose)
+    else:
+        dose = "—" if s.dose_mg_per_kg is None else f"{s.dose_mg_per_kg:g} mg/kg"
+        if s.total_mg is not None:
+            dose += f" ({s.total_mg:.0f} mg)"
+        if s.dose_mg_per_kg is not None:
+            dose += " planned"
     peak = "—" if s.peak_sys is None else f"{s.peak_sys:.0f}/{s.peak_dia:.0f}" if s.peak_dia else f"{s.peak_sys:.0f}/—"
-    a = s.alarms_by_priority
-    alarms = f"{a.get('high', 0)}/{a.get('medium', 0)}/{a.get('low', 0)}"
-    course = f"{s.course_number or '?'} of {s.course_total or '?'}"
+    alarms = figures.alarm_counts_text(s.alarms_by_priority)
+    course = figures.course_text(s.course_number, s.course_total)
     status = s.status + (" (simulated)" if s.simulated else "")
-    infusion = "—" if s.infusion_s is None else format_duration(s.infusion_s)
+    infusion = "—" if s.infusion is None else figures.infusion_time_text(s.infusion)
     return [_date(s.created_at), course, dose, infusion, peak, alarms, status]
 
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import DischargeError, NurseSession, SessionError
 from kapmonitor.ui.session_common import ERROR, OK, FieldBox, apply_session_style, make_label
@@ -52,10 +53,25 @@ class DischargeDialog(QDialog):
             grid.addWidget(cb, row, 0)
             grid.addWidget(detail, row, 1)
         layout.addLayout(grid)
+        remaining = session.infusion.observation_remaining_s(session.now()) or 0.0
+        # before the minimum observation time a reason is required, whatever is ticked
+        self.early_label = make_label(
+            f"Minimum observation time not elapsed ({format_duration(remaining)} of "
+            f"{session.observation_min:g} min to go): discharging now needs a reason."
+            if remaining > 0
+            else "",
+            "error",
+        )
+        self.early_label.setWordWrap(True)
+        self.early_label.setVisible(remaining > 0)
+        layout.addWidget(self.early_label)
         self.who_edit = QLineEdit()
         self.override_edit = QLineEdit()
         self.who_box = FieldBox("Signed by (initials)", self.who_edit)
-        self.override_box = FieldBox("If a criterion is not met: reason to discharge anyway", self.override_edit)
+        self.override_box = FieldBox(
+            "Reason to discharge anyway (a criterion not met, or before the minimum observation time)",
+            self.override_edit,
+        )
         layout.addWidget(self.who_box)
         layout.addWidget(self.override_box)
         self.error = make_label("", "error")

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -25,8 +24,16 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.session.infusion import Phase, format_duration
+from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession, PrestartBlockedError, SessionError
-from kapmonitor.ui.session_common import FieldBox, SessionBridge, apply_session_style, big_font, make_label
+from kapmonitor.ui.session_common import (
+    ERROR,
+    FieldBox,
+    SessionBridge,
+    apply_session_style,
+    big_font,
+    make_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +127,68 @@ class OverrideDialog(QDialog):
         if who and reason:
             self.who, self.reason = who, reason
             super().accept()
+
+
+class StopDialog(QDialog):
+    """Stop the infusion: the nurse reads the volume infused back from the pump (prefilled with the
+    computed volume) and confirms; an early stop says how much of the plan remains. The record,
+    course view and PDF use the confirmed volume. Enter never stops the pump: Cancel is the default.
+    `volume_ml` after accept."""
+
+    def __init__(
+        self, session: NurseSession, computed_ml: float, remaining_s: float, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.computed_ml = computed_ml
+        self.volume_ml: float | None = None
+        self.setWindowTitle("Stop the infusion")
+        apply_session_style(self)
+        layout = QVBoxLayout(self)
+        plan = session.plan
+        if remaining_s > 30:
+            warn = make_label(f"{format_duration(remaining_s)} of the planned infusion remain.", "error")
+            layout.addWidget(warn)
+        over = session.infusion_overrun_s()
+        if over > 0:
+            layout.addWidget(make_label(f"The pump ran {format_duration(over)} past the planned end.", "error"))
+        text = make_label(
+            "Stop the pump, then enter the volume infused as the pump shows it "
+            f"(planned {plan.volume_ml:.2f}\u00a0mL; computed from the time {computed_ml:.2f}\u00a0mL)."
+        )
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        self.volume_edit = QLineEdit(f"{computed_ml:.2f}")
+        self.volume_edit.selectAll()
+        self.box = FieldBox("Volume infused (mL), pump read-back", self.volume_edit)
+        layout.addWidget(self.box)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.cancel_button = QPushButton("Cancel — keep infusing")
+        self.cancel_button.clicked.connect(self.reject)
+        self.cancel_button.setDefault(True)
+        self.ok_button = QPushButton("Stop infusion")
+        self.ok_button.setObjectName("danger")
+        self.ok_button.setAutoDefault(False)
+        self.ok_button.clicked.connect(self.accept)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.ok_button)
+        layout.addLayout(row)
+
+    def accept(self) -> None:
+        raw = self.volume_edit.text().strip().replace(",", ".")
+        try:
+            value = float(raw)
+        except ValueError:
+            self.box.set_error("enter the volume in mL as a number, e.g. 3.50")
+            return
+        try:
+            self.volume_ml = self.session.check_infused_volume(value)
+        except ValidationError as exc:
+            self.box.set_error(exc.message)
+            return
+        self.box.set_error(None)
+        super().accept()
 
 
 class InfusionPanel(QWidget):
@@ -266,26 +335,25 @@ class InfusionPanel(QWidget):
         self.refresh()
 
     def request_stop(self, confirm: bool = True) -> None:
-        """Stopping early asks for confirmation; at or after the planned end it does not."""
+        """Stop asks for the volume read back from the pump (and warns when it is early).
+
+        `confirm` False (programmatic ends) stops at once with the computed volume, marked unconfirmed.
+        """
         self._report("")
-        t = self.session.now()
-        remaining = self.session.infusion.remaining_s(t)
-        if confirm and remaining > 30:
-            box = QMessageBox(
-                QMessageBox.Icon.Question,
-                "Stop the infusion",
-                f"{format_duration(remaining)} of the planned infusion remain. Stop now?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                self,
-            )
-            apply_session_style(box)
-            box.buttonClicked.connect(
-                lambda b: self._stop() if box.standardButton(b) == QMessageBox.StandardButton.Yes else None
-            )
-            self.dialog = box
-            box.open()
+        if not confirm:
+            self._stop(None)
             return
-        self._stop()
+        t = self.session.now()
+        dialog = StopDialog(
+            self.session, self.session.computed_volume_ml(t), self.session.infusion.remaining_s(t), self
+        )
+        dialog.accepted.connect(lambda: self._stop(dialog.volume_ml))
+        dialog.rejected.connect(self._dialog_closed)
+        self.dialog = dialog
+        dialog.open()
+
+    def _dialog_closed(self) -> None:
+        self.dialog = None
 
     def measure_nibp(self) -> None:
         if self.request_nibp is not None:
@@ -295,11 +363,11 @@ class InfusionPanel(QWidget):
                 log.warning("NIBP request failed: %s", exc)
                 self._report(f"Could not start an NIBP measurement: {exc}")
 
-    def _stop(self) -> None:
+    def _stop(self, volume_ml: float | None) -> None:
         try:
-            self.session.stop_infusion()
-        except SessionError as exc:
-            self._report(str(exc))
+            self.session.stop_infusion(volume_ml=volume_ml)
+        except (SessionError, ValidationError) as exc:
+            self._report(getattr(exc, "message", None) or str(exc))
         self.dialog = None
         self.refresh()
 
@@ -314,12 +382,20 @@ class InfusionPanel(QWidget):
         self.phase_label.setText(phase_text)
         self.phase_label.setStyleSheet("color: #ffd400;" if paused else "")
         self.elapsed_label.setText(format_duration(clock.elapsed_s(t)))
+        over = clock.overrun_s(t)
+        # past the planned end the pump may still run: the clock and the volume are flagged, never hidden
+        flag = f"color: {ERROR};" if over > 0 else ""
+        self.elapsed_label.setStyleSheet(flag)
+        self.volume_label.setStyleSheet(flag)
+        self.elapsed_label.setToolTip(f"{format_duration(over)} past the planned end" if over > 0 else "")
         self.remaining_label.setText(
             format_duration(clock.remaining_s(t))
             if phase is not Phase.BASELINE
             else format_duration(clock.planned_duration_s)
         )
-        self.volume_label.setText(f"{session.volume_infused_ml(t):.2f} mL")
+        volume = session.volume_infused_ml(t)
+        plan_ml = session.plan.volume_ml
+        self.volume_label.setText(f"{volume:.2f} mL" + (f" / plan {plan_ml:.2f}" if over > 0 else ""))
         self.progress.setValue(round(clock.progress(t) * 1000))
         self.progress.setFormat(f"{clock.progress(t) * 100:.0f} %")
         details = []
@@ -331,6 +407,8 @@ class InfusionPanel(QWidget):
                 + _hm(end)
                 + (f" (pauses +{format_duration(clock.paused_s(t))})" if clock.paused_s(t) > 0 else "")
             )
+        if over > 0:
+            details.insert(0, f"{format_duration(over)} PAST THE PLANNED END: stop the pump")
         if phase in (Phase.OBSERVATION, Phase.READY_FOR_DISCHARGE):
             obs = clock.observation_elapsed_s(t)
             details.append(f"observation {format_duration(obs)} of {session.observation_min:g} min")
