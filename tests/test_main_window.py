@@ -153,13 +153,15 @@ def test_music_bands_are_drawn_and_follow_the_track(qtbot) -> None:  # type: ign
     window = MainWindow(store, default_profile(), session_start=T0, now_fn=now, simulated=True,
                         device_text="test", bands_fn=lambda t: list(bands))
     qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
     window.refresh_trend()
-    texts = [i for i in window.trend_plot._band_items if hasattr(i, "textItem")]
-    assert [t.textItem.toPlainText() for t in texts] == ["Track A"]
+    assert [t.textItem.toPlainText() for t in window.trend_plot._band_labels] == ["Track A"]
     bands.append(Band(T0 + 300, T0 + 600, "Track B"))
     window.refresh_trend()
-    texts = [i for i in window.trend_plot._band_items if hasattr(i, "textItem")]
-    assert [t.textItem.toPlainText() for t in texts] == ["Track A", "Track B"]
+    assert [t.textItem.toPlainText() for t in window.trend_plot._band_labels] == ["Track A", "Track B"]
+    assert [r.toolTip() for r in window.trend_plot._band_items] == ["Track A", "Track B"]  # whole title on hover
 
 
 def test_closing_during_an_infusion_asks_first_and_never_blocks(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -5,10 +5,17 @@ a systolic–diastolic bar per measurement with its mean; HR and SpO2 as lines w
 (a gap is drawn as a gap, never bridged). Limit lines take the colour of their priority; the
 infusion window is shaded; phase changes, events and music bands are overlaid when given.
 Curves are created once and fed with `setData`; GUI thread only.
+
+Labels never overlap (they are laid out in pixels again whenever the view changes size or range):
+limit labels closer than a text height merge into one label ("DIA 100 · SYS 90 · SYS 80", each in
+its priority's colour); event labels closer than a text height fold into the first ("MOAA/S 4 +1")
+with every event in its tooltip; a music title is cut to its band ("Gymnopédie…") or left to the
+band's tooltip when the band is too short. The whole text is always on hover.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 
 from kapmonitor.alarms.profile import AlarmProfile, Priority
 from kapmonitor.model.parameters import Parameter
@@ -25,6 +32,12 @@ from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui import theme
 
 GAP_SECONDS = 3.0  # continuous values further apart than this are not joined
+LABEL_GAP_PX = 2.0  # the least space between two labels
+LABEL_MARGIN_PX = 4.0  # labels keep this far from the plot's edges
+MIN_BAND_LABEL_CHARS = 3  # a band shorter than this many letters shows its title only on hover
+INFUSION_LABEL_Y = 218.0
+MARKER_LABEL_Y = 45.0  # event labels run upwards from here on the NIBP plot
+BAND_Y, BAND_HEIGHT = 80.2, 1.6
 LIMIT_COLOURS = {Priority.HIGH: theme.ALARM_HIGH, Priority.MEDIUM: theme.ALARM_MEDIUM, Priority.LOW: theme.ALARM_LOW}
 
 
@@ -61,6 +74,26 @@ def with_gaps(t: npt.NDArray[np.float64], v: npt.NDArray[np.float64], gap: float
     return t2, v2
 
 
+@dataclass(frozen=True)
+class _LimitSpec:
+    plot: pg.PlotItem
+    value: float
+    text: str
+    colour: str
+
+
+def _coloured(parts: Sequence[tuple[str, str]]) -> str:
+    """'DIA 100 · SYS 90', each part in its own colour (HTML for a TextItem)."""
+    return " \u00b7 ".join(f'<span style="color:{c}">{html.escape(t)}</span>' for t, c in parts)
+
+
+def _text_item(font: QFont, anchor: tuple[float, float], angle: float = 0.0) -> pg.TextItem:
+    item = pg.TextItem("", anchor=anchor, angle=angle)
+    item.setFont(font)
+    item.textItem.document().setDocumentMargin(1)  # compact: the box is what the layout measures
+    return item
+
+
 def _pen(colour: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QColor | pg.QtGui.QPen:
     pen = pg.mkPen(colour, width=1, style=style)
     pen.setCosmetic(True)
@@ -87,6 +120,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 3)
         self.spo2.getAxis("bottom").setLabel("minutes since session start", color=theme.TEXT_DIM)
+        self.bp.setXRange(-1.0, 60.0, padding=0)  # the first hour until data arrives (refresh widens it)
         for plot in (self.bp, self.hr):
             plot.getAxis("bottom").setStyle(showValues=False)
 
@@ -113,10 +147,25 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         for line, plot in zip(self._now_lines, (self.bp, self.hr, self.spo2), strict=True):
             plot.addItem(line, ignoreBounds=True)
         self._limit_items: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        self._limit_specs: list[_LimitSpec] = []
+        self._limit_labels: list[tuple[pg.PlotItem, pg.TextItem]] = []
+        self._markers: list[Marker] = []
         self._marker_items: list[tuple[pg.PlotItem, pg.GraphicsObject]] = []
+        self._marker_labels: list[pg.TextItem] = []
+        self._bands: list[Band] = []
         self._band_items: list[pg.GraphicsObject] = []
+        self._band_labels: list[pg.TextItem] = []
+        self._infusion_shown: tuple[float, float] | None = None
         self._x_span: float | None = None
+        self._laying_out = False
+        self._layout_timer = QTimer(self)
+        self._layout_timer.setSingleShot(True)
+        self._layout_timer.setInterval(0)
+        self._layout_timer.timeout.connect(self._layout_labels)
         self.set_profile(profile)
+        for plot in (self.bp, self.hr, self.spo2):
+            plot.getViewBox().sigResized.connect(self._on_view_changed)
+            plot.getViewBox().sigRangeChanged.connect(self._on_view_changed)
 
     def _make_plot(self, row: int, title: str, unit: str, y_range: tuple[float, float]) -> pg.PlotItem:
         plot: pg.PlotItem = self.addPlot(row=row, col=0)
@@ -137,10 +186,11 @@ class TrendPlot(pg.GraphicsLayoutWidget):
 
     # -- configuration -------------------------------------------------------------------
     def set_profile(self, profile: AlarmProfile) -> None:
-        """Draw the limit lines of `profile` (dashed, coloured by priority)."""
+        """Draw the limit lines of `profile` (dashed, coloured by priority), labelled at the right edge."""
         for plot, line in self._limit_items:
             plot.removeItem(line)
         self._limit_items.clear()
+        self._limit_specs.clear()
         targets = (
             (self.bp, Parameter.NIBP_SYS, "SYS"),
             (self.bp, Parameter.NIBP_DIA, "DIA"),
@@ -150,19 +200,11 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         for plot, parameter, tag in targets:
             for value, priority in profile.limit_lines(parameter):
                 style = Qt.PenStyle.DashLine if parameter is not Parameter.NIBP_DIA else Qt.PenStyle.DotLine
-                label = f"{tag} {value:g}".strip()
-                # medium labels at the right edge, high ones a little to the left: neighbours never collide
-                position = 0.99 if priority is Priority.MEDIUM else 0.9
-                line = pg.InfiniteLine(
-                    pos=value,
-                    angle=0,
-                    pen=_pen(LIMIT_COLOURS[priority], style),
-                    label=label,
-                    labelOpts={"position": position, "color": LIMIT_COLOURS[priority], "anchors": [(1, 1), (1, 1)]},
-                )
-                line.label.setFont(self._label_font)
+                line = pg.InfiniteLine(pos=value, angle=0, pen=_pen(LIMIT_COLOURS[priority], style))
                 plot.addItem(line, ignoreBounds=True)
                 self._limit_items.append((plot, line))
+                self._limit_specs.append(_LimitSpec(plot, value, f"{tag} {value:g}".strip(), LIMIT_COLOURS[priority]))
+        self._layout_labels()
 
     def set_infusion_window(self, window: tuple[float, float] | None, label: str = "Infusion") -> None:
         """Shade [start, end] (epoch seconds) on every plot; None removes the shading."""
@@ -171,6 +213,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
                 plot.removeItem(region)
             self._regions.clear()
             self._infusion_label.setText("")
+            self._infusion_shown = None
             return
         a, b = ((window[0] - self.t0) / 60.0, (window[1] - self.t0) / 60.0)
         if not self._regions:
@@ -184,45 +227,206 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         for region in self._regions:
             region.setRegion((a, b))
         self._infusion_label.setText(label)
-        self._infusion_label.setPos(a, 218)
+        self._infusion_label.setPos(a, INFUSION_LABEL_Y)
+        if self._infusion_shown != (a, b):
+            self._infusion_shown = (a, b)
+            self._layout_labels()  # event labels keep clear of the "Infusion" label
 
     def set_markers(self, markers: Sequence[Marker]) -> None:
         """Vertical markers (phase changes, pauses, events) with their labels on the NIBP plot."""
         for plot, item in self._marker_items:
             plot.removeItem(item)
         self._marker_items.clear()
-        if self.t0 is None:
-            return
-        for m in markers:
+        self._markers = sorted(markers, key=lambda m: m.time) if self.t0 is not None else []
+        for m in self._markers:
+            assert self.t0 is not None
             x = (m.time - self.t0) / 60.0
             for plot in (self.bp, self.hr, self.spo2):
                 line = pg.InfiniteLine(pos=x, angle=90, pen=_pen(m.colour, Qt.PenStyle.DashDotLine))
+                line.setToolTip(m.label)
                 plot.addItem(line, ignoreBounds=True)
                 self._marker_items.append((plot, line))
-            text = pg.TextItem(m.label, color=m.colour, anchor=(0, 1), angle=90)
-            text.setFont(self._axis_font)
-            text.setPos(x, 45)
-            self.bp.addItem(text, ignoreBounds=True)
-            self._marker_items.append((self.bp, text))
+        self._layout_labels()
 
     def set_bands(self, bands: Sequence[Band]) -> None:
         """Music tracks as thin bands along the bottom of the SpO2 plot."""
         for item in self._band_items:
             self.spo2.removeItem(item)
         self._band_items.clear()
-        if self.t0 is None:
-            return
-        for band in bands:
+        self._bands = list(bands) if self.t0 is not None else []
+        for band in self._bands:
+            assert self.t0 is not None
             a, b = (band.start - self.t0) / 60.0, (band.end - self.t0) / 60.0
-            rect = pg.QtWidgets.QGraphicsRectItem(a, 80.2, max(b - a, 0.05), 1.6)
+            rect = pg.QtWidgets.QGraphicsRectItem(a, BAND_Y, max(b - a, 0.05), BAND_HEIGHT)
             rect.setBrush(pg.mkBrush(*band.colour))
             rect.setPen(pg.mkPen(None))
+            rect.setToolTip(band.label)
             self.spo2.addItem(rect, ignoreBounds=True)
             self._band_items.append(rect)
-            text = pg.TextItem(band.label, color="#c9b8ff", anchor=(0, 1))
-            text.setPos(a, 81.8)
-            self.spo2.addItem(text, ignoreBounds=True)
-            self._band_items.append(text)
+        self._layout_labels()
+
+    # -- label layout (pixels) ---------------------------------------------------------------------
+    def labels(self) -> list[pg.TextItem]:
+        """Every text shown on the plots (limits, events, music, infusion): what must never overlap."""
+        items = [label for _, label in self._limit_labels] + self._marker_labels + self._band_labels
+        if self._infusion_label.toPlainText():
+            items.append(self._infusion_label)
+        return [i for i in items if i.isVisible() and i.textItem.toPlainText()]
+
+    def _on_view_changed(self, *_args: object) -> None:
+        # the three linked views report one change three times: lay out once, after them
+        if not self._laying_out and not self._layout_timer.isActive():
+            self._layout_timer.start()
+
+    def _layout_labels(self) -> None:
+        """Place every label in pixels so that none overlaps another (see the module docstring)."""
+        if self._laying_out:
+            return
+        self._laying_out = True
+        try:
+            obstacles = self._layout_limit_labels()
+            infusion = self._infusion_rect()
+            self._layout_marker_labels(obstacles + ([infusion] if infusion is not None else []))
+            self._layout_band_labels()
+        finally:
+            self._laying_out = False
+
+    @staticmethod
+    def _scene(plot: pg.PlotItem, x: float, y: float) -> QPointF:
+        point: QPointF = plot.getViewBox().mapViewToScene(QPointF(x, y))
+        return point
+
+    @staticmethod
+    def _box(item: pg.TextItem) -> tuple[float, float]:
+        """Width and height of a label's text box in pixels (unrotated)."""
+        rect = item.textItem.boundingRect()
+        return rect.width(), rect.height()
+
+    def _infusion_rect(self) -> QRectF | None:
+        if self._infusion_shown is None or not self._infusion_label.toPlainText():
+            return None
+        top_left = self._scene(self.bp, self._infusion_shown[0], INFUSION_LABEL_Y)
+        w, h = self._box(self._infusion_label)
+        return QRectF(top_left.x(), top_left.y(), w, h)
+
+    def _layout_limit_labels(self) -> list[QRectF]:
+        """Limit labels at the right edge, merged when their lines are closer than a text height.
+        Returns the scene rectangles they take."""
+        for plot, label in self._limit_labels:
+            plot.removeItem(label)
+        self._limit_labels.clear()
+        taken: list[QRectF] = []
+        for plot in (self.bp, self.hr, self.spo2):
+            (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+            specs = sorted((s for s in self._limit_specs if s.plot is plot and y0 <= s.value <= y1),
+                           key=lambda s: -s.value)  # top first
+            top_px = self._scene(plot, x0, y1).y()
+            groups: list[list[_LimitSpec]] = []
+            bottom_taken = -math.inf
+            probe = _text_item(self._label_font, (1, 1))
+            probe.setText("SYS 888")
+            _, h = self._box(probe)
+            for spec in specs:
+                y_px = self._scene(plot, x0, spec.value).y()
+                above = max(y_px - h, top_px)  # the label sits on its line (below it at the very top)
+                if groups and above < bottom_taken + LABEL_GAP_PX:
+                    groups[-1].append(spec)
+                else:
+                    groups.append([spec])
+                    bottom_taken = above + h
+            right = x1 - LABEL_MARGIN_PX * plot.getViewBox().viewPixelSize()[0]
+            for group in groups:
+                first = group[0]
+                y_px = self._scene(plot, x0, first.value).y()
+                below = y_px - h < top_px
+                label = _text_item(self._label_font, (1, 0) if below else (1, 1))
+                label.setHtml(_coloured([(s.text, s.colour) for s in group]))
+                label.setToolTip("alarm limits: " + " \u00b7 ".join(s.text for s in group))
+                label.setPos(right, first.value)
+                plot.addItem(label, ignoreBounds=True)
+                self._limit_labels.append((plot, label))
+                w, _ = self._box(label)
+                right_px = self._scene(plot, right, first.value).x()
+                taken.append(QRectF(right_px - w, y_px if below else y_px - h, w, h))
+        return taken
+
+    def _layout_marker_labels(self, obstacles: list[QRectF]) -> None:
+        """Vertical event labels: one per text height of width; closer ones fold into it (+n)."""
+        for label in self._marker_labels:
+            self.bp.removeItem(label)
+        self._marker_labels.clear()
+        if self.t0 is None or not self._markers:
+            return
+        t0 = self.t0
+        (x0, x1), (_y0, y1) = self.bp.getViewBox().viewRange()
+        probe = _text_item(self._axis_font, (0, 1), angle=90)
+        probe.setText("Mg")
+        _, thickness = self._box(probe)
+        groups: list[list[Marker]] = []
+        last_px = -math.inf
+        for m in self._markers:
+            x = (m.time - t0) / 60.0
+            if not x0 <= x <= x1:
+                continue
+            x_px = self._scene(self.bp, x, MARKER_LABEL_Y).x()
+            if groups and x_px - last_px < thickness + LABEL_GAP_PX:
+                groups[-1].append(m)
+            else:
+                groups.append([m])
+                last_px = x_px
+        base = self._scene(self.bp, x0, MARKER_LABEL_Y).y()
+        top = self._scene(self.bp, x0, y1).y() + LABEL_MARGIN_PX
+        metrics = QFontMetricsF(self._axis_font)
+        for group in groups:
+            first = group[0]
+            x = (first.time - t0) / 60.0
+            x_px = self._scene(self.bp, x, MARKER_LABEL_Y).x()
+            column = QRectF(x_px - thickness, top, thickness, base - top)  # the text runs up, left of its line
+            room = base - top
+            for rect in obstacles:
+                if rect.intersects(column):
+                    room = min(room, base - rect.bottom() - LABEL_GAP_PX)
+            more = f" +{len(group) - 1}" if len(group) > 1 else ""
+            length = max(0.0, room - 4 - metrics.horizontalAdvance(more))
+            text = metrics.elidedText(first.label, Qt.TextElideMode.ElideRight, length)
+            label = _text_item(self._axis_font, (0, 1), angle=90)
+            label.setColor(first.colour)
+            label.setText(text + more if text else "")
+            label.setToolTip("\n".join(f"{(m.time - t0) / 60.0:.0f} min  {m.label}" for m in group))
+            label.setPos(x, MARKER_LABEL_Y)
+            if room < thickness:  # no room at all: the line keeps its tooltip
+                label.setVisible(False)
+            self.bp.addItem(label, ignoreBounds=True)
+            self._marker_labels.append(label)
+
+    def _layout_band_labels(self) -> None:
+        """Music titles, each cut to its own band (no room: the band's tooltip has it)."""
+        for label in self._band_labels:
+            self.spo2.removeItem(label)
+        self._band_labels.clear()
+        if self.t0 is None:
+            return
+        (x0, x1), _ = self.spo2.getViewBox().viewRange()
+        metrics = QFontMetricsF(self._label_font)
+        starts = [max((b.start - self.t0) / 60.0, x0) for b in self._bands]
+        for i, band in enumerate(self._bands):
+            a = starts[i]
+            b = min((band.end - self.t0) / 60.0, x1)
+            if i + 1 < len(starts):
+                b = min(b, max(starts[i + 1], a))  # never into the next title
+            if b <= a:
+                continue
+            room = self._scene(self.spo2, b, BAND_Y).x() - self._scene(self.spo2, a, BAND_Y).x() - LABEL_GAP_PX - 2
+            text = metrics.elidedText(band.label, Qt.TextElideMode.ElideRight, max(0.0, room))
+            if len(text.rstrip("\u2026")) < min(MIN_BAND_LABEL_CHARS, len(band.label)):
+                continue
+            label = _text_item(self._label_font, (0, 1))
+            label.setColor("#c9b8ff")
+            label.setText(text)
+            label.setToolTip(band.label)
+            label.setPos(a, BAND_Y + BAND_HEIGHT)
+            self.spo2.addItem(label, ignoreBounds=True)
+            self._band_labels.append(label)
 
     # -- data ------------------------------------------------------------------------------
     def minutes(self, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -269,3 +473,5 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         if span != self._x_span:
             self._x_span = span
             self.bp.setXRange(-1.0, span, padding=0)
+            self._layout_timer.stop()
+            self._layout_labels()  # at once: the labels follow the new scale in this very frame
