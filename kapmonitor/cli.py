@@ -17,6 +17,8 @@ from typing import NoReturn
 
 from kapmonitor import __version__
 
+log = logging.getLogger(__name__)
+
 SUBCOMMANDS: dict[str, str] = {
     "run": "show live vitals from a monitor or the simulator (default)",
     "decode": "decode a raw monitor capture to CSV or JSON lines",
@@ -24,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "emulate": "play a monitor's side of its protocol on a serial port",
     "ports": "list serial ports",
     "export": "export a session database (CSV, JSON, PDF, FHIR)",
+    "admin": "administrator steps: set the clinic PIN that protects the alarm profile",
 }
 
 
@@ -55,11 +58,12 @@ def non_negative_float(text: str) -> float:
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--driver", default="simulated", help="monitor driver: simulated, ge-s5, philips-intellivue")
+    p.add_argument("--driver", help="monitor driver: simulated, ge-s5, philips-intellivue (default: the monitor "
+                   "chosen last under Monitor > Monitor connection..., else simulated)")
     p.add_argument("--port", help="serial port or URL, e.g. /dev/ttyUSB0, COM3, socket://host:port")
     p.add_argument("--baud", type=int, help="override the driver's baud rate")
     p.add_argument("--speed", type=positive_float, default=1.0, help="time acceleration (simulator and replay)")
-    p.add_argument("--scenario", default="normal", help="simulator scenario")
+    p.add_argument("--scenario", help="simulator scenario (default: normal)")
     p.add_argument("--seed", type=int, default=0, help="simulator random seed (same seed, same session)")
     p.add_argument("--session", type=Path, help="session database to write (default: a new file per session)")
     p.add_argument("--profile", type=Path, help="alarm profile TOML (default: the clinic's or the built-in one)")
@@ -115,10 +119,13 @@ def run_command(args: argparse.Namespace) -> int:
     from kapmonitor.drivers.transport import open_port
     from kapmonitor.model.clock import AcceleratedClock, Clock, RealClock
 
+    saved = apply_saved_monitor(args)
+    if args.scenario is None:
+        args.scenario = "normal"
     try:
         cls = driver_class(args.driver)
     except DriverError as exc:
-        return fail(str(exc))
+        return fail(f"{exc} (the saved monitor; choose with --driver)" if saved else str(exc))
     if args.driver == "simulated":
         from kapmonitor.drivers.simulator import SCENARIOS
 
@@ -131,7 +138,11 @@ def run_command(args: argparse.Namespace) -> int:
             try:
                 open_port(args.port, cls.serial_settings, args.baud).close()
             except PortOpenError as exc:
-                return fail(str(exc))
+                if not saved:
+                    return fail(str(exc))
+                # the saved monitor: start anyway (monitoring first); the window shows the link
+                # as disconnected and keeps trying, and Monitor > Monitor connection... can change it
+                print(f"kapmonitor: warning: {exc}; retrying while the window runs", file=sys.stderr)
     if args.session is not None and args.session.exists() and not args.session.is_file():
         return fail(f"--session {args.session} is not a file")
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
@@ -167,6 +178,29 @@ def run_command(args: argparse.Namespace) -> int:
     from kapmonitor.ui.app import run_gui
 
     return run_gui(args, driver, clock)
+
+
+def apply_saved_monitor(args: argparse.Namespace) -> bool:
+    """Without --driver: the monitor saved from the GUI (its port and baud unless given), else the
+    simulator. A replay, a scenario or a speed asks for the simulator or a capture, never the
+    saved monitor. True when the saved monitor is used."""
+    if args.driver is not None:
+        return False
+    args.driver = "simulated"
+    if args.replay is not None or args.scenario is not None or args.speed != 1.0:
+        return False
+    from kapmonitor.config import load_monitor_choice
+
+    choice, problem = load_monitor_choice()
+    if problem:
+        print(f"kapmonitor: warning: {problem}; starting the simulated monitor", file=sys.stderr)
+    if choice is None:
+        return False
+    args.driver = choice.driver
+    args.port = args.port or choice.port
+    args.baud = args.baud or choice.baudrate
+    log.info("the saved monitor: %s %s", choice.driver, args.port or "")
+    return True
 
 
 def has_display() -> bool:

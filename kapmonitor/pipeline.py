@@ -303,11 +303,13 @@ class MonitoringPipeline:
         interim = read_vitals(old.path)
         if interim:
             recorder.on_items(interim)
+        for table, row in read_rows(old.path, _CARRIED_TABLES):  # an alarm raised before goes on here
+            recorder.insert(table, row)
         self.recorder.insert("device_notices", {
             "t": self.clock.now(),
             "code": "record-resumed",
-            "message": f"record resumed while monitoring; the {len(interim)} vital values recorded since the start "
-                       f"(in {old.path.name}) are copied here",
+            "message": f"record resumed while monitoring; the {len(interim)} vital values, alarm events and link "
+                       f"changes recorded since the start (in {old.path.name}) are copied here",
         })
         log.info("recording switched from %s to %s", old.path, path)
         return old.path
@@ -341,6 +343,32 @@ class MonitoringPipeline:
         state, detail = self.trends.link()
         store.on_items([LinkEvent(self.clock.now(), state, detail)])
         self._replace_trends(store)
+
+
+_CARRIED_TABLES = ("alarm_log", "limit_changes", "link_events", "device_notices")
+
+
+def read_rows(path: Path, tables: Sequence[str]) -> list[tuple[str, dict[str, object]]]:
+    """Every row of `tables` in a session record (without row ids), in time order per table."""
+    import sqlite3
+
+    from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+
+    try:
+        conn = open_read_only(path)
+    except SessionDatabaseError:
+        return []
+    out: list[tuple[str, dict[str, object]]] = []
+    try:
+        for table in tables:
+            cursor = conn.execute(f"SELECT * FROM {table} ORDER BY t")
+            names = [d[0] for d in cursor.description]
+            out.extend((table, {k: v for k, v in zip(names, row, strict=True) if k != "id"}) for row in cursor)
+    except sqlite3.Error as exc:
+        log.warning("cannot read the events of %s: %s", path, exc)
+    finally:
+        conn.close()
+    return out
 
 
 def _record_is_simulated(path: Path) -> bool | None:

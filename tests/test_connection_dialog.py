@@ -134,28 +134,39 @@ def test_switch_between_real_monitors_within_the_session(tmp_path, emulated_moni
 
 
 @pytest.mark.parametrize(("start", "target"), [("simulated", "philips-intellivue"), ("ge-s5", "simulated")])
-def test_simulated_and_real_never_share_a_record(tmp_path, start: str, target: str) -> None:  # type: ignore[no-untyped-def]
+def test_simulated_and_real_never_share_a_record(tmp_path, monkeypatch, start: str, target: str) -> None:  # type: ignore[no-untyped-def]
+    """Between the simulator and a real monitor the switch starts a new record (it used to be refused)."""
+    import sqlite3
     from types import SimpleNamespace
 
     from kapmonitor.drivers.base import DriverOptions
-    from kapmonitor.drivers.errors import DriverError
     from kapmonitor.drivers.registry import create_driver
     from kapmonitor.model.clock import RealClock
     from kapmonitor.pipeline import MonitoringPipeline
     from kapmonitor.ui.connection_dialog import switch_monitor
 
+    monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
     clock = RealClock()
     first = create_driver(start, DriverOptions(port=str(tmp_path / "port")), clock)
-    pipeline = MonitoringPipeline(first, tmp_path / "session.db")
+    db = tmp_path / "session.db"
+    pipeline = MonitoringPipeline(first, db)
     app = SimpleNamespace(pipeline=pipeline, driver=first, clock=clock, window=None)
     pipeline.start()
     try:
-        reader = pipeline.reader
-        with pytest.raises(DriverError, match="either simulated or a patient's"):
-            switch_monitor(app, ConnectionChoice(target, str(tmp_path / "other"), 115200))
-        assert app.driver is first and pipeline.reader is reader and reader.alive  # nothing changed
+        new_record = switch_monitor(app, ConnectionChoice(target, str(tmp_path / "other"), 115200))
+        assert new_record is not None and new_record != db and new_record.parent == tmp_path / "data" / "sessions"
+        assert app.driver.name == target and pipeline.recorder.path == new_record
+        assert new_record.name.endswith("-sim.db") == (target == "simulated")
     finally:
         pipeline.stop()
+    for path, driver in ((db, first), (new_record, app.driver)):
+        con = sqlite3.connect(path)
+        try:
+            assert dict(con.execute("SELECT key, value FROM meta"))["simulated"] == str(int(driver.is_simulated))
+            sources = {r[0] for r in con.execute("SELECT DISTINCT source FROM samples")}
+            assert sources <= ({"simulated"} if driver.is_simulated else {"monitor"})
+        finally:
+            con.close()
 
 
 def test_busy_port_is_not_tested(qtbot) -> None:  # type: ignore[no-untyped-def]

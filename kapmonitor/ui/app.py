@@ -21,11 +21,12 @@ from kapmonitor.alarms.session_link import SessionAlarmLink
 from kapmonitor.alarms.sound_config import load_alarm_sound_config, same_output
 from kapmonitor.alarms.sounder import AlarmSounder
 from kapmonitor.alarms.supervisor import AlarmSupervisor
-from kapmonitor.config import new_session_path
+from kapmonitor.config import MonitorChoice, new_session_path, save_monitor_choice
 from kapmonitor.drivers.base import Driver
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Source, Status, VitalSample
+from kapmonitor.model.trends import TrendStore
 from kapmonitor.pipeline import MonitoringPipeline
 from kapmonitor.session.session import RecordSink
 from kapmonitor.ui.trend_plot import Band
@@ -84,12 +85,7 @@ class MonitorApplication:
             self.session_start = min(self.session_start, self.history_start)
         simulated = self.driver.is_simulated
         replay_of = getattr(self.driver, "capture_path", None)
-        if simulated:
-            device = f"Simulated monitor \u2014 scenario {self.driver.options.scenario}"
-        elif replay_of is not None:
-            device = f"Replay of {replay_of.name} ({getattr(self.driver, 'decoder_name', '')})"
-        else:
-            device = f"{self.driver.description} on {self.driver.options.port}"
+        device = self._device_text()
         window = MainWindow(
             self.pipeline.trends,
             self.profile,
@@ -106,15 +102,18 @@ class MonitorApplication:
             who_fn=self._who,
             bands_fn=self._music_bands,
         )
-        window.request_nibp = self.pipeline.reader.request_nibp
+        # F5 only where the monitor can start the cuff; otherwise the menu says to use the monitor
+        window.set_nibp_request(self.pipeline.request_nibp if self.driver.can_start_nibp else None)
         self.window = window
+        self.pipeline.on_trends_replaced.append(self._show_store)
         from kapmonitor.ui.connection_dialog import install_connection_action
 
         install_connection_action(window, self)  # Monitor > Monitor connection... (port, driver, test)
         from kapmonitor.ui.alarm_menu import install_alarm_ui
 
         # Alarms > history, per-session limit change, BP baseline, resume audio, clinic profile (PIN)
-        self.alarm_ui = install_alarm_ui(window, self.alarms, who_fn=self._who, on_profile_changed=window.set_profile)
+        self.alarm_ui = install_alarm_ui(window, self.alarms, who_fn=self._who, on_profile_changed=window.set_profile,
+                                         record=self.profile_record)
         from kapmonitor.ui.export_dialog import install_export_action
 
         install_export_action(window, lambda: self.pipeline.recorder.path)  # File > Export session... (Ctrl+E)
@@ -135,6 +134,149 @@ class MonitorApplication:
         self.placer = install_window_placement(window)
         window.show()
         window.start()
+
+    def _device_text(self) -> str:
+        """The status bar's name of the monitor read now."""
+        replay_of = getattr(self.driver, "capture_path", None)
+        if self.driver.is_simulated:
+            return f"Simulated monitor \u2014 scenario {self.driver.options.scenario}"
+        if replay_of is not None:
+            return f"Replay of {replay_of.name} ({getattr(self.driver, 'decoder_name', '')})"
+        return f"{self.driver.description} on {self.driver.options.port}"
+
+    def _show_store(self, store: TrendStore) -> None:
+        """The pipeline has a fresh display store (another kind of monitor, a resumed record)."""
+        from kapmonitor.ui.main_window import MainWindow
+
+        if isinstance(self.window, MainWindow):
+            self.window.store = store
+            self.window.refresh_trend()
+            self.window.refresh_fast()
+
+    # -- monitoring first: the unfinished-session question comes after the window ------------------
+    def offer_resume(self, folder: Path | None = None) -> object:
+        """Ask, without blocking, whether to resume an unfinished session; monitoring and alarms run
+        meanwhile into a fresh record. Returns the question (None when nothing is unfinished)."""
+        from kapmonitor.session.storage import find_unfinished_sessions
+        from kapmonitor.ui.session_resume import ResumeOfferDialog
+
+        here = self.pipeline.recorder.path
+        found = [s for s in find_unfinished_sessions(folder) if s.path != here]
+        if not found:
+            return None
+        dialog = ResumeOfferDialog(found, self.window)  # type: ignore[arg-type]
+        dialog.setModal(False)  # the nurse can still acknowledge alarms while it is open
+        dialog.accepted.connect(lambda: self.resume_record(dialog.chosen) if dialog.chosen else None)
+        self.resume_question = dialog
+        dialog.show()
+        return dialog
+
+    def resume_record(self, path: Path) -> bool:
+        """Continue the unfinished session in `path`: the record switches to it (the vitals since the
+        start are copied in), its earlier vitals are shown and its session resumes. Monitoring and
+        alarms never stop. False, with the reason on screen, when it cannot be done."""
+        from PySide6.QtWidgets import QMessageBox, QWidget
+
+        from kapmonitor.recording.database import SessionDatabaseError
+
+        controller = getattr(self, "session_controller", None)
+        problem = None
+        if controller is None:
+            problem = "this window has no nurse's session"
+        elif controller.session is not None:
+            problem = "a session was started in this window meanwhile; finish it first"
+        else:
+            try:
+                self.pipeline.switch_record(path)
+            except (SessionDatabaseError, OSError, ValueError) as exc:
+                problem = str(exc)
+        if problem is not None:
+            log.error("cannot resume %s: %s", path, problem)
+            box = QMessageBox(self.window if isinstance(self.window, QWidget) else None)
+            box.setIcon(QMessageBox.Icon.Warning)
+            box.setWindowTitle("Unfinished session")
+            box.setText(f"{path.name} was not resumed: {problem}.")
+            box.setModal(False)
+            box.show()
+            self.resume_problem = box
+            return False
+        self.pipeline.recorder.flush()
+        history, start = load_history(path)
+        self.pipeline.show_history(history)
+        if start is not None:  # the session clock and the trend span the whole record
+            self.session_start = min(self.session_start, start)
+            window = self.window
+            window.session_start = self.session_start  # type: ignore[attr-defined]
+            window.trend_plot.t0 = self.session_start  # type: ignore[attr-defined]
+        assert controller is not None
+        controller.resume_session(path)
+        log.info("resumed the unfinished session in %s while monitoring", path)
+        return True
+
+    # -- Monitor > Monitor connection... -----------------------------------------------------------------
+    def current_monitor(self) -> MonitorChoice:
+        return MonitorChoice(self.driver.name, self.driver.options.port, self.driver.options.baudrate)
+
+    def can_switch_monitor(self) -> str | None:
+        """Why the monitor cannot be changed in this window (a replay), or None."""
+        if getattr(self.driver, "capture_path", None) is not None:
+            return "a replay shows a recorded capture; start kapmonitor without --replay to read a monitor"
+        return None
+
+    def switch_monitor(self, choice: MonitorChoice) -> str:
+        """Read the chosen monitor from now on, without a restart, and remember it for the next start.
+
+        A real monitor after a real one continues the record and the session. Between the
+        simulator and a real monitor a new record starts (never simulated and patient data in one
+        record): the session in the old record is set aside, the SIMULATED banner follows the
+        source. Returns what happened, for the nurse. Raises DriverError, ValueError or OSError,
+        changing nothing. GUI thread.
+        """
+        from kapmonitor.drivers.base import DriverOptions
+        from kapmonitor.drivers.errors import DriverError
+        from kapmonitor.drivers.registry import create_driver, driver_class
+
+        why_not = self.can_switch_monitor()
+        if why_not:
+            raise DriverError(why_not)
+        if driver_class(choice.driver).source is not Source.SIMULATED and self.clock.speed != 1.0:
+            raise DriverError("a real monitor runs in real time: start kapmonitor without --speed to read one")
+        old = self.driver
+        options = DriverOptions(port=choice.port, baudrate=choice.baudrate, scenario=old.options.scenario,
+                                seed=old.options.seed, waves=old.options.waves)
+        new = create_driver(choice.driver, options, self.clock)
+        started = self.pipeline.replace_driver(new)
+        self.driver = new
+        from kapmonitor.ui.main_window import MainWindow
+
+        window = self.window
+        if isinstance(window, MainWindow):
+            window.set_source(new.is_simulated, self._device_text())
+            window.set_nibp_request(self.pipeline.request_nibp if new.can_start_nibp else None)
+        controller = getattr(self, "session_controller", None)
+        if controller is not None:
+            controller.on_infusion_started = getattr(new, "set_infusion_start", None)
+            if controller.panel is not None and isinstance(window, MainWindow):
+                controller.panel.infusion.request_nibp = window.request_nibp
+        if started is not None:
+            self.session_start = self.clock.now()
+            if isinstance(window, MainWindow):
+                window.session_start = self.session_start
+                window.trend_plot.t0 = self.session_start
+            if controller is not None:
+                controller.set_aside_session(self.pipeline.dispatcher.remove_listener, simulated=new.is_simulated)
+                if new.is_simulated:
+                    patient = getattr(new, "patient", None)
+                    controller.start_demo_session(None if patient is None else patient.infusion_start)
+        try:
+            save_monitor_choice(choice)
+            saved = "; it is used at the next start"
+        except OSError as exc:
+            saved = f"; the choice could not be saved ({exc})"
+        where = f" on {choice.port}" if choice.port else ""
+        if started is not None:
+            return f"Now reading {new.description}{where}, into a new session record ({started.name}){saved}."
+        return f"Now reading {new.description}{where}; the session record continues{saved}."
 
     def _start_nurse_session(self, window: object, simulated: bool) -> None:
         """The nurse's session: resumed when the record already holds one (--session, the resume
@@ -388,19 +530,17 @@ def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
     from kapmonitor.recording.database import SessionDatabaseError
 
     session_path = args.session
-    if session_path is None and not args.screenshot and not driver.is_simulated and args.replay is None:
-        from PySide6.QtWidgets import QApplication
-
-        from kapmonitor.ui.session_integration import offer_resume
-
-        _qt_app = QApplication.instance() or QApplication(sys.argv[:1])  # lives on for the window
-        session_path = offer_resume()  # an unfinished session (crash): resume it into its own record
     app = MonitorApplication(driver, clock, session_path, args.profile)
     try:
-        app.start(sound=not args.screenshot)
+        app.start(sound=not args.screenshot)  # monitoring and alarms first, into a fresh record
     except SessionDatabaseError as exc:
         print(f"kapmonitor: error: {exc}", file=sys.stderr)
         return 2
+    if session_path is None and not args.screenshot and not driver.is_simulated and args.replay is None:
+        from PySide6.QtCore import QTimer
+
+        # then, without blocking, an unfinished session (crash) is offered for resumption
+        QTimer.singleShot(0, app.offer_resume)
     if args.screenshot:
         window = app.window
         window.resize(1280, 800)  # type: ignore[attr-defined]

@@ -3,15 +3,17 @@
 The test runs `probe_connection` on a worker thread for a few seconds (the GUI stays responsive)
 and reports what it found: frames decoded and values seen, or a clear reason (port cannot be
 opened, monitor not answering, bytes but no frames, nothing at all). Listing ports opens none.
-`selection()` gives the chosen driver, port and baud rate. GUI thread only, except the worker,
-which only emits `_ProbeSignals.finished`.
+`selection()` gives the chosen driver, port and baud rate; in the running app, OK switches to it
+at once and saves it for the next start (`install_connection_action`). GUI thread only, except
+the worker, which only emits `_ProbeSignals.finished`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import (
@@ -21,12 +23,14 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from kapmonitor.commands.ports import list_serial_ports
+from kapmonitor.config import MonitorChoice, save_monitor_choice
 from kapmonitor.drivers.base import SerialSettings
 from kapmonitor.drivers.errors import DriverError
 from kapmonitor.drivers.probe import ProbeResult, probe_connection
@@ -35,13 +39,7 @@ from kapmonitor.drivers.registry import available_drivers, driver_class
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ConnectionChoice:
-    """What the dialog returns."""
-
-    driver: str
-    port: str | None
-    baudrate: int | None
+ConnectionChoice = MonitorChoice  # what the dialog returns: driver, port, baud rate (saved in monitor.toml)
 
 
 class _ProbeSignals(QObject):
@@ -230,75 +228,86 @@ class ConnectionDialog(QDialog):
 
 
 # -- integration with the running application ----------------------------------------------------------
-def switch_monitor(app: object, choice: ConnectionChoice) -> None:
-    """Replace the running monitor connection of `app` (a MonitorApplication) within the same session.
+class MonitorSwitcher(Protocol):
+    """What the Monitor connection menu needs of the running application (MonitorApplication)."""
 
-    The old reader thread is stopped (its driver released), a new driver is created for `choice`
-    and read by a new ReaderThread feeding the same dispatcher, so the record continues in the same
-    database; the change is recorded as a DeviceNotice. GUI thread. Raises DriverError for an
-    unknown driver or a bad scenario, and for a switch between the simulated monitor and a real one:
-    a record is either simulated (and labelled so on every screen and export) or a patient's, never
-    both. Nothing is changed then.
+    def current_monitor(self) -> ConnectionChoice: ...
+
+    def can_switch_monitor(self) -> str | None: ...
+
+    def switch_monitor(self, choice: ConnectionChoice) -> str: ...
+
+
+def switch_monitor(app: object, choice: ConnectionChoice) -> Path | None:
+    """Replace the monitor read by `app` (anything with `pipeline`, `driver` and `clock`).
+
+    Real to real continues the record; between the simulator and a real monitor the pipeline
+    starts a new record (returned) so simulated and patient data never share one. GUI thread.
+    Raises DriverError for an unknown driver and ValueError/OSError when the new record cannot be
+    opened; nothing is changed then.
     """
-    from kapmonitor.acquisition.reader import ReaderThread
     from kapmonitor.drivers.base import DriverOptions
-    from kapmonitor.drivers.registry import create_driver, driver_class
-    from kapmonitor.model.samples import DeviceNotice, Source
+    from kapmonitor.drivers.registry import create_driver
 
     pipeline = app.pipeline  # type: ignore[attr-defined]
     old = app.driver  # type: ignore[attr-defined]
-    clock = app.clock  # type: ignore[attr-defined]
-    if (driver_class(choice.driver).source is Source.SIMULATED) != old.is_simulated:
-        raise DriverError(
-            "a session is either simulated or a patient's: to change between the simulated monitor and a real "
-            "one, quit and start kapmonitor again with the monitor you want (a new session record)"
-        )
     options = DriverOptions(
-        port=choice.port,
-        baudrate=choice.baudrate,
-        scenario=old.options.scenario,
-        seed=old.options.seed,
+        port=choice.port, baudrate=choice.baudrate, scenario=old.options.scenario, seed=old.options.seed,
         waves=old.options.waves,
     )
-    new = create_driver(choice.driver, options, clock)
-    pipeline.reader.stop()
-    reader = ReaderThread(new, pipeline.dispatcher)
-    pipeline.reader = reader
-    pipeline.driver = new
+    new = create_driver(choice.driver, options, app.clock)  # type: ignore[attr-defined]
+    started: Path | None = pipeline.replace_driver(new)
     app.driver = new  # type: ignore[attr-defined]
-    where = f" on {choice.port}" if choice.port else ""
-    text = f"{new.description}{where}"
-    pipeline.dispatcher.dispatch([DeviceNotice(clock.now(), "monitor-changed", f"monitor changed to {text}")])
-    window = getattr(app, "window", None)
-    if window is not None:
-        window.request_nibp = reader.request_nibp
-        label = getattr(window, "device_label", None)
-        if label is not None:
-            label.setText(text)
-    reader.start()
-    log.info("monitor changed to %s", text)
+    return started
 
 
-def install_connection_action(window: QWidget, app: object) -> None:
-    """Add "Monitor connection..." to the window's Monitor menu (or its menu bar)."""
+def install_connection_action(window: QWidget, app: MonitorSwitcher) -> None:
+    """Add "Monitor connection..." to the window's Monitor menu: choose, test, switch, remember.
+
+    The dialog is not modal: alarms can be acknowledged while it is open."""
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QMessageBox
 
     action = QAction("Monitor &connection\u2026", window)
+    why_not = app.can_switch_monitor()
+    if why_not:
+        action.setEnabled(False)
+        action.setToolTip(why_not)
 
-    def open_dialog() -> None:
-        drv = app.driver  # type: ignore[attr-defined]
-        current = ConnectionChoice(drv.name, drv.options.port, drv.options.baudrate)
-        dlg = ConnectionDialog(window, initial=current, busy_port=drv.options.port)
-        if dlg.exec() != QDialog.DialogCode.Accepted:
-            return
+    def tell(icon: QMessageBox.Icon, text: str) -> None:
+        box = QMessageBox(icon, "Monitor connection", text, QMessageBox.StandardButton.Ok, window)
+        box.setModal(False)
+        box.show()
+        window.connection_message = box  # type: ignore[attr-defined]
+
+    def chosen(dlg: ConnectionDialog, current: ConnectionChoice) -> None:
         choice = dlg.selection()
+        settings, _, error = _settings_of(choice.driver)
+        if error or (settings is not None and not choice.port):
+            tell(QMessageBox.Icon.Warning, error or "Choose or type a serial port first; the monitor was not changed.")
+            return
         if choice == current:
+            try:
+                save_monitor_choice(choice)
+            except OSError as exc:
+                log.warning("monitor choice not saved: %s", exc)
             return
         try:
-            switch_monitor(app, choice)
-        except (DriverError, ImportError, ValueError) as exc:
-            QMessageBox.warning(window, "Monitor connection", f"Could not switch the monitor: {exc}")
+            message = app.switch_monitor(choice)
+        except (DriverError, ImportError, ValueError, OSError) as exc:
+            tell(QMessageBox.Icon.Warning, f"The monitor was not changed: {exc}")
+            return
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(message, 8000)
+        tell(QMessageBox.Icon.Information, message)
+
+    def open_dialog() -> None:
+        current = app.current_monitor()
+        dlg = ConnectionDialog(window, initial=current, busy_port=current.port)
+        dlg.setModal(False)
+        dlg.accepted.connect(lambda: chosen(dlg, current))
+        window.connection_dialog = dlg  # type: ignore[attr-defined]
+        dlg.show()
 
     action.triggered.connect(open_dialog)
     menu = getattr(window, "monitor_menu", None)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QPainter, QPaintEvent
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QPainter, QPaintEvent, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 FAST_REDRAW_MS = 40  # tiles, pleth, alarm bar
 TREND_REDRAW_MS = 1000  # each trend repaint costs ~20 ms of software rendering
 MANUAL_MAX_AGE = 300.0  # a value typed in by the nurse stays on its tile (marked MANUAL) this long
+NIBP_NOT_POSSIBLE = "This monitor cannot start a NIBP measurement from kapmonitor \u2014 start it on the monitor"
 
 LINK_TEXT = {
     LinkState.CONNECTING: ("connecting\u2026", theme.ALARM_MEDIUM),
@@ -173,7 +174,7 @@ class MainWindow(QMainWindow):
         self._bands_shown: list[Band] = []
         self.speed = speed
         self.extra_refreshers: list[Callable[[float], None]] = []  # other panels redrawn with the tiles
-        self.request_nibp: Callable[[], None] | None = None
+        self.request_nibp: Callable[[], object] | None = None  # False back: the monitor cannot
         # returns why closing needs the nurse's confirmation (a session in progress), or None
         self.close_guard: Callable[[], str | None] | None = None
         self.close_question: QMessageBox | None = None
@@ -325,6 +326,11 @@ class MainWindow(QMainWindow):
         self.nibp_action.setShortcut(QKeySequence("F5"))
         self.nibp_action.triggered.connect(self._on_nibp_now)
         self.monitor_menu.addAction(self.nibp_action)
+        self.monitor_menu.setToolTipsVisible(True)
+        # F5 while the monitor cannot start the cuff: say so instead of nothing happening
+        self._nibp_not_possible = QShortcut(QKeySequence("F5"), self)
+        self._nibp_not_possible.activated.connect(self._on_nibp_now)
+        self._nibp_not_possible.setEnabled(False)
         about = QAction("&About kapmonitor", self)
         about.triggered.connect(self._about)
         self.help_menu.addAction(about)
@@ -385,9 +391,39 @@ class MainWindow(QMainWindow):
             self.refresh_fast()
 
     def _on_nibp_now(self) -> None:
-        if self.request_nibp is not None:
-            self.request_nibp()
+        if self.request_nibp is not None and self.request_nibp() is not False:
             self.show_message("NIBP measurement requested", 4000)
+        else:
+            self.show_message(NIBP_NOT_POSSIBLE, 6000)
+
+    def set_nibp_request(self, request: Callable[[], object] | None) -> None:
+        """Offer "Measure NIBP now" (F5) only when the monitor can start the cuff (`request`);
+        otherwise the item is disabled and says why, and F5 tells the nurse to use the monitor."""
+        self.request_nibp = request
+        capable = request is not None
+        self.nibp_action.setEnabled(capable)
+        self.nibp_action.setText("Measure &NIBP now" if capable else "Measure NIBP now \u2014 start it on the monitor")
+        tip = "Start a NIBP measurement on the monitor now (F5)" if capable else NIBP_NOT_POSSIBLE
+        self.nibp_action.setToolTip(tip)
+        self.nibp_action.setStatusTip(tip)
+        self._nibp_not_possible.setEnabled(not capable)
+
+    def set_source(self, simulated: bool, device_text: str) -> None:
+        """Another monitor is read (Monitor ▸ Monitor connection…): the SIMULATED banner and the
+        title follow the source, the status bar names the device."""
+        self.simulated = simulated
+        self.setWindowTitle(f"kapmonitor {__version__}" + (" \u2014 SIMULATED MONITOR" if simulated else ""))
+        if simulated and self.simulated_banner is None:
+            self.simulated_banner = Banner(
+                "SIMULATED MONITOR \u2014 training data, not from a patient", theme.SIMULATED
+            )
+            central = self.centralWidget()
+            layout = central.layout() if central is not None else None
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(0, self.simulated_banner)
+        if self.simulated_banner is not None:
+            self.simulated_banner.setVisible(simulated)
+        self.device_label.setText(device_text)
 
     def _about(self) -> None:
         QMessageBox.about(
