@@ -2,7 +2,8 @@
 
 Order matters for safety: the alarm profile is loaded first (never run without limits), then
 the session database is opened (fail before showing vitals that would not be recorded), then the
-monitor is read, then the window is shown.
+monitor is read, then the window is shown. Only then is anything asked (an unfinished session to
+resume), never blocking: monitoring and alarms run from the first second.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Wiring the nurse's session into the main window with a few calls from the application.
 
-`offer_resume()` runs before the pipeline is built (the chosen file becomes the session path);
+`offer_resume()` asks modally which unfinished session to resume (the running app asks without
+blocking, after monitoring has started: MonitorApplication.offer_resume);
 `SessionController` then owns the NurseSession of the running window: a right-hand dock with
 the nurse-on-duty bar and the session panel (or a "New session" button until there is one), a
 Session menu, the infusion window and markers on the trend, and the link to the simulator's
