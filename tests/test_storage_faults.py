@@ -4,6 +4,7 @@ into, refused files are never touched, broken records export with one clear line
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -406,3 +407,24 @@ def test_broken_records_export_with_a_clear_one_line_error(tmp_path: Path) -> No
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# -- the fault suite's short variant (CI) ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_fault_suite_short_variant_meets_every_target(tmp_path: Path) -> None:
+    out = tmp_path / "faults.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.faults", "--short", "--out", str(out)], cwd=ROOT,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True,
+                          timeout=240)
+    doc = json.loads(out.read_text())
+    figures = {r["figure"]: r for r in doc["results"]}
+    assert set(figures) == {
+        "faults.kill9.max_loss", "faults.disk_full.resume_after_free", "faults.disk_full.values_lost",
+        "faults.deleted.alarm_delay", "faults.deleted.values_lost", "faults.two_writers.refused",
+    }
+    failed = [f"{name}: {r['value']} {r['unit']} ({r['note']})" for name, r in figures.items() if r["pass"] is not True]
+    assert failed == [] and proc.returncode == 0, (failed, proc.stdout, proc.stderr[-2000:])
+    assert figures["faults.kill9.max_loss"]["value"] <= 1.0 and figures["faults.kill9.max_loss"]["runs"] == 3
+    assert figures["faults.deleted.alarm_delay"]["value"] <= 2.0

@@ -93,11 +93,12 @@ class WriterLock:
 
 def _refuse_symlink(path: Path) -> None:
     """A --session symlink is refused (not followed): writing through it would change another file."""
-    with contextlib.suppress(FileNotFoundError):
-        if stat.S_ISLNK(os.lstat(path).st_mode):
-            raise SessionDatabaseError(
-                f"{path} is a symbolic link; give the session database itself (it was left untouched)"
-            )
+    try:
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:  # missing, or a folder that is not one: opening says why
+        return
+    if is_link:
+        raise SessionDatabaseError(f"{path} is a symbolic link; give the session database itself (left untouched)")
 
 
 def acquire_writer_lock(path: Path) -> WriterLock:

@@ -216,7 +216,7 @@ class SessionRecorder:
             keep = f"; {held} values held in memory until it can write again" if held else ""
             return f"\u25cf NOT RECORDING: {failure}{keep}", False
         if replaced is not None:
-            return f"\u25cf Recording {self.path.name} \u2014 {replaced}", False
+            return f"\u25cf Recording {self.path.name} ({replaced})", False
         return f"\u25cf Recording {self.path.name}", True
 
     # -- writer thread ----------------------------------------------------------------------------
@@ -523,6 +523,9 @@ class SessionRecorder:
         self.path = target
         lost_at = time.strftime("%H:%M:%S", time.localtime(self._failed_wall or time.time()))
         self.replaced = f"{original.name} was deleted or moved at {lost_at}; nothing was lost"
+        # the (latched) alarm says where the record is now
+        self._report_failure(f"{original.name} was deleted or moved; recording continues in {target.name}, "
+                             "nothing lost")
         self._lost_file = False
         try:
             conn.execute("BEGIN")
