@@ -17,7 +17,8 @@ from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.trend_plot import Band, Marker, TrendPlot
 
 T0 = 1_800_000_000.0
-MARKERS = [(90, "Phase: infusion"), (110, "Nausea (mild)"), (130, "Ondansetron 4 mg IV"), (700, "MOAA/S 4"),
+MARKERS = [(20, "Nurse JD took over"), (90, "Phase: infusion"), (110, "Nausea (mild)"), (130, "Ondansetron 4 mg IV"),
+           (700, "MOAA/S 4"),
            (730, "CADSS 12"), (1400, "Pause")]
 BANDS = [(60, 300, "Spiegel im Spiegel"), (300, 330, "Short interlude"),
          (330, 900, "Gymnopédie No. 1 – Erik Satie"), (900, 2000, "Weightless")]
@@ -37,6 +38,9 @@ def assert_no_overlap(plot: TrendPlot) -> None:
     for a, b in itertools.combinations(texts, 2):
         ra, rb = a.sceneBoundingRect(), b.sceneBoundingRect()
         assert not ra.intersects(rb), (a.textItem.toPlainText(), b.textItem.toPlainText(), ra, rb)
+    for text in texts:  # and none is cut by the edge of its plot
+        view = text.getViewBox().sceneBoundingRect()
+        assert view.contains(text.sceneBoundingRect()), (text.textItem.toPlainText(), text.sceneBoundingRect(), view)
 
 
 def hover_texts(plot: TrendPlot) -> str:
@@ -75,8 +79,10 @@ def test_labels_never_overlap_at_1280x800(window) -> None:  # type: ignore[no-un
     texts = [t.textItem.toPlainText() for t in shown_texts(plot)]
     # DIA 100, SYS 90 and SYS 80 are a few pixels apart: one label, in value order
     assert any("DIA 100" in t for t in texts) and any("SYS 90 \u00b7 SYS 80" in t for t in texts)
-    # the three events in the first minute fold into one label that says more are there
-    assert any(t.startswith("Phase: infusion") and t.endswith("+2") for t in texts)
+    # the events of the first two minutes fold into one label that says more are there, all on hover
+    (folded,) = [t for t in shown_texts(plot) if t.textItem.toPlainText().startswith("Nurse JD took over")]
+    assert folded.textItem.toPlainText().endswith("+3")
+    assert all(label in folded.toolTip() for label in ("Phase: infusion", "Nausea (mild)", "Ondansetron 4 mg IV"))
 
 
 def test_every_label_is_readable_whole_on_hover(window) -> None:  # type: ignore[no-untyped-def]

@@ -362,26 +362,30 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         probe = _text_item(self._axis_font, (0, 1), angle=90)
         probe.setText("Mg")
         _, thickness = self._box(probe)
-        groups: list[list[Marker]] = []
-        last_px = -math.inf
+        left_px = self._scene(self.bp, x0, MARKER_LABEL_Y).x() + LABEL_MARGIN_PX
+        # a label runs up the left side of its line; right at the start of the axis, up its right side
+        groups: list[tuple[list[Marker], bool]] = []
+        last_right = -math.inf
         for m in self._markers:
             x = (m.time - t0) / 60.0
             if not x0 <= x <= x1:
                 continue
             x_px = self._scene(self.bp, x, MARKER_LABEL_Y).x()
-            if groups and x_px - last_px < thickness + LABEL_GAP_PX:
-                groups[-1].append(m)
+            right_side = x_px - thickness < left_px
+            column_left = x_px if right_side else x_px - thickness
+            if groups and column_left < last_right + LABEL_GAP_PX:
+                groups[-1][0].append(m)
             else:
-                groups.append([m])
-                last_px = x_px
+                groups.append(([m], right_side))
+                last_right = column_left + thickness
         base = self._scene(self.bp, x0, MARKER_LABEL_Y).y()
         top = self._scene(self.bp, x0, y1).y() + LABEL_MARGIN_PX
         metrics = QFontMetricsF(self._axis_font)
-        for group in groups:
+        for group, right_side in groups:
             first = group[0]
             x = (first.time - t0) / 60.0
             x_px = self._scene(self.bp, x, MARKER_LABEL_Y).x()
-            column = QRectF(x_px - thickness, top, thickness, base - top)  # the text runs up, left of its line
+            column = QRectF(x_px if right_side else x_px - thickness, top, thickness, base - top)
             room = base - top
             for rect in obstacles:
                 if rect.intersects(column):
@@ -389,7 +393,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             more = f" +{len(group) - 1}" if len(group) > 1 else ""
             length = max(0.0, room - 4 - metrics.horizontalAdvance(more))
             text = metrics.elidedText(first.label, Qt.TextElideMode.ElideRight, length)
-            label = _text_item(self._axis_font, (0, 1), angle=90)
+            label = _text_item(self._axis_font, (0, 0) if right_side else (0, 1), angle=90)
             label.setColor(first.colour)
             label.setText(text + more if text else "")
             label.setToolTip("\n".join(f"{(m.time - t0) / 60.0:.0f} min  {m.label}" for m in group))
