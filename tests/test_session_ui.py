@@ -235,6 +235,8 @@ def test_events_panel_one_tap_messages_and_audited_edit(qtbot, session: NurseSes
     qtbot.mouseClick(panel.side_buttons["other"], Qt.MouseButton.LeftButton)
     assert panel.row_texts[-1] == "Other (moderate): tingling lips"
     qtbot.mouseClick(panel.quick_buttons[0], Qt.MouseButton.LeftButton)
+    assert len(panel.row_texts) == 2  # a quick pick only fills the form (issue 11, defect 21)
+    qtbot.mouseClick(panel.add_intervention_button, Qt.MouseButton.LeftButton)
     assert panel.row_texts[-1] == "Ondansetron 4 mg IV"
     qtbot.keyClicks(panel.drug_edit, "Ondansetron")
     qtbot.keyClicks(panel.dose_edit, "four")

@@ -11,9 +11,9 @@ import logging
 import math
 import time
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.session.session import NurseSession
 
@@ -81,6 +81,18 @@ def clock_text(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
+def enter_presses(default: QPushButton | None, *others: QPushButton) -> None:
+    """Which button Enter presses in a dialog: `default` (a safe one: Save, Record, Create) or, with
+    None, none at all. Qt otherwise makes the first button after the focused field the default,
+    so Enter in a form could Cancel it (losing what was typed) or sign or stop something."""
+    for button in others:
+        button.setAutoDefault(False)
+        button.setDefault(False)
+    if default is not None:
+        default.setAutoDefault(True)
+        default.setDefault(True)
+
+
 class NumberInputError(ValueError):
     """Text that is not a number the field accepts; the message is shown at the field."""
 
@@ -117,10 +129,79 @@ def parse_clock_time(text: str, reference: float) -> float:
     return time.mktime((day.tm_year, day.tm_mon, day.tm_mday, h, m, sec, 0, 0, -1))
 
 
-class FieldBox(QWidget):
-    """A labelled input with its message line underneath (empty when the value is fine)."""
+UNITS = frozenset({"mg", "mL", "ml", "kg", "g", "h", "min", "s", "%", "mmHg", "bpm", "µg", "mcg", "IU"})
 
-    def __init__(self, label: str, editor: QWidget, hint: str = "", parent: QWidget | None = None) -> None:
+
+def keep_units_together(text: str) -> str:
+    """`text` with no line break inside a number and its unit ("5.25 mL/h", "0.5 mg/kg").
+
+    A space before a unit becomes a no-break space and a "/" inside a unit is bound by word
+    joiners, so a narrow label wraps between quantities, never as "5.25 mL/" + "h".
+    """
+    out: list[str] = []
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if "/" in word and any(ch.isalpha() for ch in word):
+            word = word.replace("/", "\u2060/\u2060")
+        out.append(word)
+        if i < len(words) - 1:
+            nxt = words[i + 1]
+            unit_follows = word[-1:].isdigit() and nxt.split("/")[0].rstrip(".,;:)") in UNITS
+            out.append("\u00a0" if unit_follows else " ")
+    return "".join(out)
+
+
+class ReservedLabel(QLabel):
+    """A word-wrapped message line that keeps room for `lines` lines even while empty or hidden,
+    so a message that appears or goes never moves the buttons and fields below it under the
+    nurse's finger. The room follows the label's own font (style sheet included)."""
+
+    def __init__(self, text: str = "", lines: int = 1, name: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.lines = lines
+        # an invisible twin with the same name (so the same style) and `lines` lines of text: its
+        # height is the room to keep, whatever font and padding the style sheet gives
+        self._probe = QLabel("\n".join(["Ag"] * lines), self)
+        self._probe.setWordWrap(True)
+        self._probe.hide()
+        if name:
+            self.setObjectName(name)
+            self._probe.setObjectName(name)
+        self.setWordWrap(True)
+        for label in (self, self._probe):  # the alignment changes Qt's height for the text
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
+
+    def reserved_height(self, width: int | None = None) -> int:
+        """The room for `lines` lines at `width` (the label's own width when None)."""
+        self._probe.ensurePolished()
+        w = self.width() if width is None else width
+        return int(self._probe.heightForWidth(max(w, 40)))
+
+    def heightForWidth(self, width: int) -> int:
+        return max(super().heightForWidth(width), self.reserved_height(width))
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(hint.width(), max(hint.height(), self.reserved_height()))
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), max(hint.height(), self.reserved_height()))
+
+
+class FieldBox(QWidget):
+    """A labelled input with its message line underneath (empty when the value is fine).
+
+    The message line has its room reserved (`message_lines`, default one line): a message that
+    appears or is cleared does not move anything; only a message longer than that grows the box.
+    """
+
+    def __init__(
+        self, label: str, editor: QWidget, hint: str = "", parent: QWidget | None = None, message_lines: int = 1
+    ) -> None:
         super().__init__(parent)
         self.editor = editor
         layout = QVBoxLayout(self)
@@ -128,11 +209,10 @@ class FieldBox(QWidget):
         layout.setSpacing(2)
         self.label = QLabel(label)
         layout.addWidget(self.label)
+        if not label:
+            self.label.setVisible(False)
         layout.addWidget(editor)
-        self.error = QLabel("")
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.setVisible(False)
+        self.error = ReservedLabel("", message_lines, "error")
         layout.addWidget(self.error)
         if hint:
             h = QLabel(hint)
@@ -142,7 +222,7 @@ class FieldBox(QWidget):
 
     def set_error(self, message: str | None) -> None:
         self.error.setText(message or "")
-        self.error.setVisible(bool(message))
+        self.error.setToolTip(message or "")
         if isinstance(self.editor, QLineEdit):
             self.editor.setProperty("invalid", "true" if message else "false")
             self.editor.style().unpolish(self.editor)

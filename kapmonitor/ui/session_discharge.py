@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import DischargeError, NurseSession, SessionError
-from kapmonitor.ui.session_common import ERROR, OK, FieldBox, apply_session_style, make_label
+from kapmonitor.ui.session_common import ERROR, OK, FieldBox, apply_session_style, enter_presses, make_label
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class DischargeDialog(QDialog):
         self.sign_button.clicked.connect(self.accept)
         row_l.addWidget(cancel)
         row_l.addWidget(self.sign_button)
+        enter_presses(None, cancel, self.sign_button)  # Enter neither signs nor throws the ticks away
         layout.addLayout(row_l)
 
     def accept(self) -> None:

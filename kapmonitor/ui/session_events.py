@@ -1,6 +1,10 @@
 """Events: one-tap side effects with severity, interventions with quick picks, notes, and the list
 of entries with audited edit / delete (who and why). After discharge only addenda can be added.
 
+A drug is never recorded by one tap: a quick pick only fills the form, and the nurse confirms with
+"Record drug" (or Enter in the form) seeing what, by whom and when, right under the form. Every
+entry is credited to the nurse on duty ("not signed in" when nobody is).
+
 GUI thread only.
 """
 
@@ -9,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -20,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -34,14 +40,19 @@ from kapmonitor.session.session import (
     SIDE_EFFECTS,
     ClinicalEvent,
     NurseSession,
+    QuickIntervention,
     SessionError,
 )
 from kapmonitor.ui.session_common import (
+    OK,
+    WARN,
     FieldBox,
     NumberInputError,
+    ReservedLabel,
     SessionBridge,
     apply_session_style,
     clock_text,
+    enter_presses,
     make_label,
     parse_clock_time,
 )
@@ -101,6 +112,8 @@ class EditEventDialog(QDialog):
         self.ok_button.clicked.connect(self.accept)
         row.addWidget(cancel)
         row.addWidget(self.ok_button)
+        # Enter saves an edit; a removal needs an explicit click (or Space on the button)
+        enter_presses(None if delete else self.ok_button, cancel, self.ok_button)
         layout.addLayout(row)
         self.session: NurseSession | None = None
 
@@ -167,6 +180,9 @@ class EventsPanel(QWidget):
         self.bridge.changed.connect(self.refresh)
         self.dialog: QDialog | None = None
         layout = QVBoxLayout(self)
+        # what was just recorded (or refused), at the top: the side panel shows it above the scrolling
+        self.status = ReservedLabel("", 1, "dim")
+        layout.addWidget(self.status)
 
         side = QGroupBox("Side effect (one tap)")
         sl = QVBoxLayout(side)
@@ -198,7 +214,8 @@ class EventsPanel(QWidget):
         self.quick_buttons: list[QPushButton] = []
         for i, q in enumerate(QUICK_INTERVENTIONS):
             b = QPushButton(q.label)
-            b.clicked.connect(lambda _c=False, q=q: self.add_intervention(q.drug, q.dose, q.route))
+            b.setToolTip("fills the form below; Record drug records it")
+            b.clicked.connect(lambda _c=False, q=q: self.pick_intervention(q))
             quick.addWidget(b, i // 2, i % 2)
             self.quick_buttons.append(b)
         il.addLayout(quick)
@@ -210,17 +227,23 @@ class EventsPanel(QWidget):
         self.route_combo = QComboBox()
         self.route_combo.setEditable(True)
         self.route_combo.addItems(list(ROUTES))
-        self.add_intervention_button = QPushButton("Add")
-        self.add_intervention_button.clicked.connect(
-            lambda: self.add_intervention(self.drug_edit.text(), self.dose_edit.text(), self.route_combo.currentText())
-        )
+        self.add_intervention_button = QPushButton("Record drug")
+        self.add_intervention_button.setObjectName("primary")
+        self.add_intervention_button.clicked.connect(self.confirm_intervention)
+        for edit in (self.drug_edit, self.dose_edit):
+            edit.returnPressed.connect(self.confirm_intervention)  # Enter records what the form shows
+            edit.textEdited.connect(lambda _t: self._form_changed())
+        self.route_combo.currentTextChanged.connect(lambda _t: self._form_changed())
         self.drug_box = FieldBox("", self.drug_edit)
         self.dose_box = FieldBox("", self.dose_edit)
         custom.addWidget(self.drug_box, 2)
         custom.addWidget(self.dose_box, 2)
-        custom.addWidget(self.route_combo, 1)
-        custom.addWidget(self.add_intervention_button)
+        custom.addWidget(self.route_combo, 1, Qt.AlignmentFlag.AlignTop)
+        custom.addWidget(self.add_intervention_button, 0, Qt.AlignmentFlag.AlignTop)
         il.addLayout(custom)
+        # what Record drug will record (who, when), then what was recorded: right under the form
+        self.intervention_check = ReservedLabel("", 2, "dim")
+        il.addWidget(self.intervention_check)
         layout.addWidget(inter)
 
         note_row = QHBoxLayout()
@@ -229,8 +252,9 @@ class EventsPanel(QWidget):
         self.note_box = FieldBox("", self.note_edit)
         self.add_note_button = QPushButton("Add note")
         self.add_note_button.clicked.connect(self.add_note)
+        self.note_edit.textEdited.connect(lambda _t: self.note_box.set_error(None))
         note_row.addWidget(self.note_box, 1)
-        note_row.addWidget(self.add_note_button)
+        note_row.addWidget(self.add_note_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(note_row)
 
         self.table = QTableWidget(0, 3)
@@ -251,8 +275,6 @@ class EventsPanel(QWidget):
         row.addWidget(self.delete_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.status = make_label("", "dim")
-        layout.addWidget(self.status)
         self._rows: list[ClinicalEvent] = []
         self.refresh()
 
@@ -287,14 +309,57 @@ class EventsPanel(QWidget):
         e = self._record(lambda: self.session.add_side_effect(name, self.severity, self.note_edit.text()))
         if e is not None:
             self.note_edit.clear()
-            self.status.setText(f"Recorded {e.label} at {clock_text(e.t)}")
+            self.status.setText(f"\u2713 Recorded {e.label} at {clock_text(e.t)} by {e.who}")
+
+    def pick_intervention(self, q: QuickIntervention) -> None:
+        """A quick pick fills the form only; nothing is recorded until the nurse confirms."""
+        self._clear_errors()
+        self.drug_edit.setText(q.drug)
+        self.dose_edit.setText(q.dose)
+        self.route_combo.setCurrentText(q.route)
+        self._form_changed()
+        self.add_intervention_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._ensure_visible(self.intervention_check)
+
+    def _form_changed(self) -> None:
+        drug, dose = self.drug_edit.text().strip(), self.dose_edit.text().strip()
+        if not (drug or dose):
+            self._check_text("", "")
+            return
+        what = " ".join(x for x in (drug, dose, self.route_combo.currentText().strip()) if x)
+        self._check_text(
+            f"Check, then Record drug: {what}, given now, by {self.session.acting()}", f"color: {WARN};"
+        )
+
+    def _check_text(self, text: str, style: str) -> None:
+        self.intervention_check.setText(text)
+        self.intervention_check.setStyleSheet(style)
+
+    @property
+    def pending_intervention(self) -> str:
+        """What the confirmation line says now (empty when the form is empty)."""
+        return self.intervention_check.text()
+
+    def confirm_intervention(self) -> None:
+        self.add_intervention(self.drug_edit.text(), self.dose_edit.text(), self.route_combo.currentText())
 
     def add_intervention(self, drug: str, dose: str, route: str) -> None:
         e = self._record(lambda: self.session.add_intervention(drug, dose, route))
         if e is not None:
             self.drug_edit.clear()
             self.dose_edit.clear()
-            self.status.setText(f"Recorded {e.label} at {clock_text(e.t)}")
+            text = f"\u2713 Recorded {e.label} at {clock_text(e.t)} by {e.who}"
+            self._check_text(text, f"color: {OK}; font-weight: bold;")
+            self.status.setText(text)
+            self._ensure_visible(self.intervention_check)
+
+    def _ensure_visible(self, widget: QWidget) -> None:
+        """Scroll the events tab so that `widget` (the confirmation) is on screen."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(widget, 0, 8)
 
     def add_note(self) -> None:
         text = self.note_edit.text()
@@ -304,7 +369,7 @@ class EventsPanel(QWidget):
             e = self._record(lambda: self.session.add_note(text))
         if e is not None:
             self.note_edit.clear()
-            self.status.setText(f"Recorded at {clock_text(e.t)}")
+            self.status.setText(f"\u2713 Recorded at {clock_text(e.t)} by {e.who}")
 
     def selected_event(self) -> ClinicalEvent | None:
         rows = self.table.selectionModel().selectedRows()

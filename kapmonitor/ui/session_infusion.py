@@ -29,13 +29,23 @@ from kapmonitor.session.session import NurseSession, PrestartBlockedError, Sessi
 from kapmonitor.ui.session_common import (
     ERROR,
     FieldBox,
+    ReservedLabel,
     SessionBridge,
     apply_session_style,
     big_font,
+    enter_presses,
+    keep_units_together,
     make_label,
 )
 
 log = logging.getLogger(__name__)
+
+PROMPT_SHORT = {
+    "moaas": "MOAA/S due",
+    "cadss": "CADSS due",
+    "stop": "Planned time reached: stop the pump",
+    "discharge": "Observation complete: assess for discharge",
+}
 
 PAUSE_REASONS = (
     "Nausea / vomiting",
@@ -78,6 +88,7 @@ class PauseDialog(QDialog):
         self.ok_button.clicked.connect(self.accept)
         row.addWidget(cancel)
         row.addWidget(self.ok_button)
+        enter_presses(self.ok_button, cancel)  # Enter after the reason pauses (never cancels the reason)
         layout.addLayout(row)
 
     def accept(self) -> None:
@@ -116,6 +127,7 @@ class OverrideDialog(QDialog):
         self.ok_button.clicked.connect(self.accept)
         row.addWidget(cancel)
         row.addWidget(self.ok_button)
+        enter_presses(None, cancel, self.ok_button)  # overriding the check needs an explicit click
         layout.addLayout(row)
         self.who = ""
         self.reason = ""
@@ -212,8 +224,10 @@ class InfusionPanel(QWidget):
         self.title.setWordWrap(True)  # a long pseudonym or the SIMULATED mark never clips
         layout.addWidget(self.title)
         self.plan_label = make_label(
-            f"{s.drug.label} {s.dose_mg_per_kg:g} mg/kg = {plan.total_mg:.1f} mg · {plan.volume_ml:.2f} mL "
-            f"· {plan.rate_ml_per_h:.2f} mL/h over {s.duration_min:g} min",
+            keep_units_together(  # wraps between quantities, never inside "5.25 mL/h"
+                f"{s.drug.label} {s.dose_mg_per_kg:g} mg/kg = {plan.total_mg:.1f} mg · {plan.volume_ml:.2f} mL "
+                f"· {plan.rate_ml_per_h:.2f} mL/h over {s.duration_min:g} min"
+            ),
             "dim",
         )
         self.plan_label.setWordWrap(True)
@@ -269,11 +283,11 @@ class InfusionPanel(QWidget):
         layout.addLayout(nibp_row)
         self.now_fn: Callable[[], float] = session.now  # display time (the app may pin it for screenshots)
         self.request_nibp: Callable[[], object] | None = None  # the monitor's "measure now", if it has one
-        self.prompts_box = QVBoxLayout()
-        layout.addLayout(self.prompts_box)
-        self.prompt_labels: list[QLabel] = []
-        self.error_label = make_label("", "error")
-        self.error_label.setWordWrap(True)
+        # prompts and errors in reserved room: nothing below moves when one appears or goes
+        self.prompt_strip = ReservedLabel("", 2, "prompt")
+        layout.addWidget(self.prompt_strip)
+        self._prompt_texts: list[str] = []
+        self.error_label = ReservedLabel("", 2, "error")
         layout.addWidget(self.error_label)
         layout.addStretch(1)
 
@@ -431,19 +445,18 @@ class InfusionPanel(QWidget):
         self.nibp_button.setVisible(self.request_nibp is not None and due is not None)
         self.nibp_label.setStyleSheet("color: #000000; background: #ffd400;" if due is not None and due <= t else "")
         prompts = session.due_prompts(t)
-        texts = [p.message for p in prompts if p.kind != "nibp"]
-        while len(self.prompt_labels) < len(texts):
-            label = make_label("", "prompt")
-            self.prompts_box.addWidget(label)
-            self.prompt_labels.append(label)
-        for i, label in enumerate(self.prompt_labels):
-            label.setVisible(i < len(texts))
-            if i < len(texts):
-                label.setText(texts[i])
+        shown = [p for p in prompts if p.kind != "nibp"]
+        texts = [p.message for p in shown]
+        if texts != self._prompt_texts:
+            self._prompt_texts = texts
+            # short forms so that three prompts at once still fit the reserved two lines
+            self.prompt_strip.setText("  \u2022  ".join(PROMPT_SHORT.get(p.kind, p.message) for p in shown))
+            self.prompt_strip.setToolTip("\n".join(texts))
+            self.prompt_strip.setVisible(bool(texts))  # hidden keeps its room (ReservedLabel)
 
     @property
     def prompt_texts(self) -> list[str]:
-        return [label.text() for label in self.prompt_labels if not label.isHidden()]
+        return list(self._prompt_texts)
 
 
 def _hm(t: float) -> str:

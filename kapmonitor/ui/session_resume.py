@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.session.storage import SessionSummary, mark_abandoned
-from kapmonitor.ui.session_common import FieldBox, apply_session_style, make_label
+from kapmonitor.ui.session_common import FieldBox, apply_session_style, enter_presses, make_label
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class ResumeOfferDialog(QDialog):
         row.addStretch(1)
         row.addWidget(self.close_button)
         row.addWidget(self.resume_button)
+        enter_presses(None, self.later_button, self.close_button, self.resume_button)  # each needs a click
         layout.addLayout(row)
         self._fill()
 

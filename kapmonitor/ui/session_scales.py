@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.session.infusion import format_duration
@@ -16,6 +16,7 @@ from kapmonitor.session.session import SCALES, NurseSession, SessionError
 from kapmonitor.ui.session_common import (
     FieldBox,
     NumberInputError,
+    ReservedLabel,
     SessionBridge,
     apply_session_style,
     clock_text,
@@ -73,10 +74,13 @@ class ScalesPanel(QWidget):
             edit = QLineEdit()
             edit.setPlaceholderText("total score")
             box = FieldBox("", edit)
+            # a corrected entry clears the old message at once (never a stale error beside a good value)
+            edit.textEdited.connect(lambda _t, b=box: b.set_error(None))
+            edit.returnPressed.connect(lambda k=key: self.record_total(k))
             save = QPushButton("Save")
             save.clicked.connect(lambda _c=False, k=key: self.record_total(k))
             gl.addWidget(box, 1)
-            gl.addWidget(save)
+            gl.addWidget(save, 0, Qt.AlignmentFlag.AlignTop)
             self.total_edits[key] = edit
             self.boxes[key] = box
             self.save_buttons[key] = save
@@ -86,7 +90,7 @@ class ScalesPanel(QWidget):
         self.history = make_label("", "dim")
         self.history.setWordWrap(True)
         layout.addWidget(self.history)
-        self.error = make_label("", "error")
+        self.error = ReservedLabel("", 1, "error")
         layout.addWidget(self.error)
         layout.addStretch(1)
         self.timer = QTimer(self)

@@ -36,7 +36,14 @@ from kapmonitor.session.model import (
     validation_errors,
 )
 from kapmonitor.session.storage import suggest_course
-from kapmonitor.ui.session_common import FieldBox, NumberInputError, apply_session_style, big_font, parse_number
+from kapmonitor.ui.session_common import (
+    FieldBox,
+    NumberInputError,
+    apply_session_style,
+    big_font,
+    enter_presses,
+    parse_number,
+)
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +214,7 @@ class NewSessionDialog(QDialog):
         self.create_button.clicked.connect(self.accept)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.create_button)
+        enter_presses(self.create_button, self.cancel_button)  # Enter checks the form, never throws it away
         outer.addLayout(buttons)
         self.resize(1000, 760)
 

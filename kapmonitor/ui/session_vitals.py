@@ -12,7 +12,14 @@ from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLineEdit, QPus
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import FieldBox, NumberInputError, apply_session_style, make_label, parse_number
+from kapmonitor.ui.session_common import (
+    FieldBox,
+    NumberInputError,
+    apply_session_style,
+    enter_presses,
+    make_label,
+    parse_number,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,7 @@ class ManualVitalsDialog(QDialog):
         self.ok_button.clicked.connect(self.accept)
         row.addWidget(cancel)
         row.addWidget(self.ok_button)
+        enter_presses(self.ok_button, cancel)  # Enter records (checked), never cancels the typed values
         layout.addLayout(row)
         self.recorded = 0
 
