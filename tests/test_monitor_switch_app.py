@@ -199,3 +199,47 @@ def test_a_broken_saved_monitor_falls_back_to_the_simulator(dirs: Path) -> None:
     assert choice is None and problem is not None and "driver" in problem
     args = build_parser().parse_args(["run"])
     assert apply_saved_monitor(args) is False and args.driver == "simulated"
+
+
+def test_leaving_a_patient_mid_infusion_for_the_simulator_is_confirmed(qtbot, dirs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from kapmonitor.drivers.ge_s5.driver import GeS5Driver
+    from kapmonitor.session.model import demo_setup
+    from kapmonitor.ui.app import MonitorApplication
+
+    clock = RealClock()
+    app = MonitorApplication(GeS5Driver(DriverOptions(port=str(tmp_path / "no-port")), clock), clock, None, None)
+    app.start(sound=False)
+    try:
+        window = app.window
+        qtbot.addWidget(window)
+        setup = dataclasses.replace(demo_setup(), pseudonym="KAP-0007", simulated=False)
+        session = app.session_controller.start_session(setup, on_duty="AB")
+        session.start_infusion(who="AB", override_reason="test")
+        record = app.pipeline.recorder.path
+
+        choose(qtbot, window, "simulated", None)
+        box = window.connection_question
+        qtbot.waitUntil(box.isVisible)
+        assert "infusion is running" in box.text() and box.defaultButton().text() == "Keep this monitor"
+        qtbot.keyClick(box.focusWidget() or box, Qt.Key.Key_Return)  # Enter keeps the patient's monitor
+        qtbot.waitUntil(lambda: not box.isVisible())
+        assert app.driver.name == "ge-s5" and app.pipeline.recorder.path == record
+        assert app.session_controller.session is session
+
+        choose(qtbot, window, "simulated", None)
+        box = window.connection_question
+        qtbot.waitUntil(box.isVisible)
+        go = next(b for b in box.buttons() if box.buttonRole(b) is QMessageBox.ButtonRole.DestructiveRole)
+        qtbot.mouseClick(go, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: app.driver.is_simulated)
+        assert app.pipeline.recorder.path != record and window.simulated_banner.isVisible()
+        assert app.session_controller.session is not session  # set aside in its own record
+    finally:
+        shut(app)
+    from kapmonitor.session.storage import find_unfinished_sessions
+
+    assert [s.path for s in find_unfinished_sessions(record.parent)] == [record]  # offered at the next start

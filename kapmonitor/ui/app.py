@@ -167,6 +167,11 @@ class MonitorApplication:
             return None
         dialog = ResumeOfferDialog(found, self.window)  # type: ignore[arg-type]
         dialog.setModal(False)  # the nurse can still acknowledge alarms while it is open
+        from PySide6.QtWidgets import QLabel
+
+        for label in dialog.findChildren(QLabel):  # wrapped texts: it fits beside the tiles, not over them
+            label.setWordWrap(True)
+        dialog.resize(460, 420)
         dialog.accepted.connect(lambda: self.resume_record(dialog.chosen) if dialog.chosen else None)
         self.resume_question = dialog
         dialog.show()
@@ -222,6 +227,18 @@ class MonitorApplication:
         """Why the monitor cannot be changed in this window (a replay), or None."""
         if getattr(self.driver, "capture_path", None) is not None:
             return "a replay shows a recorded capture; start kapmonitor without --replay to read a monitor"
+        return None
+
+    def switch_warning(self, choice: MonitorChoice) -> str | None:
+        """What the nurse must confirm before `choice` replaces a real monitor mid-session, or None."""
+        from kapmonitor.drivers.registry import driver_class
+
+        reason = self._close_guard()
+        leaves_patient = not self.driver.is_simulated and driver_class(choice.driver).source is Source.SIMULATED
+        if reason and leaves_patient:
+            return (f"{reason}\n\nThe simulated monitor starts a new record: this patient's vitals are no longer "
+                    "shown or alarmed here, and her session is set aside (unfinished; it is offered again at the "
+                    "next start).")
         return None
 
     def switch_monitor(self, choice: MonitorChoice) -> str:

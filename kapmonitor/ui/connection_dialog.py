@@ -235,6 +235,8 @@ class MonitorSwitcher(Protocol):
 
     def can_switch_monitor(self) -> str | None: ...
 
+    def switch_warning(self, choice: ConnectionChoice) -> str | None: ...
+
     def switch_monitor(self, choice: ConnectionChoice) -> str: ...
 
 
@@ -292,6 +294,13 @@ def install_connection_action(window: QWidget, app: MonitorSwitcher) -> None:
             except OSError as exc:
                 log.warning("monitor choice not saved: %s", exc)
             return
+        warning = app.switch_warning(choice)
+        if warning:
+            confirm(choice, warning)
+        else:
+            switch(choice)
+
+    def switch(choice: ConnectionChoice) -> None:
         try:
             message = app.switch_monitor(choice)
         except (DriverError, ImportError, ValueError, OSError) as exc:
@@ -300,6 +309,20 @@ def install_connection_action(window: QWidget, app: MonitorSwitcher) -> None:
         if isinstance(window, QMainWindow):
             window.statusBar().showMessage(message, 8000)
         tell(QMessageBox.Icon.Information, message)
+
+    def confirm(choice: ConnectionChoice, warning: str) -> None:
+        """Leaving a patient mid-session: asked first; Enter, Space and Escape keep the monitor."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Change the monitor?", warning, QMessageBox.StandardButton.NoButton,
+                          window)
+        go = box.addButton("Switch anyway", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep this monitor", QMessageBox.ButtonRole.RejectRole)
+        go.setAutoDefault(False)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.setModal(False)
+        box.finished.connect(lambda _r: switch(choice) if box.clickedButton() is go else None)
+        window.connection_question = box  # type: ignore[attr-defined]
+        box.show()
 
     def open_dialog() -> None:
         current = app.current_monitor()
