@@ -4,6 +4,7 @@ the PDF on the same real record (real recorder, real alarm engine, PDF read back
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -166,6 +167,11 @@ def test_dose_given_is_the_confirmed_pump_volume_everywhere(tmp_path: Path) -> N
     assert f"Dose given: {dose}" in flat
     assert "(planned 0.5 mg/kg, 3.5 mL)" in flat
     assert "Volume infused 4.68 mL (pump read-back)" in flat
+    result = run_export(bed.path, tmp_path / "json", ExportOptions(formats=("json",)))
+    doc = json.loads(next(p for p in result.files if p.suffix == ".json" and "manifest" not in p.name).read_text())
+    given = doc["session"]["dose_given"]
+    assert given["volume_ml"] == 4.68 and given["confirmed"] is True and given["flagged"] is True
+    assert given["mg_per_kg"] == pytest.approx(4.68 * 10 / 70, abs=1e-4)
 
 
 def test_overrun_raises_an_alarm_until_the_pump_is_stopped(tmp_path: Path) -> None:

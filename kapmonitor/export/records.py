@@ -179,6 +179,21 @@ def wave_table(data: SessionData) -> Table:
     return Table("waves", WAVE_COLUMNS, rows)
 
 
+def _dose_given(data: SessionData) -> dict[str, Any] | None:
+    """The dose actually given, as the PDF and the course view show it (session.figures)."""
+    d = data.dose_given()
+    if d is None:
+        return None
+    return {
+        "volume_ml": d.volume_ml,
+        "confirmed": d.confirmed,
+        "mg": None if d.mg is None else round(d.mg, 3),
+        "mg_per_kg": None if d.mg_per_kg is None else round(d.mg_per_kg, 4),
+        "deviation_from_plan": None if d.deviation is None else round(d.deviation, 4),
+        "flagged": d.flagged,
+    }
+
+
 def session_facts(data: SessionData) -> dict[str, Any]:
     """The `session` object of the JSON export (and the key/value CSV)."""
     f = data.fields
@@ -208,6 +223,10 @@ def session_facts(data: SessionData) -> dict[str, Any]:
         "pump_rate_ml_per_h": f.get("pump_rate_ml_per_h"),
         "duration_min": f.get("duration_min"),
         "volume_infused_ml": f.get("volume_infused_ml"),
+        "volume_confirmed": f.get("volume_confirmed"),
+        "volume_computed_ml": f.get("volume_computed_ml"),
+        "dose_given": _dose_given(data),
+        "alarms_by_priority": data.alarm_counts(),
         "observation_min": f.get("observation_min"),
         "consent": f.get("consent"),
         "escort": f.get("escort"),

@@ -548,6 +548,9 @@ def _discharge_block(pg: _Page, ctx: _Ctx, y: float) -> None:
     )
     y += 5.5
     record = _discharge_record(last.get("checklist"))
+    # the record stores items keyed (sorted): show them in the checklist's own order
+    order = [k for k in str(d.info.get("discharge_items") or "").split(",") if k] or list(_labels()[1])
+    record.sort(key=lambda i: order.index(i["key"]) if i["key"] in order else len(order))
     observed, minimum = _observation(ctx, last)
     if observed is not None:
         early = minimum is not None and observed < minimum * 60.0 - 0.5

@@ -12,6 +12,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 from kapmonitor.recording.database import SessionDatabaseError, open_read_only
 from kapmonitor.session import figures
 from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
-from kapmonitor.ui.session_common import FieldBox, apply_session_style, make_label
+from kapmonitor.ui.session_common import ERROR, FieldBox, apply_session_style, make_label
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,16 @@ class CourseView(QDialog):
             self.box.set_error(f"no sessions of {pseudonym} on this computer")
         self.table.setRowCount(len(self.sessions))
         for i, s in enumerate(self.sessions):
+            flagged = {
+                2: s.dose is not None and (s.dose.flagged or not s.dose.confirmed),  # dose off plan / unconfirmed
+                3: s.infusion is not None and s.infusion.closed_mid_infusion,
+            }
             for col, text in enumerate(summary_row(s)):
-                self.table.setItem(i, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if flagged.get(col):
+                    item.setForeground(QColor(ERROR))
+                    item.setToolTip(text)
+                self.table.setItem(i, col, item)
 
     def open_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -159,6 +168,9 @@ def _record_text(conn: sqlite3.Connection, path: Path) -> str:
         "plan_total_mg",
         "plan_volume_ml",
         "plan_rate_ml_per_h",
+        "volume_infused_ml",
+        "volume_infused_confirmed",
+        "volume_computed_ml",
         "prestart_message",
         "prestart_override_by",
         "prestart_override_reason",
@@ -184,6 +196,8 @@ def _record_text(conn: sqlite3.Connection, path: Path) -> str:
             data = json.loads(checklist)
             for item in data.get("items", {}).values():
                 lines.append(f"  [{'x' if item.get('checked') else ' '}] {item.get('label')}  {item.get('detail', '')}")
+            if data.get("early"):
+                lines.append(f"  EARLY: {float(data.get('observation_s') or 0) / 60:.0f} min observed")
             if data.get("override_reason"):
                 lines.append(f"  override: {data['override_reason']}")
         except (ValueError, AttributeError):

@@ -408,8 +408,7 @@ class InfusionPanel(QWidget):
             else format_duration(clock.planned_duration_s)
         )
         volume = session.volume_infused_ml(t)
-        plan_ml = session.plan.volume_ml
-        self.volume_label.setText(f"{volume:.2f} mL" + (f" / plan {plan_ml:.2f}" if over > 0 else ""))
+        self.volume_label.setText(f"{volume:.2f} mL")
         self.progress.setValue(round(clock.progress(t) * 1000))
         self.progress.setFormat(f"{clock.progress(t) * 100:.0f} %")
         details = []
@@ -422,7 +421,11 @@ class InfusionPanel(QWidget):
                 + (f" (pauses +{format_duration(clock.paused_s(t))})" if clock.paused_s(t) > 0 else "")
             )
         if over > 0:
-            details.insert(0, f"{format_duration(over)} PAST THE PLANNED END: stop the pump")
+            details.insert(
+                0,
+                f"{format_duration(over)} PAST THE PLANNED END: stop the pump "
+                f"({volume:.2f} of {session.plan.volume_ml:.2f}\u00a0mL planned)",
+            )
         if phase in (Phase.OBSERVATION, Phase.READY_FOR_DISCHARGE):
             obs = clock.observation_elapsed_s(t)
             details.append(f"observation {format_duration(obs)} of {session.observation_min:g} min")
