@@ -11,7 +11,6 @@ import argparse
 import csv
 import json
 import math
-import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,6 @@ from kapmonitor.drivers.registry import create_decoder, decodable_drivers
 from kapmonitor.drivers.replay import CaptureError, load_capture
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.model.samples import Item, VitalSample, WaveChunk
-from kapmonitor.recording.database import SQLITE_MAGIC, SessionDatabaseError, open_closed_record
 
 CSV_COLUMNS = ("time", "parameter", "value", "unit", "status")
 _UNITS: dict[Parameter, str] = {p: info.display_unit for p, info in PARAMETER_INFO.items()}
@@ -58,9 +56,7 @@ def decode_items(capture: Path, driver: str) -> tuple[list[Item], object]:
     except ImportError as exc:
         raise CommandError(f"the decoder for {driver} is not available: {exc}") from None
     try:
-        chunks = _session_chunks(capture)
-        if chunks is None:
-            chunks = load_capture(capture)
+        chunks = load_capture(capture)  # a session database is read-only and left without -wal/-shm
     except CaptureError as exc:
         raise CommandError(str(exc)) from None
     items: list[Item] = []
@@ -71,31 +67,6 @@ def decode_items(capture: Path, driver: str) -> tuple[list[Item], object]:
     except Exception as exc:
         raise CommandError(f"decoding {capture} failed: {exc}") from exc
     return items, decoder.stats
-
-
-def _session_chunks(path: Path) -> list[bytes] | None:
-    """The received raw frames of a session database, or None when `path` is no SQLite file.
-
-    Read-only and leaving nothing behind (no -wal/-shm beside a closed record); a database that is
-    not a kapmonitor session or is newer than this program is refused.
-    """
-    try:
-        with path.open("rb") as fh:
-            if fh.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                return None
-    except OSError:
-        return None  # load_capture says why in its own words
-    try:
-        conn = open_closed_record(path)
-    except SessionDatabaseError as exc:
-        raise CommandError(str(exc)) from None
-    try:
-        rows = conn.execute("SELECT data FROM raw_frames WHERE direction = 'rx' ORDER BY rowid").fetchall()
-    except sqlite3.Error as exc:
-        raise CommandError(f"cannot read raw frames from session {path}: {exc}") from None
-    finally:
-        conn.close()
-    return [bytes(r[0]) for r in rows if r[0]]
 
 
 def write_items(items: list[Item], out: TextIO, fmt: str, waves: bool) -> int:
