@@ -259,3 +259,32 @@ def test_discharge_on_time_prints_the_tick(tmp_path: Path) -> None:
     assert "EARLY" not in flat and "against the checklist" not in flat
     assert "Dose given: 0.50 mg/kg = 35.0 mg (3.50 mL, pump read-back)" in flat
     assert "% of plan" not in flat
+
+
+def test_pdf_draws_the_nibp_mean_in_the_screen_colour(tmp_path: Path) -> None:
+    """Defect 22: the PDF coloured the NIBP mean purple, the screen orange."""
+    from PySide6.QtGui import QColor, QImage
+
+    from kapmonitor.ui import theme
+
+    bed = Bedside(tmp_path)
+    bed.session.start_infusion()
+    for k in range(12):
+        bed.nibp(130 + 3 * k, 80)
+        bed.run(300)
+    bed.close()
+    result = run_export(bed.path, tmp_path / "out", ExportOptions(formats=("pdf",), paper="a4"))
+    pdf = next(p for p in result.files if p.suffix == ".pdf")
+    prefix = tmp_path / "chart"
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-f", "2", "-l", "2", "-png", "-singlefile", str(pdf), str(prefix)], check=True
+    )
+    img = QImage(str(prefix) + ".png")
+    screen = QColor(theme.PARAMETER_COLOURS[Parameter.NIBP_MEAN])
+
+    def near_hue(c: QColor) -> bool:
+        # the screen's hue and saturation (the medium-alarm yellow is more saturated, another hue)
+        return abs(c.hue() - screen.hue()) <= 3 and abs(c.saturation() - screen.saturation()) <= 30
+
+    hits = sum(1 for y in range(0, img.height(), 2) for x in range(0, img.width(), 2) if near_hue(img.pixelColor(x, y)))
+    assert hits > 40, hits  # the mean's dots and dotted line, in the screen's orange
