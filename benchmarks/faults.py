@@ -256,9 +256,9 @@ def deleted(runs: int, folder: Path) -> list[Figure]:
         rec = SessionRecorder(path, on_failure=lambda _m, a=alarms: a.append(time.monotonic())).start()  # type: ignore[misc]
         with _Feeder(rec) as feeder:
             time.sleep(1.0)
+            gone = time.monotonic()
             for suffix in ("", "-wal", "-shm"):
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
-            gone = time.monotonic()
             _wait(lambda a=alarms: bool(a), 5)  # type: ignore[misc]
             time.sleep(1.0)
         rec.stop()

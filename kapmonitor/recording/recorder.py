@@ -58,9 +58,10 @@ _SYSTEM_SQL = (
     "VALUES (?, 'storage', 'system', 'low', ?, ?, ?, ?)"
 )
 
-# Items held in memory while the disk cannot be written (about 20 min of a monitor with pleth and
-# raw frames); above it the oldest monitor data is dropped and counted, never the nurse's entries.
-BUFFER_LIMIT_ITEMS = 200_000
+# Items held in memory while the disk cannot be written: a monitor sends about 5-10 a second (values,
+# 1-s pleth chunks, raw frames), so this is hours, in under ~100 MB. Above it the oldest monitor data
+# is dropped and counted, never the nurse's entries.
+BUFFER_LIMIT_ITEMS = 100_000
 # Writing the held work again is tried only with at least this much free space.
 MIN_FREE_BYTES = 512 * 1024
 
