@@ -157,5 +157,10 @@ def test_display_order_keeps_an_acknowledged_high_above_mediums() -> None:
     engine.acknowledge("AB")
     _nibp(engine, 166, 85, "m2")
     engine.report_technical("tech", "Alarm sound cannot be played: no output", Priority.MEDIUM)
+    engine.report_technical("storage-failure", "Session record failing: disk full", Priority.HIGH)
+    _nibp(engine, 166, 112, "m3")  # a new high diastolic alarm, older than the storage INOP below
+    engine._clock.advance(5)
+    engine.report_technical("late", "Session record failing: again", Priority.HIGH)
     order = [a.alarm_id for a in sort_for_display(engine.active_alarms())]
-    assert order[0] == "nibp_sys.upper"
+    # unacknowledged highs, the patient's first; then the acknowledged high; then the medium
+    assert order == ["nibp_dia.upper", "late", "storage-failure", "nibp_sys.upper", "tech"]

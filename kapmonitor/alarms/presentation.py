@@ -114,8 +114,11 @@ def row_colours(a: ActiveAlarm, lit: bool = True) -> tuple[str, str, str]:
 
 
 def sort_for_display(alarms: Iterable[ActiveAlarm]) -> list[ActiveAlarm]:
-    """Most urgent shown priority first, then unacknowledged, then the newest (stable otherwise)."""
-    return sorted(alarms, key=lambda a: (-int(display_priority(a)), a.acknowledged, -a.raised_at))
+    """Most urgent shown priority first; within it unacknowledged, then the patient's (physiological)
+    before the equipment's (technical), then the newest. The bar has few rows: a storage or audio INOP
+    must not hide a high blood pressure of the same priority."""
+    return sorted(alarms, key=lambda a: (-int(display_priority(a)), a.acknowledged,
+                                         a.kind is AlarmKind.TECHNICAL, -a.raised_at))
 
 
 def _split_message(message: str) -> tuple[str, str]:

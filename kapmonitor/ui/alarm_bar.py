@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetricsF, QKeySequence, QMouseEvent, QResizeEvent, QShortcut
+from PySide6.QtGui import QFont, QFontMetricsF, QGuiApplication, QKeySequence, QMouseEvent, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -50,12 +50,13 @@ from kapmonitor.alarms.presentation import (
 )
 from kapmonitor.ui import theme
 
-MAX_ROWS = 3  # reserved rows: the bar keeps this height with no alarm or with ten
+MAX_ROWS = 3  # reserved rows on a tall screen: the bar keeps its height with no alarm or with ten
+TALL_SCREEN_PX = 1000  # below this (logical) screen height two rows are reserved, so the session panel fits
 ACK_KEY = "F2"
 PAUSE_KEY = "F3"
 TAP_TEXT_MS = 10_000  # a tapped row's whole text stays this long
 _PADDING_PX = 8
-_BORDER_PX = 3
+_BORDER_PX = 2
 
 
 def _font(px: int, bold: bool = False, narrow: bool = False) -> QFont:
@@ -65,6 +66,11 @@ def _font(px: int, bold: bool = False, narrow: bool = False) -> QFont:
     if narrow:
         font.setStretch(QFont.Stretch.SemiCondensed)  # DejaVu Sans Condensed: ~10 % more words per row
     return font
+
+
+def rows_for_screen(height: float) -> int:
+    """Alarm rows reserved on a screen `height` logical pixels tall (2 at 800, 3 from 1000)."""
+    return MAX_ROWS if height >= TALL_SCREEN_PX else MAX_ROWS - 1
 
 
 def alarm_text(a: ActiveAlarm, now: float) -> str:
@@ -91,7 +97,7 @@ class _Row(QLabel):
         super().__init__("")
         self.setFont(_font(px, bold=True, narrow=True))
         fm = QFontMetricsF(self.font())
-        self.setFixedHeight(round(fm.height()) + 2 * (_BORDER_PX + 2))
+        self.setFixedHeight(round(fm.height()) + 2 * (_BORDER_PX + 1))
         # a long text never asks for more width: the row takes what the bar gives it
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(0)
@@ -102,6 +108,7 @@ class _Row(QLabel):
         self._style = ""
         self._parts: list[str] = []
         self.full = ""
+        self.right_reserve = 0  # pixels at the right kept free (the "+N more" badge of the last row)
 
     def show_style(self, bg: str, fg: str, border: str) -> None:
         style = (f"QLabel {{ background: {bg}; color: {fg}; border: {_BORDER_PX}px solid {border}; "
@@ -111,7 +118,12 @@ class _Row(QLabel):
             self.setStyleSheet(style)
 
     def available_width(self) -> float:
-        return float(self.width() - 2 * (_PADDING_PX + _BORDER_PX) - 2)
+        return float(self.width() - 2 * (_PADDING_PX + _BORDER_PX) - 2 - self.right_reserve)
+
+    def set_right_reserve(self, px: int) -> None:
+        if px != self.right_reserve:
+            self.right_reserve = px
+            self._fit()
 
     def show_parts(self, parts: list[str]) -> None:
         if parts != self._parts:
@@ -151,33 +163,49 @@ class AlarmBar(QFrame):
     acknowledge_requested = Signal()
     pause_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None, scale: float | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, scale: float | None = None, rows: int | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("alarmBar")
         self.setStyleSheet("QFrame#alarmBar { background: #111111; }")
         self.scale = theme.screen_scale() if scale is None else scale
+        if rows is None:
+            screen = QGuiApplication.primaryScreen()
+            rows = rows_for_screen(screen.geometry().height()) if screen is not None else MAX_ROWS
+        self.row_count = max(1, rows)
         self.text_px = theme.scaled_px(theme.ALARM_TEXT_PX, self.scale)
         small_px = theme.scaled_px(17, self.scale)
-        self._rows = [_Row(self.text_px) for _ in range(MAX_ROWS)]
-        rows = QGridLayout()
-        rows.setSpacing(2)
-        rows.setContentsMargins(0, 0, 0, 0)
+        self._rows = [_Row(self.text_px) for _ in range(self.row_count)]
+        grid = QGridLayout()
+        grid.setSpacing(2)
+        grid.setContentsMargins(0, 0, 0, 0)
         for i, r in enumerate(self._rows):
-            rows.addWidget(r, i, 0)
+            grid.addWidget(r, i, 0)
             r.hide()
         # "No active alarms" shares the first row's cell: the bar does not move when alarms come
         self.idle_label = QLabel("No active alarms")
         self.idle_label.setFont(_font(theme.scaled_px(20, self.scale)))
         self.idle_label.setStyleSheet("color: #9aa4ad; padding: 2px 8px;")
         self.idle_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        rows.addWidget(self.idle_label, 0, 0)
+        grid.addWidget(self.idle_label, 0, 0)
         self.notice_label = QLabel("")
         self.notice_label.setFont(_font(small_px, bold=True))
         self.notice_label.setWordWrap(True)
         self.notice_label.setStyleSheet("color: #ffd400; padding: 0 8px;")
         self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.notice_label.hide()
-        rows.addWidget(self.notice_label, MAX_ROWS, 0)
+        grid.addWidget(self.notice_label, self.row_count, 0)
+        # "+N more" sits at the right end of the last row (its text is shortened to leave room)
+        self.more_label = QLabel("")
+        self.more_label.setFont(_font(small_px, bold=True))
+        self.more_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.more_label.setStyleSheet("QLabel { color: #ffffff; background: #111111; border: 1px solid #9aa4ad; "
+                                      "border-radius: 4px; padding: 0 6px; }")
+        self.more_label.setToolTip("More alarms than rows: all of them are in Alarms \u25b8 Alarm history")
+        self.more_label.setFixedSize(round(QFontMetricsF(self.more_label.font()).horizontalAdvance("+88 more")) + 20,
+                                     self._rows[-1].height() - 2 * _BORDER_PX - 4)
+        self.more_label.hide()
+        grid.addWidget(self.more_label, self.row_count - 1, 0,
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self.ack_button = QPushButton(f"Acknowledge ({ACK_KEY})")
         self.pause_button = QPushButton(f"Audio pause ({PAUSE_KEY})")
@@ -188,35 +216,20 @@ class AlarmBar(QFrame):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.ack_button.clicked.connect(self.acknowledge_requested)
         self.pause_button.clicked.connect(self.pause_requested)
-        self.paused_label = QLabel("")
-        self.paused_label.setFont(_font(small_px, bold=True))
-        self.paused_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.paused_label.setStyleSheet(
-            "QLabel { color: #000000; background: #ffd400; border-radius: 4px; padding: 0 8px; }")
-        self.more_label = QLabel("")
-        self.more_label.setFont(_font(small_px, bold=True))
-        self.more_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.more_label.setStyleSheet("QLabel { color: #ffffff; border: 1px solid #9aa4ad; border-radius: 4px; }")
-        self.more_label.setToolTip("More alarms than rows: all of them are in Alarms \u25b8 Alarm history")
-        half = (row_h - 2) // 2
-        for label in (self.paused_label, self.more_label):
-            label.setFixedHeight(half)
-            policy = label.sizePolicy()
-            policy.setRetainSizeWhenHidden(True)
-            label.setSizePolicy(policy)
-            label.hide()
+        # a running pause shows its countdown on the pause button itself (no extra line)
+        self.pause_button.setMinimumWidth(
+            round(QFontMetricsF(self.pause_button.font()).horizontalAdvance("AUDIO PAUSED 88:88")) + 32)
+        self._pause_text = self.pause_button.text()
         buttons = QVBoxLayout()
         buttons.setSpacing(2)
         buttons.addWidget(self.ack_button)
         buttons.addWidget(self.pause_button)
-        buttons.addWidget(self.paused_label)
-        buttons.addWidget(self.more_label)
         buttons.addStretch(1)
 
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(8)
-        layout.addLayout(rows, 1)
+        layout.addLayout(grid, 1)
         layout.addLayout(buttons)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
@@ -245,7 +258,7 @@ class AlarmBar(QFrame):
         `monotonic_t` drives the flash phase (default: time.monotonic())."""
         mono = time.monotonic() if monotonic_t is None else monotonic_t
         alarms = sort_for_display(active_alarms)
-        self.shown_alarms = alarms[:MAX_ROWS]
+        self.shown_alarms = alarms[: self.row_count]
         for i, row in enumerate(self._rows):
             if i >= len(alarms):
                 if row.isVisible():
@@ -261,16 +274,24 @@ class AlarmBar(QFrame):
             row.show_parts(alarm_parts(a, now))
             if not row.isVisible():
                 row.show()
-        extra = len(alarms) - MAX_ROWS
+        extra = len(alarms) - self.row_count
         self.more_label.setText(f"+{extra} more" if extra > 0 else "")
         self.more_label.setVisible(extra > 0)
+        self._rows[-1].set_right_reserve(self.more_label.width() + 4 if extra > 0 else 0)
         self.idle_label.setVisible(not alarms)
         self.ack_button.setEnabled(any(not a.acknowledged for a in alarms))
-        if audio_paused_until is not None and audio_paused_until > now:
-            self.paused_label.setText(f"AUDIO PAUSED {format_countdown(audio_paused_until - now)}")
-            self.paused_label.setVisible(True)
-        else:
-            self.paused_label.setVisible(False)
+        paused = audio_paused_until is not None and audio_paused_until > now
+        text = (f"AUDIO PAUSED {format_countdown(audio_paused_until - now)}"
+                if paused and audio_paused_until is not None else self._pause_text)
+        if text != self.pause_button.text():
+            self.pause_button.setText(text)
+            self.pause_button.setStyleSheet(
+                "QPushButton { background: #ffd400; color: #000000; border-color: #ffd400; }" if paused else "")
+
+    def paused_text(self) -> str:
+        """The running pause's countdown ("AUDIO PAUSED 1:45"), or "" when no pause runs."""
+        text = self.pause_button.text()
+        return text if text.startswith("AUDIO PAUSED") else ""
 
     def rows(self) -> list[tuple[str, str]]:
         """(full text, shown text) of each alarm row on screen, top first (for tests and dumps)."""

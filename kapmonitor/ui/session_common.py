@@ -16,6 +16,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.session.session import NurseSession
+from kapmonitor.ui import theme
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +64,15 @@ BASE_FONT_PX = 17
 
 def apply_session_style(widget: QWidget) -> None:
     """Dark bedside style and a large base font; `big_font` labels keep their own size."""
-    widget.setStyleSheet(SESSION_STYLE)
+    widget.setStyleSheet(SESSION_STYLE.replace("font-size: 15px", f"font-size: {theme.scaled_px(15)}px"))
     font = QFont(widget.font())
-    font.setPixelSize(BASE_FONT_PX)
+    font.setPixelSize(theme.scaled_px(BASE_FONT_PX))  # grows with the screen (4K: as large as the window)
     widget.setFont(font)
 
 
 def big_font(px: int = 30, bold: bool = True) -> QFont:
     font = QFont()
-    font.setPixelSize(px)
+    font.setPixelSize(theme.scaled_px(px))
     font.setBold(bold)
     return font
 

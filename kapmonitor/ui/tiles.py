@@ -22,9 +22,10 @@ MIN_VALUE_PX = 40
 MANUAL_TEXT = "MANUAL"
 
 
-def _font(px: int, bold: bool = False) -> QFont:
+def _font(px: int, bold: bool = False, scaled: bool = True) -> QFont:
+    """`px` as designed for 1280x800, grown with the screen unless `scaled` is False (already fitted)."""
     font = QFont(theme.FONT_FAMILY)
-    font.setPixelSize(px)
+    font.setPixelSize(theme.scaled_px(px) if scaled else px)
     font.setBold(bold)
     return font
 
@@ -141,12 +142,12 @@ class NumericTile(QFrame):
         room_h = max(1, self.height() - margins.top() - margins.bottom() - top_h - bottom_h)
         px = MIN_VALUE_PX
         for candidate in range(MIN_VALUE_PX, 400, 4):
-            metrics = QFontMetrics(_font(candidate, bold=True))
+            metrics = QFontMetrics(_font(candidate, bold=True, scaled=False))
             if metrics.horizontalAdvance(self._sample_text) > room_w or metrics.height() > room_h:
                 break
             px = candidate
         if self.value_label.font().pixelSize() != px:
-            self.value_label.setFont(_font(px, bold=True))
+            self.value_label.setFont(_font(px, bold=True, scaled=False))
 
     def set_value(self, text: str) -> None:
         if self.value_label.text() != text:
