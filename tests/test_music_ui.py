@@ -323,3 +323,44 @@ def test_volume_slider_keeps_its_width_when_ducking(window, qtbot) -> None:  # t
     w.refresh()
     qtbot.wait(50)
     assert w.volume_slider.geometry() == before
+
+
+def test_the_playing_row_is_never_cut(window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QFontMetrics
+
+    from kapmonitor.ui.music_playlist_editor import COL_ARTIST, COL_TITLE
+
+    w, ctl, _ = window
+    (track,) = ctl.playlist.add_paths(
+        [write_tone(tmp_path / "The Long Named Chamber Ensemble - Evening Song.wav", 300, 1.0, fmt="WAV")], 1)
+    w.editor.rebuild()
+    w.editor.set_playing(track.id)  # as the controller reports it, without a rebuild
+    item = w.editor.item_for(w.editor.playing_id)
+    assert item is not None and item.font(COL_TITLE).bold()
+    tree = w.editor.tree
+    for col in (COL_TITLE, COL_ARTIST):
+        needed = QFontMetrics(item.font(col)).horizontalAdvance(item.text(col))
+        assert tree.columnWidth(col) >= max(needed, tree.sizeHintForColumn(col)), item.text(col)
+
+
+def test_phase_names_on_the_timeline_are_cut_with_an_ellipsis_and_shown_on_hover(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    w, _, _ = window
+    w.refresh()
+    timeline = w.timeline
+    blocks = timeline.phase_blocks()
+    assert [s.name for s in timeline.spans] == ["pre-onset", "peak"]
+    metrics = timeline.fontMetrics()
+    for (rect, shown), span in zip(blocks, timeline.spans, strict=True):
+        # whole, or its start and "…", or nothing (too short: hover) - never cut mid-letter
+        assert shown in ("", span.name) or (shown.endswith("\u2026") and span.name.startswith(shown[:-1]))
+        assert shown == "" or metrics.horizontalAdvance(shown) <= rect.width() - 6
+    assert blocks[0][1] == ""  # a 1-second track in a 40-minute view: no room for its name
+    rect = blocks[0][0]
+    where = QPoint(int(rect.center().x()), int(rect.center().y()))
+    QApplication.sendEvent(timeline, QHelpEvent(QEvent.Type.ToolTip, where, timeline.mapToGlobal(where)))
+    qtbot.waitUntil(lambda: QToolTip.text().startswith("pre-onset"), timeout=2000)
+    QToolTip.hideText()

@@ -2,7 +2,9 @@
 
 Past phases are drawn where they really started; the current and later phases are projected
 from the remaining track durations. The infusion (start → planned end) is a bar above them, and
-a line marks now. Painting only; all data is handed in by `set_data()` from the GUI thread.
+a line marks now. A phase name too long for its block is cut with "…" (or left out when not even
+three letters fit); hovering a block shows the phase's name and times. Painting only; all data
+is handed in by `set_data()` from the GUI thread.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QRectF, Qt
+from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from kapmonitor.ui import theme
 
 PHASE_COLORS = ("#8fb8de", "#9fd3a8", "#e8c48f", "#c3a6dc", "#a8d8d8", "#e0b0b0")
+MARGIN = 6.0
+MIN_NAME_CHARS = 3
 
 
 @dataclass(frozen=True)
@@ -55,15 +59,39 @@ class PhaseTimelineWidget(QWidget):
         lo, hi = min(times), max(times)
         return lo, max(hi, lo + 60.0)
 
+    def _x_of(self, t: float) -> float:
+        lo, hi = self.time_range()
+        return MARGIN + (t - lo) / (hi - lo) * (self.width() - 2 * MARGIN)
+
+    def phase_blocks(self) -> list[tuple[QRectF, str]]:
+        """Each phase's block and the name drawn in it ("" when too short): what the strip shows."""
+        metrics = self.fontMetrics()
+        out = []
+        for s in self.spans:
+            r = QRectF(self._x_of(s.start), 28, max(2.0, self._x_of(s.end) - self._x_of(s.start)), self.height() - 46)
+            shown = metrics.elidedText(s.name, Qt.TextElideMode.ElideRight, int(r.width() - 6))
+            if len(shown.rstrip("\u2026")) < min(MIN_NAME_CHARS, len(s.name)):
+                shown = ""
+            out.append((r, shown))
+        return out
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            for (r, _), s in zip(self.phase_blocks(), self.spans, strict=True):
+                if r.contains(event.pos().toPointF()):
+                    QToolTip.showText(event.globalPos(), f"{s.name}  {_fmt_clock(s.start)}–{_fmt_clock(s.end)}", self)
+                    return True
+            QToolTip.hideText()
+            event.ignore()
+            return True
+        return super().event(event)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         try:
             w, h = self.width(), self.height()
             lo, hi = self.time_range()
-            margin = 6.0
-
-            def x_of(t: float) -> float:
-                return margin + (t - lo) / (hi - lo) * (w - 2 * margin)
+            x_of = self._x_of
 
             p.fillRect(self.rect(), QColor(theme.PANEL))
             if self.infusion is not None:
@@ -73,15 +101,14 @@ class PhaseTimelineWidget(QWidget):
                 p.setPen(QPen(QColor(theme.TEXT)))
                 p.drawText(r.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter,
                            f"infusion {_fmt_clock(a)}–{_fmt_clock(b)}")
-            for i, s in enumerate(self.spans):
-                r = QRectF(x_of(s.start), 28, max(2.0, x_of(s.end) - x_of(s.start)), h - 46)
+            for i, (s, (r, shown)) in enumerate(zip(self.spans, self.phase_blocks(), strict=True)):
                 color = QColor(PHASE_COLORS[i % len(PHASE_COLORS)])
                 if not s.current:
                     color.setAlpha(150)
                 p.fillRect(r, color)
                 p.setPen(QPen(QColor("#202020"), 2 if s.current else 1))
                 p.drawRect(r)
-                p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, s.name)
+                p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, shown)
             x = x_of(self.now)
             p.setPen(QPen(QColor(theme.TEXT), 2))
             p.drawLine(int(x), 2, int(x), h - 16)

@@ -217,6 +217,8 @@ class PlaylistEditor(QWidget):
                 item = self.item_for(old_or_new) if old_or_new is not None else None
                 if item is not None:
                     self._mark_playing(item, on)
+            for col in (COL_TITLE, COL_ARTIST, COL_DURATION):  # bold is wider: never cut the playing row
+                self.tree.resizeColumnToContents(col)
         finally:
             self._building = False
         self.playing_id = track_id
