@@ -268,6 +268,8 @@ class MonitoringPipeline:
             recorder.start()  # raises before anything changed
         old_reader = self.reader
         old_reader.stop()  # the old driver is closed; its last batch is already dispatched
+        if new_kind and self.alarms is not None:  # logged in the old record: its alarms end with it
+            self.alarms.source_changed(f"monitor changed to {driver.description}: a new session record")
         if new_kind:
             old = self.recorder.switch_to(recorder)
             started = recorder.path

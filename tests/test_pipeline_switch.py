@@ -172,3 +172,28 @@ def test_a_simulated_record_is_never_continued_by_a_real_monitor(tmp_path: Path)
         assert pipeline.recorder.path == tmp_path / "patient.db"
     finally:
         pipeline.stop()
+
+
+def test_alarms_of_the_simulator_end_with_its_record(tmp_path: Path) -> None:
+    """A latched high BP alarm of the simulated patient never goes on in a patient's record."""
+    from kapmonitor.model.samples import Source, Status, VitalSample
+
+    clock = RealClock()
+    sim_db, real_db = tmp_path / "demo-sim.db", tmp_path / "patient.db"
+    pipeline = MonitoringPipeline(SimulatedMonitor(DriverOptions(seed=3), clock), sim_db,
+                                  alarm_profile=default_profile())
+    pipeline.start()
+    try:
+        engine = pipeline.alarms
+        assert engine is not None
+        now = clock.now()
+        pipeline.submit([VitalSample(now, Parameter.NIBP_SYS, 205.0, Status.OK, Source.SIMULATED, "m1"),
+                         VitalSample(now, Parameter.NIBP_DIA, 100.0, Status.OK, Source.SIMULATED, "m1")])
+        assert any(a.parameter is Parameter.NIBP_SYS for a in engine.active_alarms())
+        real = IntelliVueDriver(DriverOptions(port=str(tmp_path / "no-such-port")), clock)
+        pipeline.replace_driver(real, new_record=real_db)
+        assert not [a for a in engine.active_alarms() if a.kind.value == "physiological"]
+    finally:
+        pipeline.stop()
+    assert rows(sim_db, "SELECT event FROM alarm_log WHERE parameter = 'nibp_sys' ORDER BY id")[-1] == ("cleared",)
+    assert rows(real_db, "SELECT count(*) FROM alarm_log WHERE parameter = 'nibp_sys'") == [(0,)]

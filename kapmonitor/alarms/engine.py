@@ -274,6 +274,24 @@ class AlarmEngine:
             t = self._advance(self._clock.now())
             self._set_condition(t, alarm_id, True, kind=AlarmKind.TECHNICAL, priority=priority, message=message)
 
+    def source_changed(self, reason: str) -> int:
+        """The vitals now come from another kind of source (simulator <-> a patient's monitor): the
+        physiological alarms of the old source end, latched ones too (logged as cleared with
+        `reason`), and no onset or last value carries over; they were never about this patient.
+        Technical alarms stay and end by themselves. Returns how many alarms ended."""
+        with self._lock:
+            t = self._advance(self._clock.now())
+            ended = [i for i, a in self._alarms.items() if a.kind is AlarmKind.PHYSIOLOGICAL]
+            for alarm_id in ended:
+                self._remove(t, alarm_id, reason)
+            self._onsets.clear()
+            self._onset_done.clear()
+            self._last_value.clear()
+            self._nibp_key = None
+            self._nibp_reading = {}
+            self._touch()
+            return len(ended)
+
     def clear_technical(self, alarm_id: str) -> None:
         """The technical condition is gone (a latched high alarm stays until acknowledged)."""
         with self._lock:
