@@ -6,13 +6,22 @@ alarm colours follow IEC 60601-1-8 (high red, medium yellow, low pale yellow); t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kapmonitor.model.parameters import Parameter
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPalette
 
 BACKGROUND = "#000000"
 PANEL = "#101418"
 PANEL_BORDER = "#2a3138"
 TEXT = "#f2f2f2"
 TEXT_DIM = "#9aa4ad"
+# disabled: dimmer than TEXT and drawn on a darker, dashed-bordered field, still >= 4.5:1 on every panel
+TEXT_DISABLED = "#8a939c"
+FIELD = "#0b0f13"  # inputs, lists and drop-down lists
+SELECTION = "#2f5f8a"  # the chosen row of a list or drop-down, white text on it (6.9:1)
 GRID = "#2b3036"
 
 PARAMETER_COLOURS: dict[Parameter, str] = {
@@ -77,13 +86,27 @@ QMenuBar {{ background: {PANEL}; color: {TEXT}; }}
 QMenuBar::item:selected {{ background: #26303a; }}
 QMenu {{ background: {PANEL}; color: {TEXT}; border: 1px solid {PANEL_BORDER}; }}
 QMenu::item:selected {{ background: #26303a; }}
+QMenu::item:disabled, QMenuBar::item:disabled {{ color: {TEXT_DISABLED}; }}
+QMenu::separator {{ height: 1px; background: {PANEL_BORDER}; margin: 4px 8px; }}
 QPushButton {{ background: #1d252d; color: {TEXT}; border: 1px solid #3a4550; border-radius: 6px;
               padding: 6px 14px; }}
 QPushButton:hover {{ background: #26313b; }}
 QPushButton:pressed {{ background: #2f3c48; }}
-QPushButton:disabled {{ color: #5d6670; border-color: #2a3138; }}
+QPushButton:disabled {{ color: {TEXT_DISABLED}; background: #12171c; border: 1px dashed #3a4550; }}
 QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox, QPlainTextEdit, QTextEdit {{
-    background: #0b0f13; color: {TEXT}; border: 1px solid #3a4550; border-radius: 4px; padding: 4px; }}
+    background: {FIELD}; color: {TEXT}; border: 1px solid #3a4550; border-radius: 4px; padding: 4px; }}
+QLineEdit:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled, QComboBox:disabled, QPlainTextEdit:disabled,
+QTextEdit:disabled {{ color: {TEXT_DISABLED}; border-style: dashed; }}
+QLabel:disabled, QCheckBox:disabled, QRadioButton:disabled, QGroupBox:disabled {{ color: {TEXT_DISABLED}; }}
+QComboBox QAbstractItemView {{ background: {FIELD}; color: {TEXT}; border: 1px solid #7a8794;
+    selection-background-color: {SELECTION}; selection-color: #ffffff; outline: 0; }}
+QTabWidget::pane {{ background: {PANEL}; border: 1px solid {PANEL_BORDER}; top: -1px; }}
+QTabBar::tab {{ background: #1d252d; color: {TEXT}; border: 1px solid #3a4550; border-bottom: 0;
+    border-top-left-radius: 6px; border-top-right-radius: 6px; padding: 6px 14px; margin-right: 2px; }}
+QTabBar::tab:selected {{ background: {SELECTION}; color: #ffffff; }}
+QTabBar::tab:disabled {{ color: {TEXT_DISABLED}; }}
+QGroupBox {{ color: {TEXT}; }}
+QToolTip {{ background: #f2f2f2; color: #000000; border: 1px solid #3a4550; padding: 4px; }}
 QTableView, QTableWidget, QListWidget, QTreeView {{ background: #0b0f13; color: {TEXT}; gridline-color: #222a31;
     alternate-background-color: #151b21; selection-background-color: #2f3c48; }}
 QCheckBox::indicator, QTreeView::indicator, QTableView::indicator {{ width: 16px; height: 16px;
@@ -118,4 +141,30 @@ def apply_application_font(app: object) -> None:
     font = QFont(FONT_FAMILY)
     font.setPointSizeF(11.5 * screen_scale())
     app.setFont(font)
+    app.setPalette(dark_palette())
     app.setStyleSheet(STYLESHEET)
+
+
+def dark_palette() -> QPalette:
+    """The theme as a palette: whatever the stylesheet does not style (a tab page, a drop-down list,
+    a plain widget's background) is dark with light text, never light text on the default light grey.
+    Disabled text is dimmer but keeps >= 4.5:1."""
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for r, colour in (
+        (role.Window, PANEL), (role.WindowText, TEXT), (role.Base, FIELD), (role.AlternateBase, "#151b21"),
+        (role.Text, TEXT), (role.Button, "#1d252d"), (role.ButtonText, TEXT), (role.BrightText, "#ffffff"),
+        (role.Highlight, SELECTION), (role.HighlightedText, "#ffffff"), (role.ToolTipBase, "#f2f2f2"),
+        (role.ToolTipText, "#000000"), (role.PlaceholderText, TEXT_DIM), (role.Link, "#6cb6ff"),
+        (role.Light, "#3a4550"), (role.Midlight, "#2a3138"), (role.Mid, "#222a31"), (role.Dark, "#0b0f13"),
+        (role.Shadow, "#000000"),
+    ):
+        palette.setColor(r, QColor(colour))
+    disabled = QPalette.ColorGroup.Disabled
+    for r in (role.WindowText, role.Text, role.ButtonText, role.PlaceholderText):
+        palette.setColor(disabled, r, QColor(TEXT_DISABLED))
+    palette.setColor(disabled, role.Base, QColor("#12171c"))
+    palette.setColor(disabled, role.Button, QColor("#12171c"))
+    return palette
