@@ -4,6 +4,7 @@ into, refused files are never touched, broken records export with one clear line
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -121,6 +122,55 @@ def test_moved_record_continues_in_a_recovery_file_beside_the_old_name(tmp_path:
     assert alarms and "s.db was deleted or moved" in alarms[0]
     (recovery,) = sibling_files(tmp_path, "recovered")
     assert hr_values(recovery) == [1.0, 2.0]
+
+
+def test_running_pipeline_alarms_on_deletion_and_the_record_holds_the_whole_session(tmp_path: Path) -> None:
+    from kapmonitor.alarms.engine import STORAGE_FAILURE
+    from kapmonitor.alarms.profile import default_profile
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.simulator import SimulatedMonitor
+    from kapmonitor.model.clock import RealClock
+    from kapmonitor.pipeline import MonitoringPipeline
+
+    path = tmp_path / "live.db"
+    pipeline = MonitoringPipeline(SimulatedMonitor(DriverOptions(seed=2), RealClock()), path,
+                                  alarm_profile=default_profile())
+    assert pipeline.alarms is not None
+    pipeline.start()
+    try:
+        time.sleep(2.0)
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink()
+        deleted_at = time.monotonic()
+        assert _until(lambda: any(a.alarm_id == STORAGE_FAILURE for a in pipeline.alarms.active_alarms()), 2.0)
+        assert time.monotonic() - deleted_at <= 2.0
+        assert _until(lambda: pipeline.recorder.path != path, 5.0)
+        # the condition has ended (recording goes on) but the high alarm stays until acknowledged
+        alarm = next(a for a in pipeline.alarms.active_alarms() if a.alarm_id == STORAGE_FAILURE)
+        assert alarm.latched and not alarm.condition_present and pipeline.recorder.path.name in alarm.message
+        text, ok = pipeline.recorder.status()
+        assert not ok and pipeline.recorder.path.name in text
+        time.sleep(1.0)
+    finally:
+        pipeline.stop()
+    recovery = pipeline.recorder.path
+    conn = open_read_only(recovery)
+    try:
+        times = [t for (t,) in conn.execute("SELECT t FROM samples WHERE parameter = 'hr' ORDER BY t")]
+        events = [e for (e,) in conn.execute("SELECT event FROM alarm_log WHERE alarm_id = ?", (STORAGE_FAILURE,))]
+    finally:
+        conn.close()
+    assert times[-1] - times[0] >= 3.0 and all(b - a <= 1.01 for a, b in itertools.pairwise(times))
+    assert "raised" in events  # the alarm itself is in the recovered record
+
+
+def _until(condition: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.02)
+    return bool(condition())  # type: ignore[operator]
 
 
 # -- defect 3: a transient disk-full ---------------------------------------------------------------------
