@@ -243,3 +243,22 @@ def test_leaving_a_patient_mid_infusion_for_the_simulator_is_confirmed(qtbot, di
     from kapmonitor.session.storage import find_unfinished_sessions
 
     assert [s.path for s in find_unfinished_sessions(record.parent)] == [record]  # offered at the next start
+
+
+def test_a_saved_monitor_that_is_unplugged_still_starts_monitoring(dirs: Path) -> None:
+    """The saved monitor's adapter is missing at the start: the window opens anyway (reconnecting),
+    where an explicit --port that cannot be opened is refused."""
+    save_monitor_choice(MonitorChoice("philips-intellivue", str(dirs / "ttyUSB-gone"), None))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KAPMONITOR_DATA_DIR=str(dirs / "data"),
+               KAPMONITOR_CONFIG_DIR=str(dirs / "config"), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--screenshot", str(dirs / "shot.png"),
+                           "--screenshot-after", "1"], env=env, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert "ttyUSB-gone" in done.stderr and "retrying while the window runs" in done.stderr
+    (record,) = (dirs / "data" / "sessions").glob("*.db")
+    con = sqlite3.connect(record)
+    try:
+        assert dict(con.execute("SELECT key, value FROM meta"))["driver"] == "philips-intellivue"
+        assert con.execute("SELECT count(*) FROM link_events WHERE state = 'disconnected'").fetchone()[0] >= 1
+    finally:
+        con.close()

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import serial
 from ge_s5_support import PtyPair, wait_for
+from PySide6.QtCore import Qt
 
 from kapmonitor.drivers.ge_s5 import protocol as p
 from kapmonitor.drivers.ge_s5.emulator import SETTINGS, GeS5MonitorState
@@ -195,3 +196,33 @@ def test_the_real_program_monitors_before_the_question_is_answered(tmp_path: Pat
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+
+
+def test_a_question_put_off_can_be_asked_again_from_the_session_menu(  # type: ignore[no-untyped-def]
+    qtbot, tmp_path: Path, monkeypatch
+) -> None:
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.intellivue.driver import IntelliVueDriver
+    from kapmonitor.ui.app import MonitorApplication
+
+    monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
+    old, _ = unfinished_record(tmp_path / "data" / "sessions")
+    clock = RealClock()
+    app = MonitorApplication(IntelliVueDriver(DriverOptions(port=str(tmp_path / "no-port")), clock), clock, None, None)
+    app.start(sound=False)
+    try:
+        qtbot.addWidget(app.window)
+        question = app.offer_resume()
+        qtbot.mouseClick(question.later_button, Qt.MouseButton.LeftButton)
+        assert not question.isVisible() and app.pipeline.recorder.path != old
+        assert app.resume_action in app.session_controller.menu.actions()
+        app.resume_action.trigger()
+        again = app.resume_question
+        assert again is not question and again.isVisible()
+        qtbot.mouseClick(again.resume_button, Qt.MouseButton.LeftButton)
+        assert app.pipeline.recorder.path == old and app.session_controller.session is not None
+        app.resume_action.trigger()  # nothing unfinished any more: said so, no question
+        assert app.resume_question is again and "No unfinished session" in app.window.statusBar().currentMessage()
+    finally:
+        shut(app)

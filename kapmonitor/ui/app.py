@@ -155,15 +155,18 @@ class MonitorApplication:
             self.window.refresh_fast()
 
     # -- monitoring first: the unfinished-session question comes after the window ------------------
-    def offer_resume(self, folder: Path | None = None) -> object:
+    def offer_resume(self, folder: Path | None = None, tell_if_none: bool = False) -> object:
         """Ask, without blocking, whether to resume an unfinished session; monitoring and alarms run
         meanwhile into a fresh record. Returns the question (None when nothing is unfinished)."""
         from kapmonitor.session.storage import find_unfinished_sessions
+        from kapmonitor.ui.main_window import MainWindow
         from kapmonitor.ui.session_resume import ResumeOfferDialog
 
         here = self.pipeline.recorder.path
         found = [s for s in find_unfinished_sessions(folder) if s.path != here]
         if not found:
+            if tell_if_none and isinstance(self.window, MainWindow):
+                self.window.show_message("No unfinished session to resume", 6000)
             return None
         dialog = ResumeOfferDialog(found, self.window)  # type: ignore[arg-type]
         dialog.setModal(False)  # the nurse can still acknowledge alarms while it is open
@@ -316,6 +319,12 @@ class MonitorApplication:
             new_record=self._new_record,  # a session after a discharge gets its own record
         )
         self.session_controller.session_changed.connect(self._on_session_changed)
+        if not simulated:  # the start-up question may have been put off ("Later"): ask again from the menu
+            from PySide6.QtGui import QAction
+
+            self.resume_action = QAction("&Resume an unfinished session\u2026", self.session_controller)
+            self.resume_action.triggered.connect(lambda: self.offer_resume(tell_if_none=True))
+            self.session_controller.menu.addAction(self.resume_action)
         if resume:
             self.session_controller.resume_session(self.pipeline.recorder.path)
         elif simulated:
