@@ -289,6 +289,7 @@ class MainWindow(QMainWindow):
         self.recording_label.min_chars = 18
         self.message_label = ElidedLabel("")
         self.message_label.setObjectName("statusMessage")
+        self.message_label.min_chars = 22  # room for "2 alarm(s) acknowledged" before the file name
         self.message_label.setStyleSheet(f"color: {theme.ALARM_MEDIUM};")
         self.clock_label = QLabel("")
         self.clock_label.setFont(_font(theme.scaled_px(15), bold=True))

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QTabBar, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -263,14 +263,22 @@ class WindowPlacer(QObject):
                 continue
             room = label.contentsRect().width() - 2 * label.margin()
             needed = label.fontMetrics().horizontalAdvance(label.text())
-            rows.append({"shown": label.text(), "full": label.toolTip() or label.text(),
+            full = getattr(label, "full", None)  # an alarm row keeps its whole text (the tooltip is HTML)
+            rows.append({"shown": label.text(), "full": full if isinstance(full, str) and full else label.text(),
                          "fits": needed <= room, "needed": needed, "room": room})
         windows = [{"title": w.windowTitle(), "frame": rect(w.frameGeometry())}
                    for w in QApplication.topLevelWidgets() if w.isVisible() and w.windowType() in PLACED_TYPES]
+        tabs = [rect(QRect(t.mapToGlobal(QPoint(0, 0)), t.size()))
+                for w in QApplication.topLevelWidgets() if w.isVisible()
+                for t in w.findChildren(QTabBar) if t.isVisible()]
+        status = getattr(self.nurse_window, "statusBar", None)
+        bar = status() if callable(status) else None
         return {"alarm_area": rect(protected[0]) if protected else None,
                 "protected": [rect(r) for r in protected],
                 "nurse_frame": rect(self.nurse_frame()),
-                "windows": windows, "alarm_labels": rows}
+                "status_bar": rect(QRect(bar.mapToGlobal(QPoint(0, 0)), bar.size()))
+                if isinstance(bar, QWidget) and bar.isVisible() else None,
+                "windows": windows, "tab_bars": tabs, "alarm_labels": rows}
 
     def write_geometry(self) -> None:
         if not self._geometry_path:
