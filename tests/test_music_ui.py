@@ -364,3 +364,24 @@ def test_phase_names_on_the_timeline_are_cut_with_an_ellipsis_and_shown_on_hover
     QApplication.sendEvent(timeline, QHelpEvent(QEvent.Type.ToolTip, where, timeline.mapToGlobal(where)))
     qtbot.waitUntil(lambda: QToolTip.text().startswith("pre-onset"), timeout=2000)
     QToolTip.hideText()
+
+
+def test_duck_and_hold_look_different_when_on(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.ui import theme
+
+    w, ctl, _ = window
+    w.setStyleSheet(theme.STYLESHEET)
+    for key in ("duck", "hold_phase"):
+        button = w.buttons[key]
+        off = button.grab().toImage()
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        w.refresh()
+        assert button.isChecked()
+        on = button.grab().toImage()
+        centre = (off.width() // 2, 4)  # the face of the button, above its text
+        assert _text_contrast(on, on.rect()) >= 4.5
+        off_bg, on_bg = off.pixel(*centre) & 0xFFFFFF, on.pixel(*centre) & 0xFFFFFF
+        lum = sorted((_luminance(off_bg), _luminance(on_bg)))
+        ratio = (lum[1] + 0.05) / (lum[0] + 0.05)
+        assert ratio >= 3.0, (hex(off_bg), hex(on_bg))  # on and off told apart at a glance
+    assert ctl.ducked

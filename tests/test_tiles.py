@@ -127,3 +127,18 @@ def test_manual_values_are_marked_manual(qtbot) -> None:  # type: ignore[no-unty
                     ((Parameter.NIBP_SYS, 125.0), (Parameter.NIBP_DIA, 85.0))])
     window.refresh_fast()
     assert window.nibp_tile.manual_label.isVisible() and window.nibp_tile.value_label.text() == "125/85"
+
+
+def test_tiles_keep_a_readable_value_when_something_above_takes_room(qtbot) -> None:  # type: ignore[no-untyped-def]
+    now = Now(T0 + 100)
+    window, store = window_at(qtbot, 1280, 800, now)
+    notice = QLabel("\n".join(["a long notice above the vitals"] * 30))  # e.g. a wrapped banner
+    window.alarm_area.addWidget(notice)
+    store.on_items([VitalSample(T0 + 100, Parameter.HR, 72.0)])
+    window.refresh_fast()
+    qtbot.wait(30)
+    for tile in window.tiles.values():
+        value = tile.value_label
+        assert value.height() >= value.fontMetrics().height(), (tile._label.text(), value.height())
+        assert value.font().pixelSize() >= 40
+        assert_texts_apart(tile)

@@ -60,6 +60,10 @@ SHORTCUTS: dict[str, tuple[str, ...]] = {
 }
 
 
+TOGGLE_STYLE = ("QPushButton:checked { background: #d77a00; color: #000000; border: 2px solid #ffb347; "
+                "font-weight: bold; }")
+
+
 class TherapistWindow(QMainWindow):
     """See module docstring. `infusion_window_fn()` returns (infusion start, planned end) or None."""
 
@@ -139,6 +143,8 @@ class TherapistWindow(QMainWindow):
         self.hold_button.setMinimumHeight(56)
         self.hold_button.toggled.connect(controller.set_hold_phase)
         self.buttons["hold_phase"] = self.hold_button
+        for toggle in (self.duck_button, self.hold_button):  # on must look on, from across the room
+            toggle.setStyleSheet(TOGGLE_STYLE)
         self.crossfade_spin = QDoubleSpinBox(self)
         self.crossfade_spin.setRange(MIN_CROSSFADE, MAX_CROSSFADE)
         self.crossfade_spin.setSuffix(" s crossfade")

@@ -131,15 +131,21 @@ class NumericTile(QFrame):
         self._layout.addLayout(bottom)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._apply_style()
+        # never squeezed below a readable value: the name line, the smallest value, the detail line
+        top_h = self._label.sizeHint().height()
+        bottom_h = max(self.detail_label.sizeHint().height(), self.manual_label.sizeHint().height())
+        value_h = QFontMetrics(_font(MIN_VALUE_PX, bold=True, scaled=False)).height()
+        self.setMinimumHeight(8 + 8 + 6 + top_h + value_h + bottom_h)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Fit the value to the tile: as large as the tile allows (large screens), smaller in a narrow column."""
         super().resizeEvent(event)
         margins = self._layout.contentsMargins()
         top_h = self._label.sizeHint().height()
-        room_w = max(1, self.width() - margins.left() - margins.right() - 12)
+        inside = self.contentsRect()  # within the border
+        room_w = max(1, inside.width() - margins.left() - margins.right() - 6)
         bottom_h = max(self.detail_label.sizeHint().height(), self.manual_label.sizeHint().height())
-        room_h = max(1, self.height() - margins.top() - margins.bottom() - top_h - bottom_h)
+        room_h = max(1, inside.height() - margins.top() - margins.bottom() - top_h - bottom_h)
         px = MIN_VALUE_PX
         for candidate in range(MIN_VALUE_PX, 400, 4):
             metrics = QFontMetrics(_font(candidate, bold=True, scaled=False))
