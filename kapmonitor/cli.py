@@ -111,6 +111,17 @@ def _normalise(argv: list[str]) -> list[str]:
     return argv
 
 
+def _accelerated_start(session: Path | None) -> float:
+    """An accelerated clock resuming a record starts after the record's end: an earlier accelerated run
+    may have recorded far ahead of the wall clock, and time in one record never runs backwards."""
+    import time
+
+    from kapmonitor.recording.reader import last_record_time
+
+    end = last_record_time(session) if session is not None else None
+    return max(time.time(), end + 1.0) if end is not None else time.time()
+
+
 def run_command(args: argparse.Namespace) -> int:
     """`kapmonitor run`: check everything a user could have got wrong, then start the GUI."""
     from kapmonitor.drivers.base import Driver, DriverOptions
@@ -150,7 +161,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.screenshot is None and not has_display():
         return fail("no display to show the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
                     "start kapmonitor from a desktop session, or render with --screenshot PNG")
-    clock: Clock = RealClock() if args.speed == 1.0 else AcceleratedClock(args.speed)
+    clock: Clock = RealClock() if args.speed == 1.0 else AcceleratedClock(args.speed, _accelerated_start(args.session))
     options = DriverOptions(port=args.port, baudrate=args.baud, scenario=args.scenario, seed=args.seed)
     try:
         if args.replay is not None:

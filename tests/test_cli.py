@@ -134,3 +134,22 @@ def test_sigterm_ends_the_app_cleanly_with_the_record_flushed_even_mid_infusion(
     assert "Traceback" not in err
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT state FROM link_events ORDER BY rowid DESC LIMIT 1").fetchone()[0] == "closed"
+
+
+def test_resumed_accelerated_runs_never_overlap_in_time(tmp_path: Path) -> None:
+    """Each accelerated run records far ahead of the wall clock; the next run on the same record starts
+    after its end, so the record's time never runs backwards (one HR value per time)."""
+    db = tmp_path / "s.db"
+    env = {"KAPMONITOR_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    ends = []
+    for i in range(3):
+        result = kap("--session", str(db), "--screenshot", str(tmp_path / f"{i}.png"), "--screenshot-after", "600",
+                     "--speed", "300", env_extra=env)
+        assert result.returncode == 0, result.stderr
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT t FROM samples WHERE parameter = 'hr' ORDER BY rowid").fetchall()
+        times = [t for (t,) in rows]
+        assert len(times) == len(set(times)), f"run {i}: HR values share times"
+        assert times == sorted(times), f"run {i}: time ran backwards"
+        ends.append(times[-1])
+    assert ends[0] < ends[1] < ends[2]
