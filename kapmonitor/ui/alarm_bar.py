@@ -24,7 +24,16 @@ import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetricsF, QGuiApplication, QKeySequence, QMouseEvent, QResizeEvent, QShortcut
+from PySide6.QtGui import (
+    QCursor,
+    QFont,
+    QFontMetricsF,
+    QGuiApplication,
+    QKeySequence,
+    QMouseEvent,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -97,7 +106,8 @@ class _Row(QLabel):
         super().__init__("")
         self.setFont(_font(px, bold=True, narrow=True))
         fm = QFontMetricsF(self.font())
-        self.setFixedHeight(round(fm.height()) + 2 * (_BORDER_PX + 1))
+        # the line height less a pixel of leading plus the frame: every pixel counts 800 px high
+        self.setFixedHeight(round(fm.height()) - 1 + 2 * _BORDER_PX)
         # a long text never asks for more width: the row takes what the bar gives it
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(0)
@@ -130,6 +140,8 @@ class _Row(QLabel):
             self._parts = parts
             self.full = full_text(parts)
             self.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(self.full)}</p>")
+            if QToolTip.isVisible() and self.underMouse():  # an open tooltip follows the alarm
+                QToolTip.showText(QCursor.pos(), self.toolTip(), self, self.rect(), TAP_TEXT_MS)
             self._fit()
 
     def clear_parts(self) -> None:
@@ -202,7 +214,7 @@ class AlarmBar(QFrame):
                                       "border-radius: 4px; padding: 0 6px; }")
         self.more_label.setToolTip("More alarms than rows: all of them are in Alarms \u25b8 Alarm history")
         self.more_label.setFixedSize(round(QFontMetricsF(self.more_label.font()).horizontalAdvance("+88 more")) + 20,
-                                     self._rows[-1].height() - 2 * _BORDER_PX - 4)
+                                     self._rows[-1].height() - 2 * _BORDER_PX - 2)
         self.more_label.hide()
         grid.addWidget(self.more_label, self.row_count - 1, 0,
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -227,7 +239,7 @@ class AlarmBar(QFrame):
         buttons.addStretch(1)
 
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setContentsMargins(4, 0, 4, 0)
         layout.setSpacing(8)
         layout.addLayout(grid, 1)
         layout.addLayout(buttons)
