@@ -124,6 +124,21 @@ def test_moved_record_continues_in_a_recovery_file_beside_the_old_name(tmp_path:
     assert hr_values(recovery) == [1.0, 2.0]
 
 
+def test_deleted_journal_alone_is_noticed_and_its_commits_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    alarms: list[str] = []
+    rec = SessionRecorder(path, on_failure=alarms.append, watch_interval=0.2).start()
+    rec.on_items([VitalSample(float(i), Parameter.HR, float(i)) for i in range(500)])
+    assert rec.flush()  # committed into the -wal, not yet into the database file
+    path.with_name("s.db-wal").unlink()
+    time.sleep(1.0)
+    rec.on_items([VitalSample(500.0, Parameter.HR, 500.0)])
+    rec.stop()
+    assert alarms and "s.db-wal" in alarms[0]
+    (recovery,) = sibling_files(tmp_path, "recovered")
+    assert hr_values(recovery) == [float(i) for i in range(501)]
+
+
 def test_running_pipeline_alarms_on_deletion_and_the_record_holds_the_whole_session(tmp_path: Path) -> None:
     from kapmonitor.alarms.engine import STORAGE_FAILURE
     from kapmonitor.alarms.profile import default_profile

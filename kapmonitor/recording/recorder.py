@@ -247,7 +247,7 @@ class SessionRecorder:
             fresh = _sibling(self.path, "continued", time.time())
             log.error("%s; recording into %s instead", exc, fresh)
             conn = open_for_writing(fresh)
-            self.replaced = f"{self.path.name} is damaged and was left untouched; this is a new record"
+            self.replaced = f"{self.path.name} is damaged, kept untouched; a new record is written"
             self._meta["continues_damaged_record"] = self.path.name
             self.path = fresh
         self._adopt(conn)
