@@ -38,6 +38,8 @@ MIN_BAND_LABEL_CHARS = 3  # a band shorter than this many letters shows its titl
 INFUSION_LABEL_Y = 218.0
 MARKER_LABEL_Y = 45.0  # event labels run upwards from here on the NIBP plot
 BAND_Y, BAND_HEIGHT = 80.2, 1.6
+LABEL_FILL = (0, 0, 0, 190)
+LABEL_Z = 50.0
 LIMIT_COLOURS = {Priority.HIGH: theme.ALARM_HIGH, Priority.MEDIUM: theme.ALARM_MEDIUM, Priority.LOW: theme.ALARM_LOW}
 
 
@@ -88,9 +90,11 @@ def _coloured(parts: Sequence[tuple[str, str]]) -> str:
 
 
 def _text_item(font: QFont, anchor: tuple[float, float], angle: float = 0.0) -> pg.TextItem:
-    item = pg.TextItem("", anchor=anchor, angle=angle)
+    # on a dark box above the curves: readable where the NIBP bars crowd under it
+    item = pg.TextItem("", anchor=anchor, angle=angle, fill=pg.mkBrush(*LABEL_FILL))
     item.setFont(font)
     item.textItem.document().setDocumentMargin(1)  # compact: the box is what the layout measures
+    item.setZValue(LABEL_Z)
     return item
 
 
