@@ -37,3 +37,30 @@ def test_escape_closes_alarm_history_opened_from_the_menu(qtbot) -> None:  # typ
     ui.actions["history"].trigger()  # and it opens again with its rows
     assert history.isVisible() and history.row_count() >= 1
     ui.close()
+
+
+def test_every_cell_shows_its_whole_text_on_hover(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    from kapmonitor.ui.alarm_history import COLUMNS, AlarmHistoryPanel
+
+    engine = AlarmEngine(default_profile(), ManualClock(T0))
+    engine.on_items([VitalSample(T0, Parameter.NIBP_SYS, 190, measurement_id="m1"),
+                     VitalSample(T0, Parameter.NIBP_DIA, 80, measurement_id="m1")])
+    panel = AlarmHistoryPanel()
+    qtbot.addWidget(panel)
+    panel.set_events(engine.events())
+    panel.resize(560, 300)  # as narrow as beside the vitals at 1280 x 800
+    panel.show()
+    qtbot.waitExposed(panel)
+    column = COLUMNS.index("Message")
+    item = panel.table.item(0, column)
+    assert item is not None and item.text()
+    rect = panel.table.visualItemRect(item)
+    where = rect.center()
+    viewport = panel.table.viewport()
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, where, viewport.mapToGlobal(where)))
+    qtbot.waitUntil(lambda: QToolTip.text() == item.text(), timeout=2000)
+    QToolTip.hideText()

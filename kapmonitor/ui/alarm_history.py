@@ -69,6 +69,7 @@ class AlarmHistoryPanel(QWidget):
         )
         for col, text in enumerate(cells):
             item = QTableWidgetItem(text)
+            item.setToolTip(text)  # a narrow window cuts cells with "…": the whole text on hover
             if col == 2 and ev.kind is not AlarmKind.SYSTEM:
                 item.setForeground(QBrush(QColor(COLOURS[ev.priority][0])))
             item.setData(Qt.ItemDataRole.UserRole, ev.time)
