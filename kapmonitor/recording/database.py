@@ -101,6 +101,19 @@ def _refuse_symlink(path: Path) -> None:
         raise SessionDatabaseError(f"{path} is a symbolic link; give the session database itself (left untouched)")
 
 
+_IN_USE_HERE = "{path} is already being recorded by this kapmonitor; a record has one writer"
+
+
+def _refuse_if_locked_here(path: Path) -> None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    with _locked_guard:
+        if (st.st_dev, st.st_ino) in _locked:
+            raise RecordInUseError(_IN_USE_HERE.format(path=path))
+
+
 def acquire_writer_lock(path: Path) -> WriterLock:
     """Create `path` owner-only if missing, and lock it for writing. Raises SessionDatabaseError.
 
@@ -108,6 +121,7 @@ def acquire_writer_lock(path: Path) -> WriterLock:
     """
     path = Path(path)
     _refuse_symlink(path)
+    _refuse_if_locked_here(path)  # before opening: closing a descriptor would drop SQLite's locks
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -122,8 +136,8 @@ def acquire_writer_lock(path: Path) -> WriterLock:
             raise SessionDatabaseError(f"{path} is not a regular file")
         identity = (st.st_dev, st.st_ino)
         with _locked_guard:
-            if identity in _locked:
-                raise RecordInUseError(f"{path} is already being recorded by this kapmonitor; a record has one writer")
+            if identity in _locked:  # only in a race with _refuse_if_locked_here
+                raise RecordInUseError(_IN_USE_HERE.format(path=path))
             if fcntl is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
