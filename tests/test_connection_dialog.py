@@ -102,7 +102,6 @@ def test_switch_between_real_monitors_within_the_session(tmp_path, emulated_moni
     from kapmonitor.model.clock import RealClock
     from kapmonitor.model.samples import Item, VitalSample
     from kapmonitor.pipeline import MonitoringPipeline
-    from kapmonitor.ui.connection_dialog import switch_monitor
 
     clock = RealClock()
     gone = create_driver("ge-s5", DriverOptions(port=str(tmp_path / "no-such-port")), clock)
@@ -110,11 +109,11 @@ def test_switch_between_real_monitors_within_the_session(tmp_path, emulated_moni
     pipeline = MonitoringPipeline(gone, db)
     seen: list[Item] = []
     pipeline.dispatcher.add_listener(SimpleNamespace(on_items=seen.extend))
-    app = SimpleNamespace(pipeline=pipeline, driver=gone, clock=clock, window=None)
     pipeline.start()
     try:
-        switch_monitor(app, ConnectionChoice("philips-intellivue", emulated_monitor, 115200))
-        assert app.driver.name == "philips-intellivue" and pipeline.reader.driver is app.driver
+        new = create_driver("philips-intellivue", DriverOptions(port=emulated_monitor, baudrate=115200), clock)
+        assert pipeline.replace_driver(new) is None
+        assert pipeline.driver is new and pipeline.reader.driver is new
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not any(
             isinstance(i, VitalSample) and i.source.value == "monitor" and i.valid for i in list(seen)
@@ -137,29 +136,26 @@ def test_switch_between_real_monitors_within_the_session(tmp_path, emulated_moni
 def test_simulated_and_real_never_share_a_record(tmp_path, monkeypatch, start: str, target: str) -> None:  # type: ignore[no-untyped-def]
     """Between the simulator and a real monitor the switch starts a new record (it used to be refused)."""
     import sqlite3
-    from types import SimpleNamespace
 
     from kapmonitor.drivers.base import DriverOptions
     from kapmonitor.drivers.registry import create_driver
     from kapmonitor.model.clock import RealClock
     from kapmonitor.pipeline import MonitoringPipeline
-    from kapmonitor.ui.connection_dialog import switch_monitor
 
     monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
     clock = RealClock()
     first = create_driver(start, DriverOptions(port=str(tmp_path / "port")), clock)
     db = tmp_path / "session.db"
     pipeline = MonitoringPipeline(first, db)
-    app = SimpleNamespace(pipeline=pipeline, driver=first, clock=clock, window=None)
     pipeline.start()
     try:
-        new_record = switch_monitor(app, ConnectionChoice(target, str(tmp_path / "other"), 115200))
+        new_record = pipeline.replace_driver(create_driver(target, DriverOptions(port=str(tmp_path / "other")), clock))
         assert new_record is not None and new_record != db and new_record.parent == tmp_path / "data" / "sessions"
-        assert app.driver.name == target and pipeline.recorder.path == new_record
+        assert pipeline.driver.name == target and pipeline.recorder.path == new_record
         assert new_record.name.endswith("-sim.db") == (target == "simulated")
     finally:
         pipeline.stop()
-    for path, driver in ((db, first), (new_record, app.driver)):
+    for path, driver in ((db, first), (new_record, pipeline.driver)):
         con = sqlite3.connect(path)
         try:
             assert dict(con.execute("SELECT key, value FROM meta"))["simulated"] == str(int(driver.is_simulated))

@@ -55,10 +55,10 @@ def dirs(tmp_path: Path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
     return tmp_path
 
 
-def choose(qtbot, window, driver: str, port: str | None, test: bool = False):  # type: ignore[no-untyped-def]
+def choose(qtbot, app, driver: str, port: str | None, test: bool = False):  # type: ignore[no-untyped-def]
     """Open the dialog from the menu, pick `driver` and `port`, optionally test, press OK."""
-    window.connection_action.trigger()
-    dlg = window.connection_dialog
+    app.connection_menu.action.trigger()
+    dlg = app.connection_menu.dialog
     assert dlg.isVisible() and not dlg.isModal()  # alarms can be acknowledged meanwhile
     dlg.driver_combo.setCurrentIndex(dlg.driver_combo.findData(driver))
     if port is not None:
@@ -87,7 +87,7 @@ def test_switch_simulator_to_ge_and_back_from_the_gui(qtbot, dirs: Path, ge_moni
         assert demo is not None and demo.simulated and window.nibp_action.isEnabled()
         assert window.simulated_banner is not None and window.simulated_banner.isVisible()
 
-        choose(qtbot, window, "ge-s5", ge_monitor, test=True)
+        choose(qtbot, app, "ge-s5", ge_monitor, test=True)
         assert app.driver.name == "ge-s5" and app.pipeline.reader.driver is app.driver
         real_record = app.pipeline.recorder.path
         assert real_record != sim_record and not real_record.name.endswith("-sim.db")
@@ -95,13 +95,13 @@ def test_switch_simulator_to_ge_and_back_from_the_gui(qtbot, dirs: Path, ge_moni
         assert "GE Datex-Ohmeda" in window.device_label.text() and ge_monitor in window.device_label.text()
         assert app.session_controller.session is None  # the demo stays in its own record
         assert window.store is app.pipeline.trends and window.store.latest(Parameter.HR) is None
-        assert "new session record" in window.connection_message.text()
+        assert "new session record" in app.connection_menu.message.text()
         # NIBP on demand is not offered: a GE S/5 cannot start the cuff from kapmonitor
         assert not window.nibp_action.isEnabled() and window.nibp_action.toolTip() == NIBP_NOT_POSSIBLE
         assert load_monitor_choice() == (MonitorChoice("ge-s5", ge_monitor, 19200), None)
         assert wait_for(lambda: (qtbot.wait(50) or True) and window.store.latest(Parameter.HR) is not None, 20)
 
-        choose(qtbot, window, "simulated", None)
+        choose(qtbot, app, "simulated", None)
         assert app.driver.is_simulated and window.simulated_banner.isVisible()
         assert "SIMULATED" in window.windowTitle() and window.nibp_action.isEnabled()
         back = app.pipeline.recorder.path
@@ -221,8 +221,8 @@ def test_leaving_a_patient_mid_infusion_for_the_simulator_is_confirmed(qtbot, di
         session.start_infusion(who="AB", override_reason="test")
         record = app.pipeline.recorder.path
 
-        choose(qtbot, window, "simulated", None)
-        box = window.connection_question
+        choose(qtbot, app, "simulated", None)
+        box = app.connection_menu.question
         qtbot.waitUntil(box.isVisible)
         assert "infusion is running" in box.text() and box.defaultButton().text() == "Keep this monitor"
         qtbot.keyClick(box.focusWidget() or box, Qt.Key.Key_Return)  # Enter keeps the patient's monitor
@@ -230,8 +230,8 @@ def test_leaving_a_patient_mid_infusion_for_the_simulator_is_confirmed(qtbot, di
         assert app.driver.name == "ge-s5" and app.pipeline.recorder.path == record
         assert app.session_controller.session is session
 
-        choose(qtbot, window, "simulated", None)
-        box = window.connection_question
+        choose(qtbot, app, "simulated", None)
+        box = app.connection_menu.question
         qtbot.waitUntil(box.isVisible)
         go = next(b for b in box.buttons() if box.buttonRole(b) is QMessageBox.ButtonRole.DestructiveRole)
         qtbot.mouseClick(go, Qt.MouseButton.LeftButton)

@@ -109,7 +109,8 @@ class MonitorApplication:
         self.pipeline.on_trends_replaced.append(self._show_store)
         from kapmonitor.ui.connection_dialog import install_connection_action
 
-        install_connection_action(window, self)  # Monitor > Monitor connection... (port, driver, test)
+        # Monitor > Monitor connection...: driver, port, test; switches at once and is remembered
+        self.connection_menu = install_connection_action(window, self, window.monitor_menu)
         from kapmonitor.ui.alarm_menu import install_alarm_ui
 
         # Alarms > history, per-session limit change, BP baseline, resume audio, clinic profile (PIN)

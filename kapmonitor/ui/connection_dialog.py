@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -24,6 +23,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -240,53 +241,51 @@ class MonitorSwitcher(Protocol):
     def switch_monitor(self, choice: ConnectionChoice) -> str: ...
 
 
-def switch_monitor(app: object, choice: ConnectionChoice) -> Path | None:
-    """Replace the monitor read by `app` (anything with `pipeline`, `driver` and `clock`).
+class ConnectionMenu(QObject):
+    """Monitor ▸ Monitor connection…: choose, test, switch at once and remember the monitor.
 
-    Real to real continues the record; between the simulator and a real monitor the pipeline
-    starts a new record (returned) so simulated and patient data never share one. GUI thread.
-    Raises DriverError for an unknown driver and ValueError/OSError when the new record cannot be
-    opened; nothing is changed then.
+    Nothing it shows is modal: alarms can be acknowledged while the dialog or a message is open.
+    Leaving a patient's monitor mid-session is confirmed first (Enter keeps the monitor).
+    `dialog`, `question` and `message` are the windows shown last. GUI thread only.
     """
-    from kapmonitor.drivers.base import DriverOptions
-    from kapmonitor.drivers.registry import create_driver
 
-    pipeline = app.pipeline  # type: ignore[attr-defined]
-    old = app.driver  # type: ignore[attr-defined]
-    options = DriverOptions(
-        port=choice.port, baudrate=choice.baudrate, scenario=old.options.scenario, seed=old.options.seed,
-        waves=old.options.waves,
-    )
-    new = create_driver(choice.driver, options, app.clock)  # type: ignore[attr-defined]
-    started: Path | None = pipeline.replace_driver(new)
-    app.driver = new  # type: ignore[attr-defined]
-    return started
+    def __init__(self, window: QMainWindow, app: MonitorSwitcher) -> None:
+        from PySide6.QtGui import QAction
 
+        super().__init__(window)
+        self.window = window
+        self.app = app
+        self.dialog: ConnectionDialog | None = None
+        self.question: QMessageBox | None = None
+        self.message: QMessageBox | None = None
+        self.action = QAction("Monitor &connection\u2026", window)
+        why_not = app.can_switch_monitor()
+        if why_not:
+            self.action.setEnabled(False)
+            self.action.setToolTip(why_not)
+        self.action.triggered.connect(self.open_dialog)
 
-def install_connection_action(window: QWidget, app: MonitorSwitcher) -> None:
-    """Add "Monitor connection..." to the window's Monitor menu: choose, test, switch, remember.
+    def open_dialog(self) -> ConnectionDialog:
+        current = self.app.current_monitor()
+        dlg = ConnectionDialog(self.window, initial=current, busy_port=current.port)
+        dlg.setModal(False)
+        dlg.accepted.connect(lambda: self._chosen(dlg, current))
+        self.dialog = dlg
+        dlg.show()
+        return dlg
 
-    The dialog is not modal: alarms can be acknowledged while it is open."""
-    from PySide6.QtGui import QAction
-    from PySide6.QtWidgets import QMessageBox
-
-    action = QAction("Monitor &connection\u2026", window)
-    why_not = app.can_switch_monitor()
-    if why_not:
-        action.setEnabled(False)
-        action.setToolTip(why_not)
-
-    def tell(icon: QMessageBox.Icon, text: str) -> None:
-        box = QMessageBox(icon, "Monitor connection", text, QMessageBox.StandardButton.Ok, window)
+    def _tell(self, icon: QMessageBox.Icon, text: str) -> None:
+        box = QMessageBox(icon, "Monitor connection", text, QMessageBox.StandardButton.Ok, self.window)
         box.setModal(False)
+        self.message = box
         box.show()
-        window.connection_message = box  # type: ignore[attr-defined]
 
-    def chosen(dlg: ConnectionDialog, current: ConnectionChoice) -> None:
+    def _chosen(self, dlg: ConnectionDialog, current: ConnectionChoice) -> None:
         choice = dlg.selection()
         settings, _, error = _settings_of(choice.driver)
         if error or (settings is not None and not choice.port):
-            tell(QMessageBox.Icon.Warning, error or "Choose or type a serial port first; the monitor was not changed.")
+            self._tell(QMessageBox.Icon.Warning,
+                       error or "Choose or type a serial port first; the monitor was not changed.")
             return
         if choice == current:
             try:
@@ -294,48 +293,41 @@ def install_connection_action(window: QWidget, app: MonitorSwitcher) -> None:
             except OSError as exc:
                 log.warning("monitor choice not saved: %s", exc)
             return
-        warning = app.switch_warning(choice)
+        warning = self.app.switch_warning(choice)
         if warning:
-            confirm(choice, warning)
+            self._confirm(choice, warning)
         else:
-            switch(choice)
+            self.switch(choice)
 
-    def switch(choice: ConnectionChoice) -> None:
+    def switch(self, choice: ConnectionChoice) -> None:
         try:
-            message = app.switch_monitor(choice)
+            message = self.app.switch_monitor(choice)
         except (DriverError, ImportError, ValueError, OSError) as exc:
-            tell(QMessageBox.Icon.Warning, f"The monitor was not changed: {exc}")
+            self._tell(QMessageBox.Icon.Warning, f"The monitor was not changed: {exc}")
             return
-        if isinstance(window, QMainWindow):
-            window.statusBar().showMessage(message, 8000)
-        tell(QMessageBox.Icon.Information, message)
+        self.window.statusBar().showMessage(message, 8000)
+        self._tell(QMessageBox.Icon.Information, message)
 
-    def confirm(choice: ConnectionChoice, warning: str) -> None:
+    def _confirm(self, choice: ConnectionChoice, warning: str) -> None:
         """Leaving a patient mid-session: asked first; Enter, Space and Escape keep the monitor."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Change the monitor?", warning, QMessageBox.StandardButton.NoButton,
-                          window)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Change the monitor?", warning,
+                          QMessageBox.StandardButton.NoButton, self.window)
         go = box.addButton("Switch anyway", QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("Keep this monitor", QMessageBox.ButtonRole.RejectRole)
         go.setAutoDefault(False)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
         box.setModal(False)
-        box.finished.connect(lambda _r: switch(choice) if box.clickedButton() is go else None)
-        window.connection_question = box  # type: ignore[attr-defined]
+        box.finished.connect(lambda _r: self.switch(choice) if box.clickedButton() is go else None)
+        self.question = box
         box.show()
 
-    def open_dialog() -> None:
-        current = app.current_monitor()
-        dlg = ConnectionDialog(window, initial=current, busy_port=current.port)
-        dlg.setModal(False)
-        dlg.accepted.connect(lambda: chosen(dlg, current))
-        window.connection_dialog = dlg  # type: ignore[attr-defined]
-        dlg.show()
 
-    action.triggered.connect(open_dialog)
-    menu = getattr(window, "monitor_menu", None)
+def install_connection_action(window: QMainWindow, app: MonitorSwitcher, menu: QMenu | None = None) -> ConnectionMenu:
+    """Add "Monitor connection..." to `menu` (the window's Monitor menu) or to the window."""
+    connection = ConnectionMenu(window, app)
     if menu is not None:
-        menu.addAction(action)
+        menu.addAction(connection.action)
     else:
-        window.addAction(action)
-    window.connection_action = action  # type: ignore[attr-defined]
+        window.addAction(connection.action)
+    return connection
