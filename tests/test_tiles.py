@@ -142,3 +142,21 @@ def test_tiles_keep_a_readable_value_when_something_above_takes_room(qtbot) -> N
         assert value.height() >= value.fontMetrics().height(), (tile._label.text(), value.height())
         assert value.font().pixelSize() >= 40
         assert_texts_apart(tile)
+
+
+def test_manual_values_are_ringed_on_the_trend_and_say_so_on_hover(qtbot) -> None:  # type: ignore[no-untyped-def]
+    now = Now(T0 + 600)
+    window, store = window_at(qtbot, 1280, 800, now)
+    store.on_items([VitalSample(T0 + 300, p, v, Status.OK, Source.MANUAL, "m1") for p, v in
+                    ((Parameter.NIBP_SYS, 150.0), (Parameter.NIBP_DIA, 95.0))])
+    store.on_items([VitalSample(T0 + 360, Parameter.HR, 64.0, source=Source.MANUAL),
+                    VitalSample(T0 + 361, Parameter.HR, 70.0)])  # the monitor's own value is not ringed
+    window.refresh_trend()
+    rings = window.trend_plot.manual_marks
+    bp_x, bp_y = rings["bp"].getData()
+    assert list(bp_x) == pytest.approx([5.0, 5.0]) and sorted(bp_y) == [95.0, 150.0]
+    hr_x, hr_y = rings["hr"].getData()
+    assert list(hr_x) == pytest.approx([6.0]) and list(hr_y) == [64.0]
+    assert len(rings["spo2"].getData()[0]) == 0
+    tips = [rings["bp"].opts["tip"](x=p.pos().x(), y=p.pos().y(), data=p.data()) for p in rings["bp"].points()]
+    assert sorted(tips) == ["NIBP dia 95 entered by hand", "NIBP sys 150 entered by hand"]

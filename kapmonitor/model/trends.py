@@ -8,6 +8,7 @@ snapshot is always consistent and never blocks the reader for long.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from kapmonitor.model.samples import Item, LinkEvent, LinkState, Source, Status,
 
 TREND_CAPACITY = 24 * 3600  # a day of 1 Hz values per parameter
 PLETH_SECONDS = 8.0
+MANUAL_POINTS = 1000  # hand-entered values kept per parameter (the trend marks them)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class TrendStore:
         self._link = LinkState.CLOSED
         self._link_detail = ""
         self._last_time = 0.0
+        self._manual: dict[Parameter, deque[tuple[float, float]]] = {}
         self.version = 0  # bumps on every batch: lets the GUI skip redraws when nothing changed
 
     # -- writer (reader thread) -------------------------------------------------------------
@@ -83,6 +86,8 @@ class TrendStore:
                 self._nibp_measuring_since = s.time
                 return
             self._latest[s.parameter] = LatestValue(s.time, s.value if s.valid else None, s.status, s.source)
+            if s.source is Source.MANUAL and s.valid and s.value is not None:
+                self._manual.setdefault(s.parameter, deque(maxlen=MANUAL_POINTS)).append((s.time, s.value))
         if buf is not None:
             buf.append(s.time, s.value if s.valid else None)
         if s.parameter in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN, Parameter.NIBP_PULSE):
@@ -114,6 +119,11 @@ class TrendStore:
     def latest(self, parameter: Parameter) -> LatestValue | None:
         with self._lock:
             return self._latest.get(parameter)
+
+    def manual_points(self, parameter: Parameter) -> list[tuple[float, float]]:
+        """(time, value) of the values the nurse entered by hand, oldest first."""
+        with self._lock:
+            return list(self._manual.get(parameter, ()))
 
     def last_nibp(self) -> NibpReading | None:
         with self._lock:

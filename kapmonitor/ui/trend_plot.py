@@ -3,7 +3,8 @@
 Three stacked plots share the time axis (minutes since the session started). NIBP is drawn as
 a systolic–diastolic bar per measurement with its mean; HR and SpO2 as lines with NaN gaps
 (a gap is drawn as a gap, never bridged). Limit lines take the colour of their priority; the
-infusion window is shaded; phase changes, events and music bands are overlaid when given.
+infusion window is shaded; phase changes, events and music bands are overlaid when given; values
+entered by hand are ringed (magenta) and say so on hover.
 Curves are created once and fed with `setData`; GUI thread only.
 
 Labels never overlap (they are laid out in pixels again whenever the view changes size or range):
@@ -39,6 +40,7 @@ INFUSION_LABEL_Y = 218.0
 MARKER_LABEL_Y = 45.0  # event labels run upwards from here on the NIBP plot
 BAND_Y, BAND_HEIGHT = 80.2, 1.6
 LABEL_FILL = (0, 0, 0, 190)
+MANUAL_COLOUR = "#e040fb"  # rings around values entered by hand: a colour no parameter or alarm uses
 LABEL_Z = 50.0
 LIMIT_COLOURS = {Priority.HIGH: theme.ALARM_HIGH, Priority.MEDIUM: theme.ALARM_MEDIUM, Priority.LOW: theme.ALARM_LOW}
 
@@ -98,6 +100,10 @@ def _text_item(font: QFont, anchor: tuple[float, float], angle: float = 0.0) -> 
     return item
 
 
+def _manual_tip(x: float, y: float, data: object) -> str:
+    return str(data)
+
+
 def _pen(colour: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QColor | pg.QtGui.QPen:
     pen = pg.mkPen(colour, width=1, style=style)
     pen.setCosmetic(True)
@@ -142,6 +148,15 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
             plot.addItem(curve)
+        # values entered by hand: a ring around each, saying so on hover
+        self.manual_marks: dict[str, pg.ScatterPlotItem] = {}
+        self._manual_shown: dict[str, tuple[int, float | None]] = {}
+        for key, plot in (("bp", self.bp), ("hr", self.hr), ("spo2", self.spo2)):
+            ring = pg.ScatterPlotItem(symbol="o", size=18, pen=pg.mkPen(MANUAL_COLOUR, width=2),
+                                      brush=pg.mkBrush(None), hoverable=True, tip=_manual_tip)
+            ring.setZValue(5)
+            plot.addItem(ring)
+            self.manual_marks[key] = ring
 
         self._regions: list[pg.LinearRegionItem] = []
         self._infusion_label = pg.TextItem("", color=theme.SIMULATED, anchor=(0, 0))
@@ -436,6 +451,24 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             self.spo2.addItem(label, ignoreBounds=True)
             self._band_labels.append(label)
 
+    def _show_manual(self, store: TrendStore) -> None:
+        """Ring the values the nurse entered by hand (redrawn only when there are new ones)."""
+        groups = {
+            "bp": ((Parameter.NIBP_SYS, "NIBP sys"), (Parameter.NIBP_DIA, "NIBP dia")),
+            "hr": ((Parameter.HR, "HR"),),
+            "spo2": ((Parameter.SPO2, "SpO\u2082"),),
+        }
+        for key, parameters in groups.items():
+            points = [(t, v, name) for parameter, name in parameters for t, v in store.manual_points(parameter)]
+            shown = (len(points), self.t0)  # a new origin moves them too
+            if shown == self._manual_shown.get(key, (0, self.t0)):
+                continue
+            self._manual_shown[key] = shown
+            xs = self.minutes(np.asarray([p[0] for p in points], dtype=np.float64))
+            ys = np.asarray([p[1] for p in points], dtype=np.float64)
+            tips = [f"{name} {v:g} entered by hand" for _, v, name in points]
+            self.manual_marks[key].setData(x=xs, y=ys, data=tips)
+
     # -- data ------------------------------------------------------------------------------
     def minutes(self, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         assert self.t0 is not None
@@ -471,6 +504,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             self.nibp_bars.setData(xs, ys)
         else:
             self.nibp_bars.setData([], [])
+        self._show_manual(store)
 
         now_min = (now - self.t0) / 60.0
         for line in self._now_lines:
