@@ -141,6 +141,7 @@ def test_deleted_journal_alone_is_noticed_and_its_commits_are_kept(tmp_path: Pat
 
 def test_running_pipeline_alarms_on_deletion_and_the_record_holds_the_whole_session(tmp_path: Path) -> None:
     from kapmonitor.alarms.engine import STORAGE_FAILURE
+    from kapmonitor.alarms.model import ActiveAlarm
     from kapmonitor.alarms.profile import default_profile
     from kapmonitor.drivers.base import DriverOptions
     from kapmonitor.drivers.simulator import SimulatedMonitor
@@ -159,10 +160,15 @@ def test_running_pipeline_alarms_on_deletion_and_the_record_holds_the_whole_sess
         deleted_at = time.monotonic()
         assert _until(lambda: any(a.alarm_id == STORAGE_FAILURE for a in pipeline.alarms.active_alarms()), 2.0)
         assert time.monotonic() - deleted_at <= 2.0
-        assert _until(lambda: pipeline.recorder.path != path, 5.0)
+        assert _until(lambda: pipeline.recorder.path != path and pipeline.recorder.failure is None, 5.0)
+
+        def storage_alarm() -> ActiveAlarm:
+            return next(a for a in pipeline.alarms.active_alarms() if a.alarm_id == STORAGE_FAILURE)  # type: ignore[union-attr]
+
         # the condition has ended (recording goes on) but the high alarm stays until acknowledged
-        alarm = next(a for a in pipeline.alarms.active_alarms() if a.alarm_id == STORAGE_FAILURE)
-        assert alarm.latched and not alarm.condition_present and pipeline.recorder.path.name in alarm.message
+        assert _until(lambda: storage_alarm().latched, 2.0)
+        alarm = storage_alarm()
+        assert not alarm.condition_present and pipeline.recorder.path.name in alarm.message
         text, ok = pipeline.recorder.status()
         assert not ok and pipeline.recorder.path.name in text
         time.sleep(1.0)

@@ -68,7 +68,10 @@ class WriterLock:
 
     def header(self, size: int = 100) -> bytes:
         """The first bytes of the file, read without opening it again."""
-        return os.pread(self.fd, size, 0)
+        if hasattr(os, "pread"):
+            return os.pread(self.fd, size, 0)
+        os.lseek(self.fd, 0, os.SEEK_SET)  # pragma: no cover - Windows has no pread
+        return os.read(self.fd, size)
 
     def size(self) -> int:
         return os.fstat(self.fd).st_size

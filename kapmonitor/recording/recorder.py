@@ -127,6 +127,7 @@ class SessionRecorder:
         self._lost_now = 0  # items dropped during the current failure
         self._lost_file = False  # the record's file is gone: recover, not just retry
         self._rejected_since_flush = False
+        self._tried_writing = False  # the last retry wrote (and rolled back), not just looked at free space
         self.failure: str | None = None  # the storage problem now (None: writing normally)
         self.replaced: str | None = None  # why `path` is not the file asked for
         self.lost_items = 0  # dropped from the full memory buffer over the whole recording
@@ -310,6 +311,7 @@ class SessionRecorder:
         last_commit = time.monotonic()
         next_watch = last_commit + self._watch_interval
         next_retry = 0.0
+        retries = 0
         waiting: list[threading.Event] = []
         stop = False
         while not stop:
@@ -373,7 +375,11 @@ class SessionRecorder:
             elif not in_tx and not batch:
                 last_commit = now
             if self.failure is not None and (now >= next_retry or stop) and not in_tx:
-                next_retry = 0.0 if self._retry() else time.monotonic() + self._retry_interval
+                if self._retry():
+                    next_retry, retries = 0.0, 0
+                else:  # back off (up to 10 s) from tries that wrote everything held and rolled it back
+                    retries = retries + 1 if self._tried_writing else 0
+                    next_retry = time.monotonic() + min(10.0, self._retry_interval * 2 ** min(retries, 6))
             for event in waiting:
                 event.set()
             waiting.clear()
@@ -452,7 +458,9 @@ class SessionRecorder:
 
     def _retry(self) -> bool:
         """Try to write again (after recovering a lost file). True once recording is back."""
+        self._tried_writing = False
         if self._lost_file:
+            self._tried_writing = True  # a failed copy of the whole record is costly too
             if not self._recover():
                 return False
         else:
@@ -463,6 +471,7 @@ class SessionRecorder:
                 pass  # cannot tell: just try
         seconds = time.monotonic() - (self._failed_since or time.monotonic())
         conn = self._db()
+        self._tried_writing = True
         try:
             conn.execute("BEGIN")
             for work in self._held:
