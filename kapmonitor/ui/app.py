@@ -169,7 +169,7 @@ class MonitorApplication:
             if tell_if_none and isinstance(self.window, MainWindow):
                 self.window.show_message("No unfinished session to resume", 6000)
             return None
-        dialog = ResumeOfferDialog(found, self.window)  # type: ignore[arg-type]
+        dialog = ResumeOfferDialog(found, self.window if isinstance(self.window, MainWindow) else None)
         dialog.setModal(False)  # the nurse can still acknowledge alarms while it is open
         from PySide6.QtWidgets import QLabel
 
@@ -215,9 +215,9 @@ class MonitorApplication:
         self.pipeline.show_history(history)
         if start is not None:  # the session clock and the trend span the whole record
             self.session_start = min(self.session_start, start)
-            window = self.window
-            window.session_start = self.session_start  # type: ignore[attr-defined]
-            window.trend_plot.t0 = self.session_start  # type: ignore[attr-defined]
+            if isinstance(self.window, MainWindow):
+                self.window.session_start = self.session_start
+                self.window.trend_plot.t0 = self.session_start
         assert controller is not None
         controller.resume_session(path)
         log.info("resumed the unfinished session in %s while monitoring", path)
