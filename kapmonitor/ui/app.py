@@ -188,6 +188,7 @@ class MonitorApplication:
         from PySide6.QtWidgets import QMessageBox, QWidget
 
         from kapmonitor.recording.database import SessionDatabaseError
+        from kapmonitor.ui.main_window import MainWindow
 
         controller = getattr(self, "session_controller", None)
         problem = None
