@@ -46,7 +46,7 @@ def test_demo_session_autostarts_and_marks_the_trend(qtbot, tmp_path: Path) -> N
         assert ctl.new_action.isEnabled() and not ctl.vitals_action.isEnabled()
         session = ctl.start_demo_session(autostart_at=T0 + 60)
         assert isinstance(ctl.panel, SessionSidePanel) and ctl.stack.currentWidget() is ctl.panel
-        assert ctl.dock.widget() is ctl.body and ctl.duty_bar.isVisibleTo(ctl.body)
+        assert ctl.dock.widget() is ctl.body and ctl.dock.titleBarWidget() is ctl.duty_bar
         assert session.simulated and "SIMULATED" in ctl.panel.infusion.title.text()
         assert not ctl.new_action.isEnabled()
         clock.advance(61)

@@ -212,3 +212,15 @@ def test_enter_never_signs_a_discharge_or_removes_an_entry(qtbot, session: Nurse
     assert d.isVisible() and not session.closed and d.who_edit.text() == "AB"  # nothing signed, nothing lost
     qtbot.mouseClick(d.sign_button, Qt.MouseButton.LeftButton)
     assert session.closed
+
+
+def test_the_infusion_panel_is_never_squeezed_by_the_tabs(qtbot, session: NurseSession) -> None:  # type: ignore[no-untyped-def]
+    panel = SessionSidePanel(session)
+    qtbot.addWidget(panel)
+    panel.show()
+    for height in (900, 700, panel.minimumSizeHint().height()):
+        panel.resize(470, height)
+        settle()
+        infusion = panel.infusion
+        assert infusion.height() >= infusion.minimumSizeHint().height(), height
+        assert infusion.stop_button.height() >= infusion.stop_button.minimumSizeHint().height()

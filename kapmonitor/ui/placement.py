@@ -297,7 +297,8 @@ def install_window_placement(nurse_window: QWidget) -> WindowPlacer:
     """Fit the nurse's window to its screen and place every other window from now on."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    placer = WindowPlacer(nurse_window, app)
+    # owned by the window: when it goes, its application-wide event filter goes with it
+    placer = WindowPlacer(nurse_window, nurse_window)
     app.installEventFilter(placer)
     placer.fit_nurse_window()
     # once the window manager has framed the window, its real frame is known: fit again

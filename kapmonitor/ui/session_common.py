@@ -12,8 +12,8 @@ import math
 import time
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kapmonitor.session.session import NurseSession
 from kapmonitor.ui import theme
@@ -157,9 +157,19 @@ class ReservedLabel(QLabel):
     so a message that appears or goes never moves the buttons and fields below it under the
     nurse's finger. The room follows the label's own font (style sheet included)."""
 
-    def __init__(self, text: str = "", lines: int = 1, name: str | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self.lines = lines
+    def __init__(
+        self,
+        text: str = "",
+        lines: int = 1,
+        name: str | None = None,
+        parent: QWidget | None = None,
+        elide: bool = False,
+    ) -> None:
+        """`elide`: exactly one line, never more; a longer text ends in "…" and shows whole on hover."""
+        super().__init__("", parent)
+        self.lines = 1 if elide else lines
+        self.elide = elide
+        self._full = ""
         # an invisible twin with the same name (so the same style) and `lines` lines of text: its
         # height is the room to keep, whatever font and padding the style sheet gives
         self._probe = QLabel("\n".join(["Ag"] * lines), self)
@@ -168,12 +178,38 @@ class ReservedLabel(QLabel):
         if name:
             self.setObjectName(name)
             self._probe.setObjectName(name)
-        self.setWordWrap(True)
+        self.setWordWrap(not elide)
+        self._probe.setWordWrap(not elide)
         for label in (self, self._probe):  # the alignment changes Qt's height for the text
             label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         policy = self.sizePolicy()
         policy.setRetainSizeWhenHidden(True)
+        if elide:
+            policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
         self.setSizePolicy(policy)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text if self.elide else self.toolTip())
+        self._show()
+
+    def text(self) -> str:  # the whole text, also when it is elided on screen
+        return self._full
+
+    def _show(self) -> None:
+        if not self.elide:
+            super().setText(self._full)
+            return
+        metrics = self.fontMetrics()
+        margins = self.contentsMargins()
+        width = max(10, self.width() - margins.left() - margins.right() - 2)
+        super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, width))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.elide:
+            self._show()
 
     def reserved_height(self, width: int | None = None) -> int:
         """The room for `lines` lines at `width` (the label's own width when None)."""
@@ -181,15 +217,24 @@ class ReservedLabel(QLabel):
         w = self.width() if width is None else width
         return int(self._probe.heightForWidth(max(w, 40)))
 
+    def hasHeightForWidth(self) -> bool:
+        return not self.elide
+
     def heightForWidth(self, width: int) -> int:
+        if self.elide:
+            return self.reserved_height(width)
         return max(super().heightForWidth(width), self.reserved_height(width))
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
+        if self.elide:
+            return QSize(hint.width(), self.reserved_height())
         return QSize(hint.width(), max(hint.height(), self.reserved_height()))
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
+        if self.elide:
+            return QSize(0, self.reserved_height())
         return QSize(hint.width(), max(hint.height(), self.reserved_height()))
 
 

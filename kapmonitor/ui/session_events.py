@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -181,7 +181,7 @@ class EventsPanel(QWidget):
         self.dialog: QDialog | None = None
         layout = QVBoxLayout(self)
         # what was just recorded (or refused), at the top: the side panel shows it above the scrolling
-        self.status = ReservedLabel("", 1, "dim")
+        self.status = ReservedLabel("", 1, "dim", elide=True)  # one line (whole text on hover)
         layout.addWidget(self.status)
 
         side = QGroupBox("Side effect (one tap)")
@@ -242,7 +242,7 @@ class EventsPanel(QWidget):
         custom.addWidget(self.add_intervention_button, 0, Qt.AlignmentFlag.AlignTop)
         il.addLayout(custom)
         # what Record drug will record (who, when), then what was recorded: right under the form
-        self.intervention_check = ReservedLabel("", 2, "dim")
+        self.intervention_check = ReservedLabel("", 1, "dim", elide=True)  # whole text on hover
         il.addWidget(self.intervention_check)
         layout.addWidget(inter)
 
@@ -319,7 +319,7 @@ class EventsPanel(QWidget):
         self.route_combo.setCurrentText(q.route)
         self._form_changed()
         self.add_intervention_button.setFocus(Qt.FocusReason.OtherFocusReason)
-        self._ensure_visible(self.intervention_check)
+        self._ensure_visible()
 
     def _form_changed(self) -> None:
         drug, dose = self.drug_edit.text().strip(), self.dose_edit.text().strip()
@@ -328,7 +328,7 @@ class EventsPanel(QWidget):
             return
         what = " ".join(x for x in (drug, dose, self.route_combo.currentText().strip()) if x)
         self._check_text(
-            f"Check, then Record drug: {what}, given now, by {self.session.acting()}", f"color: {WARN};"
+            f"Record drug? {what} \u00b7 now \u00b7 by {self.session.acting()}", f"color: {WARN}; font-weight: bold;"
         )
 
     def _check_text(self, text: str, style: str) -> None:
@@ -351,15 +351,23 @@ class EventsPanel(QWidget):
             text = f"\u2713 Recorded {e.label} at {clock_text(e.t)} by {e.who}"
             self._check_text(text, f"color: {OK}; font-weight: bold;")
             self.status.setText(text)
-            self._ensure_visible(self.intervention_check)
+            self._ensure_visible()
 
-    def _ensure_visible(self, widget: QWidget) -> None:
-        """Scroll the events tab so that `widget` (the confirmation) is on screen."""
+    def _ensure_visible(self) -> None:
+        """Scroll the events tab so that the form's Record button and the confirmation line under
+        it are on screen (the line first, when the tab is too short for both)."""
         parent = self.parentWidget()
         while parent is not None and not isinstance(parent, QScrollArea):
             parent = parent.parentWidget()
-        if isinstance(parent, QScrollArea):
-            parent.ensureWidgetVisible(widget, 0, 8)
+        if not isinstance(parent, QScrollArea):
+            return
+        top = self.add_intervention_button.mapTo(self, QPoint(0, 0)).y()
+        check = self.intervention_check
+        bottom = check.mapTo(self, QPoint(0, check.height())).y()
+        room = parent.viewport().height()
+        if bottom - top + 8 > room:
+            top = bottom - room + 8
+        parent.ensureVisible(0, (top + bottom) // 2, 0, (bottom - top) // 2 + 4)
 
     def add_note(self) -> None:
         text = self.note_edit.text()

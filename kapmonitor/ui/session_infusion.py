@@ -40,11 +40,11 @@ from kapmonitor.ui.session_common import (
 
 log = logging.getLogger(__name__)
 
-PROMPT_SHORT = {
+PROMPT_SHORT = {  # three at once still fit one line of the side panel
     "moaas": "MOAA/S due",
     "cadss": "CADSS due",
-    "stop": "Planned time reached: stop the pump",
-    "discharge": "Observation complete: assess for discharge",
+    "stop": "Stop the pump",
+    "discharge": "Assess for discharge",
 }
 
 PAUSE_REASONS = (
@@ -284,10 +284,11 @@ class InfusionPanel(QWidget):
         self.now_fn: Callable[[], float] = session.now  # display time (the app may pin it for screenshots)
         self.request_nibp: Callable[[], object] | None = None  # the monitor's "measure now", if it has one
         # prompts and errors in reserved room: nothing below moves when one appears or goes
-        self.prompt_strip = ReservedLabel("", 2, "prompt")
+        self.prompt_strip = ReservedLabel("", 1, "prompt")
+        self.prompt_strip.setVisible(False)  # shown while something is due; its room stays
         layout.addWidget(self.prompt_strip)
         self._prompt_texts: list[str] = []
-        self.error_label = ReservedLabel("", 2, "error")
+        self.error_label = ReservedLabel("", 1, "error", elide=True)  # the whole message on hover
         layout.addWidget(self.error_label)
         layout.addStretch(1)
 
@@ -452,7 +453,7 @@ class InfusionPanel(QWidget):
         texts = [p.message for p in shown]
         if texts != self._prompt_texts:
             self._prompt_texts = texts
-            # short forms so that three prompts at once still fit the reserved two lines
+            # short forms (the whole message on hover) so that three prompts fit the reserved line
             self.prompt_strip.setText("  \u2022  ".join(PROMPT_SHORT.get(p.kind, p.message) for p in shown))
             self.prompt_strip.setToolTip("\n".join(texts))
             self.prompt_strip.setVisible(bool(texts))  # hidden keeps its room (ReservedLabel)

@@ -139,17 +139,14 @@ class SessionController(QObject):
         pl.addStretch(1)
         from kapmonitor.ui.session_panel import DutyBar
 
-        # the duty bar stays on top of the dock across sessions; the panel below it changes
-        self.body = QWidget()
-        apply_session_style(self.body)
-        bl = QVBoxLayout(self.body)
-        bl.setContentsMargins(0, 0, 0, 0)
-        bl.setSpacing(0)
+        # the duty bar is the dock's title bar: always in sight across sessions, and no extra row
+        # taken from the panel (dragging it still moves or floats the dock)
         self.duty_bar = DutyBar(self.on_duty, self.sign_in)
-        bl.addWidget(self.duty_bar)
+        self.dock.setTitleBarWidget(self.duty_bar)
         self.stack = QStackedWidget()
+        apply_session_style(self.stack)  # one background behind the panel and its labels
         self.stack.addWidget(self.placeholder)
-        bl.addWidget(self.stack, 1)
+        self.body = self.stack
         self.dock.setWidget(self.body)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         # as narrow as the panel allows: the trend and the numerics keep the width

@@ -58,7 +58,7 @@ class DutyBar(QWidget):
         self._sign_in = sign_in
         apply_session_style(self)
         row = QHBoxLayout(self)
-        row.setContentsMargins(6, 4, 6, 4)
+        row.setContentsMargins(6, 2, 6, 2)
         self.label = QLabel("")
         self.label.setObjectName("duty")
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
