@@ -103,7 +103,9 @@ def test_deleted_record_raises_the_alarm_within_2_s_and_recovers_every_sample(tm
     assert conn.execute("SELECT value FROM meta WHERE key = 'recovered_from'").fetchone() == ("s.db",)
     assert conn.execute("SELECT count(*) FROM alarm_log WHERE event = 'record_recovered'").fetchone() == (1,)
     conn.close()
-    # and it exports as the session: every sample
+    # and it exports as the session: every sample; the deleted name points to it
+    with pytest.raises(ExportError, match=re.escape(f"its recording continued in {recovery.name}")):
+        run_export(path, tmp_path / "out", ExportOptions(formats=("csv",)))
     result = run_export(recovery, tmp_path / "out", ExportOptions(formats=("csv",)))
     vitals = next(p for p in result.files if p.name.endswith("_vitals.csv"))
     assert len(vitals.read_text().strip().splitlines()) == feeder.count + 1

@@ -11,6 +11,7 @@ Thread-safety: each call makes its own connections; the returned connection belo
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import sqlite3
@@ -87,7 +88,10 @@ def _open_source(path: Path) -> sqlite3.Connection:
     `immutable=1` reads the file as it is and creates nothing.
     """
     if not path.is_file():
-        raise SessionDatabaseError(f"no session database at {path}")
+        # a record deleted or moved while recording continued in a recovery file beside it
+        recovered = sorted(path.parent.glob(f"{glob.escape(path.stem)}.recovered-*{path.suffix}"))
+        hint = f" (its recording continued in {recovered[-1].name})" if recovered and path.suffix else ""
+        raise SessionDatabaseError(f"no session database at {path}{hint}")
     wal = path.with_name(path.name + "-wal")
     return open_read_only(path, immutable=not wal.exists())
 
