@@ -104,10 +104,11 @@ class _Row(QLabel):
 
     def __init__(self, px: int) -> None:
         super().__init__("")
-        self.setFont(_font(px, bold=True, narrow=True))
-        fm = QFontMetricsF(self.font())
-        # the line height less a pixel of leading plus the frame: every pixel counts 800 px high
-        self.setFixedHeight(round(fm.height()) - 1 + 2 * _BORDER_PX)
+        self._style = ""
+        self._parts: list[str] = []
+        self.full = ""
+        self.right_reserve = 0  # pixels at the right kept free (the "+N more" badge of the last row)
+        self.set_text_px(px)
         # a long text never asks for more width: the row takes what the bar gives it
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(0)
@@ -115,10 +116,6 @@ class _Row(QLabel):
         policy = self.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # a hidden row keeps its place: the bar never changes height
         self.setSizePolicy(policy)
-        self._style = ""
-        self._parts: list[str] = []
-        self.full = ""
-        self.right_reserve = 0  # pixels at the right kept free (the "+N more" badge of the last row)
 
     def show_style(self, bg: str, fg: str, border: str) -> None:
         style = (f"QLabel {{ background: {bg}; color: {fg}; border: {_BORDER_PX}px solid {border}; "
@@ -126,6 +123,14 @@ class _Row(QLabel):
         if style != self._style:
             self._style = style
             self.setStyleSheet(style)
+
+    def set_text_px(self, px: int) -> None:
+        self.setFont(_font(px, bold=True, narrow=True))
+        fm = QFontMetricsF(self.font())
+        # the line height less a pixel of leading plus the frame: every pixel counts 800 px high
+        self.setFixedHeight(round(fm.height()) - 1 + 2 * _BORDER_PX)
+        if self._parts:
+            self._fit()
 
     def available_width(self) -> float:
         return float(self.width() - 2 * (_PADDING_PX + _BORDER_PX) - 2 - self.right_reserve)
@@ -175,17 +180,18 @@ class AlarmBar(QFrame):
     acknowledge_requested = Signal()
     pause_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None, scale: float | None = None, rows: int | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, scale: float = 1.0, rows: int | None = None) -> None:
+        """`scale`: font scale (1.0: as designed for 1280x800; the window calls `apply_scale` when it
+        grows); `rows`: reserved rows (default: by the primary screen's height)."""
         super().__init__(parent)
         self.setObjectName("alarmBar")
         self.setStyleSheet("QFrame#alarmBar { background: #111111; }")
-        self.scale = theme.screen_scale() if scale is None else scale
         if rows is None:
             screen = QGuiApplication.primaryScreen()
             rows = rows_for_screen(screen.geometry().height()) if screen is not None else MAX_ROWS
         self.row_count = max(1, rows)
-        self.text_px = theme.scaled_px(theme.ALARM_TEXT_PX, self.scale)
-        small_px = theme.scaled_px(17, self.scale)
+        self.scale = scale
+        self.text_px = theme.scaled_px(theme.ALARM_TEXT_PX, scale)
         self._rows = [_Row(self.text_px) for _ in range(self.row_count)]
         grid = QGridLayout()
         grid.setSpacing(2)
@@ -195,12 +201,10 @@ class AlarmBar(QFrame):
             r.hide()
         # "No active alarms" shares the first row's cell: the bar does not move when alarms come
         self.idle_label = QLabel("No active alarms")
-        self.idle_label.setFont(_font(theme.scaled_px(20, self.scale)))
         self.idle_label.setStyleSheet("color: #9aa4ad; padding: 2px 8px;")
         self.idle_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         grid.addWidget(self.idle_label, 0, 0)
         self.notice_label = QLabel("")
-        self.notice_label.setFont(_font(small_px, bold=True))
         self.notice_label.setWordWrap(True)
         self.notice_label.setStyleSheet("color: #ffd400; padding: 0 8px;")
         self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -208,30 +212,22 @@ class AlarmBar(QFrame):
         grid.addWidget(self.notice_label, self.row_count, 0)
         # "+N more" sits at the right end of the last row (its text is shortened to leave room)
         self.more_label = QLabel("")
-        self.more_label.setFont(_font(small_px, bold=True))
         self.more_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.more_label.setStyleSheet("QLabel { color: #ffffff; background: #111111; border: 1px solid #9aa4ad; "
                                       "border-radius: 4px; padding: 0 6px; }")
         self.more_label.setToolTip("More alarms than rows: all of them are in Alarms \u25b8 Alarm history")
-        self.more_label.setFixedSize(round(QFontMetricsF(self.more_label.font()).horizontalAdvance("+88 more")) + 20,
-                                     self._rows[-1].height() - 2 * _BORDER_PX - 2)
         self.more_label.hide()
         grid.addWidget(self.more_label, self.row_count - 1, 0,
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self.ack_button = QPushButton(f"Acknowledge ({ACK_KEY})")
         self.pause_button = QPushButton(f"Audio pause ({PAUSE_KEY})")
-        row_h = self._rows[0].height()
         for b in (self.ack_button, self.pause_button):
-            b.setFont(_font(theme.scaled_px(18, self.scale), bold=True))
-            b.setFixedHeight(row_h)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.ack_button.clicked.connect(self.acknowledge_requested)
         self.pause_button.clicked.connect(self.pause_requested)
-        # a running pause shows its countdown on the pause button itself (no extra line)
-        self.pause_button.setMinimumWidth(
-            round(QFontMetricsF(self.pause_button.font()).horizontalAdvance("AUDIO PAUSED 88:88")) + 32)
         self._pause_text = self.pause_button.text()
+        self.apply_scale(scale)
         buttons = QVBoxLayout()
         buttons.setSpacing(2)
         buttons.addWidget(self.ack_button)
@@ -253,6 +249,29 @@ class AlarmBar(QFrame):
         self._pause_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self._pause_shortcut.activated.connect(self.pause_requested)
         self.shown_alarms: list[ActiveAlarm] = []
+
+    def apply_scale(self, scale: float) -> None:
+        """Fonts and row heights for a window `scale` times the designed 1280x800 (28 px alarm text at
+        1.0). Called by the window when its size changes; the bar's height follows its font only."""
+        self.scale = scale
+        self.text_px = theme.scaled_px(theme.ALARM_TEXT_PX, scale)
+        small_px = theme.scaled_px(17, scale)
+        for r in self._rows:
+            r.set_text_px(self.text_px)
+        self.idle_label.setFont(_font(theme.scaled_px(20, scale)))
+        for label in (self.notice_label, self.more_label):
+            label.setFont(_font(small_px, bold=True))
+        row_h = self._rows[0].height()
+        self.more_label.setFixedSize(round(QFontMetricsF(self.more_label.font()).horizontalAdvance("+88 more")) + 20,
+                                     row_h - 2 * _BORDER_PX - 2)
+        for b in (self.ack_button, self.pause_button):
+            b.setFont(_font(theme.scaled_px(18, scale), bold=True))
+            b.setFixedHeight(row_h)
+        # a running pause shows its countdown on the pause button itself (no extra line)
+        self.pause_button.setMinimumWidth(
+            round(QFontMetricsF(self.pause_button.font()).horizontalAdvance("AUDIO PAUSED 88:88")) + 32)
+        if self.more_label.isVisible():
+            self._rows[-1].set_right_reserve(self.more_label.width() + 4)
 
     def set_notice(self, text: str) -> None:
         """A permanent line under the alarms (e.g. running on the built-in default profile)."""

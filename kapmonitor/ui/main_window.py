@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QPainter, QPaintEvent, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QPainter, QPaintEvent, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -434,6 +434,15 @@ class MainWindow(QMainWindow):
             "The patient monitor's own alarms stay on and remain the primary alarm system.",
         )
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Fonts grow with the window (maximised on a large screen), never below their 1280x800 size."""
+        super().resizeEvent(event)
+        self.rescale_fonts()
+
+    def rescale_fonts(self) -> None:
+        """Fonts for the window's size (also run once a second: panels built later follow)."""
+        theme.rescale_fonts(self, theme.scale_for(self.width(), self.height()))
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing ends monitoring: during an infusion or observation the nurse confirms it first.
 
@@ -476,6 +485,7 @@ class MainWindow(QMainWindow):
 
     # -- redraw -----------------------------------------------------------------------------------
     def refresh_trend(self) -> None:
+        self.rescale_fonts()
         now = self.now_fn()
         if self.infusion_window_fn is not None:
             self.trend_plot.set_infusion_window(self.infusion_window_fn(now))

@@ -44,38 +44,86 @@ INFUSION_SHADE = (255, 140, 0, 38)
 
 FONT_FAMILY = "DejaVu Sans"
 
-# Fonts are designed for a 1280x800 screen and grow with larger ones (a 4K screen shows the alarm bar,
-# the session panel and the tiles as large as the window around them); never smaller than designed.
+# Fonts are designed for a 1280x800 window and grow with a larger one (a maximised window on a 4K
+# screen shows the alarm bar, the session panel and the tiles as large as the window around them);
+# never smaller than designed. The nurse's window rescales its fonts when its size changes.
 REFERENCE_SCREEN = (1280, 800)
 MAX_FONT_SCALE = 4.0
 ALARM_TEXT_PX = 28  # alarm rows at 1280x800: legible from two metres
+_BASE_PX = "kapmonitorBasePx"  # a widget's designed pixel size, kept while its font is rescaled
+_SCALE = "kapmonitorFontScale"
 
 
 def scale_for(width: float, height: float) -> float:
-    """Font scale for a screen of `width` x `height` logical pixels: 1.0 at 1280x800 and below."""
+    """Font scale for a window (or screen) of `width` x `height` logical pixels: 1.0 at 1280x800
+    and below, 2.7 for 3840x2160."""
     if width <= 0 or height <= 0:
         return 1.0
     scale = min(width / REFERENCE_SCREEN[0], height / REFERENCE_SCREEN[1])
     return max(1.0, min(MAX_FONT_SCALE, scale))
 
 
-def screen_scale(widget: object | None = None) -> float:
-    """The font scale of the screen `widget` is on (default: the primary screen); GUI thread only."""
-    from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QWidget
-
-    screen = widget.screen() if isinstance(widget, QWidget) else None
-    if screen is None and isinstance(QGuiApplication.instance(), QGuiApplication):
-        screen = QGuiApplication.primaryScreen()
-    if screen is None:
-        return 1.0
-    size = screen.geometry().size()
-    return scale_for(size.width(), size.height())
+def scaled_px(px: float, scale: float = 1.0) -> int:
+    """`px` (designed for 1280x800) at `scale`, in whole pixels."""
+    return max(1, round(px * scale))
 
 
-def scaled_px(px: float, scale: float | None = None) -> int:
-    """`px` (designed for 1280x800) on this screen, in whole pixels."""
-    return max(1, round(px * (screen_scale() if scale is None else scale)))
+def rescale_fonts(root: object, scale: float) -> int:
+    """Give every pixel-sized font under `root` (a window) its designed size times `scale`.
+
+    Widgets with an `apply_scale(scale)` method (the alarm bar: its row heights follow its font)
+    rescale themselves and their children; a label its parent fits to its own size (a tile's
+    value) is left alone; widgets that inherit their font follow `root`'s, which is scaled from the
+    application font. Idempotent and cheap when nothing changed, so it may run on every resize and
+    once a second (new widgets are caught then). Returns how many fonts changed. GUI thread only.
+    """
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    assert isinstance(root, QWidget)
+    changed = 0
+    if root.property(_SCALE) != scale:
+        font = QFont(root.font())
+        font.setPointSizeF(QApplication.font().pointSizeF() * scale)
+        root.setFont(font)
+        root.setProperty(_SCALE, scale)
+        changed += 1
+    skip: set[int] = set()
+    for w in root.findChildren(QWidget):
+        if id(w) in skip:
+            continue
+        apply = getattr(w, "apply_scale", None)
+        if callable(apply):
+            if w.property(_SCALE) != scale:
+                apply(scale)
+                w.setProperty(_SCALE, scale)
+                changed += 1
+            skip.update(id(c) for c in w.findChildren(QWidget))
+            continue
+        if w.isWindow() or not w.testAttribute(Qt.WidgetAttribute.WA_SetFont):
+            continue  # a dialog keeps its own size; an inheriting widget follows its parent
+        parent = w.parentWidget()
+        if parent is not None and getattr(parent, "value_label", None) is w:
+            continue  # fitted to its tile by the tile itself
+        font = w.font()
+        base = w.property(_BASE_PX)
+        if base is not None and font.pixelSize() == scaled_px(float(base), float(w.property(_SCALE))):
+            if w.property(_SCALE) == scale:
+                continue  # done before
+        elif font.pixelSize() > 0:
+            base = font.pixelSize()  # new, or its own code set another designed size since
+            w.setProperty(_BASE_PX, base)
+        else:
+            continue  # a point-sized font derived from the window's: already scaled
+        px = scaled_px(float(base), scale)
+        if font.pixelSize() != px:
+            font.setPixelSize(px)
+            w.setFont(font)
+            changed += 1
+        w.setProperty(_SCALE, scale)
+    return changed
+
 
 STYLESHEET = f"""
 QMainWindow, QWidget#central {{ background: {BACKGROUND}; }}
@@ -139,7 +187,7 @@ def apply_application_font(app: object) -> None:
 
     assert isinstance(app, QApplication)
     font = QFont(FONT_FAMILY)
-    font.setPointSizeF(11.5 * screen_scale())
+    font.setPointSizeF(11.5)
     app.setFont(font)
     app.setPalette(dark_palette())
     app.setStyleSheet(STYLESHEET)
