@@ -4,10 +4,20 @@ A profile is immutable once loaded; changing a limit makes a new profile (so the
 GUI can share one safely across threads). `load_profile` validates everything and raises
 `ProfileError` with a message naming the offending entry; `load_profile_or_default` never
 leaves the program without limits.
+
+Limits with sense: every limit lies in a plausible band for its parameter (`LIMIT_RANGES`), an
+upper limit lies above every lower limit of the same parameter, and a more urgent limit lies
+beyond the less urgent one (high >= 180 above medium 160; high < 88 below medium 92). A limit
+beyond the band switches its alarm off in effect (SpO2 "< 0", systolic ">= 300"): it is refused
+(`AlarmOffError`) unless the caller explicitly allows it (the per-session change with the
+administrator PIN and a reason); `AlarmProfile.alarms_off()` then names it for a permanent notice.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import logging
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -15,7 +25,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.resources import resource_path
 
 log = logging.getLogger(__name__)
@@ -50,6 +60,40 @@ class Priority(IntEnum):
 
 class ProfileError(Exception):
     """An alarm profile file is missing or invalid; the message says where and why."""
+
+
+class AlarmOffError(ProfileError):
+    """A limit lies beyond its plausible band, so it would switch its alarm off; `off` names each."""
+
+    def __init__(self, message: str, off: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.off = off
+
+
+@dataclass(frozen=True)
+class LimitRange:
+    """The plausible band of alarm limits of one parameter.
+
+    An upper limit below `low` or a lower limit above `high` would alarm on normal values and is
+    refused; an upper limit above `high` or a lower limit below `low` would (almost) never alarm:
+    it switches the alarm off.
+    """
+
+    low: float
+    high: float
+
+
+LIMIT_RANGES: dict[Parameter, LimitRange] = {
+    Parameter.NIBP_SYS: LimitRange(60.0, 250.0),
+    Parameter.NIBP_DIA: LimitRange(30.0, 150.0),
+    Parameter.NIBP_MEAN: LimitRange(40.0, 180.0),
+    Parameter.HR: LimitRange(30.0, 200.0),
+    Parameter.PULSE_RATE: LimitRange(30.0, 200.0),
+    Parameter.NIBP_PULSE: LimitRange(30.0, 200.0),
+    Parameter.SPO2: LimitRange(70.0, 100.0),
+}
+RISE_RANGES = {"systolic": LimitRange(10.0, 100.0), "diastolic": LimitRange(5.0, 60.0)}
+MAX_DELAY_S = 120.0  # a longer condition delay would hide the condition for the whole infusion
 
 
 @dataclass(frozen=True)
@@ -165,6 +209,73 @@ class AlarmProfile:
         limits[index] = rule
         return replace(self, limits=tuple(limits))
 
+    def alarms_off(self) -> list[str]:
+        """One text per limit that lies beyond its plausible band (its alarm is off in effect)."""
+        return [_off_text(rule, th) for rule in self.limits for th in rule.thresholds
+                if _switches_off(rule.parameter, th)]
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the profile's canonical settings (comments and layout of the file do not count)."""
+        return profile_hash(self)
+
+
+def _switches_off(parameter: Parameter, th: Threshold) -> bool:
+    band = LIMIT_RANGES.get(parameter)
+    if band is None:
+        return False
+    return th.value > band.high if th.is_upper else th.value < band.low
+
+
+def _off_text(rule: LimitRule, th: Threshold) -> str:
+    info = PARAMETER_INFO[rule.parameter]
+    side = "high" if th.is_upper else "low"
+    unit = f" {info.display_unit}" if info.display_unit else ""
+    return f"{info.label} {rule.priority.label}-priority {side} alarm OFF ({th.symbol} {th.value:g}{unit})"
+
+
+def check_limits(limits: tuple[LimitRule, ...], allow_alarm_off: bool = False) -> None:
+    """Limits with sense (see the module doc). Raises ProfileError / AlarmOffError naming the limit."""
+    off: list[str] = []
+    for rule in limits:
+        info = PARAMETER_INFO[rule.parameter]
+        band = LIMIT_RANGES.get(rule.parameter)
+        where = f"{info.label} {rule.priority.label}-priority"
+        if band is None:
+            raise ProfileError(f"{where}: {rule.parameter.value} takes no alarm limits")
+        for th in rule.thresholds:
+            if (th.is_upper and th.value < band.low) or (not th.is_upper and th.value > band.high):
+                raise ProfileError(
+                    f"{where} limit {th.symbol} {th.value:g} is implausible: it would alarm on normal values "
+                    f"(limits lie between {band.low:g} and {band.high:g} {info.display_unit})")
+            if _switches_off(rule.parameter, th):
+                off.append(_off_text(rule, th))
+        if rule.delay_s > MAX_DELAY_S:
+            raise ProfileError(f"{where}: delay {rule.delay_s:g} s is longer than {MAX_DELAY_S:g} s")
+    for parameter in {r.parameter for r in limits}:
+        rules = sorted((r for r in limits if r.parameter is parameter), key=lambda r: r.priority)
+        label = PARAMETER_INFO[parameter].label
+        uppers = [(r.priority, th.value) for r in rules for th in r.thresholds if th.is_upper]
+        lowers = [(r.priority, th.value) for r in rules for th in r.thresholds if not th.is_upper]
+        if uppers and lowers and min(v for _, v in uppers) <= max(v for _, v in lowers):
+            raise ProfileError(
+                f"{label}: every upper limit must be above every lower limit "
+                f"({min(v for _, v in uppers):g} is not above {max(v for _, v in lowers):g})")
+        for (p1, v1), (p2, v2) in itertools.pairwise(uppers):
+            if not v2 > v1:
+                raise ProfileError(
+                    f"{label}: the {p2.label}-priority upper limit {v2:g} must be above the "
+                    f"{p1.label}-priority one {v1:g}")
+        for (p1, v1), (p2, v2) in itertools.pairwise(lowers):
+            if not v2 < v1:
+                raise ProfileError(
+                    f"{label}: the {p2.label}-priority lower limit {v2:g} must be below the "
+                    f"{p1.label}-priority one {v1:g}")
+    if off and not allow_alarm_off:
+        raise AlarmOffError(
+            "; ".join(off) + ": a limit beyond the plausible range switches the alarm off "
+            "(allowed only for one session, with the administrator PIN and a reason)", tuple(off))
+
 
 # -- parsing ----------------------------------------------------------------------------------
 
@@ -173,13 +284,15 @@ def _thresholds(entry: dict[str, Any], where: str) -> tuple[Threshold, ...]:
     for key in _COMPARISONS:
         if key in entry:
             value = entry[key]
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise ProfileError(f"{where}: {key} must be a number, not {value!r}")
             out.append(Threshold(key, float(value)))
     if not out:
         raise ProfileError(f"{where}: needs at least one of {', '.join(_COMPARISONS)}")
     uppers = [t.value for t in out if t.is_upper]
     lowers = [t.value for t in out if not t.is_upper]
+    if len(uppers) > 1 or len(lowers) > 1:
+        raise ProfileError(f"{where}: at most one upper (above...) and one lower (below...) limit per entry")
     if uppers and lowers and min(uppers) <= max(lowers):
         raise ProfileError(f"{where}: the upper limit {min(uppers):g} must be above the lower limit {max(lowers):g}")
     return tuple(out)
@@ -193,26 +306,55 @@ def _parameter(entry: dict[str, Any], where: str) -> Parameter:
 
 
 def _priority(value: object, where: str) -> Priority:
+    if not isinstance(value, str):
+        raise ProfileError(f"{where}: priority must be low, medium or high, not {value!r}")
     try:
-        return Priority.parse(str(value))
+        return Priority.parse(value)
     except ValueError as exc:
         raise ProfileError(f"{where}: {exc}") from None
 
 
-def _number(section: dict[str, Any], key: str, default: float, where: str, minimum: float = 0.0) -> float:
+def _number(section: dict[str, Any], key: str, default: float, where: str, minimum: float = 0.0,
+            maximum: float = float("inf")) -> float:
     value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise ProfileError(f"{where}: {key} must be a number, not {value!r}")
     if value < minimum:
         raise ProfileError(f"{where}: {key} must be at least {minimum:g}, not {value!r}")
+    if value > maximum:
+        raise ProfileError(f"{where}: {key} must be at most {maximum:g}, not {value!r}")
     return float(value)
 
 
-def parse_profile(data: dict[str, Any], source: str = "built-in") -> AlarmProfile:
-    """Validate a profile's TOML data. Raises ProfileError."""
-    head = data.get("profile", {})
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ProfileError(f"[{key}] must be a table, not {value!r}")
+    return value
+
+
+def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ProfileError(f"[[{key}]] must be a list of tables")
+    return value
+
+
+def _text(section: dict[str, Any], key: str, default: str, where: str) -> str:
+    value = section.get(key, default)
+    if not isinstance(value, str):
+        raise ProfileError(f"{where}: {key} must be text, not {value!r}")
+    return value
+
+
+def parse_profile(data: dict[str, Any], source: str = "built-in", allow_alarm_off: bool = False) -> AlarmProfile:
+    """Validate a profile's TOML data. Raises ProfileError (AlarmOffError for a limit that switches
+    an alarm off, unless `allow_alarm_off`)."""
+    if not isinstance(data, dict):
+        raise ProfileError("a profile must be a TOML table")
+    head = _table(data, "profile")
     limits = []
-    for i, entry in enumerate(data.get("limits", [])):
+    for i, entry in enumerate(_tables(data, "limits")):
         where = f"limits[{i}]"
         parameter = _parameter(entry, where)
         limits.append(
@@ -221,8 +363,8 @@ def parse_profile(data: dict[str, Any], source: str = "built-in") -> AlarmProfil
                 priority=_priority(entry.get("priority", ""), where),
                 thresholds=_thresholds(entry, where),
                 delay_s=_number(entry, "delay_s", 0.0, where),
-                message_above=str(entry.get("message_above", "")),
-                message_below=str(entry.get("message_below", "")),
+                message_above=_text(entry, "message_above", "", where),
+                message_below=_text(entry, "message_below", "", where),
             )
         )
     if not limits:
@@ -231,39 +373,44 @@ def parse_profile(data: dict[str, Any], source: str = "built-in") -> AlarmProfil
         rules = [r for r in limits if r.parameter is parameter]
         if len({r.priority for r in rules}) != len(rules):
             raise ProfileError(f"limits of {parameter.value}: more than one rule with the same priority")
-    rise_d = data.get("rise", {})
+    check_limits(tuple(limits), allow_alarm_off)
+    rise_d = _table(data, "rise")
     rise = RiseRule(
         priority=_priority(rise_d.get("priority", "medium"), "rise"),
-        systolic=_number(rise_d, "systolic", 40.0, "rise", 1.0),
-        diastolic=_number(rise_d, "diastolic", 25.0, "rise", 1.0),
+        systolic=_number(rise_d, "systolic", 40.0, "rise", RISE_RANGES["systolic"].low, RISE_RANGES["systolic"].high),
+        diastolic=_number(rise_d, "diastolic", 25.0, "rise", RISE_RANGES["diastolic"].low,
+                          RISE_RANGES["diastolic"].high),
     )
     prestart = []
-    for i, entry in enumerate(data.get("prestart", [])):
+    for i, entry in enumerate(_tables(data, "prestart")):
         where = f"prestart[{i}]"
-        action = str(entry.get("action", ""))
+        action = entry.get("action", "")
         if action not in ("confirm", "block"):
             raise ProfileError(f"{where}: action must be 'confirm' or 'block', not {action!r}")
         prestart.append(PrestartRule(_parameter(entry, where), action, _thresholds(entry, where)))
-    tech_d = data.get("technical", {})
+    tech_d = _table(data, "technical")
     technical = TechnicalSettings(
-        link_lost_s=_number(tech_d, "link_lost_s", 10.0, "technical", 1.0),
-        nibp_overdue_grace_s=_number(tech_d, "nibp_overdue_grace_s", 120.0, "technical"),
+        link_lost_s=_number(tech_d, "link_lost_s", 10.0, "technical", 1.0, 60.0),
+        nibp_overdue_grace_s=_number(tech_d, "nibp_overdue_grace_s", 120.0, "technical", 0.0, 900.0),
         nibp_overdue_priority=_priority(tech_d.get("nibp_overdue_priority", "medium"), "technical"),
     )
-    beh_d = data.get("behaviour", {})
+    beh_d = _table(data, "behaviour")
     behaviour = BehaviourSettings(
         audio_pause_s=_number(beh_d, "audio_pause_s", 120.0, "behaviour", 10.0),
         audio_pause_max_s=_number(beh_d, "audio_pause_max_s", 900.0, "behaviour", 10.0),
-        reminder_s=_number(beh_d, "reminder_s", 180.0, "behaviour", 10.0),
-        escalation_s=_number(beh_d, "escalation_s", 120.0, "behaviour", 10.0),
+        reminder_s=_number(beh_d, "reminder_s", 180.0, "behaviour", 10.0, 900.0),
+        escalation_s=_number(beh_d, "escalation_s", 120.0, "behaviour", 10.0, 900.0),
     )
     if behaviour.audio_pause_s > behaviour.audio_pause_max_s or behaviour.audio_pause_max_s > 900:
         raise ProfileError("behaviour: audio_pause_s must not exceed audio_pause_max_s, which is capped at 900 s")
+    version = head.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ProfileError(f"profile: version must be a whole number of at least 1, not {version!r}")
     return AlarmProfile(
-        name=str(head.get("name", "unnamed")),
-        version=int(head.get("version", 1)),
-        signed_off_by=str(head.get("signed_off_by", "")),
-        signed_off_on=str(head.get("signed_off_on", "")),
+        name=_text(head, "name", "unnamed", "profile"),
+        version=version,
+        signed_off_by=_text(head, "signed_off_by", "", "profile"),
+        signed_off_on=str(head.get("signed_off_on", "")),  # TOML may hold a date here
         limits=tuple(limits),
         rise=rise,
         prestart=tuple(prestart),
@@ -274,11 +421,22 @@ def parse_profile(data: dict[str, Any], source: str = "built-in") -> AlarmProfil
 
 
 def load_profile(path: Path) -> AlarmProfile:
-    """Read and validate a profile file. Raises ProfileError with a one-line reason."""
+    """Read and validate a profile file. Raises ProfileError with a one-line reason.
+
+    Every way a file can be wrong ends here as ProfileError: unreadable, not UTF-8 (e.g. a Latin-1
+    "Dr. Müller"), not TOML, wrong types, implausible limits.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ProfileError(f"cannot read alarm profile {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ProfileError(
+            f"alarm profile {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); "
+            "save it as UTF-8") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -287,11 +445,21 @@ def load_profile(path: Path) -> AlarmProfile:
         return parse_profile(data, source=str(path))
     except ProfileError as exc:
         raise ProfileError(f"alarm profile {path}: {exc}") from exc
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape the checks above missed
+        raise ProfileError(f"alarm profile {path} has an entry of the wrong type: {exc}") from exc
+
+
+BUILTIN_SOURCE = "built-in"
 
 
 def default_profile() -> AlarmProfile:
     """The built-in default profile shipped in resources/ (always valid; tested)."""
-    return load_profile(resource_path(DEFAULT_PROFILE_NAME))
+    return replace(load_profile(resource_path(DEFAULT_PROFILE_NAME)), source=BUILTIN_SOURCE)
+
+
+def is_builtin(profile: AlarmProfile) -> bool:
+    """True for the shipped default profile, unchanged (it needs no clinic sign-off)."""
+    return profile.source == BUILTIN_SOURCE and profile.digest == default_profile().digest
 
 
 def clinic_profile_path() -> Path:
@@ -304,14 +472,23 @@ def clinic_profile_path() -> Path:
 def load_clinic_profile(path: Path | None = None) -> tuple[AlarmProfile, str | None]:
     """`path` if given, else the clinic's profile if there is one, else the built-in default.
 
-    Never without limits: a broken file gives the built-in default and a message to show.
+    Never without limits: a broken file gives the built-in default and a message to show. A
+    profile that is not the clinic's signed-off one (hash) is used, and named in the message and
+    the log.
     """
     if path is None:
         clinic = clinic_profile_path()
         if not clinic.exists():
             return default_profile(), None
         path = clinic
-    return load_profile_or_default(path)
+    profile, warning = load_profile_or_default(path)
+    if warning is None:
+        from kapmonitor.alarms.signoff import signoff_problem
+
+        warning = signoff_problem(profile)
+        if warning is not None:
+            log.warning("%s", warning)
+    return profile, warning
 
 
 def load_profile_or_default(path: Path | None) -> tuple[AlarmProfile, str | None]:
@@ -323,6 +500,10 @@ def load_profile_or_default(path: Path | None) -> tuple[AlarmProfile, str | None
     except ProfileError as exc:
         log.error("%s; using the built-in default profile", exc)
         return default_profile(), f"{exc} \u2014 running on the built-in default limits"
+    except Exception as exc:  # never without limits, whatever the file holds
+        log.exception("alarm profile %s", path)
+        return default_profile(), (
+            f"alarm profile {path} cannot be used ({exc}) \u2014 running on the built-in default limits")
 
 
 # -- writing and comparing --------------------------------------------------------------------
@@ -385,6 +566,13 @@ def save_profile(profile: AlarmProfile, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def profile_hash(profile: AlarmProfile) -> str:
+    """SHA-256 (hex) of the canonical settings of `profile`: the same limits give the same hash,
+    whatever the file's comments, order or layout. Stored in the session record and at sign-off."""
+    canonical = json.dumps(profile_to_dict(profile), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def profile_settings(profile: AlarmProfile) -> dict[tuple[str, str], str]:

@@ -1,9 +1,11 @@
 """Plugs the alarm system's panels and dialogs into the main window's Alarms menu.
 
 `install_alarm_ui(window, engine, ...)` adds: alarm history (a live panel fed through a queued
-bridge), a per-session limit change (initials and reason, logged by the engine), the BP
-baseline set by hand, resume audio, and the PIN-protected clinic profile editor. The alarm bar
-itself (with F2/F3) is built by the main window. GUI thread only.
+bridge), a per-session limit change (initials and reason, logged by the engine; switching an
+alarm off needs the administrator PIN), the BP baseline set by hand, resume audio, and the
+PIN-protected clinic profile editor. With a `ProfileRecord`, every profile change (name, version,
+hash) and every PIN use or failure goes into the session record. The alarm bar itself (with
+F2/F3) is built by the main window. GUI thread only.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.pin import PinStore
 from kapmonitor.alarms.profile import AlarmProfile, clinic_profile_path, default_profile, load_profile_or_default
+from kapmonitor.alarms.profile_record import ProfileRecord
 from kapmonitor.ui.alarm_bar import AlarmBridge
 from kapmonitor.ui.alarm_history import AlarmHistoryPanel
 from kapmonitor.ui.limit_change_dialog import LimitChangeDialog
@@ -89,13 +92,17 @@ class AlarmUi:
         profile_path: Path | None = None,
         on_profile_changed: Callable[[AlarmProfile], None] | None = None,
         pin_store: PinStore | None = None,
+        record: ProfileRecord | None = None,
     ) -> None:
         self.window = window
         self.engine = engine
         self.who_fn = who_fn
         self.profile_path = profile_path
         self.on_profile_changed = on_profile_changed
-        self.pin_store = pin_store
+        self.record = record
+        self.pin_store = pin_store or PinStore()
+        if record is not None and self.pin_store.audit is None:
+            self.pin_store.audit = record.pin_event  # every PIN use and failure into the session record
         self.bridge = AlarmBridge(window)
         engine.add_listener(self.bridge.listener)
         self.history = AlarmHistoryPanel()
@@ -127,13 +134,18 @@ class AlarmUi:
         self.history.raise_()
 
     def change_limit(self) -> None:
-        dlg = LimitChangeDialog(self.engine.profile, self.window)
+        dlg = LimitChangeDialog(self.engine.profile, self.window, pin_store=self.pin_store)
         dlg.initials.setText(self._on_duty())  # credited to the nurse on duty unless she types another
         if dlg.exec() == QDialog.DialogCode.Accepted and dlg.new_profile is not None:
             self.apply_limit_change(dlg.new_profile, dlg.who, dlg.why)
 
     def apply_limit_change(self, profile: AlarmProfile, who: str, why: str) -> None:
+        old = self.engine.profile
         self.engine.set_profile(profile, who, why)
+        if self.record is not None:
+            self.record.changed(old, profile, who, why)  # name, version, hash before and after
+        for text in profile.alarms_off():
+            log.warning("for this session: %s (by %s: %s)", text, who, why)
         if self.on_profile_changed is not None:
             self.on_profile_changed(profile)
 
@@ -176,6 +188,8 @@ def install_alarm_ui(
     who_fn: Callable[[], str | None] = lambda: None,
     profile_path: Path | None = None,
     on_profile_changed: Callable[[AlarmProfile], None] | None = None,
+    record: ProfileRecord | None = None,
+    pin_store: PinStore | None = None,
 ) -> AlarmUi:
     """Add the alarm menu entries and history panel; keep the returned object alive with the window."""
-    return AlarmUi(window, engine, who_fn, profile_path, on_profile_changed)
+    return AlarmUi(window, engine, who_fn, profile_path, on_profile_changed, pin_store, record)

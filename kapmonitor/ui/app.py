@@ -53,6 +53,11 @@ class MonitorApplication:
         # a record that already exists is being resumed: its vitals are shown again (read before writing)
         self.history, self.history_start = load_history(path)
         self.pipeline = MonitoringPipeline(driver, path, alarm_profile=self.profile)
+        from kapmonitor.alarms.profile_record import ProfileRecord
+
+        # the profile in force (name, version, hash; signed off or why not) and every PIN use into the record
+        self.profile_record = ProfileRecord(lambda: self.pipeline.recorder, clock.now)
+        self.profile_record.started(self.profile, self.profile_warning)
         assert self.pipeline.alarms is not None
         self.alarms = self.pipeline.alarms
         self.supervisor = AlarmSupervisor(self.alarms)
@@ -282,6 +287,7 @@ class MonitorApplication:
             if controller.panel is not None and isinstance(window, MainWindow):
                 controller.panel.infusion.request_nibp = window.request_nibp
         if started is not None:
+            self.profile_record.started(self.alarms.profile, self.profile_warning)  # the new record names its profile
             self.session_start = self.clock.now()
             if isinstance(window, MainWindow):
                 window.session_start = self.session_start
@@ -385,6 +391,8 @@ class MonitorApplication:
         """Say so on screen while music plays on the alarms' own output: alarms could reach the
         patient's headphones, and the patient's music could cover the alarms."""
         notices = [self.sound_config_problem] if self.sound_config_problem else []
+        # an alarm switched off for this session (PIN and reason) stays named in the alarm area
+        notices += self.alarms.profile.alarms_off()
         music_ui = getattr(self, "music_ui", None)
         if music_ui is not None and music_ui.controller.state.value == "playing":
             music_device = music_ui.music.player.device
@@ -429,6 +437,7 @@ class MonitorApplication:
     def _new_record(self) -> RecordSink:
         """A new session database for the next session; the pipeline records into it from now on."""
         self.pipeline.start_new_record(new_session_path(self.driver.is_simulated, self.clock.now()))
+        self.profile_record.started(self.alarms.profile, self.profile_warning)  # the new record names its profile
         return self.pipeline.recorder
 
     def _recording_text(self) -> tuple[str, bool]:

@@ -1,11 +1,16 @@
 """The nurse's per-session limit change: one limit, a new value, initials and a reason.
 
-The result is a new, validated profile; the caller passes it to
-`engine.set_profile(profile, who, reason)`, which logs every changed field. The clinic's
-profile file is never touched (that needs the PIN-protected profile editor). GUI thread only.
+The result is a new, validated profile (limits with sense: plausible, low below high, a
+high-priority limit beyond the medium one); the caller passes it to
+`engine.set_profile(profile, who, reason)`, which logs every changed field. A value beyond the
+plausible band switches that alarm off: it is accepted only with the administrator PIN (asked for
+at once, checked, logged) and then stays named in the alarm area for the rest of the session. The
+clinic's profile file is never touched (that needs the PIN-protected profile editor). GUI thread only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -19,19 +24,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapmonitor.alarms.profile import AlarmProfile, ProfileError, parse_profile, profile_to_dict
+from kapmonitor.alarms.pin import PinStore
+from kapmonitor.alarms.profile import AlarmOffError, AlarmProfile, ProfileError, parse_profile, profile_to_dict
 from kapmonitor.model.parameters import PARAMETER_INFO
 
 
 class LimitChangeDialog(QDialog):
     """Pick a limit, enter the new value, initials and reason. `new_profile` is set on accept."""
 
-    def __init__(self, profile: AlarmProfile, parent: QWidget | None = None) -> None:
+    def __init__(self, profile: AlarmProfile, parent: QWidget | None = None,
+                 pin_store: PinStore | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Change an alarm limit for this session")
         self.setMinimumWidth(560)
         self._profile = profile
+        self._pin_store = pin_store
         self.new_profile: AlarmProfile | None = None
+        self.pin_by: str | None = None  # who entered the PIN for an alarm switched off
+        # shows the PIN dialog modally; True when the PIN was right (tests drive the real dialog)
+        self.ask_pin: Callable[[QDialog], bool] = lambda d: d.exec() == QDialog.DialogCode.Accepted
         self._entries: list[tuple[int, str, float]] = []  # (rule index, comparison, current value)
         self.limit_box = QComboBox()
         for i, rule in enumerate(profile.limits):
@@ -83,7 +94,28 @@ class LimitChangeDialog(QDialog):
             raise ProfileError("the new value is the same as the current one")
         data = profile_to_dict(self._profile)
         data["limits"][index][comparison] = new
-        return parse_profile(data, source=f"{self._profile.source} (changed for this session)")
+        source = f"{self._profile.source} (changed for this session)"
+        try:
+            return parse_profile(data, source=source)
+        except AlarmOffError as exc:
+            if set(exc.off) <= set(self._profile.alarms_off()):
+                return parse_profile(data, source=source, allow_alarm_off=True)  # already off: no new switch-off
+            raise
+
+    def _switch_off_with_pin(self, exc: AlarmOffError) -> AlarmProfile | None:
+        """The administrator PIN for an alarm switched off; None (and the reason shown) without it."""
+        from kapmonitor.ui.profile_editor import PinDialog
+
+        new_off = ", ".join(o for o in exc.off if o not in self._profile.alarms_off())
+        self.error.setText(f"{new_off}: this switches the alarm off. It needs the administrator PIN.")
+        dlg = PinDialog(self._pin_store or PinStore(), purpose=f"switch an alarm off ({new_off})", parent=self)
+        if not self.ask_pin(dlg):
+            return None
+        index, comparison, _old = self._entries[self.limit_box.currentIndex()]
+        data = profile_to_dict(self._profile)
+        data["limits"][index][comparison] = float(self.value_box.value())
+        self.pin_by = dlg.who
+        return parse_profile(data, source=f"{self._profile.source} (changed for this session)", allow_alarm_off=True)
 
     @property
     def who(self) -> str:
@@ -91,11 +123,16 @@ class LimitChangeDialog(QDialog):
 
     @property
     def why(self) -> str:
-        return self.reason.text().strip()
+        reason = self.reason.text().strip()
+        return f"{reason} (alarm switched off; PIN entered by {self.pin_by})" if self.pin_by else reason
 
     def _accept(self) -> None:
         try:
             self.new_profile = self.build()
+        except AlarmOffError as exc:
+            self.new_profile = self._switch_off_with_pin(exc)
+            if self.new_profile is None:
+                return
         except ProfileError as exc:
             self.error.setText(str(exc))
             return

@@ -1,18 +1,24 @@
-"""The clinic's alarm-profile editor, behind the clinic PIN.
+"""The clinic's alarm-profile editor, behind the administrator PIN.
 
-`open_profile_editor(parent, profile, path)` asks for the PIN (the first use sets it), then
-shows the editor: limits, delays, pre-start limits, rise, technical and behaviour settings and
-the sign-off. Saving validates the whole profile (`parse_profile`) and writes the TOML
-atomically; an invalid entry is named and nothing is written. GUI thread only.
+`open_profile_editor(parent, profile, path, store)` asks for the PIN, then shows the editor:
+limits, delays, pre-start limits, rise, technical and behaviour settings and the sign-off.
+Nobody sets the PIN here: with no PIN set the editor stays closed and says how the administrator
+sets one (`kapmonitor admin set-pin`). Saving validates the whole profile (`parse_profile`: limits
+with sense; a limit that would switch an alarm off is refused), raises the version when a setting
+changed, writes the TOML atomically and records the sign-off (hash with a keyed tag). GUI thread
+only; the slow PIN check runs in a worker thread so the window keeps drawing alarms.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -28,8 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapmonitor.alarms.pin import MIN_PIN_LENGTH, PinError, PinStore
+from kapmonitor.alarms.pin import PinError, PinStore
 from kapmonitor.alarms.profile import AlarmProfile, ProfileError, parse_profile, profile_to_dict, save_profile
+from kapmonitor.alarms.signoff import sign_off
 
 log = logging.getLogger(__name__)
 
@@ -37,53 +44,93 @@ _COMPARISONS = ("above_or_equal", "above", "below", "below_or_equal")
 _SYMBOL = {"above_or_equal": "\u2265", "above": ">", "below": "<", "below_or_equal": "\u2264"}
 _LIMIT_COLUMNS = ("Parameter", "Priority", "Limit", "Value", "Delay s")
 _PRESTART_COLUMNS = ("Parameter", "Action", "Limit", "Value")
+CHECKING = "checking the PIN\u2026"
 
 
 class PinDialog(QDialog):
-    """Asks for the clinic PIN; on first use, sets it (entered twice)."""
+    """Asks for the administrator PIN and who enters it; never sets a PIN.
 
-    def __init__(self, store: PinStore, parent: QWidget | None = None) -> None:
+    The check (slow hash, lockout, audit) runs in a worker thread; `who` is set on accept.
+    """
+
+    def __init__(self, store: PinStore, purpose: str = "edit the clinic alarm profile",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.setting = not store.is_set()
-        self.setWindowTitle("Set the clinic PIN" if self.setting else "Clinic PIN")
+        self.purpose = purpose
+        self.who = ""
+        self.setWindowTitle("Administrator PIN")
+        status = store.status()
+        self.available = status == "set"
+        self.who_edit = QLineEdit()
+        self.who_edit.setMaxLength(40)
+        self.who_edit.setPlaceholderText("name or initials")
         self.pin_edit = QLineEdit()
         self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.repeat_edit = QLineEdit()
-        self.repeat_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.error = QLabel("")
+        self.error = QLabel("" if self.available else status)
         self.error.setObjectName("error")
+        self.error.setWordWrap(True)
         form = QFormLayout()
+        form.addRow("Your name", self.who_edit)
         form.addRow("PIN", self.pin_edit)
-        if self.setting:
-            form.addRow("Repeat PIN", self.repeat_edit)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(
-            f"No clinic PIN is set yet. Choose one of at least {MIN_PIN_LENGTH} digits; it protects the alarm profile."
-            if self.setting else "The alarm profile is protected. Enter the clinic PIN."))
+        layout.addWidget(QLabel(f"The administrator PIN is needed to {purpose}."))
         layout.addLayout(form)
         layout.addWidget(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setEnabled(self.available)
+        self.who_edit.setEnabled(self.available)
+        self.pin_edit.setEnabled(self.available)
+        self._worker: threading.Thread | None = None
+        self._outcome: tuple[bool, str] | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(20)
+        self._poll.timeout.connect(self._check_done)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
 
     def _accept(self) -> None:
-        pin = self.pin_edit.text()
-        try:
-            if self.setting:
-                if pin != self.repeat_edit.text():
-                    self.error.setText("the two PINs differ")
-                    return
-                self.store.set_pin(pin)
-            elif not self.store.verify(pin):
-                self.error.setText("wrong PIN")
-                self.pin_edit.clear()
-                return
-        except PinError as exc:
-            self.error.setText(str(exc))
+        if self._worker is not None or not self.available:
             return
-        self.accept()
+        who, pin = self.who_edit.text().strip(), self.pin_edit.text()
+        if not who:
+            self.error.setText("enter your name")
+            return
+        self.error.setText(CHECKING)
+        self.ok_button.setEnabled(False)
+
+        def work() -> None:
+            try:
+                ok = self.store.verify(pin, who, self.purpose)
+                self._outcome = (ok, "" if ok else "wrong PIN")
+            except PinError as exc:
+                self._outcome = (False, str(exc))
+
+        self._outcome = None
+        self._worker = threading.Thread(target=work, name="pin-check", daemon=True)
+        self._worker.start()
+        self._poll.start()
+
+    def _check_done(self) -> None:
+        if self._worker is None or self._worker.is_alive():
+            return
+        self._poll.stop()
+        self._worker = None
+        ok, message = self._outcome or (False, "the PIN check failed")
+        self.ok_button.setEnabled(True)
+        if ok:
+            self.who = self.who_edit.text().strip()
+            self.error.setText("")
+            self.accept()
+            return
+        self.error.setText(message)
+        self.pin_edit.clear()
 
 
 def _item(text: str, editable: bool) -> QTableWidgetItem:
@@ -96,11 +143,13 @@ def _item(text: str, editable: bool) -> QTableWidgetItem:
 class ProfileEditorDialog(QDialog):
     """Edits a profile; `saved_profile` is set after a successful save to `path`."""
 
-    def __init__(self, profile: AlarmProfile, path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, profile: AlarmProfile, path: Path, store: PinStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Alarm profile \u2014 {path}")
         self.setMinimumSize(820, 620)
         self.path = Path(path)
+        self.store = store
+        self._original = profile
         self._data = profile_to_dict(profile)
         self.saved_profile: AlarmProfile | None = None
 
@@ -196,19 +245,29 @@ class ProfileEditorDialog(QDialog):
                 except ValueError:
                     raise ProfileError(f"{section}.{key}: {text!r} is not a number") from None
         data["profile"]["version"] = int(data["profile"].get("version", 1))
-        return parse_profile(data, source=str(self.path))
+        profile = parse_profile(data, source=str(self.path))
+        if not profile.signed_off_by.strip():
+            raise ProfileError("Other settings and sign-off: enter who signs the profile off")
+        # a changed profile is a new version, signed off today
+        if profile.digest != replace(self._original, signed_off_by=profile.signed_off_by,
+                                     signed_off_on=profile.signed_off_on).digest:
+            profile = replace(profile, version=self._original.version + 1,
+                              signed_off_on=time.strftime("%Y-%m-%d"))
+        return profile
 
     def _save(self) -> None:
         try:
             profile = self.build()
             save_profile(profile, self.path)
-        except ProfileError as exc:
+            sign_off(profile, self.store, profile.signed_off_by)
+        except (ProfileError, PinError) as exc:
             self.error.setText(str(exc))
             return
         except OSError as exc:
             self.error.setText(f"cannot save {self.path}: {exc.strerror or exc}")
             return
-        log.info("alarm profile saved to %s", self.path)
+        log.info("alarm profile v%s saved to %s and signed off by %s", profile.version, self.path,
+                 profile.signed_off_by)
         self.saved_profile = profile
         self.accept()
 
@@ -225,10 +284,11 @@ def open_profile_editor(
     parent: QWidget | None, profile: AlarmProfile, path: Path, store: PinStore | None = None
 ) -> AlarmProfile | None:
     """PIN first, then the editor. Returns the saved profile, or None when cancelled."""
-    pin = PinDialog(store or PinStore(), parent)
+    store = store or PinStore()
+    pin = PinDialog(store, parent=parent)
     if pin.exec() != QDialog.DialogCode.Accepted:
         return None
-    editor = ProfileEditorDialog(profile, path, parent)
+    editor = ProfileEditorDialog(profile, path, store, parent)
     if editor.exec() != QDialog.DialogCode.Accepted:
         return None
     return editor.saved_profile
