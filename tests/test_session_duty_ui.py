@@ -121,6 +121,32 @@ def test_without_a_new_record_a_second_session_is_refused(qtbot, tmp_path: Path)
         assert ctl.session is first and "new record" in ctl.status_label.text()
 
 
+def test_initials_fields_are_prefilled_with_the_nurse_on_duty(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.session import NurseSession
+    from kapmonitor.ui.session_events import EventsPanel
+    from kapmonitor.ui.session_vitals import ManualVitalsDialog
+
+    clock = ManualClock(T0)
+    session = NurseSession.create(demo_setup().with_changes(simulated=False), clock, path=tmp_path / "p.db")
+    try:
+        vitals = ManualVitalsDialog(session)
+        qtbot.addWidget(vitals)
+        assert vitals.who_edit.text() == "" and vitals.who_edit.placeholderText() == NOT_SIGNED_IN
+        session.sign_in("GH")
+        panel = EventsPanel(session)
+        qtbot.addWidget(panel)
+        session.add_note("check")
+        panel.refresh()
+        panel.table.selectRow(0)
+        panel.request_edit()
+        assert panel.dialog is not None and panel.dialog.who_edit.text() == "GH"  # type: ignore[attr-defined]
+        vitals = ManualVitalsDialog(session)
+        qtbot.addWidget(vitals)
+        assert vitals.who_edit.text() == "GH"  # never the set-up nurse "DN"
+    finally:
+        session.shutdown()
+
+
 def test_session_menu_comes_before_help(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = ManualClock(T0)
     window = make_window(qtbot, clock)

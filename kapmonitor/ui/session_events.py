@@ -393,6 +393,7 @@ class EventsPanel(QWidget):
             return
         dialog = EditEventDialog(event, delete, self)
         dialog.session = self.session
+        dialog.who_edit.setText(self.session.on_duty or "")  # the nurse on duty, unless she types another
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
         self.dialog = dialog
         dialog.open()
