@@ -171,17 +171,6 @@ class LockedConnection(sqlite3.Connection):
                 self.writer_lock.release()
 
 
-def create_private_file(path: Path) -> None:
-    """Create `path` (and its folder) readable by its owner only; an existing file is not touched.
-
-    SQLite gives the -wal and -shm files the permissions of the database file, so they stay
-    private too.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    os.close(fd)
-
-
 def _make_private(path: Path) -> None:
     """Owner-only modes for an accepted record and its -wal/-shm (symbolic links are never followed)."""
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
