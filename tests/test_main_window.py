@@ -52,8 +52,11 @@ def test_window_shows_rising_trends_through_a_simulated_infusion(qtbot) -> None:
     assert late - early > 6  # HR rises through the infusion
     sx, sy = window.trend_plot.nibp_sys.getData()
     assert len(sx) == 9 and sy[-1] > sy[0]
-    assert window.trend_plot._regions and window.trend_plot._regions[0].getRegion() == pytest.approx(
-        ((start - T0) / 60, (start + 2400 - T0) / 60))
+    # minutes count from the infusion start, as in the PDF report; the baseline before it stays in view
+    assert window.trend_plot.t0 == start
+    assert window.trend_plot._regions and window.trend_plot._regions[0].getRegion() == pytest.approx((0.0, 40.0))
+    assert window.trend_plot.bp.viewRange()[0][0] <= (T0 - start) / 60
+    assert "infusion start" in window.trend_plot.spo2.getAxis("bottom").labelText
     # numerics show the latest values
     assert window.hr_tile.value_label.text() == f"{store.latest(Parameter.HR).value:.0f}"
     nibp = store.last_nibp()

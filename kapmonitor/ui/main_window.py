@@ -228,7 +228,6 @@ class MainWindow(QMainWindow):
             self.alarm_toolbar.addWidget(self.alarm_bar)
             self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.alarm_toolbar)
 
-
         body = QHBoxLayout()
         body.setSpacing(6)
         left = QVBoxLayout()

@@ -1,6 +1,7 @@
 """The session trend plot: NIBP, heart rate and SpO2 on a minutes axis, against the alarm limits.
 
-Three stacked plots share the time axis (minutes since the session started). NIBP is drawn as
+Three stacked plots share the time axis (minutes since the session started, then from the infusion
+start once it has started, as in the PDF report). NIBP is drawn as
 a systolic–diastolic bar per measurement with its mean; HR and SpO2 as lines with NaN gaps
 (a gap is drawn as a gap, never bridged). Limit lines take the colour of their priority; the
 infusion window is shaded; phase changes, events and music bands are overlaid when given; values
@@ -116,7 +117,8 @@ class TrendPlot(pg.GraphicsLayoutWidget):
     def __init__(self, profile: AlarmProfile, parent: object = None) -> None:
         super().__init__(parent=parent)
         self.setBackground(theme.BACKGROUND)
-        self.t0: float | None = None
+        self._t0: float | None = None
+        self._session_start: float | None = None
         self._axis_font = QFont(theme.FONT_FAMILY)
         self._axis_font.setPixelSize(14)
         self._label_font = QFont(theme.FONT_FAMILY)
@@ -224,6 +226,39 @@ class TrendPlot(pg.GraphicsLayoutWidget):
                 self._limit_items.append((plot, line))
                 self._limit_specs.append(_LimitSpec(plot, value, f"{tag} {value:g}".strip(), LIMIT_COLOURS[priority]))
         self._layout_labels()
+
+    @property
+    def t0(self) -> float | None:
+        """Minute 0 of the time axis: the session start, then the infusion start (`set_origin`)."""
+        return self._t0
+
+    @t0.setter
+    def t0(self, session_start: float | None) -> None:
+        """A (new) session start: minutes count from it until an infusion start is set."""
+        self._t0 = session_start
+        self._session_start = session_start
+        self._to_origin(session_start, "minutes since session start")
+
+    def set_origin(self, infusion_start: float) -> None:
+        """Count minutes from the infusion start, as the PDF report does; the view still reaches
+        back to the session start, so the baseline before the infusion stays visible."""
+        if self._t0 != infusion_start:
+            self._t0 = infusion_start
+            self._to_origin(infusion_start, "minutes from the infusion start")
+
+    def _to_origin(self, t0: float | None, label: str) -> None:
+        self.spo2.getAxis("bottom").setLabel(label, color=theme.TEXT_DIM)
+        self._x_span = None  # the next refresh sets the range on the new origin
+        self._infusion_shown = None
+        if t0 is not None:
+            self.set_markers(list(self._markers))
+            self.set_bands(list(self._bands))
+
+    def _x_start(self) -> float:
+        """Left end of the view: -1 min, or the session start when it came earlier."""
+        if self._session_start is None or self._t0 is None:
+            return -1.0
+        return min(-1.0, math.floor((self._session_start - self._t0) / 60.0))
 
     def set_infusion_window(self, window: tuple[float, float] | None, label: str = "Infusion") -> None:
         """Shade [start, end] (epoch seconds) on every plot; None removes the shading."""
@@ -514,6 +549,6 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         span = max(60.0, math.ceil((now_min + 10.0) / 5.0) * 5.0)
         if span != self._x_span:
             self._x_span = span
-            self.bp.setXRange(-1.0, span, padding=0)
+            self.bp.setXRange(self._x_start(), span, padding=0)
             self._layout_timer.stop()
             self._layout_labels()  # at once: the labels follow the new scale in this very frame
