@@ -487,7 +487,10 @@ class MainWindow(QMainWindow):
         self.rescale_fonts()
         now = self.now_fn()
         if self.infusion_window_fn is not None:
-            self.trend_plot.set_infusion_window(self.infusion_window_fn(now))
+            window = self.infusion_window_fn(now)
+            if window is not None:  # minutes count from the infusion start, as in the PDF report
+                self.trend_plot.set_origin(window[0])
+            self.trend_plot.set_infusion_window(window)
         if self.bands_fn is not None:
             bands = self.bands_fn(now)
             if bands != self._bands_shown:
