@@ -251,9 +251,13 @@ class PinStore:
         except FileNotFoundError:
             return 0, 0.0
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            # a damaged or edited counter locks, it never unlocks
+            # a damaged or edited counter locks (from when it was written), it never unlocks
             log.warning("PIN attempt counter %s refused (%s): treated as locked", self.attempts_path, exc)
-            return FREE_ATTEMPTS + 2, self._clock()
+            try:
+                since = self.attempts_path.stat().st_mtime
+            except OSError:
+                since = self._clock()
+            return FREE_ATTEMPTS + 2, since
 
     def _save_attempts(self, failures: int, last: float) -> None:
         try:
