@@ -452,6 +452,7 @@ def test_every_font_grows_with_a_maximised_4k_window(qtbot, engine: AlarmEngine)
     title = QLabel("Infusion")
     title.setFont(big_font(30))
     plain = QLabel("Racemic ketamine IV 0.5 mg/kg")
+    plain.setObjectName("dim")  # styled by name in the session style sheet (font-size: 15px)
     box = QVBoxLayout(panel)
     box.addWidget(title)
     box.addWidget(plain)
@@ -462,7 +463,8 @@ def test_every_font_grows_with_a_maximised_4k_window(qtbot, engine: AlarmEngine)
 
     def fonts() -> list[float]:
         return [bar.row_font_px(), bar.ack_button.font().pixelSize(), window.hr_tile._label.font().pixelSize(),
-                title.font().pixelSize(), panel.font().pixelSize(), window.clock_label.font().pixelSize()]
+                title.font().pixelSize(), panel.font().pixelSize(), plain.fontInfo().pixelSize(),
+                window.clock_label.font().pixelSize()]
 
     window.rescale_fonts()
     small = fonts()

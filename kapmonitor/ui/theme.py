@@ -6,7 +6,8 @@ alarm colours follow IEC 60601-1-8 (high red, medium yellow, low pale yellow); t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 from kapmonitor.model.parameters import Parameter
 
@@ -52,6 +53,25 @@ MAX_FONT_SCALE = 4.0
 ALARM_TEXT_PX = 28  # alarm rows at 1280x800: legible from two metres
 _BASE_PX = "kapmonitorBasePx"  # a widget's designed pixel size, kept while its font is rescaled
 _SCALE = "kapmonitorFontScale"
+_BASE_SHEET = "kapmonitorBaseSheet"  # a widget's own style sheet with its designed font-size values
+_SET_SHEET = "kapmonitorScaledSheet"
+_FONT_SIZE = re.compile(r"font-size:\s*(\d+(?:\.\d+)?)px")
+
+
+def _rescale_sheet(w: Any, scale: float) -> bool:
+    """Scale the `font-size: Npx` values of a widget's own style sheet (labels styled by name)."""
+    sheet = w.styleSheet()
+    if "font-size" not in sheet:
+        return False
+    if sheet != w.property(_SET_SHEET):  # new, or its code set another sheet since
+        w.setProperty(_BASE_SHEET, sheet)
+    base = str(w.property(_BASE_SHEET))
+    scaled = _FONT_SIZE.sub(lambda m: f"font-size: {scaled_px(float(m.group(1)), scale)}px", base)
+    w.setProperty(_SET_SHEET, scaled)
+    if scaled == sheet:
+        return False
+    w.setStyleSheet(scaled)
+    return True
 
 
 def scale_for(width: float, height: float) -> float:
@@ -101,8 +121,12 @@ def rescale_fonts(root: object, scale: float) -> int:
                 changed += 1
             skip.update(id(c) for c in w.findChildren(QWidget))
             continue
-        if w.isWindow() or not w.testAttribute(Qt.WidgetAttribute.WA_SetFont):
-            continue  # a dialog keeps its own size; an inheriting widget follows its parent
+        if w.isWindow():
+            continue  # a dialog keeps its own size
+        if _rescale_sheet(w, scale):
+            changed += 1
+        if not w.testAttribute(Qt.WidgetAttribute.WA_SetFont):
+            continue  # an inheriting widget follows its parent
         parent = w.parentWidget()
         if parent is not None and getattr(parent, "value_label", None) is w:
             continue  # fitted to its tile by the tile itself
