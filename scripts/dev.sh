@@ -10,7 +10,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 APT_RUN=(libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 libportaudio2
          libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
          libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 fonts-dejavu-core)
-APT_TEST=(pulseaudio pulseaudio-utils libasound2-plugins socat poppler-utils xvfb xauth)
+# xvfb, openbox, xdotool, imagemagick, x11-utils: the real-desktop tests (tests/desktop) run the app under a
+# window manager, send it real keys and read the screen
+APT_TEST=(pulseaudio pulseaudio-utils libasound2-plugins socat poppler-utils xvfb xauth openbox xdotool imagemagick
+          x11-utils)
 
 say() { printf 'kapmonitor setup: %s\n' "$*" >&2; }
 

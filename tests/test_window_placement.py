@@ -160,3 +160,4 @@ def test_f2_f3_in_the_therapist_window_change_nothing(nurse, therapist, qtbot) -
     qtbot.keyClick(window, Qt.Key.Key_F3)
     assert all(a.acknowledged for a in engine.active_alarms())
     assert engine.audio_paused_until is not None
+

@@ -129,14 +129,39 @@ class ElidedLabel(QLabel):
 
 
 class Banner(QLabel):
-    """A full-width coloured strip (simulated source, profile fallback)."""
+    """A full-width coloured strip (simulated source, profile fallback).
+
+    Never cut: where the whole text does not fit (a 1024-px screen) it shows the part before " \u2014 "
+    ("SIMULATED MONITOR"), the whole text on hover; it never widens the window either."""
 
     def __init__(self, text: str, background: str, foreground: str = "#000000") -> None:
         super().__init__(text)
+        self.full_text = text
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setFont(_font(20, bold=True))
         self.setStyleSheet(f"background: {background}; color: {foreground}; padding: 4px;")
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setToolTip(text)
+
+    def setText(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.wordWrap():
+            super().setText(self.full_text)
+            return
+        room = self.contentsRect().width() - 8  # the 4 px padding each side
+        short = self.full_text.split(" \u2014 ", 1)[0]
+        fits = self.fontMetrics().horizontalAdvance(self.full_text) <= room
+        shown = self.full_text if fits or room <= 0 else short
+        if shown != self.text():
+            super().setText(shown)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
 
 class MainWindow(QMainWindow):
@@ -182,7 +207,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"kapmonitor {__version__}" + (" \u2014 SIMULATED MONITOR" if simulated else ""))
         self.setStyleSheet(theme.STYLESHEET)
         self.resize(1280, 800)
-        self.setMinimumSize(1024, 700)
+        # below 1024x700 so that, with a window manager's frame, the window fits a 1024x700 screen
+        self.setMinimumSize(960, 640)
 
         central = QWidget()
         central.setObjectName("central")
@@ -359,7 +385,6 @@ class MainWindow(QMainWindow):
         if self.alarm_bar is not None:  # the bar sits above the central widget, across the window
             rect = rect.united(QRect(self.alarm_bar.mapToGlobal(QPoint(0, 0)), self.alarm_bar.size()))
         return rect
-
 
     def protected_rects(self) -> list[QRect]:
         """What no other kapmonitor window may cover: the alarm area first, then the tiles."""

@@ -266,6 +266,18 @@ class WindowPlacer(QObject):
             full = getattr(label, "full", None)  # an alarm row keeps its whole text (the tooltip is HTML)
             rows.append({"shown": label.text(), "full": full if isinstance(full, str) and full else label.text(),
                          "fits": needed <= room, "needed": needed, "room": room})
+        cut = []  # banners and status-bar texts wider than their label (cut on screen)
+        status_fn = getattr(self.nurse_window, "statusBar", None)
+        status_bar = status_fn() if callable(status_fn) else None
+        banners = [b for b in (getattr(self.nurse_window, n, None) for n in
+                               ("simulated_banner", "replay_banner", "profile_banner")) if isinstance(b, QLabel)]
+        status_labels = status_bar.findChildren(QLabel) if isinstance(status_bar, QWidget) else []
+        for label in [*banners, *status_labels]:
+            shown_fn = getattr(label, "shown_text", None)  # a label that elides itself ("…") is never cut
+            text = shown_fn() if callable(shown_fn) else label.text()
+            visible = label.isVisible() and text and not label.wordWrap()
+            if visible and label.fontMetrics().horizontalAdvance(text) > label.contentsRect().width():
+                cut.append(text)
         windows = [{"title": w.windowTitle(), "frame": rect(w.frameGeometry())}
                    for w in QApplication.topLevelWidgets() if w.isVisible() and w.windowType() in PLACED_TYPES]
         tabs = [rect(QRect(t.mapToGlobal(QPoint(0, 0)), t.size()))
@@ -278,7 +290,7 @@ class WindowPlacer(QObject):
                 "nurse_frame": rect(self.nurse_frame()),
                 "status_bar": rect(QRect(bar.mapToGlobal(QPoint(0, 0)), bar.size()))
                 if isinstance(bar, QWidget) and bar.isVisible() else None,
-                "windows": windows, "tab_bars": tabs, "alarm_labels": rows}
+                "windows": windows, "tab_bars": tabs, "alarm_labels": rows, "cut_labels": cut}
 
     def write_geometry(self) -> None:
         if not self._geometry_path:

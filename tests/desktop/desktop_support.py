@@ -179,7 +179,9 @@ class Desktop:
             if condition():
                 return
             time.sleep(0.2)
-        pytest.fail(f"timed out waiting for {what}")
+        shot = self.workdir / f"timeout-{len(list(self.workdir.glob('timeout-*')))}.png"
+        self.x(["import", "-window", "root", str(shot)])
+        pytest.fail(f"timed out waiting for {what} (screen: {shot})")
 
     def screenshot(self, name: str) -> Image:
         png = self.workdir / f"{name}.png"
