@@ -193,6 +193,16 @@ def test_overrun_raises_an_alarm_until_the_pump_is_stopped(tmp_path: Path) -> No
     bed.session.stop_infusion(volume_ml=3.6)
     assert INFUSION_OVERRUN not in {a.alarm_id for a in bed.engine.active_alarms()}
     link.close()
+    # a session set aside while overrunning (another monitor, a new record) does not leave its alarm behind
+    other = Bedside(tmp_path / "other")
+    other_link = SessionAlarmLink(other.engine, other.session)
+    other.session.start_infusion()
+    other.clock.advance(40 * 60 + OVERRUN_GRACE_S + 1)
+    other_link.tick()
+    assert INFUSION_OVERRUN in {a.alarm_id for a in other.engine.active_alarms()}
+    other_link.close()
+    assert INFUSION_OVERRUN not in {a.alarm_id for a in other.engine.active_alarms()}
+    other.close()
     bed.close()
     conn = sqlite3.connect(bed.path)
     events = conn.execute("SELECT event FROM alarm_log WHERE alarm_id = ? ORDER BY id", (INFUSION_OVERRUN,)).fetchall()

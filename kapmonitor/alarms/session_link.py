@@ -52,9 +52,14 @@ class SessionAlarmLink:
             supervisor.add_task(self.tick)
 
     def close(self) -> None:
+        """Detach; an overrun alarm of this session ends with it (the next session's link judges anew)."""
         self._session.remove_listener(self.update)
         if self._supervisor is not None:
             self._supervisor.remove_task(self.tick)
+        with self._overrun_lock:
+            if self._overrun:
+                self._overrun = False
+                self._engine.clear_technical(INFUSION_OVERRUN)
 
     def tick(self) -> None:
         """Time-driven check: raise or end the infusion-overrun alarm."""
