@@ -156,6 +156,14 @@ def run_command(args: argparse.Namespace) -> int:
                 print(f"kapmonitor: warning: {exc}; retrying while the window runs", file=sys.stderr)
     if args.session is not None and args.session.exists() and not args.session.is_file():
         return fail(f"--session {args.session} is not a file")
+    if args.session is not None and args.session.is_file() and args.replay is None:
+        from kapmonitor.model.samples import Source
+        from kapmonitor.pipeline import record_is_simulated
+
+        recorded = record_is_simulated(args.session)  # a record is simulated or a patient's, never both
+        if recorded is not None and recorded != (cls.source is Source.SIMULATED):
+            kind = "simulated" if recorded else "a patient's"
+            return fail(f"--session {args.session} is {kind} record: it cannot continue with driver {args.driver}")
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
         return fail(f"--screenshot must name a .png file, not {args.screenshot}")
     if args.screenshot is None and not has_display():

@@ -294,7 +294,7 @@ class MonitoringPipeline:
         has no gap. Its creation time and kind are kept. Raises (changing nothing) when `path`
         cannot be opened for writing. Call from the thread that owns the pipeline.
         """
-        recorded_simulated = _record_is_simulated(path)
+        recorded_simulated = record_is_simulated(path)
         if recorded_simulated is not None and recorded_simulated != self.driver.is_simulated:
             kind = "simulated" if recorded_simulated else "a patient's"
             raise ValueError(f"{path.name} is {kind} record: it cannot continue with the monitor read now")
@@ -373,7 +373,7 @@ def read_rows(path: Path, tables: Sequence[str]) -> list[tuple[str, dict[str, ob
     return out
 
 
-def _record_is_simulated(path: Path) -> bool | None:
+def record_is_simulated(path: Path) -> bool | None:
     """Whether a record holds simulated data (its meta), None when it does not say."""
     import sqlite3
 

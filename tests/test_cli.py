@@ -153,3 +153,20 @@ def test_resumed_accelerated_runs_never_overlap_in_time(tmp_path: Path) -> None:
         assert times == sorted(times), f"run {i}: time ran backwards"
         ends.append(times[-1])
     assert ends[0] < ends[1] < ends[2]
+
+
+def test_a_simulated_record_is_not_continued_by_a_real_monitor(tmp_path: Path) -> None:
+    from kapmonitor.recording.recorder import SessionRecorder
+
+    demo = tmp_path / "demo-sim.db"
+    with SessionRecorder(demo, {"simulated": 1}):
+        pass
+    master, slave = os.openpty()  # a port that opens
+    try:
+        result = kap("--driver", "philips-intellivue", "--port", os.ttyname(slave), "--session", str(demo),
+                     env_extra={"KAPMONITOR_DATA_DIR": str(tmp_path), "KAPMONITOR_CONFIG_DIR": str(tmp_path / "cfg")})
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert result.returncode == 2 and "is simulated record" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
