@@ -270,6 +270,8 @@ def test_real_full_filesystem_then_space_freed(tmp_path: Path) -> None:
         filler = mnt / "filler"
         with Feeder(rec, period=0.002) as feeder:
             time.sleep(0.3)
+            text, ok = rec.status()  # a 2 MB disk: the status bar warns before it is full
+            assert not ok and "s.db (disk almost full: 2 MB free)" in text
             with open(filler, "wb") as fh:  # fill the disk
                 try:
                     while True:

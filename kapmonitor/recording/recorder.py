@@ -64,6 +64,9 @@ _SYSTEM_SQL = (
 BUFFER_LIMIT_ITEMS = 100_000
 # Writing the held work again is tried only with at least this much free space.
 MIN_FREE_BYTES = 512 * 1024
+# Below this much free space the status bar warns (a session takes about 2-3 MB an hour).
+LOW_SPACE_BYTES = 50 * 1024 * 1024
+_SPACE_CHECK_S = 10.0
 
 _STOP = object()
 # a row the schema refuses is dropped alone; anything else is the storage failing
@@ -129,6 +132,7 @@ class SessionRecorder:
         self._rejected_since_flush = False
         self._tried_writing = False  # the last retry wrote (and rolled back), not just looked at free space
         self.failure: str | None = None  # the storage problem now (None: writing normally)
+        self.free_bytes: int | None = None  # free space beside the record, looked at every 10 s
         self.replaced: str | None = None  # why `path` is not the file asked for
         self.lost_items = 0  # dropped from the full memory buffer over the whole recording
         self.rejected_rows = 0
@@ -219,6 +223,9 @@ class SessionRecorder:
             return f"\u25cf NOT RECORDING: {failure}{keep}", False
         if replaced is not None:
             return f"\u25cf Recording {self.path.name} ({replaced})", False
+        free = self.free_bytes
+        if free is not None and free < LOW_SPACE_BYTES:
+            return f"\u25cf Recording {self.path.name} (disk almost full: {free / 1e6:.0f} MB free)", False
         return f"\u25cf Recording {self.path.name}", True
 
     # -- writer thread ----------------------------------------------------------------------------
@@ -311,6 +318,7 @@ class SessionRecorder:
         last_commit = time.monotonic()
         next_watch = last_commit + self._watch_interval
         next_retry = 0.0
+        next_space = 0.0
         retries = 0
         waiting: list[threading.Event] = []
         stop = False
@@ -354,6 +362,12 @@ class SessionRecorder:
                     pending, in_tx = [], False
                     next_retry = time.monotonic() + self._retry_interval
             now = time.monotonic()
+            if now >= next_space:
+                next_space = now + _SPACE_CHECK_S
+                try:
+                    self.free_bytes = shutil.disk_usage(self.path.parent).free
+                except OSError:
+                    self.free_bytes = None
             if now >= next_watch or stop:
                 next_watch = now + self._watch_interval
                 problem = self._file_problem()
