@@ -127,8 +127,10 @@ def test_vitals_and_alarms_run_while_the_question_is_open_then_resume(  # type: 
         qtbot.addWidget(window)
         fresh = app.pipeline.recorder.path
         assert fresh != old and window.isVisible()
-        question = app.offer_resume()
-        assert question is not None and question.isVisible() and not question.isModal()
+        app.offer_resume_soon().join(10)  # the records are read on a worker thread
+        qtbot.waitUntil(lambda: getattr(app, "resume_question", None) is not None)
+        question = app.resume_question
+        assert question.isVisible() and not question.isModal()
         assert "KAP-0042" in question.list.item(0).text()
         # the question is open: vitals are shown and the desaturation alarm is raised meanwhile
         assert wait_for(lambda: (qtbot.wait(50) or True) and spo2_alarm(app.alarms), 40)

@@ -14,7 +14,9 @@ import logging
 import signal
 import sqlite3
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from kapmonitor.alarms.profile import AlarmProfile, load_clinic_profile
@@ -30,6 +32,7 @@ from kapmonitor.model.samples import Source, Status, VitalSample
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.pipeline import MonitoringPipeline
 from kapmonitor.session.session import RecordSink
+from kapmonitor.session.storage import SessionSummary
 from kapmonitor.ui.trend_plot import Band
 
 log = logging.getLogger(__name__)
@@ -161,15 +164,42 @@ class MonitorApplication:
             self.window.refresh_fast()
 
     # -- monitoring first: the unfinished-session question comes after the window ------------------
-    def offer_resume(self, folder: Path | None = None, tell_if_none: bool = False) -> object:
-        """Ask, without blocking, whether to resume an unfinished session; monitoring and alarms run
-        meanwhile into a fresh record. Returns the question (None when nothing is unfinished)."""
+    def offer_resume_soon(self, folder: Path | None = None) -> threading.Thread:
+        """Look for unfinished sessions on a worker thread (reading every record takes a while),
+        then ask in the GUI thread. The window and the alarms are running already."""
+        from PySide6.QtCore import QObject, Signal
+
+        from kapmonitor.session.storage import find_unfinished_sessions
+
+        class _Found(QObject):
+            ready = Signal(object)  # list[SessionSummary], emitted from the worker (queued to the GUI)
+
+        self._resume_found = found_signal = _Found()
+        found_signal.ready.connect(lambda found: self.offer_resume(folder, found=found))
+
+        def scan() -> None:
+            try:
+                found = find_unfinished_sessions(folder)
+            except Exception:  # never lose the question to a scan error: the menu can ask again
+                log.exception("looking for unfinished sessions failed")
+                return
+            found_signal.ready.emit(found)
+
+        worker = threading.Thread(target=scan, name="find-unfinished", daemon=True)
+        worker.start()
+        return worker
+
+    def offer_resume(self, folder: Path | None = None, tell_if_none: bool = False,
+                     found: Sequence[SessionSummary] | None = None) -> object:
+        """Ask, without blocking, whether to resume an unfinished session (`found`, else looked up
+        now); monitoring and alarms run meanwhile into a fresh record. Returns the question (None
+        when nothing is unfinished)."""
         from kapmonitor.session.storage import find_unfinished_sessions
         from kapmonitor.ui.main_window import MainWindow
         from kapmonitor.ui.session_resume import ResumeOfferDialog
 
         here = self.pipeline.recorder.path
-        found = [s for s in find_unfinished_sessions(folder) if s.path != here]
+        found = [s for s in (find_unfinished_sessions(folder) if found is None else found) if s.path != here]
         if not found:
             if tell_if_none and isinstance(self.window, MainWindow):
                 self.window.show_message("No unfinished session to resume", 6000)
@@ -578,7 +608,7 @@ def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
         from PySide6.QtCore import QTimer
 
         # then, without blocking, an unfinished session (crash) is offered for resumption
-        QTimer.singleShot(0, app.offer_resume)
+        QTimer.singleShot(0, app.offer_resume_soon)
     if args.screenshot:
         window = app.window
         window.resize(1280, 800)  # type: ignore[attr-defined]
