@@ -1,7 +1,7 @@
-"""Storage fault suite: what a session record survives, as repeatable figures.
+"""Fault suite: what a session record and the link to the monitor survive, as repeatable figures.
 
-    .venv/bin/python -m benchmarks.faults            # full variant (about 3 minutes)
-    .venv/bin/python -m benchmarks.faults --short    # CI variant (about 30 s)
+    .venv/bin/python -m benchmarks.faults            # full variant (about 8 minutes)
+    .venv/bin/python -m benchmarks.faults --short    # CI variant (about 2 minutes)
     .venv/bin/python -m benchmarks.faults --out faults.json
 
 Scenarios, each against real files and real processes:
@@ -13,7 +13,9 @@ Scenarios, each against real files and real processes:
 - record deleted mid-session (database, -wal and -shm): the storage alarm within 2 s and every
   value in the recovery file;
 - two writers: a second recorder process and a second `kapmonitor run` on a record being
-  written are refused (exit 2) and the record is unchanged.
+  written are refused (exit 2) and the record is unchanged;
+- mutated frames, cable outages, a monitor reboot and names planted for de-identification: see
+  benchmarks/faults_monitor.py.
 
 Prints one line per figure; exit status 0 when every target is met, 1 otherwise.
 """
@@ -36,6 +38,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks import faults_monitor
 from benchmarks.common import REPO_ROOT, Figure, machine_info
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
@@ -342,13 +345,17 @@ def run_suite(short: bool, seed: int = 1) -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="kapfaults-") as tmp:
         folder = Path(tmp)
-        for sub in ("kill", "full", "deleted", "two"):
+        for sub in ("kill", "full", "deleted", "two", "outage", "reboot", "deid"):
             (folder / sub).mkdir()
         for name, step in (
             ("kill -9", lambda: kill9(3 if short else 30, folder / "kill", rng)),
             ("disk full", lambda: disk_full(1 if short else 5, folder / "full")),
             ("record deleted", lambda: deleted(2 if short else 10, folder / "deleted")),
             ("two writers", lambda: two_writers(folder / "two")),
+            ("mutated frames", lambda: faults_monitor.mutated_frames(20_000 if short else 1_000_000, rng)),
+            ("cable outages", lambda: faults_monitor.cable_outages(2 if short else 5, folder / "outage")),
+            ("monitor reboot", lambda: faults_monitor.monitor_reboot(1 if short else 5, folder / "reboot")),
+            ("planted names", lambda: faults_monitor.planted_names(folder / "deid")),
         ):
             print(f"running {name} ...", file=sys.stderr, flush=True)
             figures += step()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import sqlite3
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -491,3 +493,61 @@ def build_session(
         baseline_sys=baseline_sys,
         raised={"high": 2, "medium": 1, "low": 1},
     )
+
+
+# -- names planted in every text column (de-identification test and fault suite) ------------------
+PLANTED_NAMES = ("Oberholzer", "Brunhilde", "Zimmermann", "Anna")
+
+
+def plant_names(path: Path) -> int:
+    """Every TEXT column of every table gets a name: appended to some rows, replacing others."""
+    conn = sqlite3.connect(path)
+    planted = 0
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if "TEXT" in (r[2] or "").upper()]
+            for column in columns:
+                if table in ("meta", "session_info") and column == "key":
+                    continue  # keys name the facts; their values are planted below
+                try:
+                    cur = conn.execute(
+                        f"UPDATE {table} SET {column} = CASE WHEN rowid % 2 = 0 "
+                        f"THEN coalesce({column}, '') || ' per Dr Oberholzer' ELSE 'Safe place for Anna' END "
+                        f"WHERE rowid % 7 IN (0, 1, 2)"
+                    )
+                except sqlite3.IntegrityError:
+                    continue  # the schema itself refuses anything but its codes here (CHECK constraint)
+                planted += cur.rowcount
+        checklist = {
+            "items": {
+                "walking": {"label": "Walks with Brunhilde", "checked": True, "detail": "Anna Zimmermann"},
+                "anna_zimmermann": {"label": "Anna", "checked": True},
+            },
+            "override_reason": "Dr Oberholzer agreed",
+        }
+        conn.execute("UPDATE discharge SET checklist = ?", (json.dumps(checklist),))
+        conn.execute(
+            "INSERT INTO clinical_events (t, category, name, severity, drug, dose, route, note, who) "
+            "SELECT max(t), 'intervention', 'Zofran per Dr Oberholzer', 'mild', 'Zofran per Dr Oberholzer', "
+            "'4 mg per Dr Oberholzer', 'IV via Brunhilde', 'Anna asked', 'Anna' FROM clinical_events"
+        )
+        conn.execute(
+            "INSERT INTO music_events (t, action, phase, track, artist, path, position, volume_db, detail) "
+            "SELECT max(t), 'track_started', 'Safe place for Anna', 'Safe place for Anna', 'Anna Zimmermann', "
+            "'/home/anna/music.flac', 0, -12, 'Brunhilde' FROM music_events"
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    return planted
+
+
+def output_texts(path: Path) -> list[str]:
+    texts = [path.name]
+    if path.suffix == ".pdf":
+        for tool in (["pdftotext", str(path), "-"], ["pdfinfo", str(path)]):
+            texts.append(subprocess.run(tool, capture_output=True, text=True, check=True).stdout)
+    else:
+        texts.append(path.read_bytes().decode("utf-8"))
+    return texts
