@@ -78,7 +78,7 @@ def _font(px: int, bold: bool = False, narrow: bool = False) -> QFont:
 
 
 def rows_for_screen(height: float) -> int:
-    """Alarm rows reserved on a screen `height` logical pixels tall (2 at 800, 3 from 1000)."""
+    """Alarm rows reserved on a screen (or in a window) `height` logical pixels tall (2 at 800, 3 from 1000)."""
     return MAX_ROWS if height >= TALL_SCREEN_PX else MAX_ROWS - 1
 
 
@@ -189,14 +189,15 @@ class AlarmBar(QFrame):
         if rows is None:
             screen = QGuiApplication.primaryScreen()
             rows = rows_for_screen(screen.geometry().height()) if screen is not None else MAX_ROWS
-        self.row_count = max(1, rows)
         self.scale = scale
         self.text_px = theme.scaled_px(theme.ALARM_TEXT_PX, scale)
-        self._rows = [_Row(self.text_px) for _ in range(self.row_count)]
-        grid = QGridLayout()
+        self._all_rows = [_Row(self.text_px) for _ in range(max(MAX_ROWS, rows))]
+        self._rows = self._all_rows  # the reserved ones (set_row_count)
+        self.row_count = len(self._rows)
+        self._grid = grid = QGridLayout()
         grid.setSpacing(2)
         grid.setContentsMargins(0, 0, 0, 0)
-        for i, r in enumerate(self._rows):
+        for i, r in enumerate(self._all_rows):
             grid.addWidget(r, i, 0)
             r.hide()
         # "No active alarms" shares the first row's cell: the bar does not move when alarms come
@@ -209,7 +210,7 @@ class AlarmBar(QFrame):
         self.notice_label.setStyleSheet("color: #ffd400; padding: 0 8px;")
         self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.notice_label.hide()
-        grid.addWidget(self.notice_label, self.row_count, 0)
+        grid.addWidget(self.notice_label, len(self._all_rows), 0)
         # "+N more" sits at the right end of the last row (its text is shortened to leave room)
         self.more_label = QLabel("")
         self.more_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -217,8 +218,6 @@ class AlarmBar(QFrame):
                                       "border-radius: 4px; padding: 0 6px; }")
         self.more_label.setToolTip("More alarms than rows: all of them are in Alarms \u25b8 Alarm history")
         self.more_label.hide()
-        grid.addWidget(self.more_label, self.row_count - 1, 0,
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self.ack_button = QPushButton(f"Acknowledge ({ACK_KEY})")
         self.pause_button = QPushButton(f"Audio pause ({PAUSE_KEY})")
@@ -227,6 +226,7 @@ class AlarmBar(QFrame):
         self.ack_button.clicked.connect(self.acknowledge_requested)
         self.pause_button.clicked.connect(self.pause_requested)
         self._pause_text = self.pause_button.text()
+        self.set_row_count(rows)
         self.apply_scale(scale)
         buttons = QVBoxLayout()
         buttons.setSpacing(2)
@@ -256,7 +256,7 @@ class AlarmBar(QFrame):
         self.scale = scale
         self.text_px = theme.scaled_px(theme.ALARM_TEXT_PX, scale)
         small_px = theme.scaled_px(17, scale)
-        for r in self._rows:
+        for r in self._all_rows:
             r.set_text_px(self.text_px)
         self.idle_label.setFont(_font(theme.scaled_px(20, scale)))
         for label in (self.notice_label, self.more_label):
@@ -272,6 +272,28 @@ class AlarmBar(QFrame):
             round(QFontMetricsF(self.pause_button.font()).horizontalAdvance("AUDIO PAUSED 88:88")) + 32)
         if self.more_label.isVisible():
             self._rows[-1].set_right_reserve(self.more_label.width() + 4)
+
+    def set_row_count(self, rows: int) -> None:
+        """Reserve `rows` alarm rows (1..MAX_ROWS): 2 in an 800-px-high window, 3 in a tall one. The
+        bar's height changes only with this (a window resize), never with the alarms shown."""
+        rows = max(1, min(rows, len(self._all_rows)))
+        if rows == self.row_count and self._grid.indexOf(self.more_label) >= 0:
+            return
+        self.row_count = rows
+        self._rows = self._all_rows[:rows]
+        for i, r in enumerate(self._all_rows):
+            policy = r.sizePolicy()
+            policy.setRetainSizeWhenHidden(i < rows)  # a reserved row keeps its place while empty
+            r.setSizePolicy(policy)
+            r.set_right_reserve(0)
+            if i >= rows and r.isVisible():
+                r.hide()
+                r.clear_parts()
+        self._grid.removeWidget(self.more_label)
+        self._grid.addWidget(self.more_label, rows - 1, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def set_rows_for_height(self, window_height: float) -> None:
+        self.set_row_count(rows_for_screen(window_height))
 
     def set_notice(self, text: str) -> None:
         """A permanent line under the alarms (e.g. running on the built-in default profile)."""

@@ -466,6 +466,8 @@ class MainWindow(QMainWindow):
     def rescale_fonts(self) -> None:
         """Fonts for the window's size (also run once a second: panels built later follow)."""
         theme.rescale_fonts(self, theme.scale_for(self.width(), self.height()))
+        if self.alarm_bar is not None:
+            self.alarm_bar.set_rows_for_height(self.height())  # 2 rows 800 px high, 3 from 1000
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing ends monitoring: during an infusion or observation the nurse confirms it first.
