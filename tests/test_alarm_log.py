@@ -108,11 +108,15 @@ def test_broken_profile_falls_back_to_default_with_message(tmp_path: Path) -> No
 
 def test_pin_store(tmp_path: Path) -> None:
     store = PinStore(tmp_path / "cfg" / "pin.json")
-    assert not store.is_set() and not store.verify("1234")
+    assert not store.is_set()
+    with pytest.raises(PinError, match="no administrator PIN"):  # no PIN: an error, never "any PIN"
+        store.verify("1234")
     with pytest.raises(PinError):
-        store.set_pin("12a4")
-    store.set_pin("2468")
-    assert store.verify("2468") and not store.verify("2469")
+        store.set_pin("1234a6", "Admin")
+    with pytest.raises(PinError, match="at least 6 digits"):
+        store.set_pin("2468", "Admin")
+    store.set_pin("246810", "Admin")
+    assert store.verify("246810") and not store.verify("246811")
     (tmp_path / "cfg" / "pin.json").write_text("{not json")
     with pytest.raises(PinError, match="cannot read"):
         store.is_set()
