@@ -147,6 +147,20 @@ def test_initials_fields_are_prefilled_with_the_nurse_on_duty(qtbot, tmp_path: P
         session.shutdown()
 
 
+def test_a_double_tap_on_the_duty_bar_never_floats_the_panel(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock(T0)
+    window = make_window(qtbot, clock)
+    with SessionRecorder(tmp_path / "d.db") as rec:
+        ctl = SessionController(window, rec, clock, folder=tmp_path)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+        qtbot.mouseDClick(ctl.duty_bar.label, Qt.MouseButton.LeftButton)
+        assert not ctl.dock.isFloating()
+        assert ctl.duty_bar.edit.hasFocus()
+
+
 def test_session_menu_comes_before_help(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = ManualClock(T0)
     window = make_window(qtbot, clock)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -98,6 +99,12 @@ class DutyBar(QWidget):
     def focus_sign_in(self) -> None:
         self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.edit.selectAll()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        """A double tap on the bar (it is the dock's title) goes to the initials field instead of
+        floating the session panel over the vitals; dragging still moves the dock."""
+        event.accept()
+        self.focus_sign_in()
 
     def refresh(self) -> None:
         self.error = ""
