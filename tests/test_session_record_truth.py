@@ -134,7 +134,8 @@ def test_course_view_equals_the_pdf_for_a_session_closed_mid_infusion(tmp_path: 
 def test_dose_given_is_the_confirmed_pump_volume_everywhere(tmp_path: Path) -> None:
     """Defect 9: 53:27 infused, 4.68 mL against 3.50 mL planned (0.67 mg/kg): Stop confirms the pump's
     volume; record, course view and PDF show it and flag the deviation."""
-    from kapmonitor.ui.session_course import summary_row
+    from kapmonitor.ui.session_common import ERROR
+    from kapmonitor.ui.session_course import CourseView, summary_row
 
     bed = Bedside(tmp_path)
     bed.nibp(124, 78)
@@ -161,7 +162,11 @@ def test_dose_given_is_the_confirmed_pump_volume_everywhere(tmp_path: Path) -> N
     assert audit and audit[0][0] == "JQ" and '"volume_infused_ml": 4.68' in audit[0][3]
 
     (summary,) = course_sessions(PSEUDONYM, tmp_path)
-    dose = summary_row(summary)[2]
+    assert summary_row(summary)[2] == "0.67 mg/kg, 4.68 mL, 134 % of plan"
+    view = CourseView(PSEUDONYM, tmp_path)
+    cell = view.table.item(0, 2)
+    dose = cell.toolTip()
+    assert cell.text() == summary_row(summary)[2] and cell.foreground().color().name() == ERROR
     assert dose == "0.67 mg/kg = 46.8 mg (4.68 mL, pump read-back) — 134 % of plan"
     flat = pdf_page1(tmp_path / "out", bed.path)
     assert f"Dose given: {dose}" in flat

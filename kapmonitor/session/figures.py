@@ -202,6 +202,16 @@ def dose_given_text(d: DoseGiven) -> str:
     return text.strip()
 
 
+def dose_given_short(d: DoseGiven) -> str:
+    """'0.67 mg/kg, 4.68 mL, 134 % of plan' for a table column (the full text on hover)."""
+    parts = [f"{d.mg_per_kg:.2f} mg/kg" if d.mg_per_kg is not None else "", f"{d.volume_ml:.2f} mL"]
+    if d.flagged and d.deviation is not None:
+        parts.append(f"{100 * (1 + d.deviation):.0f} % of plan")
+    if not d.confirmed:
+        parts.append("not confirmed")
+    return ", ".join(p for p in parts if p)
+
+
 def infusion_time_text(f: InfusionFigures) -> str:
     """'40 min', '65 min (not stopped)', or '—' when it never started."""
     if f.infusing_s is None:

@@ -44,7 +44,7 @@ def _date(t: float | None) -> str:
 def summary_row(s: SessionSummary) -> list[str]:
     """One course-view row; every figure comes from `session.figures`, as in the PDF."""
     if s.dose is not None:
-        dose = figures.dose_given_text(s.dose)
+        dose = figures.dose_given_short(s.dose)  # the full text (as in the PDF) on hover
     else:
         dose = "—" if s.dose_mg_per_kg is None else f"{s.dose_mg_per_kg:g} mg/kg"
         if s.total_mg is not None:
@@ -119,9 +119,9 @@ class CourseView(QDialog):
             }
             for col, text in enumerate(summary_row(s)):
                 item = QTableWidgetItem(text)
+                item.setToolTip(figures.dose_given_text(s.dose) if col == 2 and s.dose is not None else text)
                 if flagged.get(col):
                     item.setForeground(QColor(ERROR))
-                    item.setToolTip(text)
                 self.table.setItem(i, col, item)
 
     def open_selected(self) -> None:
