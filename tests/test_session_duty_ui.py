@@ -161,6 +161,33 @@ def test_a_double_tap_on_the_duty_bar_never_floats_the_panel(qtbot, tmp_path: Pa
         assert ctl.duty_bar.edit.hasFocus()
 
 
+def test_limit_and_baseline_forms_are_prefilled_with_the_nurse_on_duty(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from kapmonitor.alarms.engine import AlarmEngine
+    from kapmonitor.ui.alarm_menu import install_alarm_ui
+
+    clock = ManualClock(T0)
+    window = make_window(qtbot, clock)
+    on_duty: list[str] = [NOT_SIGNED_IN]
+    ui = install_alarm_ui(window, AlarmEngine(default_profile(), clock), who_fn=lambda: on_duty[0])
+    seen: list[str] = []
+
+    def read_and_cancel() -> None:
+        dialog = QApplication.activeModalWidget()
+        seen.append(dialog.initials.text())  # type: ignore[union-attr]
+        dialog.reject()  # type: ignore[union-attr]
+
+    for who in (NOT_SIGNED_IN, "GH"):
+        on_duty[0] = who
+        for open_form in (ui.change_limit, ui.set_baseline):
+            QTimer.singleShot(100, read_and_cancel)
+            open_form()
+    ui.close()
+    assert seen == ["", "", "GH", "GH"]  # "not signed in" is never typed in for her
+
+
 def test_session_menu_comes_before_help(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = ManualClock(T0)
     window = make_window(qtbot, clock)
