@@ -313,6 +313,10 @@ def install_window_placement(nurse_window: QWidget) -> WindowPlacer:
     placer = WindowPlacer(nurse_window, nurse_window)
     app.installEventFilter(placer)
     placer.fit_nurse_window()
+    screen = nurse_window.screen() or QGuiApplication.primaryScreen()
+    if screen is not None and QGuiApplication.platformName() != "offscreen":
+        # top-left: on a large screen the free room is one block beside the window, where dialogs go
+        nurse_window.move(screen.availableGeometry().topLeft())
     # once the window manager has framed the window, its real frame is known: fit again
     for delay in (200, 1000):
         QTimer.singleShot(delay, placer.fit_nurse_window)
