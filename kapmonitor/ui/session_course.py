@@ -30,15 +30,17 @@ from PySide6.QtWidgets import (
 from kapmonitor.recording.database import SessionDatabaseError, open_read_only
 from kapmonitor.session import figures
 from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
-from kapmonitor.ui.session_common import ERROR, FieldBox, apply_session_style, make_label
+from kapmonitor.ui.session_common import ERROR, FieldBox, apply_session_style, keep_units_together, make_label
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["Date", "Session", "Dose", "Infusion", "Peak BP", "Alarms H/M/L", "Status"]
+COLUMNS = ["Date", "Session", "Dose", "Infusion", "Peak BP", "Alarms\nH/M/L", "Status"]  # of summary_row
+# the view, narrow beside the vitals: the status goes under the session number
+VIEW_COLUMNS = ["Date", "Session", "Dose", "Infusion", "Peak\nBP", "Alarms\nH/M/L"]
 
 
 def _date(t: float | None) -> str:
-    return "—" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+    return "—" if t is None else time.strftime("%Y-%m-%d\n%H:%M", time.localtime(t))
 
 
 def summary_row(s: SessionSummary) -> list[str]:
@@ -48,9 +50,9 @@ def summary_row(s: SessionSummary) -> list[str]:
     else:
         dose = "—" if s.dose_mg_per_kg is None else f"{s.dose_mg_per_kg:g} mg/kg"
         if s.total_mg is not None:
-            dose += f" ({s.total_mg:.0f} mg)"
+            dose += f", {s.total_mg:.0f} mg"
         if s.dose_mg_per_kg is not None:
-            dose += " planned"
+            dose += ", planned"
     peak = "—" if s.peak_sys is None else f"{s.peak_sys:.0f}/{s.peak_dia:.0f}" if s.peak_dia else f"{s.peak_sys:.0f}/—"
     alarms = figures.alarm_counts_text(s.alarms_by_priority)
     course = figures.course_text(s.course_number, s.course_total)
@@ -78,10 +80,11 @@ class CourseView(QDialog):
         row.addWidget(self.box, 1)
         row.addWidget(show)
         layout.addLayout(row)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = QTableWidget(0, len(VIEW_COLUMNS))
+        self.table.setHorizontalHeaderLabels(VIEW_COLUMNS)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
@@ -117,12 +120,16 @@ class CourseView(QDialog):
                 2: s.dose is not None and (s.dose.flagged or not s.dose.confirmed),  # dose off plan / unconfirmed
                 3: s.infusion is not None and s.infusion.closed_mid_infusion,
             }
-            for col, text in enumerate(summary_row(s)):
-                item = QTableWidgetItem(text)
+            row = summary_row(s)
+            row[1] = f"{row[1]}\n{row.pop()}"
+            for col, text in enumerate(row):
+                # beside the vitals the view is narrow: one figure a line, units never split
+                item = QTableWidgetItem(keep_units_together(text).replace(", ", "\n").replace(" (", "\n("))
                 item.setToolTip(figures.dose_given_text(s.dose) if col == 2 and s.dose is not None else text)
                 if flagged.get(col):
                     item.setForeground(QColor(ERROR))
                 self.table.setItem(i, col, item)
+        self.table.resizeRowsToContents()
 
     def open_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
