@@ -224,3 +224,21 @@ def test_the_infusion_panel_is_never_squeezed_by_the_tabs(qtbot, session: NurseS
         infusion = panel.infusion
         assert infusion.height() >= infusion.minimumSizeHint().height(), height
         assert infusion.stop_button.height() >= infusion.stop_button.minimumSizeHint().height()
+
+
+def test_the_set_up_form_is_never_cut_in_a_narrow_dialog(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    d = NewSessionDialog(folder=tmp_path)
+    qtbot.addWidget(d)
+    d.show()
+    for width, two_columns in ((560, False), (1100, True)):
+        d.resize(width, 700)
+        settle()
+        body = d.boxes["pseudonym"].parentWidget()
+        assert body is not None
+        viewport = body.parentWidget()
+        assert viewport is not None
+        for key, box in d.boxes.items():  # every field whole inside the visible width
+            right = box.mapTo(viewport, QPoint(box.width(), 0)).x()
+            assert right <= viewport.width(), (width, key, right, viewport.width())
+        beside = d.boxes["weight_kg"].mapTo(body, QPoint(0, 0)).x() > d.boxes["pseudonym"].mapTo(body, QPoint(0, 0)).x()
+        assert beside is two_columns

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -82,8 +83,8 @@ class NewSessionDialog(QDialog):
         body = QWidget()
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
-        grid = QGridLayout(body)
-        grid.setHorizontalSpacing(18)
+        self.grid = QGridLayout(body)
+        self.grid.setHorizontalSpacing(18)
 
         def line(key: str, label: str, text: str = "", hint: str = "", placeholder: str = "") -> QLineEdit:
             edit = QLineEdit(text)
@@ -167,17 +168,14 @@ class NewSessionDialog(QDialog):
             "pump_rate_ml_per_h",
             "lot",
         ]
-        for row, key in enumerate(left):
-            grid.addWidget(self.boxes[key], row, 0)
-        grid.addWidget(self.course_hint, len(left), 0)
-        row = 0
-        for key in right:
-            grid.addWidget(self.boxes[key], row, 1)
-            row += 1
-            if key == "dose_mg_per_kg":
-                grid.addWidget(self.dose_confirm, row, 1)
-                row += 1
-        grid.setRowStretch(max(row, len(left) + 1), 1)
+        # two columns where the dialog is wide enough, else one (the form scrolls; nothing is cut)
+        self._columns: list[list[QWidget]] = [
+            [*(self.boxes[k] for k in left), self.course_hint],
+            [w for k in right for w in ((self.boxes[k], self.dose_confirm) if k == "dose_mg_per_kg"
+                                        else (self.boxes[k],))],
+        ]
+        self._two_columns: bool | None = None
+        self._arrange(True)
 
         # the dose plan, large, for the double-check against the pump
         plan = QFrame()
@@ -221,6 +219,37 @@ class NewSessionDialog(QDialog):
         if initial is not None:
             self.load(initial)
         self._refresh()
+
+    def _arrange(self, two: bool) -> None:
+        if two == self._two_columns:
+            return
+        self._two_columns = two
+        for column in self._columns:
+            for widget in column:
+                self.grid.removeWidget(widget)
+        for r in range(self.grid.rowCount()):
+            self.grid.setRowStretch(r, 0)
+        if two:
+            for c, column in enumerate(self._columns):
+                for r, widget in enumerate(column):
+                    self.grid.addWidget(widget, r, c)
+            last = max(len(c) for c in self._columns)
+        else:
+            hint = self._columns[0][-1]  # the course suggestion, right under the course number
+            widgets: list[QWidget] = []
+            for widget in self._columns[0][:-1]:
+                widgets += [widget, hint] if widget is self.boxes["course_number"] else [widget]
+            widgets += self._columns[1]
+            for r, widget in enumerate(widgets):
+                self.grid.addWidget(widget, r, 0)
+            last = len(widgets)
+        self.grid.setRowStretch(last, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # the two-column form needs about twice the widest field; below that, one column
+        widest = max(w.minimumSizeHint().width() for column in self._columns for w in column)
+        self._arrange(self.width() >= 2 * widest + 90)
 
     # -- filling --------------------------------------------------------------------------
     def load(self, s: SessionSetup) -> None:
