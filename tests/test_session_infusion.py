@@ -124,3 +124,17 @@ def test_format_duration() -> None:
     assert format_duration(65) == "1:05"
     assert format_duration(3725) == "1:02:05"
     assert format_duration(-30) == "-0:30"
+
+
+def test_overrun_counts_only_while_the_pump_runs_past_the_plan() -> None:
+    c = InfusionClock(2400.0)
+    assert c.overrun_s(T0) == 0.0  # not started
+    c.start(T0)
+    assert c.overrun_s(T0 + 2400) == 0.0
+    assert c.overrun_s(T0 + 2400 + 90) == 90.0
+    c.pause(T0 + 2500, "line check")
+    assert c.overrun_s(T0 + 2600) == 0.0  # paused: not infusing
+    c.resume(T0 + 2700)
+    assert c.overrun_s(T0 + 2800) == 200.0  # pauses do not count
+    c.stop(T0 + 2800)
+    assert c.overrun_s(T0 + 3000) == 0.0
