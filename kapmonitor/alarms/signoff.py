@@ -66,12 +66,12 @@ def signoff_problem(profile: AlarmProfile, store: PinStore | None = None) -> str
     try:
         record = read_signoff(store)
     except PinError as exc:
-        return f"alarm profile {profile.source} cannot be checked: {exc}"
-    what = f"alarm profile {profile.source} (\u201c{profile.name}\u201d v{profile.version}, {profile.digest[:12]})"
+        return f"{profile.source} cannot be checked against the sign-off: {exc}"
+    what = f"\u201c{profile.name}\u201d v{profile.version} ({profile.source}, hash {profile.digest[:12]})"
     if record is None:
         return f"{what} is not signed off"
     if record.get("hash") != profile.digest:
         return (f"{what} differs from "
                 f"the signed-off one (\u201c{record.get('name')}\u201d v{record.get('version')} by {record.get('by')}, "
-                f"{str(record.get('hash'))[:12]}): changed outside the profile editor")
+                f"{str(record.get('hash'))[:12]}): changed outside the profile editor \u2014 check the limits")
     return None
