@@ -488,14 +488,15 @@ def test_broken_records_export_with_a_clear_one_line_error(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_fault_suite_short_variant_meets_every_target(tmp_path: Path) -> None:
     out = tmp_path / "faults.json"
     proc = subprocess.run([sys.executable, "-m", "benchmarks.faults", "--short", "--out", str(out)], cwd=ROOT,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True,
-                          timeout=240)
+                          timeout=540)
     doc = json.loads(out.read_text())
     figures = {r["figure"]: r for r in doc["results"]}
-    assert set(figures) == {
+    assert set(figures) >= {  # the storage faults (the suite also covers the monitor link and de-identification)
         "faults.kill9.max_loss", "faults.disk_full.resume_after_free", "faults.disk_full.values_lost",
         "faults.deleted.alarm_delay", "faults.deleted.values_lost", "faults.two_writers.refused",
     }
