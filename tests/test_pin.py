@@ -171,3 +171,14 @@ def test_the_pin_dialog_checks_off_the_gui_thread_and_records_who(qtbot, tmp_pat
     dlg._accept()
     qtbot.waitUntil(lambda: not dlg.busy, timeout=10000)
     assert dlg.result() == QDialog.DialogCode.Accepted and dlg.who == "Dr X"
+
+
+def test_admin_status_says_whether_a_pin_is_set(monkeypatch, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path))
+    assert main(["admin", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "no administrator PIN is set" in out and "built-in" in out
+    assert _admin(monkeypatch, tmp_path, "--who", "Admin", stdin=f"{PIN}\n") == 0
+    capsys.readouterr()
+    assert main(["admin", "status"]) == 0
+    assert "clinic PIN: set" in capsys.readouterr().out
