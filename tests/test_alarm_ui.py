@@ -482,3 +482,19 @@ def test_every_font_grows_with_a_maximised_4k_window(qtbot, engine: AlarmEngine)
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: window.width() == 1280, timeout=2000)
     assert fonts() == small and bar.row_count == 2
+
+
+def test_the_more_badge_opens_the_alarm_history(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.ui.alarm_menu import install_alarm_ui
+
+    window, _ = _nurse_window(qtbot, engine, (1280, 800))
+    ui = install_alarm_ui(window, engine, who_fn=lambda: "AB", on_profile_changed=lambda _p: None)
+    _hypertensive(engine)
+    window.refresh_fast()
+    bar = window.alarm_bar
+    assert bar is not None and bar.more_label.isVisible()
+    assert not ui.history.isVisible()
+    qtbot.mouseClick(bar.more_label, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(ui.history.isVisible, timeout=2000)
+    assert ui.history.row_count() >= 5  # every alarm's events, not only the two rows
+    ui.close()

@@ -23,7 +23,7 @@ import html
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, Qt, Signal, SignalInstance
 from PySide6.QtGui import (
     QCursor,
     QFont,
@@ -174,11 +174,25 @@ class _Row(QLabel):
                               TAP_TEXT_MS)
 
 
+class _Badge(QLabel):
+    """The "+N more" badge: a tap opens the alarm history (every alarm, not only the rows)."""
+
+    def __init__(self, clicked: SignalInstance) -> None:
+        super().__init__("")
+        self._clicked = clicked
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        self._clicked.emit()
+
+
 class AlarmBar(QFrame):
     """Alarm list with Acknowledge and Audio pause. Emits the requests; the owner calls the engine."""
 
     acknowledge_requested = Signal()
     pause_requested = Signal()
+    history_requested = Signal()  # the "+N more" badge was tapped
 
     def __init__(self, parent: QWidget | None = None, scale: float = 1.0, rows: int | None = None) -> None:
         """`scale`: font scale (1.0: as designed for 1280x800; the window calls `apply_scale` when it
@@ -212,11 +226,11 @@ class AlarmBar(QFrame):
         self.notice_label.hide()
         grid.addWidget(self.notice_label, len(self._all_rows), 0)
         # "+N more" sits at the right end of the last row (its text is shortened to leave room)
-        self.more_label = QLabel("")
+        self.more_label = _Badge(self.history_requested)
         self.more_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.more_label.setStyleSheet("QLabel { color: #ffffff; background: #111111; border: 1px solid #9aa4ad; "
                                       "border-radius: 4px; padding: 0 6px; }")
-        self.more_label.setToolTip("More alarms than rows: all of them are in Alarms \u25b8 Alarm history")
+        self.more_label.setToolTip("More alarms than rows: tap for the alarm history (Alarms \u25b8 Alarm history)")
         self.more_label.hide()
 
         self.ack_button = QPushButton(f"Acknowledge ({ACK_KEY})")

@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
             self.alarm_bar = AlarmBar()
             self.alarm_bar.acknowledge_requested.connect(self.acknowledge_alarms)
             self.alarm_bar.pause_requested.connect(self.pause_alarm_audio)
+            self.alarm_bar.history_requested.connect(self.show_alarm_history)
             # the bar spans the whole window above the session dock (a fixed toolbar): rows wide enough
             # for the action and the age at 1280 px, and they never narrow or push the session panel
             self.alarm_toolbar = QToolBar("Alarms")
@@ -409,6 +410,14 @@ class MainWindow(QMainWindow):
             count = self.engine.acknowledge(who=self.who_fn())
             self.show_message(f"{count} alarm(s) acknowledged" if count else "nothing to acknowledge", 4000)
             self.refresh_fast()
+
+    def show_alarm_history(self) -> None:
+        """Alarms ▸ Alarm history… (the "+N more" badge of the alarm bar): every alarm, not only the rows."""
+        for action in self.alarms_menu.actions():
+            if action.text().replace("&", "").startswith("Alarm history") and action.isEnabled():
+                action.trigger()
+                return
+        self.show_message("The alarm history is in the Alarms menu")
 
     def pause_alarm_audio(self) -> None:
         if self.engine is not None:
