@@ -64,6 +64,7 @@ def choose(qtbot, app, driver: str, port: str | None, test: bool = False):  # ty
     if port is not None:
         dlg.port_combo.setEditText(port)
     if test:
+        dlg.test_seconds = 8.0  # room for a busy machine
         qtbot.mouseClick(dlg.test_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dlg.last_result is not None, timeout=20000)
         assert dlg.last_result.ok, dlg.last_result.summary()
