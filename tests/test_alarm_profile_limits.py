@@ -145,6 +145,8 @@ def test_switching_an_alarm_off_for_one_session_needs_the_pin_and_is_shown(qtbot
     dlg = LimitChangeDialog(engine.profile, pin_store=store)
     qtbot.addWidget(dlg)
     _choose(dlg, "SpO\u2082 \u00b7 high \u00b7 <")
+    assert dlg.range_hint.text() == ("Limits lie between 70 and 100 %; below 70 switches this alarm off "
+                                     "(administrator PIN).")
     dlg.value_box.setValue(0)
     dlg.initials.setText("AB")
     dlg.reason.setText("chronic hypoxaemia, physician's order")

@@ -25,7 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.alarms.pin import PinStore
-from kapmonitor.alarms.profile import AlarmOffError, AlarmProfile, ProfileError, parse_profile, profile_to_dict
+from kapmonitor.alarms.profile import (
+    LIMIT_RANGES,
+    AlarmOffError,
+    AlarmProfile,
+    ProfileError,
+    parse_profile,
+    profile_to_dict,
+)
 from kapmonitor.model.parameters import PARAMETER_INFO
 
 
@@ -65,6 +72,9 @@ class LimitChangeDialog(QDialog):
         form = QFormLayout()
         form.addRow("Limit", self.limit_box)
         form.addRow("New value", self.value_box)
+        self.range_hint = QLabel("")
+        self.range_hint.setWordWrap(True)
+        form.addRow("", self.range_hint)
         form.addRow("Your initials", self.initials)
         form.addRow("Reason", self.reason)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -80,7 +90,14 @@ class LimitChangeDialog(QDialog):
 
     def _entry_changed(self, index: int) -> None:
         if 0 <= index < len(self._entries):
-            self.value_box.setValue(self._entries[index][2])
+            rule_index, comparison, value = self._entries[index]
+            self.value_box.setValue(value)
+            parameter = self._profile.limits[rule_index].parameter
+            band, unit = LIMIT_RANGES.get(parameter), PARAMETER_INFO[parameter].display_unit
+            if band is not None:  # say before OK what the model will refuse
+                beyond = f"above {band.high:g}" if comparison.startswith("above") else f"below {band.low:g}"
+                self.range_hint.setText(f"Limits lie between {band.low:g} and {band.high:g} {unit}; "
+                                        f"{beyond} switches this alarm off (administrator PIN).")
 
     def build(self) -> AlarmProfile:
         """The profile with the change applied. Raises ProfileError (the message says why)."""
