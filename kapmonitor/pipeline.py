@@ -313,6 +313,10 @@ class MonitoringPipeline:
             "message": f"record resumed while monitoring; the {len(interim)} vital values, alarm events and link "
                        f"changes recorded since the start (in {old.path.name}) are copied here",
         })
+        try:  # the record of the minutes before says where they went on (it is kept, never deleted)
+            SessionRecorder(old.path, {"continued_in": path.name}).start().stop()
+        except Exception as exc:  # noqa: BLE001 - only a pointer; the data are copied already
+            log.warning("cannot note in %s where it continues: %s", old.path, exc)
         log.info("recording switched from %s to %s", old.path, path)
         return old.path
 

@@ -152,6 +152,7 @@ def test_switch_record_resumes_an_existing_record_without_a_gap(tmp_path: Path) 
     assert {(s.time, s.parameter) for s in interim} <= kept  # the minutes before the resume are in it
     assert dict(rows(old_db, "SELECT key, value FROM meta"))["created_at"] == created
     assert rows(old_db, "SELECT count(*) FROM device_notices WHERE code = 'record-resumed'") == [(1,)]
+    assert dict(rows(fresh_db, "SELECT key, value FROM meta"))["continued_in"] == old_db.name
     times, _ = pipeline.trends.trends[Parameter.HR].snapshot()  # shown: the old vitals first, in order
     hr_times = [float(t) for t in times]
     assert hr_times == sorted(hr_times) and hr_times[0] <= before[0].time + 1
