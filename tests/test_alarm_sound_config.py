@@ -7,8 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.profile import default_profile
 from kapmonitor.alarms.sound_config import AlarmSoundConfig, load_alarm_sound_config, same_output
 from kapmonitor.alarms.sounder import DEFAULT_VOLUME
+from kapmonitor.model.clock import ManualClock
 
 
 def test_missing_file_means_defaults(tmp_path: Path) -> None:
@@ -54,6 +57,7 @@ def test_notice_while_music_plays_on_the_alarm_output(qtbot) -> None:  # type: i
     qtbot.addWidget(bar)
     app = object.__new__(MonitorApplication)  # only the notice logic, on a real alarm bar
     app.window = SimpleNamespace(alarm_bar=bar)
+    app.alarms = AlarmEngine(default_profile(), ManualClock(0.0))
     app.sound_config, app.sound_config_problem = AlarmSoundConfig(device=None), None
     state = SimpleNamespace(value="stopped")
     player = SimpleNamespace(device=None)

@@ -138,6 +138,24 @@ def test_many_alarms_sorted_and_overflow(qtbot, engine: AlarmEngine) -> None:  #
     assert bar.notice_label.isVisible()
 
 
+def test_a_long_notice_keeps_to_one_line(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    """A notice (shared output, alarm off, profile fallback) never grows the bar over the session panel:
+    one line, cut with "…", the whole text on hover."""
+    bar = _wire(qtbot, engine)
+    bar.resize(1280, bar.sizeHint().height())
+    bar.set_notice("short notice")
+    qtbot.wait(20)
+    one_line = bar.sizeHint().height()
+    long = " \u2022 ".join(["Music and alarm sound share one output (the system default): choose the patient's "
+                            "headphones under Music output, or set the alarm output in alarm_sound.toml"] * 3)
+    bar.set_notice(long)
+    qtbot.wait(20)
+    assert bar.sizeHint().height() == one_line
+    assert bar.notice_label.text() == long and long in bar.notice_label.toolTip()
+    shown = bar.notice_label.shown_text()
+    assert shown != long and shown.endswith("\u2026")
+
+
 def test_tile_states_follow_physiological_alarms(engine: AlarmEngine) -> None:
     _nibp(engine, 165, 80, "m1")
     engine.report_technical("storage-failure", "disk", Priority.HIGH)

@@ -58,6 +58,7 @@ from kapmonitor.alarms.presentation import (
     sort_for_display,
 )
 from kapmonitor.ui import theme
+from kapmonitor.ui.tiles import ElidedLabel
 
 MAX_ROWS = 3  # reserved rows on a tall screen: the bar keeps its height with no alarm or with ten
 TALL_SCREEN_PX = 1000  # below this (logical) screen height two rows are reserved, so the session panel fits
@@ -219,10 +220,10 @@ class AlarmBar(QFrame):
         self.idle_label.setStyleSheet("color: #9aa4ad; padding: 2px 8px;")
         self.idle_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         grid.addWidget(self.idle_label, 0, 0)
-        self.notice_label = QLabel("")
-        self.notice_label.setWordWrap(True)
+        # one line that never grows the bar: cut with "…", the whole text on hover (a wrapped notice
+        # once took half the window and pushed the session panel down)
+        self.notice_label = ElidedLabel("")
         self.notice_label.setStyleSheet("color: #ffd400; padding: 0 8px;")
-        self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.notice_label.hide()
         grid.addWidget(self.notice_label, len(self._all_rows), 0)
         # "+N more" sits at the right end of the last row (its text is shortened to leave room)

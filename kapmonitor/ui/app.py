@@ -420,9 +420,11 @@ class MonitorApplication:
     def _update_output_notice(self, now: float) -> None:
         """Say so on screen while music plays on the alarms' own output: alarms could reach the
         patient's headphones, and the patient's music could cover the alarms."""
-        notices = [self.sound_config_problem] if self.sound_config_problem else []
-        # an alarm switched off for this session (PIN and reason) stays named in the alarm area
-        notices += self.alarms.profile.alarms_off()
+        # an alarm switched off for this session (PIN and reason) stays named in the alarm area, first:
+        # the notice line is cut with "…" when it is too long for the window
+        notices = list(self.alarms.profile.alarms_off())
+        if self.sound_config_problem:
+            notices.append(self.sound_config_problem)
         music_ui = getattr(self, "music_ui", None)
         if music_ui is not None and music_ui.controller.state.value == "playing":
             music_device = music_ui.music.player.device
