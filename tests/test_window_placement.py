@@ -22,7 +22,7 @@ from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.placement import WindowPlacer, choose_frame, prefer_other_screen
+from kapmonitor.ui.placement import WindowPlacer, choose_frame, mark_therapist_window
 from kapmonitor.ui.therapist_window import TherapistWindow
 
 T0 = 1_800_000_000.0
@@ -126,7 +126,7 @@ def therapist(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
     controller = MusicController(Playlist(), FakePlayer(), MusicSettings())
     start = time.time()
     w = TherapistWindow(controller, lambda: (start, start + 2400))
-    prefer_other_screen(w)
+    mark_therapist_window(w)
     qtbot.addWidget(w)
     return w
 
@@ -161,3 +161,26 @@ def test_f2_f3_in_the_therapist_window_change_nothing(nurse, therapist, qtbot) -
     assert all(a.acknowledged for a in engine.active_alarms())
     assert engine.audio_paused_until is not None
 
+
+
+def test_f2_acts_in_the_nurses_dialogs_but_not_in_the_therapists(nurse, therapist, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window, engine, _placer = nurse
+    therapist.show()
+    qtbot.waitExposed(therapist)
+    theirs = QMessageBox(QMessageBox.Icon.Question, "Take-home playlist", "Export?", parent=therapist)
+    theirs.open()
+    qtbot.waitExposed(theirs)
+    _activate(qtbot, theirs)
+    qtbot.keyClick(theirs, Qt.Key.Key_F2)
+    qtbot.keyClick(theirs, Qt.Key.Key_F3)
+    assert not any(a.acknowledged for a in engine.active_alarms()) and engine.audio_paused_until is None
+    theirs.close()
+    ours = QDialog(window)  # a modal dialog of the nurse's blocks her window: the keys go with it
+    ours.setModal(True)
+    ours.open()
+    qtbot.waitExposed(ours)
+    _activate(qtbot, ours)
+    qtbot.keyClick(ours, Qt.Key.Key_F2)
+    qtbot.keyClick(ours, Qt.Key.Key_F3)
+    assert all(a.acknowledged for a in engine.active_alarms())
+    assert engine.audio_paused_until is not None

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from kapmonitor.audio.controller import Recorder
 from kapmonitor.audio.session_music import SessionMusic, create_session_music
 from kapmonitor.audio.timeline import Band, track_bands
-from kapmonitor.ui.placement import prefer_other_screen
+from kapmonitor.ui.placement import mark_therapist_window
 from kapmonitor.ui.therapist_window import InfusionWindowFn, TherapistWindow
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class MusicUi:
         if self.therapist_window is None:
             self.therapist_window = TherapistWindow(self.controller, self._infusion_window_fn)
             # a second screen when there is one, else beside the nurse's window (ui/placement.py)
-            prefer_other_screen(self.therapist_window)
+            mark_therapist_window(self.therapist_window)  # and no alarm keys in it
             for problem in self.music.problems:
                 self.therapist_window.show_message(problem)
             if not self.therapist_window.place_on_second_screen():

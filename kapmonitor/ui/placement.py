@@ -13,7 +13,9 @@ non-native QFileDialog, the therapist's window) is shown, it is placed before it
 When the alarm area grows (more alarm rows) the windows it would now reach are placed again, and
 each window is checked once more after the window manager has drawn its frame.
 
-The nurse's window itself is fitted to the screen it opens on (title and status bar included).
+The nurse's window itself is fitted to the screen it opens on (title and status bar included). The
+nurse's dialogs get the alarm keys F2/F3 (a modal dialog blocks her window's own); the therapist's
+window (`mark_therapist_window()`) and whatever it opens never do.
 `KAPMONITOR_GEOMETRY_JSON=path` makes the placer write the global rectangles of the alarm area, the
 tiles and every window, and the alarm rows' full and shown text, twice a second (the real-desktop
 tests read it). GUI thread only.
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QScreen
+from PySide6.QtGui import QGuiApplication, QKeySequence, QScreen, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QTabBar, QWidget
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 GAP = 6  # pixels kept free around the protected areas
 GEOMETRY_ENV = "KAPMONITOR_GEOMETRY_JSON"
 PREFER_OTHER_SCREEN = "kapmonitorPreferOtherScreen"
+THERAPIST_WINDOW = "kapmonitorTherapistWindow"
+ALARM_KEYS = "kapmonitorAlarmKeys"  # set on a dialog once it has F2/F3
 # frame of a window the window manager has not decorated yet (title bar and borders of a typical WM)
 DEFAULT_FRAME = QMargins(4, 32, 4, 6)
 PLACED_TYPES = (Qt.WindowType.Window, Qt.WindowType.Dialog, Qt.WindowType.Sheet)
@@ -50,6 +54,23 @@ class NurseWindow(Protocol):
 def prefer_other_screen(window: QWidget) -> None:
     """Mark a window (the therapist's) to open on a second screen when there is one."""
     window.setProperty(PREFER_OTHER_SCREEN, True)
+
+
+def mark_therapist_window(window: QWidget) -> None:
+    """The therapist's window: a second screen when there is one, and no alarm keys in it or in
+    any dialog it opens (F2/F3 pressed there do nothing)."""
+    prefer_other_screen(window)
+    window.setProperty(THERAPIST_WINDOW, True)
+
+
+def is_therapists(window: QWidget) -> bool:
+    """True for the therapist's window and every window it owns."""
+    w: QWidget | None = window
+    while w is not None:
+        if w.property(THERAPIST_WINDOW):
+            return True
+        w = w.parentWidget()
+    return False
 
 
 def frame_margins(window: QWidget, fallback: QWidget | None = None) -> QMargins:
@@ -192,6 +213,7 @@ class WindowPlacer(QObject):
             if self._is_placed_kind(watched):
                 self.place(watched)
                 QTimer.singleShot(250, lambda w=watched: self._recheck(w))
+                self._give_alarm_keys(watched)
         elif kind == QEvent.Type.Resize and watched is self._alarm_widget():
             QTimer.singleShot(0, self.recheck_all)
         return False
@@ -200,6 +222,23 @@ class WindowPlacer(QObject):
         if window is self.nurse_window or window.windowType() not in PLACED_TYPES:
             return False
         return self.nurse_window.isVisible()
+
+    def _give_alarm_keys(self, window: QWidget) -> None:
+        """F2/F3 in the nurse's own dialogs too (a modal one blocks her window's keys); never in the
+        therapist's window or anything it opens."""
+        if window.property(ALARM_KEYS) or is_therapists(window):
+            return
+        acknowledge = getattr(self.nurse_window, "acknowledge_alarms", None)
+        pause = getattr(self.nurse_window, "pause_alarm_audio", None)
+        if not callable(acknowledge) or not callable(pause):
+            return
+        from kapmonitor.ui.alarm_bar import ACK_KEY, PAUSE_KEY
+
+        for key, slot in ((ACK_KEY, acknowledge), (PAUSE_KEY, pause)):
+            shortcut = QShortcut(QKeySequence(key), window)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+        window.setProperty(ALARM_KEYS, True)
 
     def _alarm_widget(self) -> QWidget | None:
         bar = getattr(self.nurse_window, "alarm_bar", None)
