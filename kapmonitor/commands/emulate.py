@@ -1,4 +1,7 @@
-"""`kapmonitor emulate ge-s5|philips-intellivue --port PATH [--scenario S] [--speed N] [--seed N]`.
+"""`kapmonitor emulate ge-s5|philips-intellivue|hl7 --port PATH [--scenario S] [--speed N] [--seed N]`.
+
+`hl7` talks on the network: `--port tcp:HOST:PORT` sends to a listening kapmonitor,
+`--port listen:HOST:PORT` waits for kapmonitor to connect; `--dialect` picks the vendor's codes.
 
 Plays the monitor's side of a protocol on a serial port, driven by the simulator's physiology:
 for trying a set-up without a patient (a null-modem cable between two ports, or a
@@ -25,7 +28,9 @@ log = logging.getLogger(__name__)
 EMULATORS: dict[str, str] = {
     "ge-s5": "kapmonitor.drivers.ge_s5.emulator",
     "philips-intellivue": "kapmonitor.drivers.intellivue.emulator",
+    "hl7": "kapmonitor.drivers.hl7.emulator",
 }
+NETWORK_EMULATORS = frozenset({"hl7"})  # --port tcp:HOST:PORT (connect) or listen:HOST:PORT
 
 
 def _positive(text: str) -> float:
@@ -44,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", default="normal", help=f"patient scenario: {', '.join(SCENARIOS)}")
     parser.add_argument("--speed", type=_positive, default=1.0, help="time acceleration (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the simulated patient")
+    parser.add_argument("--dialect", default=None,
+                        help="hl7 only: vendor dialect mdc (default), mindray, philips or nihon-kohden")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +59,19 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"unknown monitor {args.monitor!r} (known: {', '.join(EMULATORS)})")
     if args.scenario not in SCENARIOS:
         raise CommandError(f"unknown scenario {args.scenario!r} (known: {', '.join(SCENARIOS)})")
-    if "://" not in args.port and not os.path.exists(args.port):
+    kwargs: dict[str, object] = {}
+    if args.monitor in NETWORK_EMULATORS:
+        from kapmonitor.drivers.hl7.emulator import DIALECTS
+
+        if not args.port.startswith(("tcp:", "listen:")):
+            raise CommandError(f"bad port {args.port!r}: use tcp:HOST:PORT (kapmonitor listens there) "
+                               "or listen:HOST:PORT (kapmonitor connects)")
+        if args.dialect is not None and args.dialect not in DIALECTS:
+            raise CommandError(f"unknown dialect {args.dialect!r} (known: {', '.join(DIALECTS)})")
+        kwargs["dialect"] = args.dialect or "mdc"
+    elif args.dialect is not None:
+        raise CommandError(f"--dialect is only for hl7, not {args.monitor}")
+    elif "://" not in args.port and not os.path.exists(args.port):
         raise CommandError(f"cannot open port {args.port}: no such device")
     try:
         module = importlib.import_module(module_name)
@@ -60,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"the {args.monitor} emulator is not available: {exc}") from None
     stop = threading.Event()
     thread = threading.Thread(
-        target=module.run_emulator, args=(args.port, args.scenario, args.speed, args.seed, stop),
+        target=module.run_emulator, args=(args.port, args.scenario, args.speed, args.seed, stop), kwargs=kwargs,
         name=f"emulator-{args.monitor}", daemon=True,
     )
     print(f"emulating {args.monitor} on {args.port} (scenario {args.scenario}, speed {args.speed:g}); "

@@ -14,6 +14,7 @@ _DRIVERS: dict[str, str] = {
     "simulated": "kapmonitor.drivers.simulator:SimulatedMonitor",
     "ge-s5": "kapmonitor.drivers.ge_s5.driver:GeS5Driver",
     "philips-intellivue": "kapmonitor.drivers.intellivue.driver:IntelliVueDriver",
+    "hl7": "kapmonitor.drivers.hl7.driver:Hl7Driver",
 }
 
 
@@ -21,6 +22,7 @@ _DRIVERS: dict[str, str] = {
 _DECODERS: dict[str, str] = {
     "ge-s5": "kapmonitor.drivers.ge_s5.decoder:GeS5Decoder",
     "philips-intellivue": "kapmonitor.drivers.intellivue.decoder:IntelliVueDecoder",
+    "hl7": "kapmonitor.drivers.hl7.decoder:Hl7Decoder",
 }
 
 
