@@ -21,6 +21,8 @@ class Parameter(str, Enum):
     NIBP_MEAN = "nibp_mean"
     NIBP_PULSE = "nibp_pulse"
     PLETH = "pleth"
+    RESP_RATE = "resp_rate"
+    ETCO2 = "etco2"
 
     def __str__(self) -> str:
         return self.value
@@ -46,6 +48,9 @@ PARAMETER_INFO: dict[Parameter, ParameterInfo] = {
     Parameter.NIBP_MEAN: ParameterInfo("NIBP mean", "mm[Hg]", "mmHg", 15.0, 270.0),
     Parameter.NIBP_PULSE: ParameterInfo("NIBP pulse", "/min", "/min", 15.0, 300.0),
     Parameter.PLETH: ParameterInfo("Pleth", "1", "", -1e9, 1e9),
+    # respiration: 0 /min is a real reading (apnoea); EtCO2 up to 150 mmHg covers severe hypercapnia
+    Parameter.RESP_RATE: ParameterInfo("RR", "/min", "/min", 0.0, 150.0),
+    Parameter.ETCO2: ParameterInfo("EtCO\u2082", "mm[Hg]", "mmHg", 0.0, 150.0),
 }
 
 NIBP_PARAMETERS: tuple[Parameter, ...] = (
