@@ -4,6 +4,10 @@ area or the tiles; F2/F3 act only in the nurse's window."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -184,3 +188,22 @@ def test_f2_acts_in_the_nurses_dialogs_but_not_in_the_therapists(nurse, therapis
     qtbot.keyClick(ours, Qt.Key.Key_F3)
     assert all(a.acknowledged for a in engine.active_alarms())
     assert engine.audio_paused_until is not None
+
+
+def test_with_a_second_screen_the_therapist_window_goes_there(tmp_path: Path) -> None:
+    """A real two-screen layout of Qt's offscreen platform, in a child process (the platform is per process)."""
+    screen = {"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1, "width": 1280, "height": 800, "y": 0}
+    config = tmp_path / "screens.json"
+    config.write_text(json.dumps({"screens": [{**screen, "name": "nurse", "x": 0},
+                                              {**screen, "name": "therapist", "x": 1280}]}))
+    tests = Path(__file__).resolve().parent
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+           "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(tests / "placement_screens_worker.py")], env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    placed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert placed["nurse"]["screen"] == "nurse"
+    assert placed["therapist"]["screen"] == "therapist"
+    x, _y, w, _h = placed["therapist"]["frame"]
+    assert x >= 1280 and x + w <= 2560  # wholly on the second screen
+    assert placed["dialog"]["screen"] == "nurse"  # the nurse's dialogs stay with her
