@@ -59,6 +59,8 @@ _BENIGN_STATUSES = frozenset({Status.OK, Status.MEASURING, Status.NOT_UPDATED, S
 _STATUS_TEXT = {
     Status.INVALID: "invalid data",
     Status.SENSOR_OFF: "sensor off",
+    Status.NO_SENSOR: "no sensor connected",
+    Status.SENSOR_FAULT: "sensor defective or not recognised",
     Status.ARTIFACT: "artifact",
     Status.UNAVAILABLE: "not available",
     Status.UNDER_RANGE: "below measurable range",

@@ -21,7 +21,7 @@ from kapmonitor.drivers.errors import UnknownDriverError
 from kapmonitor.drivers.registry import create_decoder, decodable_drivers
 from kapmonitor.drivers.replay import CaptureError, load_capture
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
-from kapmonitor.model.samples import Item, VitalSample, WaveChunk
+from kapmonitor.model.samples import DeviceNotice, Item, VitalSample, WaveChunk
 
 CSV_COLUMNS = ("time", "parameter", "value", "unit", "status")
 _UNITS: dict[Parameter, str] = {p: info.display_unit for p, info in PARAMETER_INFO.items()}
@@ -125,8 +125,18 @@ def summary(stats: object, items: list[Item]) -> str:
     return ", ".join(parts)
 
 
+def refusals(items: list[Item]) -> list[str]:
+    """Why a capture gave no values: the decoder's notices that it refused the input's format."""
+    if any(isinstance(i, VitalSample) for i in items):
+        return []
+    return list(dict.fromkeys(i.message for i in items if isinstance(i, DeviceNotice) and i.details.get("refused")))
+
+
 def run(args: argparse.Namespace) -> int:
     items, stats = decode_items(args.capture, args.driver)
+    refused = refusals(items)
+    if refused:
+        raise CommandError(f"{args.capture} is not a {args.driver} capture: " + "; ".join(refused))
     try:
         write_items(items, sys.stdout, args.format, args.waves)
         sys.stdout.flush()

@@ -75,6 +75,8 @@ class Driver(ABC):
     serial_settings: ClassVar[SerialSettings | None] = None  # None: no serial port (simulator)
     # whether `request_nibp` can really start the cuff: the GUI offers "Measure NIBP now" only then
     can_start_nibp: ClassVar[bool] = False
+    # whether the monitor measures NIBP at all (False: a pulse oximeter; the NIBP tile offers manual entry)
+    has_nibp: ClassVar[bool] = True
 
     def __init__(self, options: DriverOptions, clock: Clock) -> None:
         self.options = options

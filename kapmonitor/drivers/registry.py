@@ -15,6 +15,8 @@ _DRIVERS: dict[str, str] = {
     "ge-s5": "kapmonitor.drivers.ge_s5.driver:GeS5Driver",
     "philips-intellivue": "kapmonitor.drivers.intellivue.driver:IntelliVueDriver",
     "hl7": "kapmonitor.drivers.hl7.driver:Hl7Driver",
+    "masimo-ascii1": "kapmonitor.drivers.masimo.driver:MasimoAscii1Driver",
+    "ivy-450c": "kapmonitor.drivers.ivy.driver:Ivy450cDriver",
 }
 
 
@@ -23,6 +25,8 @@ _DECODERS: dict[str, str] = {
     "ge-s5": "kapmonitor.drivers.ge_s5.decoder:GeS5Decoder",
     "philips-intellivue": "kapmonitor.drivers.intellivue.decoder:IntelliVueDecoder",
     "hl7": "kapmonitor.drivers.hl7.decoder:Hl7Decoder",
+    "masimo-ascii1": "kapmonitor.drivers.masimo.decoder:MasimoDecoder",
+    "ivy-450c": "kapmonitor.drivers.ivy.decoder:IvyDecoder",
 }
 
 

@@ -36,6 +36,8 @@ class Status(str, Enum):
     SENSOR_OFF = "sensor-off"
     ARTIFACT = "artifact"
     IMPLAUSIBLE = "implausible"
+    NO_SENSOR = "no-sensor"  # no sensor connected to the oximeter
+    SENSOR_FAULT = "sensor-fault"  # sensor defective or not recognised by the monitor
 
     def __str__(self) -> str:
         return self.value

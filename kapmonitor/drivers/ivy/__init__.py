@@ -1,0 +1,1 @@
+"""Ivy Biomedical 450C monitor over its serial "ANSAR-B" stream."""
