@@ -158,7 +158,7 @@ def run_command(args: argparse.Namespace) -> int:
         return fail(f"--session {args.session} is not a file")
     if args.session is not None and args.session.is_file() and args.replay is None:
         from kapmonitor.model.samples import Source
-        from kapmonitor.pipeline import record_is_simulated
+        from kapmonitor.recording.reader import record_is_simulated
 
         recorded = record_is_simulated(args.session)  # a record is simulated or a patient's, never both
         if recorded is not None and recorded != (cls.source is Source.SIMULATED):

@@ -23,6 +23,7 @@ from kapmonitor.drivers.base import Driver
 from kapmonitor.model.clock import Clock, DataPacedClock
 from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, VitalSample, WaveChunk
 from kapmonitor.model.trends import TrendStore
+from kapmonitor.recording.reader import read_rows, read_vitals, record_is_simulated
 from kapmonitor.recording.recorder import SessionRecorder
 
 log = logging.getLogger(__name__)
@@ -352,69 +353,3 @@ class MonitoringPipeline:
 
 
 _CARRIED_TABLES = ("alarm_log", "limit_changes", "link_events", "device_notices")
-
-
-def read_rows(path: Path, tables: Sequence[str]) -> list[tuple[str, dict[str, object]]]:
-    """Every row of `tables` in a session record (without row ids), in time order per table."""
-    import sqlite3
-
-    from kapmonitor.recording.database import SessionDatabaseError, open_read_only
-
-    try:
-        conn = open_read_only(path)
-    except SessionDatabaseError:
-        return []
-    out: list[tuple[str, dict[str, object]]] = []
-    try:
-        for table in tables:
-            cursor = conn.execute(f"SELECT * FROM {table} ORDER BY t")
-            names = [d[0] for d in cursor.description]
-            out.extend((table, {k: v for k, v in zip(names, row, strict=True) if k != "id"}) for row in cursor)
-    except sqlite3.Error as exc:
-        log.warning("cannot read the events of %s: %s", path, exc)
-    finally:
-        conn.close()
-    return out
-
-
-def record_is_simulated(path: Path) -> bool | None:
-    """Whether a record holds simulated data (its meta), None when it does not say."""
-    import sqlite3
-
-    from kapmonitor.recording.database import SessionDatabaseError, open_read_only
-
-    try:
-        conn = open_read_only(path)
-    except SessionDatabaseError:
-        return None
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
-    return None if row is None else str(row[0]) not in ("0", "", "False")
-
-
-def read_vitals(path: Path) -> list[VitalSample]:
-    """The vital values in a session record, oldest first; nothing when it cannot be read."""
-    import sqlite3
-
-    from kapmonitor.model.parameters import Parameter
-    from kapmonitor.model.samples import Source, Status
-    from kapmonitor.recording.database import SessionDatabaseError, open_read_only
-
-    if not path.is_file() or path.stat().st_size == 0:
-        return []
-    try:
-        conn = open_read_only(path)
-    except SessionDatabaseError:
-        return []
-    try:
-        rows = conn.execute("SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t")
-        return [VitalSample(t, Parameter(p), v, Status(st), Source(src), mid) for t, p, v, st, src, mid in rows]
-    except (sqlite3.Error, ValueError) as exc:
-        log.warning("cannot read the vitals of %s: %s", path, exc)
-        return []
-    finally:
-        conn.close()

@@ -9,7 +9,8 @@ from music_fixtures import FakePlayer, write_tone
 
 from kapmonitor.audio.controller import MusicController, MusicSettings
 from kapmonitor.audio.playlist import Playlist
-from kapmonitor.audio.timeline import read_music_events, track_bands
+from kapmonitor.audio.timeline import track_bands
+from kapmonitor.recording.reader import read_music_events
 from kapmonitor.recording.recorder import SessionRecorder
 
 

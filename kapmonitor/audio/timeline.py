@@ -6,9 +6,7 @@ the same column names). Pure functions; thread-safe.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 Band = tuple[float, float, str, str]  # (start, end, title, phase)
 
@@ -51,18 +49,3 @@ def track_bands(rows: Iterable[Mapping[str, object]], now: float | None = None) 
         if end is not None and end > open_band[0]:
             bands.append((open_band[0], end, open_band[1], open_band[2]))
     return bands
-
-
-def read_music_events(db_path: Path) -> list[dict[str, object]]:
-    """All music_events rows of a session database (read-only), oldest first.
-
-    Raises `SessionDatabaseError` for a file that is not a readable session database.
-    """
-    from kapmonitor.recording.database import open_read_only
-
-    conn = open_read_only(Path(db_path))
-    try:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute("SELECT * FROM music_events ORDER BY t, id")]
-    finally:
-        conn.close()

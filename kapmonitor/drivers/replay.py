@@ -59,19 +59,15 @@ def load_capture(path: Path) -> list[bytes]:
                 return [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
     except OSError as exc:
         raise CaptureError(f"cannot read capture {path}: {exc.strerror or exc}") from exc
-    from kapmonitor.recording.database import SessionDatabaseError, open_closed_record
+    from kapmonitor.recording.database import SessionDatabaseError
+    from kapmonitor.recording.reader import read_rx_frames
 
     try:  # read-only, leaving no -wal/-shm beside a closed record; a newer or foreign database refused
-        conn = open_closed_record(path)
+        return read_rx_frames(path)
     except SessionDatabaseError as exc:
         raise CaptureError(str(exc)) from None
-    try:
-        rows = conn.execute("SELECT data FROM raw_frames WHERE direction = 'rx' ORDER BY rowid").fetchall()
     except sqlite3.Error as exc:
         raise CaptureError(f"cannot read raw frames from session {path}: {exc}") from exc
-    finally:
-        conn.close()
-    return [bytes(r[0]) for r in rows if r[0]]
 
 
 def _known_time(item: Item) -> float:

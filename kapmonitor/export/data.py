@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
+from kapmonitor.recording.reader import RecordReader
 from kapmonitor.session import figures
 from kapmonitor.session.figures import DoseGiven, InfusionFigures
 
@@ -269,23 +269,6 @@ class SessionData:
 # -- reading -------------------------------------------------------------------------------------
 
 
-def _table_names(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-def _rows(conn: sqlite3.Connection, tables: set[str], table: str, order: str = "t") -> list[Row]:
-    if table not in tables:
-        return []
-    cur = conn.execute(f"SELECT * FROM {table} ORDER BY {order}")
-    names = [d[0] for d in cur.description]
-    out = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    for row in out:  # JSON has no infinity: a non-finite number is "no value"
-        for k, v in row.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                row[k] = None
-    return out
-
-
 def _first(info: dict[str, str | None], keys: Sequence[str]) -> str | None:
     for k in keys:
         if k in info and info[k] not in (None, ""):
@@ -323,33 +306,23 @@ def _utc_offset(meta: dict[str, str], first: float | None) -> int:
 
 def load_session(conn: sqlite3.Connection, waves: bool = False) -> SessionData:
     """Read a snapshot into a SessionData. Tolerates empty and missing tables."""
-    tables = _table_names(conn)
-    meta = {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta")} if "meta" in tables else {}
-    info: dict[str, str | None] = {}
-    if "session_info" in tables:
-        info = {str(k): (None if v is None else str(v)) for k, v in conn.execute("SELECT key, value FROM session_info")}
-    if "samples" in tables:
-        rows = conn.execute(
-            "SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t, rowid"
-        ).fetchall()
-    else:
-        rows = []
-    if rows:
-        t_col, p_col, v_col, st_col, src_col, m_col = (list(c) for c in zip(*rows, strict=True))
-        v_col = [v if v is None or math.isfinite(v) else None for v in v_col]
-    else:
-        t_col, p_col, v_col, st_col, src_col, m_col = [], [], [], [], [], []
-    samples = Samples(np.asarray(t_col, dtype=np.float64), p_col, v_col, st_col, src_col, m_col)
-    wave_rows = _rows(conn, tables, "waves", "parameter, t0") if waves else []
-    alarms = _rows(conn, tables, "alarm_log", "t, id")
-    infusion = _rows(conn, tables, "infusion_events", "t, id")
-    events = [e for e in _rows(conn, tables, "clinical_events", "t, id") if not e.get("deleted")]
-    scales = _rows(conn, tables, "scales", "t, id")
-    discharge = _rows(conn, tables, "discharge", "t, id")
-    music = _rows(conn, tables, "music_events", "t, id")
-    limit_changes = _rows(conn, tables, "limit_changes")
-    link_events = _rows(conn, tables, "link_events")
-    audit = _rows(conn, tables, "audit", "t, id")
+    reader = RecordReader(conn)  # the snapshot connection stays the caller's
+    meta = reader.meta()
+    info = reader.session_info()
+    cols = reader.sample_columns()
+    src_col = cols.source
+    samples = Samples(np.asarray(cols.t, dtype=np.float64), cols.parameter, cols.value, cols.status, cols.source,
+                      cols.measurement_id)
+    wave_rows = reader.rows("waves", "parameter, t0") if waves else []
+    alarms = reader.rows("alarm_log", "t, id")
+    infusion = reader.rows("infusion_events", "t, id")
+    events = [e for e in reader.rows("clinical_events", "t, id") if not e.get("deleted")]
+    scales = reader.rows("scales", "t, id")
+    discharge = reader.rows("discharge", "t, id")
+    music = reader.rows("music_events", "t, id")
+    limit_changes = reader.rows("limit_changes")
+    link_events = reader.rows("link_events")
+    audit = reader.rows("audit", "t, id")
 
     times = [float(samples.t[0]), float(samples.t[-1])] if len(samples) else []
     for group in (alarms, infusion, events, scales, discharge, music):

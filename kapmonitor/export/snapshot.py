@@ -20,7 +20,8 @@ from pathlib import Path
 
 from kapmonitor.export.errors import ExportError
 from kapmonitor.recording.database import SessionDatabaseError, integrity_summary, open_read_only
-from kapmonitor.recording.schema import expected_tables, schema_version
+from kapmonitor.recording.reader import RecordReader
+from kapmonitor.recording.schema import expected_tables
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,11 @@ def take_snapshot(path: Path) -> sqlite3.Connection:
     finally:
         source.close()
     try:
-        copy.execute("PRAGMA query_only=ON")
-        check = [str(r[0]) for r in copy.execute("PRAGMA quick_check").fetchall()]
-        version = schema_version(copy)
-        tables = {str(r[0]) for r in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        reader = RecordReader(copy)
+        reader.set_query_only()
+        check = reader.quick_check()
+        version = reader.schema_version()
+        tables = reader.tables()
     except sqlite3.DatabaseError as exc:
         copy.close()
         raise ExportError(f"{path} is damaged: {_one_line(str(exc))}") from None

@@ -17,12 +17,14 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+from kapmonitor.recording.amend import set_status_audited
+from kapmonitor.recording.database import SessionDatabaseError
+from kapmonitor.recording.reader import RecordReader
 from kapmonitor.session import figures
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,10 @@ def new_session_path(pseudonym: str, t: float | None = None, folder: Path | None
     return path
 
 
-def read_info(conn: sqlite3.Connection) -> dict[str, str]:
-    return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM session_info") if v is not None}
+def read_info(source: RecordReader | sqlite3.Connection) -> dict[str, str]:
+    """The session set-up facts that have a value."""
+    reader = source if isinstance(source, RecordReader) else RecordReader(source)
+    return {k: v for k, v in reader.session_info().items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -106,10 +110,10 @@ def _int(info: dict[str, str], key: str) -> int | None:
 
 def summarize(path: Path, detail: bool = False) -> SessionSummary:
     """Read a session's summary. Raises SessionDatabaseError when the file is not a session."""
-    conn = open_read_only(path)
+    reader = RecordReader.open(path)
     try:
         try:
-            info = read_info(conn)
+            info = read_info(reader)
         except sqlite3.Error as exc:
             raise SessionDatabaseError(f"{path}: cannot read the session set-up: {exc}") from exc
         if "pseudonym" not in info:
@@ -128,62 +132,43 @@ def summarize(path: Path, detail: bool = False) -> SessionSummary:
             drug=info.get("drug", ""),
         )
         if not detail:
-            last = conn.execute("SELECT max(t) FROM infusion_events").fetchone()[0]
-            return _replace(summary, last_activity=last)
-        return _with_detail(conn, summary)
+            return replace(summary, last_activity=reader.last_infusion_time())
+        return _with_detail(reader, summary)
     except sqlite3.Error as exc:
         raise SessionDatabaseError(f"{path}: {exc}") from exc
     finally:
-        conn.close()
+        reader.close()
 
 
-def _replace(summary: SessionSummary, **changes: object) -> SessionSummary:
-    from dataclasses import replace
-
-    return replace(summary, **changes)  # type: ignore[arg-type]
-
-
-def _with_detail(conn: sqlite3.Connection, summary: SessionSummary) -> SessionSummary:
+def _with_detail(reader: RecordReader, summary: SessionSummary) -> SessionSummary:
     """The course view's figures, computed by `figures` exactly as the PDF and the exports do."""
     # imported here: export.data imports this package (its figures), so a top-level import would cycle
     from kapmonitor.export.data import normalise_info
 
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    ends = [conn.execute(f"SELECT max(t) FROM {t}").fetchone()[0] for t in figures.RECORD_TIME_TABLES if t in tables]
-    record_end = max((float(e) for e in ends if e is not None), default=None)
-    actions = [
-        (float(t), str(a), None if r is None else str(r))
-        for t, a, r in conn.execute("SELECT t, action, reason FROM infusion_events ORDER BY t, id")
-    ]
+    record_end = reader.record_end(figures.RECORD_TIME_TABLES)
+    actions = [(e.t, e.action, e.reason) for e in reader.infusion_events()]
     last_action = actions[-1][0] if actions else None
     infusion = figures.infusion_figures(actions, record_end)
     peaks: dict[str, float | None] = {}
     for param in ("nibp_sys", "nibp_dia"):
-        rows = conn.execute(
-            "SELECT t, value FROM samples WHERE parameter = ? AND status = 'ok' AND value IS NOT NULL ORDER BY t",
-            (param,),
-        ).fetchall()
-        t = np.array([float(r[0]) for r in rows], dtype=np.float64)
-        v = np.array([float(r[1]) for r in rows], dtype=np.float64)
+        rows = reader.series(param)
+        t = np.array([r[0] for r in rows], dtype=np.float64)
+        v = np.array([r[1] for r in rows], dtype=np.float64)
         ok = np.isfinite(v)
         found = figures.extreme(t[ok], v[ok], infusion.start)
         peaks[param] = None if found is None else found[0]
     alarms: dict[str, int] = {}
     try:
-        cur = conn.execute("SELECT alarm_id, event, priority, kind FROM alarm_log ORDER BY t, id")
-        alarms = figures.alarm_counts(
-            {"alarm_id": a, "event": e, "priority": p, "kind": k} for a, e, p, k in cur.fetchall()
-        )
+        alarms = figures.alarm_counts(a.as_row() for a in reader.alarm_log())
     except sqlite3.Error as exc:
         log.warning("%s: cannot count alarms: %s", summary.path, exc)
-    info = {str(k): None if v is None else str(v) for k, v in conn.execute("SELECT key, value FROM session_info")}
-    return _replace(
+    return replace(
         summary,
         infusion_start=infusion.start,
         infusion_stop=infusion.stop,
         infusion_s=infusion.infusing_s,
         infusion=infusion,
-        dose=figures.dose_given(normalise_info(info)),
+        dose=figures.dose_given(normalise_info(reader.session_info())),
         peak_sys=peaks["nibp_sys"],
         peak_dia=peaks["nibp_dia"],
         alarms_by_priority=alarms,
@@ -249,20 +234,5 @@ def suggest_course(pseudonym: str, folder: Path | None = None) -> tuple[int, int
 
 def mark_abandoned(path: Path, who: str, reason: str, t: float | None = None) -> None:
     """Close an unfinished session the nurse chose not to resume (audited). Raises SessionDatabaseError."""
-    from kapmonitor.recording.database import open_for_writing
-
     now = time.time() if t is None else t
-    conn = open_for_writing(path)
-    try:
-        conn.execute("BEGIN")
-        before = conn.execute("SELECT value FROM session_info WHERE key = 'status'").fetchone()
-        conn.execute("INSERT OR REPLACE INTO session_info (key, value) VALUES ('status', ?)", (STATUS_ABANDONED,))
-        conn.execute(
-            "INSERT INTO audit (t, who, action, table_name, before, after, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (now, who, "abandon", "session_info", None if before is None else before[0], STATUS_ABANDONED, reason),
-        )
-        conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise SessionDatabaseError(f"cannot close {path.name}: {exc}") from exc
-    finally:
-        conn.close()
+    set_status_audited(path, STATUS_ABANDONED, who, "abandon", reason, now)

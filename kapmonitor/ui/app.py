@@ -9,10 +9,8 @@ resume), never blocking: monitoring and alarms run from the first second.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -27,10 +25,10 @@ from kapmonitor.alarms.supervisor import AlarmSupervisor
 from kapmonitor.config import MonitorChoice, new_session_path, save_monitor_choice
 from kapmonitor.drivers.base import Driver
 from kapmonitor.model.clock import Clock
-from kapmonitor.model.parameters import Parameter
-from kapmonitor.model.samples import Source, Status, VitalSample
+from kapmonitor.model.samples import Source, VitalSample
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.pipeline import MonitoringPipeline
+from kapmonitor.recording.reader import read_history
 from kapmonitor.session.session import RecordSink
 from kapmonitor.session.storage import SessionSummary
 from kapmonitor.ui.trend_plot import Band
@@ -569,30 +567,7 @@ def load_history(path: Path) -> tuple[list[VitalSample], float | None]:
 
     A missing, empty or unreadable file gives nothing: opening it for writing reports the problem.
     """
-    from kapmonitor.recording.database import SessionDatabaseError, open_read_only
-
-    if not path.is_file() or path.stat().st_size == 0:
-        return [], None
-    try:
-        conn = open_read_only(path)
-    except SessionDatabaseError:
-        return [], None
-    try:
-        rows = conn.execute("SELECT t, parameter, value, status, source, measurement_id FROM samples ORDER BY t")
-        history = [
-            VitalSample(t, Parameter(p), v, Status(st), Source(src), mid) for t, p, v, st, src, mid in rows
-        ]
-        row = conn.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()
-    except (sqlite3.Error, ValueError) as exc:
-        log.warning("cannot show the earlier vitals of %s: %s", path, exc)
-        return [], None
-    finally:
-        conn.close()
-    starts = [history[0].time] if history else []
-    if row is not None:
-        with contextlib.suppress(ValueError):
-            starts.append(float(row[0]))
-    return history, (min(starts) if starts else None)
+    return read_history(path)
 
 
 def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:

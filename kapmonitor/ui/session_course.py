@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapmonitor.recording.database import SessionDatabaseError, open_read_only
+from kapmonitor.recording.database import SessionDatabaseError
+from kapmonitor.recording.reader import RecordReader
 from kapmonitor.session import figures
 from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
 from kapmonitor.ui.session_common import ERROR, FieldBox, apply_session_style, keep_units_together, make_label
@@ -142,21 +143,19 @@ class CourseView(QDialog):
 
 def record_text(path: Path) -> str:
     """A plain-text rendering of one session's nurse record (read-only). Raises SessionDatabaseError."""
-    conn = open_read_only(path)
     try:
-        return _record_text(conn, path)
+        with RecordReader.open(path) as reader:
+            return _record_text(reader, path)
     except sqlite3.Error as exc:
         raise SessionDatabaseError(f"{path.name}: {exc}") from exc
-    finally:
-        conn.close()
 
 
-def _t(t: object) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(float(t)))  # type: ignore[arg-type]
+def _t(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
 
 
-def _record_text(conn: sqlite3.Connection, path: Path) -> str:
-    info = read_info(conn)
+def _record_text(reader: RecordReader, path: Path) -> str:
+    info = read_info(reader)
     lines = [f"Session record {path.name} (read-only)", ""]
     for key in (
         "pseudonym",
@@ -186,19 +185,18 @@ def _record_text(conn: sqlite3.Connection, path: Path) -> str:
         if key in info:
             lines.append(f"{key.replace('_', ' ')}: {info[key]}")
     lines += ["", "Infusion:"]
-    for t, action, reason, who in conn.execute("SELECT t, action, reason, who FROM infusion_events ORDER BY id"):
-        lines.append(f"  {_t(t)}  {action}{' — ' + reason if reason else ''}  ({who or ''})")
+    for inf in sorted(reader.infusion_events(), key=lambda e: e.id):
+        lines.append(f"  {_t(inf.t)}  {inf.action}{' — ' + inf.reason if inf.reason else ''}  ({inf.who or ''})")
     lines += ["", "Events:"]
-    for t, cat, name, sev, drug, dose, route, note, who, deleted in conn.execute(
-        "SELECT t, category, name, severity, drug, dose, route, note, who, deleted FROM clinical_events ORDER BY t"
-    ):
-        text = " ".join(str(x) for x in (cat, drug or name, dose, route, sev, note) if x)
-        lines.append(f"  {_t(t)}  {text}  ({who or ''}){'  [removed]' if deleted else ''}")
+    for ev in reader.clinical_events():
+        text = " ".join(str(x) for x in (ev.category, ev.drug or ev.name, ev.dose, ev.route, ev.severity, ev.note) if x)
+        lines.append(f"  {_t(ev.t)}  {text}  ({ev.who or ''}){'  [removed]' if ev.deleted else ''}")
     lines += ["", "Scales:"]
-    for t, scale, score, who in conn.execute("SELECT t, scale, score, who FROM scales ORDER BY t"):
-        lines.append(f"  {_t(t)}  {scale} {score:g}  ({who or ''})")
-    for t, who, checklist in conn.execute("SELECT t, who, checklist FROM discharge"):
-        lines += ["", f"Discharged {_t(t)} by {who}"]
+    for sc in reader.scales():
+        lines.append(f"  {_t(sc.t)}  {sc.scale} {sc.score:g}  ({sc.who or ''})")
+    for dis in reader.discharges():
+        lines += ["", f"Discharged {_t(dis.t)} by {dis.who}"]
+        checklist = dis.checklist
         try:
             data = json.loads(checklist)
             for item in data.get("items", {}).values():
@@ -210,12 +208,10 @@ def _record_text(conn: sqlite3.Connection, path: Path) -> str:
         except (ValueError, AttributeError):
             lines.append(f"  {checklist}")
     lines += ["", "Audit:"]
-    for t, who, action, table, row_id, reason in conn.execute(
-        "SELECT t, who, action, table_name, row_id, reason FROM audit ORDER BY id"
-    ):
+    for a in reader.audit():
         lines.append(
-            f"  {_t(t)}  {who or ''} {action} {table}{'#' + str(row_id) if row_id else ''}"
-            f"{' — ' + reason if reason else ''}"
+            f"  {_t(a.t)}  {a.who or ''} {a.action} {a.table_name}{'#' + str(a.row_id) if a.row_id else ''}"
+            f"{' — ' + a.reason if a.reason else ''}"
         )
     return "\n".join(lines)
 
