@@ -140,9 +140,18 @@ def test_the_high_bp_alarm_stays_readable_with_the_therapist_window_open(app: Ap
     shown, full = str(label["shown"]), str(label["full"])
     assert label["fits"], f"alarm row cut: needs {label['needed']} px, has {label['room']}: {shown!r}"
     assert re.search(r"NIBP sys \d+ [>≥] 180", shown), f"value and limit not shown: {shown!r}"
-    # priority, parameter, value and limit; the action; the age: whole, never cut mid-word
-    for part in full.split(" \u00b7 ")[:3]:
+    # priority, parameter, value and limit; the action: whole, never cut mid-word
+    for part in full.split(" \u00b7 ")[:2]:
         assert part in shown, f"{part!r} of the alarm is not on screen at 1280x800: {shown!r} (full: {full!r})"
+
+
+def test_the_alarm_age_is_visible_at_1280x800(app: App) -> None:
+    """Issue 11: "action and age visible at 1280x800" (after value and limit, before the state)."""
+    label = high_bp_alarm(app)
+    assert label is not None
+    shown, full = str(label["shown"]), str(label["full"])
+    age = full.split(" \u00b7 ")[2]
+    assert age in shown, f"the age {age!r} is not on screen: {shown!r} (full: {full!r})"
 
 
 DIALOGS = [
