@@ -114,7 +114,7 @@ def test_demo_values_are_marked_and_announced_once() -> None:
     r2 = decoder.decode_message(msg(demo, control="2"), 0.0).items
     r3 = decoder.decode_message(msg(HR.format(v="80", st="R"), control="3"), 0.0).items
     assert [(i.value, i.status) for i in r1 if isinstance(i, VitalSample)] == [(80.0, Status.DEMO)]
-    assert not [i for i in r1 if isinstance(i, VitalSample)][0].valid
+    assert not next(i for i in r1 if isinstance(i, VitalSample)).valid
     assert [i.code for i in r1 + r2 + r3 if isinstance(i, DeviceNotice)] == ["demo-mode", "demo-mode-ended"]
     assert [i.status for i in r3 if isinstance(i, VitalSample)] == [Status.OK]
 

@@ -206,7 +206,7 @@ def test_not_hl7_is_reported_as_monitor_not_answering(listener: Hl7Driver) -> No
     with connect(listener) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\n" * 400)
         items = pump(listener, lambda its: any(isinstance(i, LinkEvent) for i in its))
-    assert [i.state for i in items if isinstance(i, LinkEvent)][0] is LinkState.NOT_ANSWERING
+    assert next(i.state for i in items if isinstance(i, LinkEvent)) is LinkState.NOT_ANSWERING
 
 
 def test_demo_mode_monitor_is_acked_but_never_a_patient_value(listener: Hl7Driver) -> None:
