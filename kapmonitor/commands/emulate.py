@@ -1,5 +1,6 @@
-"""`kapmonitor emulate ge-s5|philips-intellivue|hl7 --port PATH [--scenario S] [--speed N] [--seed N]`.
+"""`kapmonitor emulate ge-s5|philips-intellivue|hl7|masimo-ascii1|ivy-450c --port PATH [--scenario S] [--speed N]`.
 
+`masimo-ascii1 --sensor on|off|none|cycle` plays sensor-off and no-sensor sequences.
 `hl7` talks on the network: `--port tcp:HOST:PORT` sends to a listening kapmonitor,
 `--port listen:HOST:PORT` waits for kapmonitor to connect; `--dialect` picks the vendor's codes.
 
@@ -29,6 +30,8 @@ EMULATORS: dict[str, str] = {
     "ge-s5": "kapmonitor.drivers.ge_s5.emulator",
     "philips-intellivue": "kapmonitor.drivers.intellivue.emulator",
     "hl7": "kapmonitor.drivers.hl7.emulator",
+    "masimo-ascii1": "kapmonitor.drivers.masimo.emulator",
+    "ivy-450c": "kapmonitor.drivers.ivy.emulator",
 }
 NETWORK_EMULATORS = frozenset({"hl7"})  # --port tcp:HOST:PORT (connect) or listen:HOST:PORT
 
@@ -51,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed of the simulated patient")
     parser.add_argument("--dialect", default=None,
                         help="hl7 only: vendor dialect mdc (default), mindray, philips or nihon-kohden")
+    parser.add_argument("--sensor", default=None,
+                        help="masimo-ascii1 only: on (default), off (sensor off the patient), none (no sensor) "
+                             "or cycle (30 s on, 10 s off, 30 s on, 10 s no sensor, repeating)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +77,15 @@ def run(args: argparse.Namespace) -> int:
         kwargs["dialect"] = args.dialect or "mdc"
     elif args.dialect is not None:
         raise CommandError(f"--dialect is only for hl7, not {args.monitor}")
-    elif "://" not in args.port and not os.path.exists(args.port):
+    if getattr(args, "sensor", None) is not None:
+        from kapmonitor.drivers.masimo.emulator import SENSOR_MODES
+
+        if args.monitor != "masimo-ascii1":
+            raise CommandError(f"--sensor is only for masimo-ascii1, not {args.monitor}")
+        if args.sensor not in SENSOR_MODES:
+            raise CommandError(f"unknown sensor mode {args.sensor!r} (known: {', '.join(SENSOR_MODES)})")
+        kwargs["sensor"] = args.sensor
+    if args.monitor not in NETWORK_EMULATORS and "://" not in args.port and not os.path.exists(args.port):
         raise CommandError(f"cannot open port {args.port}: no such device")
     try:
         module = importlib.import_module(module_name)

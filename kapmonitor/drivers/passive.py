@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import ClassVar
 
 import serial
@@ -96,3 +98,54 @@ class PassiveSerialDriver(Driver):
             port.close()
         except Exception:
             log.debug("%s: closing port", self.name, exc_info=True)
+
+
+def run_stream_emulator(port_url: str, settings: SerialSettings, speed: float, stop: threading.Event,
+                        next_second: Callable[[], bytes | None], what: str) -> None:
+    """The monitor's side of a streaming protocol: write `next_second()` once per (emulated) second.
+
+    Re-opens the port while it is gone (a cable pulled) and keeps its own emulated clock, so
+    seconds missed while the port was away are skipped, not sent in a burst. Runs in the calling
+    thread until `stop` is set; `next_second` returns None for a silent second.
+    """
+    speed = speed if speed > 0 else 1.0
+    mono0 = time.monotonic()
+    sent = 0
+    port: serial.SerialBase | None = None
+    warned = False
+    while not stop.is_set():
+        if port is None:
+            try:
+                port = open_port(port_url, settings, timeout=0.02)
+            except Exception as exc:  # noqa: BLE001 - PortOpenError, or termios.error while the device vanishes
+                if not warned:
+                    log.warning("%s emulator: %s (retrying)", what, exc)
+                    warned = True
+                stop.wait(0.2)
+                continue
+            warned = False
+            sent = int((time.monotonic() - mono0) * speed)  # no burst of the seconds the port was away
+            log.info("%s emulator on %s", what, port_url)
+        due = int((time.monotonic() - mono0) * speed)
+        try:
+            while sent < due and not stop.is_set():
+                sent += 1
+                data = next_second()
+                if data:
+                    port.write(data)
+            port.read(max(1, port.in_waiting))  # whatever the PC sends is ignored (output-only protocols)
+        except (serial.SerialException, OSError, TypeError) as exc:
+            log.info("%s emulator: port %s lost (%s); waiting for it to return", what, port_url, exc)
+            try:
+                port.close()
+            except Exception:
+                log.debug("closing emulator port", exc_info=True)
+            port = None
+            stop.wait(0.2)
+            continue
+        stop.wait(min(0.2, 0.5 / speed))
+    if port is not None:
+        try:
+            port.close()
+        except Exception:
+            log.debug("closing emulator port", exc_info=True)
