@@ -41,6 +41,7 @@ import numpy as np
 from kapmonitor.alarms.model import ActiveAlarm, AlarmEvent, AlarmEventType, AlarmKind, LimitChange
 from kapmonitor.alarms.profile import AlarmProfile, LimitRule, Priority, Threshold, diff_profiles
 from kapmonitor.model.clock import Clock
+from kapmonitor.model.nibp import NibpMeasurement, nibp_key
 from kapmonitor.model.parameters import NIBP_PARAMETERS, PARAMETER_INFO, Parameter, is_plausible
 from kapmonitor.model.samples import Item, Status, VitalSample, WaveChunk
 
@@ -140,8 +141,7 @@ class AlarmEngine:
         self._nibp_interval_since = -math.inf
         self._last_nibp_at = -math.inf
         self._nibp_overdue = False
-        self._nibp_key: str | None = None
-        self._nibp_reading: dict[Parameter, float] = {}
+        self._nibp: NibpMeasurement | None = None  # the measurement being received (model/nibp.py)
         self._readings: deque[tuple[float, float | None, float | None]] = deque(maxlen=64)
         self._baseline: tuple[float, float] | None = None
         self._baseline_manual = False
@@ -289,8 +289,7 @@ class AlarmEngine:
             self._onsets.clear()
             self._onset_done.clear()
             self._last_value.clear()
-            self._nibp_key = None
-            self._nibp_reading = {}
+            self._nibp = None
             self._touch()
             return len(ended)
 
@@ -491,14 +490,12 @@ class AlarmEngine:
                                 priority=rule.priority, message=rule.message_for(th), value=x, limit=th.value)
 
     def _on_nibp(self, p: Parameter, x: float, s: VitalSample, t: float) -> None:
-        key = s.measurement_id or f"t{s.time!r}"
-        if key != self._nibp_key:
-            self._nibp_key = key
-            self._nibp_reading = {}
+        if self._nibp is None or self._nibp.key != nibp_key(s.measurement_id, s.time):
+            self._nibp = NibpMeasurement.of(s)
             self._readings.append((t, None, None))
-        self._nibp_reading[p] = x
-        self._readings[-1] = (t, self._nibp_reading.get(Parameter.NIBP_SYS),
-                              self._nibp_reading.get(Parameter.NIBP_DIA))
+        else:
+            self._nibp = self._nibp.with_part(s)
+        self._readings[-1] = (t, self._nibp.systolic, self._nibp.diastolic)
         self._last_nibp_at = t
         if self._nibp_overdue:
             self._nibp_overdue = False
@@ -530,8 +527,8 @@ class AlarmEngine:
             self._set_condition(t, NIBP_RISE, False)
             return
         rise = self._profile.rise
-        sys_ = self._nibp_reading.get(Parameter.NIBP_SYS)
-        dia = self._nibp_reading.get(Parameter.NIBP_DIA)
+        sys_ = self._nibp.systolic if self._nibp is not None else None
+        dia = self._nibp.diastolic if self._nibp is not None else None
         if sys_ is not None and sys_ - base[0] + _EPS >= rise.systolic:
             self._set_condition(
                 t, NIBP_RISE, True, parameter=Parameter.NIBP_SYS, kind=AlarmKind.PHYSIOLOGICAL,

@@ -15,13 +15,14 @@ Ids are UUIDs derived from the session, so the same database always gives the sa
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
 from kapmonitor.export.data import SessionData
 from kapmonitor.export.timefmt import iso, iso_many
+from kapmonitor.model.nibp import group_nibp, nibp_samples
+from kapmonitor.model.parameters import Parameter
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
@@ -39,9 +40,9 @@ VITAL_SIGNS = [
     }
 ]
 _BP_PARTS = (
-    ("nibp_sys", "8480-6", "Systolic blood pressure"),
-    ("nibp_dia", "8462-4", "Diastolic blood pressure"),
-    ("nibp_mean", "8478-0", "Mean blood pressure"),
+    (Parameter.NIBP_SYS, "8480-6", "Systolic blood pressure"),
+    (Parameter.NIBP_DIA, "8462-4", "Diastolic blood pressure"),
+    (Parameter.NIBP_MEAN, "8478-0", "Mean blood pressure"),
 )
 SIMULATED_TAG = {"system": "urn:kapmonitor:tag", "code": "simulated", "display": "SIMULATED DATA"}
 
@@ -110,26 +111,18 @@ def _encounter(b: _Builder, patient: str) -> str:
 
 def _blood_pressure(b: _Builder, patient: str, encounter: str) -> None:
     s = b.data.samples
-    groups: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
-    order: list[str] = []
-    for i, p in enumerate(s.parameter):
-        if p not in ("nibp_sys", "nibp_dia", "nibp_mean") or s.status[i] != "ok" or s.value[i] is None:
-            continue
-        key = s.measurement_id[i] or f"t{s.t[i]:.3f}"
-        if key not in groups:
-            order.append(key)
-        groups[key][p] = (float(s.t[i]), float(s.value[i] or 0.0))
-    for key in order:
-        parts = groups[key]
-        t = min(v[0] for v in parts.values())
+    for m in group_nibp(nibp_samples(s.t.tolist(), s.parameter, s.value, s.status, s.source, s.measurement_id)):
         components = [
             {
                 "code": {"coding": [_loinc(code, display)], "text": display},
-                "valueQuantity": _qty(parts[p][1], "mmHg", "mm[Hg]"),
+                "valueQuantity": _qty(value, "mmHg", "mm[Hg]"),
             }
             for p, code, display in _BP_PARTS
-            if p in parts
+            if (value := m.value(p)) is not None
         ]
+        if not components:
+            continue
+        key, t = m.key, m.time
         b.add(
             f"bp|{key}",
             {

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kapmonitor.model.buffers import TrendBuffer, WaveBuffer
+from kapmonitor.model.nibp import NibpMeasurement, nibp_key
 from kapmonitor.model.parameters import TREND_PARAMETERS, Parameter
 from kapmonitor.model.samples import Item, LinkEvent, LinkState, Source, Status, VitalSample, WaveChunk
 
@@ -21,17 +22,8 @@ PLETH_SECONDS = 8.0
 MANUAL_POINTS = 1000  # hand-entered values kept per parameter (the trend marks them)
 
 
-@dataclass(frozen=True)
-class NibpReading:
-    """One cuff measurement as the nurse sees it."""
-
-    time: float
-    systolic: float | None
-    diastolic: float | None
-    mean: float | None
-    pulse: float | None
-    status: Status = Status.OK
-    source: Source = Source.MONITOR  # MANUAL when the nurse typed it in (the tile says so)
+NibpReading = NibpMeasurement  # the tile's name for one cuff measurement (model/nibp.py)
+NIBP_KEPT = 2000  # measurements kept for the trend plot (a long session measures every 5 min: ~100)
 
 
 @dataclass(frozen=True)
@@ -50,8 +42,8 @@ class TrendStore:
         self.pleth = WaveBuffer(pleth_rate_hz, PLETH_SECONDS)
         self._lock = threading.Lock()
         self._latest: dict[Parameter, LatestValue] = {}
-        self._nibp: NibpReading | None = None
-        self._nibp_parts: dict[str, dict[Parameter, VitalSample]] = {}
+        self._nibp: NibpMeasurement | None = None
+        self._nibp_all: dict[str, NibpMeasurement] = {}  # by key, oldest first
         self._nibp_measuring_since: float | None = None
         self._link = LinkState.CLOSED
         self._link_detail = ""
@@ -94,26 +86,16 @@ class TrendStore:
             self._on_nibp_part(s)
 
     def _on_nibp_part(self, s: VitalSample) -> None:
-        key = s.measurement_id or f"t{s.time:.3f}"
+        key = nibp_key(s.measurement_id, s.time)
         with self._lock:
-            parts = self._nibp_parts.setdefault(key, {})
-            parts[s.parameter] = s
             self._nibp_measuring_since = None
-
-            def val(p: Parameter) -> float | None:
-                part = parts.get(p)
-                return part.value if part is not None and part.valid else None
-
-            sys_part = parts.get(Parameter.NIBP_SYS)
-            status = sys_part.status if sys_part is not None else s.status
-            source = sys_part.source if sys_part is not None else s.source
-            reading = NibpReading(s.time, val(Parameter.NIBP_SYS), val(Parameter.NIBP_DIA), val(Parameter.NIBP_MEAN),
-                                  val(Parameter.NIBP_PULSE), status, source)
-            if self._nibp is None or reading.time >= self._nibp.time:
+            current = self._nibp_all.get(key)
+            reading = NibpMeasurement.of(s) if current is None else current.with_part(s)
+            self._nibp_all[key] = reading
+            if self._nibp is None or self._nibp.key == key or reading.time >= self._nibp.time:
                 self._nibp = reading
-            if len(self._nibp_parts) > 8:
-                for old in list(self._nibp_parts)[:-8]:
-                    del self._nibp_parts[old]
+            if len(self._nibp_all) > NIBP_KEPT:
+                del self._nibp_all[next(iter(self._nibp_all))]
 
     # -- readers (GUI thread) -----------------------------------------------------------------
     def latest(self, parameter: Parameter) -> LatestValue | None:
@@ -125,9 +107,14 @@ class TrendStore:
         with self._lock:
             return list(self._manual.get(parameter, ()))
 
-    def last_nibp(self) -> NibpReading | None:
+    def last_nibp(self) -> NibpMeasurement | None:
         with self._lock:
             return self._nibp
+
+    def nibp_measurements(self) -> list[NibpMeasurement]:
+        """The cuff measurements seen, oldest first (one item per measurement, parts grouped)."""
+        with self._lock:
+            return list(self._nibp_all.values())
 
     def nibp_measuring_since(self) -> float | None:
         with self._lock:

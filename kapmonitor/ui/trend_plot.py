@@ -529,13 +529,11 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         self.nibp_dia.setData(self.minutes(td[ok_d]), dia_v[ok_d])
         ok_m = np.isfinite(mean_v)
         self.nibp_mean.setData(self.minutes(tm[ok_m]), mean_v[ok_m])
-        # bars: pair each systolic with the diastolic of the same measurement time
-        common, i_s, i_d = np.intersect1d(ts[ok_s], td[ok_d], return_indices=True)
-        if len(common):
-            xs = np.repeat(self.minutes(common), 2)
-            ys = np.empty(2 * len(common))
-            ys[0::2] = sys_v[ok_s][i_s]
-            ys[1::2] = dia_v[ok_d][i_d]
+        # bars: the systolic and diastolic of one cuff measurement (model/nibp.py groups them)
+        bars = [m for m in store.nibp_measurements() if m.has_pressure]
+        if bars:
+            xs = np.repeat(self.minutes(np.array([m.time for m in bars], dtype=np.float64)), 2)
+            ys = np.array([v for m in bars for v in (m.systolic, m.diastolic)], dtype=np.float64)
             self.nibp_bars.setData(xs, ys)
         else:
             self.nibp_bars.setData([], [])
