@@ -23,7 +23,7 @@ from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
 from kapmonitor.recording.recorder import SessionRecorder
-from kapmonitor.session import NurseSession, demo_setup
+from kapmonitor.session import NurseSession, demo_setup, figures
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import DischargeError
 from kapmonitor.session.storage import course_sessions, new_session_path
@@ -304,3 +304,42 @@ def test_pdf_draws_the_nibp_mean_in_the_screen_colour(tmp_path: Path) -> None:
 
     hits = sum(1 for y in range(0, img.height(), 2) for x in range(0, img.width(), 2) if near_hue(img.pixelColor(x, y)))
     assert hits > 40, hits  # the mean's dots and dotted line, in the screen's orange
+
+
+def test_course_view_pdf_and_exports_share_one_definition_of_baseline_peaks_and_alarms(tmp_path: Path) -> None:
+    """One definition each (session/figures.py): a BP higher before the infusion than during it is the
+    baseline, not the peak, in the course view, the PDF and the JSON export alike."""
+    from kapmonitor.export.data import load_session
+    from kapmonitor.export.snapshot import take_snapshot
+    from kapmonitor.ui.session_course import summary_row
+
+    bed = Bedside(tmp_path)
+    bed.nibp(172, 99)  # anxious before the start: the baseline, and a medium alarm
+    bed.run(300)
+    bed.session.start_infusion()
+    bed.run(600)
+    bed.nibp(151, 88)  # the peak from the start on
+    bed.run(600)
+    bed.nibp(140, 85)
+    bed.run(600)
+    bed.close()
+
+    conn = take_snapshot(bed.path)
+    data = load_session(conn)
+    conn.close()
+    peaks, base = data.peaks(), data.baseline()
+    assert (peaks["nibp_sys"].value, peaks["nibp_dia"].value) == (151.0, 88.0)
+    assert (base["nibp_sys"].value, base["nibp_dia"].value) == (172.0, 99.0)
+    assert base["hr"].value == 80.0 and peaks["spo2"].value == 98.0
+    series = data.samples.series
+    assert peaks == figures.peaks(series, data.infusion_start) and base == figures.baseline(series, data.infusion_start)
+
+    (summary,) = course_sessions(PSEUDONYM, tmp_path)
+    row = summary_row(summary)
+    assert row[4] == "151/88" and (summary.peak_sys, summary.peak_dia) == (151.0, 88.0)
+    assert summary.alarms_by_priority == data.alarm_counts() and data.alarm_counts()["medium"] >= 1
+    flat = pdf_page1(tmp_path / "out", bed.path)
+    assert "151 mmHg" in flat and "172 mmHg" in flat
+    result = run_export(bed.path, tmp_path / "json", ExportOptions(formats=("json",)))
+    doc = json.loads(next(p for p in result.files if p.suffix == ".json" and "manifest" not in p.name).read_text())
+    assert doc["session"]["alarms_by_priority"] == summary.alarms_by_priority

@@ -27,6 +27,7 @@ from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.recording.reader import RecordReader
 from kapmonitor.session import figures
 from kapmonitor.session.figures import DoseGiven, InfusionFigures
+from kapmonitor.session.figures import Vitals as Vitals  # the report formats these
 
 log = logging.getLogger(__name__)
 
@@ -162,14 +163,6 @@ class Pause:
 
 
 @dataclass(frozen=True)
-class Vitals:
-    """One figure of the first page: a value with its time (None when not measured)."""
-
-    value: float | None
-    t: float | None
-
-
-@dataclass(frozen=True)
 class SessionData:
     """Everything an export shows. Times are float seconds since the Unix epoch (UTC)."""
 
@@ -213,34 +206,12 @@ class SessionData:
 
     # -- figures for the report -----------------------------------------------------------------
     def baseline(self) -> dict[str, Vitals]:
-        """Pre-infusion baseline: last NIBP before the start; HR/SpO2 median of the 5 min before it."""
-        ref = self.infusion_start
-        out: dict[str, Vitals] = {}
-        for p in ("nibp_sys", "nibp_dia", "nibp_mean"):
-            t, v = self.samples.series(p)
-            if ref is not None:
-                sel = np.nonzero(t <= ref)[0]
-                out[p] = Vitals(float(v[sel[-1]]), float(t[sel[-1]])) if len(sel) else Vitals(None, None)
-            else:
-                out[p] = Vitals(float(v[0]), float(t[0])) if len(v) else Vitals(None, None)
-        for p in ("hr", "spo2"):
-            t, v = self.samples.series(p)
-            if not len(t):
-                out[p] = Vitals(None, None)
-                continue
-            end = ref if ref is not None else float(t[0]) + 300.0
-            window = (t <= end) & (t > end - 300.0)
-            out[p] = Vitals(float(np.median(v[window])), end) if window.any() else Vitals(None, None)
-        return out
+        """Pre-infusion baseline (see figures.baseline)."""
+        return figures.baseline(self.samples.series, self.infusion_start)
 
     def peaks(self) -> dict[str, Vitals]:
-        """Highest BP and HR, lowest SpO2, from the infusion start (or the first sample) on."""
-        out: dict[str, Vitals] = {}
-        for p in ("nibp_sys", "nibp_dia", "nibp_mean", "hr", "spo2"):
-            t, v = self.samples.series(p)
-            found = figures.extreme(t, v, self.infusion_start, lowest=p == "spo2")
-            out[p] = Vitals(None, None) if found is None else Vitals(found[0], found[1])
-        return out
+        """Highest BP and HR, lowest SpO2, from the infusion start (or the first sample) on (see figures.peaks)."""
+        return figures.peaks(self.samples.series, self.infusion_start)
 
     def alarm_counts(self) -> dict[str, int]:
         """Alarms by priority, one per episode at the highest priority it reached (see figures)."""

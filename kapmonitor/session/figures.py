@@ -6,6 +6,7 @@ all show what is computed here, so they cannot disagree.
   program ended) counts up to the last moment anything was recorded.
 - Alarm counts: one per alarm episode, at the highest priority it reached (a medium alarm that
   became high counts as one high alarm).
+- Baseline: the last NIBP before the infusion start, HR/SpO2 the median of the 5 min before it.
 - Peaks: from the infusion start on (the whole record when it never started).
 - Dose given: the volume the nurse confirmed from the pump at Stop (else the computed one), in mL,
   mg and mg/kg, with its deviation from the plan.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +139,54 @@ def extreme(
         return None
     i = int(np.argmin(v) if lowest else np.argmax(v))
     return float(v[i]), float(t[i])
+
+
+# (times, valid values) of one parameter id, in time order
+Series = Callable[[str], tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]
+BASELINE_WINDOW_S = 300.0  # HR and SpO2 baseline: median of the 5 min before the infusion start
+PEAK_PARAMETERS = ("nibp_sys", "nibp_dia", "nibp_mean", "hr", "spo2")  # SpO2: its lowest value
+
+
+@dataclass(frozen=True, slots=True)
+class Vitals:
+    """One figure of a record: a value with its time (None when not measured)."""
+
+    value: float | None
+    t: float | None
+
+
+def baseline(series: Series, infusion_start: float | None) -> dict[str, Vitals]:
+    """Pre-infusion baseline: the last NIBP before the start (the first NIBP when it never started);
+    HR/SpO2 the median of the 5 min before the start (of the first 5 min when it never started)."""
+    out: dict[str, Vitals] = {}
+    for p in ("nibp_sys", "nibp_dia", "nibp_mean"):
+        t, v = series(p)
+        if infusion_start is not None:
+            sel = np.nonzero(t <= infusion_start)[0]
+            out[p] = Vitals(float(v[sel[-1]]), float(t[sel[-1]])) if len(sel) else Vitals(None, None)
+        else:
+            out[p] = Vitals(float(v[0]), float(t[0])) if len(v) else Vitals(None, None)
+    for p in ("hr", "spo2"):
+        t, v = series(p)
+        if not len(t):
+            out[p] = Vitals(None, None)
+            continue
+        end = infusion_start if infusion_start is not None else float(t[0]) + BASELINE_WINDOW_S
+        window = (t <= end) & (t > end - BASELINE_WINDOW_S)
+        out[p] = Vitals(float(np.median(v[window])), end) if window.any() else Vitals(None, None)
+    return out
+
+
+def peaks(
+    series: Series, infusion_start: float | None, parameters: Iterable[str] = PEAK_PARAMETERS
+) -> dict[str, Vitals]:
+    """Highest BP and HR, lowest SpO2, from the infusion start (the whole record when it never started)."""
+    out: dict[str, Vitals] = {}
+    for p in parameters:
+        t, v = series(p)
+        found = extreme(t, v, infusion_start, lowest=p == "spo2")
+        out[p] = Vitals(None, None) if found is None else Vitals(found[0], found[1])
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from kapmonitor.recording.amend import set_status_audited
 from kapmonitor.recording.database import SessionDatabaseError
@@ -149,14 +150,15 @@ def _with_detail(reader: RecordReader, summary: SessionSummary) -> SessionSummar
     actions = [(e.t, e.action, e.reason) for e in reader.infusion_events()]
     last_action = actions[-1][0] if actions else None
     infusion = figures.infusion_figures(actions, record_end)
-    peaks: dict[str, float | None] = {}
-    for param in ("nibp_sys", "nibp_dia"):
+
+    def series(param: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         rows = reader.series(param)
         t = np.array([r[0] for r in rows], dtype=np.float64)
         v = np.array([r[1] for r in rows], dtype=np.float64)
         ok = np.isfinite(v)
-        found = figures.extreme(t[ok], v[ok], infusion.start)
-        peaks[param] = None if found is None else found[0]
+        return t[ok], v[ok]
+
+    peaks = figures.peaks(series, infusion.start, ("nibp_sys", "nibp_dia"))
     alarms: dict[str, int] = {}
     try:
         alarms = figures.alarm_counts(a.as_row() for a in reader.alarm_log())
@@ -169,8 +171,8 @@ def _with_detail(reader: RecordReader, summary: SessionSummary) -> SessionSummar
         infusion_s=infusion.infusing_s,
         infusion=infusion,
         dose=figures.dose_given(normalise_info(reader.session_info())),
-        peak_sys=peaks["nibp_sys"],
-        peak_dia=peaks["nibp_dia"],
+        peak_sys=peaks["nibp_sys"].value,
+        peak_dia=peaks["nibp_dia"].value,
         alarms_by_priority=alarms,
         last_activity=last_action,
     )
