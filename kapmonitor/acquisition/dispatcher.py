@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Protocol
 
+from kapmonitor.model.events import Emitter
 from kapmonitor.model.samples import Item
 
 log = logging.getLogger(__name__)
@@ -27,28 +28,23 @@ class Dispatcher:
     """Thread-safe fan-out of item batches to listeners."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()  # one batch at a time, in order
+        self._emitter: Emitter[[Sequence[Item]]] = Emitter("acquisition")
         self.items_dispatched = 0
-        self.listener_errors = 0
+
+    @property
+    def listener_errors(self) -> int:
+        return self._emitter.errors
 
     def add_listener(self, listener: Listener) -> None:
-        with self._lock:
-            self._listeners.append(listener)
+        self._emitter.add(listener.on_items)
 
     def remove_listener(self, listener: Listener) -> None:
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+        self._emitter.remove(listener.on_items)
 
     def dispatch(self, items: Sequence[Item]) -> None:
         if not items:
             return
         with self._lock:
             self.items_dispatched += len(items)
-            for listener in self._listeners:
-                try:
-                    listener.on_items(items)
-                except Exception:
-                    self.listener_errors += 1
-                    log.exception("listener %r failed", listener)
+            self._emitter.emit(items)

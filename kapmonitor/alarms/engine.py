@@ -41,6 +41,7 @@ import numpy as np
 from kapmonitor.alarms.model import ActiveAlarm, AlarmEvent, AlarmEventType, AlarmKind, LimitChange
 from kapmonitor.alarms.profile import AlarmProfile, LimitRule, Priority, Threshold, diff_profiles
 from kapmonitor.model.clock import Clock
+from kapmonitor.model.events import Emitter
 from kapmonitor.model.nibp import NibpMeasurement, nibp_key
 from kapmonitor.model.parameters import NIBP_PARAMETERS, PARAMETER_INFO, Parameter, is_plausible
 from kapmonitor.model.samples import Item, Status, VitalSample, WaveChunk
@@ -122,7 +123,7 @@ class AlarmEngine:
         self._lock = threading.RLock()
         self._profile = profile
         self._clock = clock
-        self._listeners: list[AlarmListener] = []
+        self._listeners: Emitter[[AlarmEvent]] = Emitter("alarm")
         self._alarms: dict[str, _Alarm] = {}
         self._t = -math.inf
         self._history: deque[AlarmEvent] = deque(maxlen=_HISTORY)
@@ -151,13 +152,10 @@ class AlarmEngine:
 
     # -- listeners and snapshots -------------------------------------------------------------
     def add_listener(self, callback: AlarmListener) -> None:
-        with self._lock:
-            self._listeners.append(callback)
+        self._listeners.add(callback)
 
     def remove_listener(self, callback: AlarmListener) -> None:
-        with self._lock:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
+        self._listeners.remove(callback)
 
     @property
     def profile(self) -> AlarmProfile:
@@ -725,11 +723,7 @@ class AlarmEngine:
         self.revision += 1
         self._history.append(ev)
         log.info("alarm %s %s %s: %s", ev.event.value, ev.priority.label, ev.alarm_id, ev.message)
-        for cb in list(self._listeners):
-            try:
-                cb(ev)
-            except Exception:  # a faulty listener must not stop the alarm system
-                log.exception("alarm listener %r failed", cb)
+        self._listeners.emit(ev)  # a faulty listener is logged and never stops the alarm system
 
 
 def _side(rule: LimitRule, direction: str) -> list[Threshold]:

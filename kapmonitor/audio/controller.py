@@ -33,6 +33,7 @@ from typing import Protocol
 from kapmonitor.audio.player import PlayerBackend, PlayerEvent
 from kapmonitor.audio.playlist import Playlist, Track
 from kapmonitor.audio.sources import TrackSpec
+from kapmonitor.model.events import Emitter
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class MusicController:
         self.timeline_sink = timeline_sink
         self._clock = clock
         self._gain_for = gain_for
-        self._listeners: list[Listener] = []
+        self._listeners: Emitter[[str, str]] = Emitter("music")
         self._pending_notes: list[tuple[str, str]] = []
         self._tokens = itertools.count(1)
         self._token_track: dict[int, int] = {}
@@ -148,13 +149,10 @@ class MusicController:
 
     # -- listeners ---------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
-        with self._lock:
-            self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: Listener) -> None:
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+        self._listeners.remove(listener)
 
     def _note(self, kind: str, message: str = "") -> None:
         self._pending_notes.append((kind, message))
@@ -165,13 +163,8 @@ class MusicController:
     def _flush_notes(self) -> None:
         with self._lock:
             notes, self._pending_notes = self._pending_notes, []
-            listeners = list(self._listeners)
         for kind, message in notes:
-            for listener in listeners:
-                try:
-                    listener(kind, message)
-                except Exception:  # a view's bug must not stop the music
-                    log.exception("music listener failed")
+            self._listeners.emit(kind, message)  # a view's bug is logged and never stops the music
 
     # -- timeline ----------------------------------------------------------------------------
     def _record(self, action: str, track: Track | None = None, detail: str = "",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kapmonitor.model.clock import Clock
+from kapmonitor.model.events import Emitter
 from kapmonitor.model.parameters import NIBP_PARAMETERS, PARAMETER_INFO, Parameter
 from kapmonitor.model.samples import Item, Source, Status, VitalSample
 from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError, Phase, format_duration
@@ -318,7 +319,7 @@ class NurseSession:
         self._recorder = recorder
         self._clock = clock
         self._lock = threading.RLock()
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: Emitter[[]] = Emitter("session")
         self.prestart_check = prestart_check
         self.submit_items = submit_items
         self.nibp_schedule = nibp_schedule or NibpSchedule()
@@ -427,22 +428,13 @@ class NurseSession:
 
     # -- listeners -----------------------------------------------------------------------------
     def add_listener(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            self._listeners.append(callback)
+        self._listeners.add(callback)
 
     def remove_listener(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            if callback in self._listeners:
-                self._listeners.remove(callback)
+        self._listeners.remove(callback)
 
     def _notify(self) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for cb in listeners:
-            try:
-                cb()
-            except Exception:
-                log.exception("session listener failed")
+        self._listeners.emit()  # a failing view is logged and never stops the others
 
     # -- the nurse on duty -------------------------------------------------------------------------
     @property
