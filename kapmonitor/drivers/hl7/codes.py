@@ -7,6 +7,7 @@ wins when one message carries more than one of them. Constant tables; thread-saf
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -113,6 +114,7 @@ EDAN: dict[str, CodeInfo] = {
 _VENDOR_WITH_MDC = frozenset({"99MNDRY", "99COMEN", "MNDRY", "COMEN"})
 
 
+@functools.lru_cache(maxsize=1024)
 def lookup(code: str, text: str, system: str) -> CodeInfo | None:
     """What an OBX-3 (identifier, text, coding system) means, None when not a shown quantity."""
     code = code.strip()
@@ -162,20 +164,27 @@ def convert(parameter: Parameter, value: float, unit: tuple[str, str, str]) -> f
     `unit` is OBX-6 (identifier, text, system). An empty unit means the parameter's usual unit
     (Nihon Kohden and some gateways leave it out).
     """
+    factor = unit_factor(parameter, unit)
+    return None if factor is None else value * factor
+
+
+@functools.lru_cache(maxsize=256)
+def unit_factor(parameter: Parameter, unit: tuple[str, str, str]) -> float | None:
+    """The factor from `unit` to kapmonitor's unit of `parameter`, None when not convertible."""
     names = _unit_names(unit)
     if not names:
-        return value
+        return 1.0
     if parameter in (Parameter.HR, Parameter.PULSE_RATE, Parameter.NIBP_PULSE):
-        return value if any(n in _PER_MIN for n in names) else None
+        return 1.0 if any(n in _PER_MIN for n in names) else None
     if parameter is Parameter.SPO2:
-        return value if any(n in _PERCENT for n in names) else None
+        return 1.0 if any(n in _PERCENT for n in names) else None
     if parameter in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN) or (
             ETCO2 is not None and parameter is ETCO2):
         if any(n in _MMHG for n in names):
-            return value
+            return 1.0
         if any(n in _KPA for n in names):
-            return value * MMHG_PER_KPA
+            return MMHG_PER_KPA
         return None
     if RESP_RATE is not None and parameter is RESP_RATE:
-        return value if any(n in _RESP_PER_MIN for n in names) else None
+        return 1.0 if any(n in _RESP_PER_MIN for n in names) else None
     return None

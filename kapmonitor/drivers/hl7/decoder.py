@@ -19,6 +19,7 @@ Pure (no I/O, no clock); one instance per monitor link, not thread-safe. Rules (
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -29,7 +30,16 @@ from typing import ClassVar
 
 from kapmonitor.drivers.base import Decoder
 from kapmonitor.drivers.hl7 import codes
-from kapmonitor.drivers.hl7.message import HL7Error, Message, Segment, build_ack, parse_message, parse_ts
+from kapmonitor.drivers.hl7.message import (
+    HL7Error,
+    Message,
+    Segment,
+    Separators,
+    build_ack,
+    parse_message,
+    parse_ts,
+    unescape,
+)
 from kapmonitor.drivers.hl7.mllp import MllpFramer
 from kapmonitor.model.parameters import NIBP_PARAMETERS, Parameter, is_plausible
 from kapmonitor.model.samples import DeviceNotice, Item, Source, Status, VitalSample
@@ -287,27 +297,28 @@ class Hl7Decoder(Decoder):
             if seg.name != "OBX":
                 continue
             order += 1
+            fields = seg.fields
+            if len(fields) < 4 or not fields[3]:
+                continue
+            info = _lookup(fields[3], seg.seps)
             obx4 = seg.field(4).strip()
             t_own = parse_ts(seg.field(14))
-            value_text = seg.field(5)
-            if not value_text and t_own is not None and obx4:
-                headers[_level(obx4)] = t_own  # a header OBX dating the metrics below it
-            code = seg.components(3)
-            info = codes.lookup(code[0] if code else "", code[1] if len(code) > 1 else "",
-                                code[2] if len(code) > 2 else "")
             if info is None:
+                if t_own is not None and obx4 and not seg.field(5):
+                    headers[_level(obx4)] = t_own  # a header OBX dating the metrics below it
                 continue
             if info.parameter is None:
                 if info.unsupported and info.unsupported not in self._unsupported_logged:
                     self._unsupported_logged.add(info.unsupported)
-                    log.info("HL7: %s (%s) not supported yet: skipped", info.unsupported, "^".join(code[:3]))
+                    log.info("HL7: %s (%s) not supported yet: skipped", info.unsupported, seg.field(3))
                 continue
             parameter = info.parameter
             if t_own is None and obx4:
                 t_own = _header_time(headers, obx4)
             t = t_own or t_obr or t_msh or arrival_time
             value, status = self._value(seg, parameter)
-            if "DEMO" in (f.strip().upper() for f in seg.raw(8).split(seg.seps.repetition)):
+            flags = seg.raw(8)
+            if flags and "DEMO" in (f.strip().upper() for f in flags.split(seg.seps.repetition)):
                 status = Status.DEMO
             out.append(_Candidate(parameter, info.rank, order, value, status, t, t_own is not None))
         return out
@@ -316,17 +327,16 @@ class Hl7Decoder(Decoder):
         if seg.field(11).strip().upper() in _NO_VALUE_STATUSES:
             return None, Status.INVALID
         raw = _value_of(seg)
-        if raw is None or raw < 0 or any(abs(raw - s) < 1e-9 for s in SENTINELS):
+        if raw is None or raw < 0:  # every sentinel (SENTINELS) is negative, and no vital sign is
             return None, Status.INVALID
-        unit = seg.components(6)
-        unit3 = (unit[0] if unit else "", unit[1] if len(unit) > 1 else "", unit[2] if len(unit) > 2 else "")
-        value = codes.convert(parameter, raw, unit3)
-        if value is None:
-            text = "^".join(u for u in unit3 if u)
+        factor = _unit_factor(parameter, seg.raw(6), seg.seps)
+        if factor is None:
+            text = seg.field(6)
             if (parameter.value, text) not in self._unit_logged and len(self._unit_logged) < 100:
                 self._unit_logged.add((parameter.value, text))
                 log.warning("HL7: unit %r is not known for %s: value skipped", text, parameter.value)
             return None, Status.INVALID
+        value = raw * factor
         if not is_plausible(parameter, value):
             return None, Status.IMPLAUSIBLE
         return value, Status.OK
@@ -345,6 +355,26 @@ class Hl7Decoder(Decoder):
         bed.count += 1
         mid = f"hl7-{zlib.crc32(key.encode()) % 100000:05d}-{int(t)}-{bed.count}"
         return [VitalSample(t, c.parameter, c.value, c.status, self.source, mid) for c in group]
+
+
+def _parts3(raw: str, seps: Separators) -> tuple[str, str, str]:
+    first = raw.split(seps.repetition, 1)[0] if seps.repetition in raw else raw
+    parts = first.split(seps.component)
+    if seps.escape and seps.escape in first:
+        parts = [unescape(p, seps) for p in parts]
+    parts += ["", "", ""]
+    return parts[0], parts[1], parts[2]
+
+
+@functools.lru_cache(maxsize=1024)
+def _lookup(raw: str, seps: Separators) -> codes.CodeInfo | None:
+    """`codes.lookup` of an OBX-3 as sent (cached: a monitor sends the same codes every time)."""
+    return codes.lookup(*_parts3(raw, seps))
+
+
+@functools.lru_cache(maxsize=512)
+def _unit_factor(parameter: Parameter, raw: str, seps: Separators) -> float | None:
+    return codes.unit_factor(parameter, _parts3(raw, seps))
 
 
 def _level(obx4: str) -> str:

@@ -17,6 +17,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode(codec if codec != "utf-16" else "utf-8", errors="replace"), codec
 
 
-@dataclass(frozen=True, slots=True)
-class Separators:
+class Separators(NamedTuple):
+    """The message's delimiters (a tuple: cheap to hash and compare in the decoder's caches)."""
+
     field: str = "|"
     component: str = "^"
     repetition: str = "~"
@@ -139,7 +141,10 @@ def unescape(text: str, seps: Separators) -> str:
     return "".join(out)
 
 
-def escape(text: str, seps: Separators = Separators()) -> str:
+STANDARD_SEPARATORS = Separators()
+
+
+def escape(text: str, seps: Separators = STANDARD_SEPARATORS) -> str:
     """Escape the separator characters of free text (for ACK reasons)."""
     out = text.replace(seps.escape, "\x00E")
     for ch, code in ((seps.field, "F"), (seps.component, "S"), (seps.subcomponent, "T"), (seps.repetition, "R")):
@@ -160,12 +165,21 @@ class Segment:
 
     def raw(self, n: int) -> str:
         """Field n as sent (escaped, all repetitions)."""
-        return self.fields[n] if 0 < n < len(self.fields) else ""
+        fields = self.fields
+        return fields[n] if 0 < n < len(fields) else ""
 
     def field(self, n: int) -> str:
         """Field n, first repetition, unescaped (components joined by the component separator)."""
-        value = self.raw(n).split(self.seps.repetition, 1)[0] if self.name != "MSH" or n > 2 else self.raw(n)
-        return unescape(value, self.seps) if self.seps.escape in value else value
+        fields = self.fields
+        if not 0 < n < len(fields):
+            return ""
+        value = fields[n]
+        if not value:
+            return value
+        seps = self.seps
+        if (n > 2 or self.name != "MSH") and seps.repetition in value:
+            value = value.split(seps.repetition, 1)[0]
+        return unescape(value, seps) if seps.escape and seps.escape in value else value
 
     def components(self, n: int) -> list[str]:
         """Components of field n (first repetition), each unescaped."""
@@ -235,11 +249,14 @@ def parse_message(data: bytes) -> Message:
     seps = Separators(fsep, comp, rep, esc, sub)
     segments: list[Segment] = []
     for line in re.split(r"\r\n|\r|\n", text):
-        line = line.strip("\x00\x1c\x0b")
         if not line:
             continue
+        if line[0] in "\x00\x1c\x0b" or line[-1] in "\x00\x1c\x0b":
+            line = line.strip("\x00\x1c\x0b")
         parts = line.split(fsep)
-        name = parts[0].strip().upper()
+        name = parts[0]
+        if len(name) != 3 or not name.isupper():
+            name = name.strip().upper()
         if not _SEGMENT_NAME.match(name):
             continue  # a line that is not a segment (wrapped text): skipped, not fatal
         fields = ["MSH", fsep, *parts[1:]] if name == "MSH" else [name, *parts[1:]]
