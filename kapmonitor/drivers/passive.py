@@ -75,6 +75,7 @@ class PassiveSerialDriver(Driver):
             raise LinkLostError(f"port {self.options.port} lost: {exc}") from exc
         if not data:
             return []
+        self.stats.bytes_in += len(data)
         now = self.clock.now()
         items: list[Item] = [RawFrame(now, "rx", bytes(data))]
         items.extend(self.decoder.feed(bytes(data), now))
