@@ -1,0 +1,67 @@
+"""The Ivy 450C over a real pseudo-terminal pair: emulator → driver → pipeline → session record,
+including respiratory rate and EtCO2 through the alarm engine, trends and the record."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ge_s5_support import EmulatorThread, PtyPair, wait_for
+
+from kapmonitor.alarms.profile import default_profile
+from kapmonitor.drivers.base import DriverOptions
+from kapmonitor.drivers.ivy.driver import Ivy450cDriver
+from kapmonitor.drivers.ivy.emulator import run_emulator
+from kapmonitor.drivers.probe import probe_connection
+from kapmonitor.model.clock import RealClock
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.samples import Status
+from kapmonitor.pipeline import MonitoringPipeline, read_vitals
+
+
+@pytest.fixture
+def pty(tmp_path: Path) -> Iterator[PtyPair]:
+    pair = PtyPair(tmp_path)
+    yield pair
+    pair.close()
+
+
+def test_emulated_ivy_is_recorded_with_rr_etco2_and_one_nibp(pty: PtyPair, tmp_path: Path) -> None:
+    db = tmp_path / "ivy.db"
+    emulator = EmulatorThread(run_emulator, pty.monitor_end, speed=20.0, seed=5)
+    driver = Ivy450cDriver(DriverOptions(port=pty.pc_end), RealClock())
+    pipeline = MonitoringPipeline(driver, db, alarm_profile=default_profile())
+    pipeline.start()
+    try:
+        # 40 frames: past the simulator's first cuff result (30 s after the start)
+        assert wait_for(lambda: driver.stats.frames >= 40, 20.0)
+        assert pipeline.trends.latest(Parameter.RESP_RATE) is not None
+    finally:
+        pipeline.stop()
+        emulator.halt()
+    vitals = read_vitals(db)
+    by = {p: [v for v in vitals if v.parameter is p] for p in Parameter}
+    for p in (Parameter.HR, Parameter.SPO2, Parameter.PULSE_RATE, Parameter.RESP_RATE, Parameter.ETCO2):
+        assert len(by[p]) >= 30 and all(v.status is Status.OK for v in by[p]), p
+    assert all(10 <= (v.value or 0) <= 20 for v in by[Parameter.RESP_RATE])
+    assert [v.status for v in by[Parameter.NIBP_SYS]] == [Status.OK]  # one measurement, not one per frame
+    assert by[Parameter.NIBP_SYS][0].measurement_id == by[Parameter.NIBP_DIA][0].measurement_id
+    assert abs(by[Parameter.HR][-1].time - time.time()) < 60
+    with sqlite3.connect(db) as conn:
+        waves = conn.execute("SELECT count(*) FROM raw_frames WHERE direction = 'rx'").fetchone()[0]
+    assert waves > 0  # the bytes are kept for replay
+    assert driver.stats.length_errors == 0
+
+
+def test_connection_test_recognises_the_ivy(pty: PtyPair) -> None:
+    emulator = EmulatorThread(run_emulator, pty.monitor_end, speed=2.0)
+    try:
+        result = probe_connection("ivy-450c", pty.pc_end, None, 3.0)
+    finally:
+        emulator.halt()
+    assert result.ok, result.summary()
+    assert Parameter.RESP_RATE in result.values and result.wave_chunks > 0
+    assert "RR" in result.summary()
