@@ -13,6 +13,7 @@ import pytest
 from shared_paths import PROTOCOLS
 
 from kapmonitor.alarms.profile import default_profile
+from kapmonitor.commands.replay import replay_to_session
 from kapmonitor.drivers.base import DriverOptions
 from kapmonitor.drivers.hl7.driver import Hl7Driver
 from kapmonitor.drivers.hl7.emulator import run_emulator
@@ -63,6 +64,13 @@ def test_emulated_monitor_over_tcp_is_recorded_in_the_session(tmp_path: Path) ->
     states = [r[0] for r in conn.execute("SELECT state FROM link_events ORDER BY t")]
     assert "connected" in states
     assert conn.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()[0] in (0, "0")
+    # the record's received frames replay into the same values
+    hr_live = conn.execute("SELECT t, value FROM samples WHERE parameter = 'hr' ORDER BY rowid").fetchall()
+    replay_to_session(db, "hl7", tmp_path / "replayed.db")
+    again = sqlite3.connect(tmp_path / "replayed.db")
+    hr_replayed = again.execute("SELECT value FROM samples WHERE parameter = 'hr' AND source = 'replay' "
+                                "ORDER BY rowid").fetchall()
+    assert [v for _, v in hr_live] == [v for (v,) in hr_replayed]
 
 
 @pytest.mark.parametrize("demo", [True, False])
