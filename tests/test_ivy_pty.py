@@ -4,6 +4,8 @@ including respiratory rate and EtCO2 through the alarm engine, trends and the re
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +56,14 @@ def test_emulated_ivy_is_recorded_with_rr_etco2_and_one_nibp(pty: PtyPair, tmp_p
         waves = conn.execute("SELECT count(*) FROM raw_frames WHERE direction = 'rx'").fetchone()[0]
     assert waves > 0  # the bytes are kept for replay
     assert driver.stats.length_errors == 0
+    # every export format takes the new parameters without failing
+    for extra in ([], ["--deidentify", "--salt", "s"]):
+        out = tmp_path / f"export{len(extra)}"
+        run = subprocess.run([sys.executable, "-m", "kapmonitor", "export", str(db), "-f", "all", "-o", str(out),
+                              "-q", *extra], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        csv_text = "".join(p.read_text(errors="replace") for p in out.rglob("*.csv"))
+        assert "resp_rate" in csv_text and "etco2" in csv_text
 
 
 def test_connection_test_recognises_the_ivy(pty: PtyPair) -> None:
