@@ -111,6 +111,7 @@ class MonitorApplication:
         )
         # F5 only where the monitor can start the cuff; otherwise the menu says to use the monitor
         window.set_nibp_request(self.pipeline.request_nibp if self.driver.can_start_nibp else None)
+        window.set_nibp_source(self.driver.has_nibp, self._enter_manual_vitals)  # a pulse oximeter: by hand
         self.window = window
         self.pipeline.on_trends_replaced.append(self._show_store)
         from kapmonitor.ui.connection_dialog import install_connection_action
@@ -142,6 +143,15 @@ class MonitorApplication:
         self.placer = install_window_placement(window)
         window.show()
         window.start()
+
+    def _enter_manual_vitals(self) -> bool:
+        """Open the Session menu's manual vitals dialog; False when no session is open to take them."""
+        controller = getattr(self, "session_controller", None)
+        action = getattr(controller, "vitals_action", None)
+        if action is None or not action.isEnabled():
+            return False
+        action.trigger()
+        return True
 
     def _device_text(self) -> str:
         """The status bar's name of the monitor read now."""
@@ -309,6 +319,7 @@ class MonitorApplication:
         if isinstance(window, MainWindow):
             window.set_source(new.is_simulated, self._device_text())
             window.set_nibp_request(self.pipeline.request_nibp if new.can_start_nibp else None)
+            window.set_nibp_source(new.has_nibp, self._enter_manual_vitals)
         controller = getattr(self, "session_controller", None)
         if controller is not None:
             controller.on_infusion_started = getattr(new, "set_infusion_start", None)

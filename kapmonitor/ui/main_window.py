@@ -45,6 +45,8 @@ FAST_REDRAW_MS = 40  # tiles, pleth, alarm bar
 TREND_REDRAW_MS = 1000  # each trend repaint costs ~20 ms of software rendering
 MANUAL_MAX_AGE = 300.0  # a value typed in by the nurse stays on its tile (marked MANUAL) this long
 NIBP_NOT_POSSIBLE = "This monitor cannot start a NIBP measurement from kapmonitor \u2014 start it on the monitor"
+NO_NIBP_TEXT = "no NIBP from this monitor \u2014 enter manually"  # a pulse oximeter: no cuff at all
+NO_NIBP_MESSAGE = "This monitor has no NIBP (a pulse oximeter): measure the blood pressure and enter it manually"
 
 LINK_TEXT = {
     LinkState.CONNECTING: ("connecting\u2026", theme.ALARM_MEDIUM),
@@ -200,6 +202,8 @@ class MainWindow(QMainWindow):
         self.speed = speed
         self.extra_refreshers: list[Callable[[float], None]] = []  # other panels redrawn with the tiles
         self.request_nibp: Callable[[], object] | None = None  # False back: the monitor cannot
+        self.has_nibp = True  # False: the monitor (a pulse oximeter) never sends NIBP
+        self.enter_manual_nibp: Callable[[], object] | None = None
         # returns why closing needs the nurse's confirmation (a session in progress), or None
         self.close_guard: Callable[[], str | None] | None = None
         self.close_question: QMessageBox | None = None
@@ -428,7 +432,24 @@ class MainWindow(QMainWindow):
         if self.request_nibp is not None and self.request_nibp() is not False:
             self.show_message("NIBP measurement requested", 4000)
         else:
-            self.show_message(NIBP_NOT_POSSIBLE, 6000)
+            self.show_message(NIBP_NOT_POSSIBLE if self.has_nibp else NO_NIBP_MESSAGE, 6000)
+
+    def set_nibp_source(self, has_nibp: bool, enter_manual: Callable[[], object] | None = None) -> None:
+        """A monitor without NIBP (a pulse oximeter): the NIBP tile says so and offers manual entry
+        (`enter_manual` opens the manual vitals dialog); a monitor with NIBP shows the tile as usual."""
+        self.has_nibp = has_nibp
+        self.enter_manual_nibp = enter_manual
+        if has_nibp:
+            self.nibp_tile.set_note("")
+        else:
+            self.nibp_tile.set_note(NO_NIBP_TEXT, "Enter NIBP manually\u2026", self._on_enter_manual_nibp)
+            self.nibp_action.setText("Measure NIBP now \u2014 this monitor has no NIBP")
+            self.nibp_action.setToolTip(NO_NIBP_MESSAGE)
+            self.nibp_action.setStatusTip(NO_NIBP_MESSAGE)
+
+    def _on_enter_manual_nibp(self) -> None:
+        if self.enter_manual_nibp is None or self.enter_manual_nibp() is False:
+            self.show_message("Start or resume a session first: manual vitals belong to a session", 6000)
 
     def set_nibp_request(self, request: Callable[[], object] | None) -> None:
         """Offer "Measure NIBP now" (F5) only when the monitor can start the cuff (`request`);
@@ -600,7 +621,7 @@ class MainWindow(QMainWindow):
         if nibp is None or nibp.systolic is None or nibp.diastolic is None:
             self.nibp_tile.set_value(f"{NO_VALUE}/{NO_VALUE}")
             self.nibp_tile.set_manual(False)
-            detail = "no measurement yet"
+            detail = "no measurement yet" if self.has_nibp else "none entered yet"
         else:
             self.nibp_tile.set_value(f"{nibp.systolic:.0f}/{nibp.diastolic:.0f}")
             self.nibp_tile.set_manual(nibp.source is Source.MANUAL)

@@ -9,9 +9,11 @@ hover. GUI thread only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.profile import Priority
 from kapmonitor.ui import theme
@@ -129,6 +131,20 @@ class NumericTile(QFrame):
         self._layout.addLayout(top)
         self._layout.addWidget(self.value_label, 1)
         self._layout.addLayout(bottom)
+        # a note with an action under the value (e.g. a pulse oximeter: "no NIBP from this monitor")
+        self.note_label = QLabel("")
+        self.note_label.setObjectName("note")
+        self.note_label.setFont(_font(16, bold=True))
+        self.note_label.setWordWrap(True)
+        self.note_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note_label.setVisible(False)
+        self.note_button = QPushButton("")
+        self.note_button.setFont(_font(16))
+        self.note_button.setVisible(False)
+        self.note_button.clicked.connect(self._on_note_action)
+        self._note_action: Callable[[], object] | None = None
+        self._layout.addWidget(self.note_label)
+        self._layout.addWidget(self.note_button)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._apply_style()
         # never squeezed below a readable value: the name line, the smallest value, the detail line
@@ -145,7 +161,9 @@ class NumericTile(QFrame):
         inside = self.contentsRect()  # within the border
         room_w = max(1, inside.width() - margins.left() - margins.right() - 6)
         bottom_h = max(self.detail_label.sizeHint().height(), self.manual_label.sizeHint().height())
-        room_h = max(1, inside.height() - margins.top() - margins.bottom() - top_h - bottom_h)
+        note_h = sum(w.heightForWidth(room_w) if w.hasHeightForWidth() else w.sizeHint().height()
+                     for w in (self.note_label, self.note_button) if not w.isHidden())
+        room_h = max(1, inside.height() - margins.top() - margins.bottom() - top_h - bottom_h - note_h)
         px = MIN_VALUE_PX
         for candidate in range(MIN_VALUE_PX, 400, 4):
             metrics = QFontMetrics(_font(candidate, bold=True, scaled=False))
@@ -168,6 +186,19 @@ class NumericTile(QFrame):
 
     def limits_text(self) -> str:
         return self._limits.text()
+
+    def set_note(self, text: str, action_text: str = "", action: Callable[[], object] | None = None) -> None:
+        """A wrapped note under the value and, with `action`, a button for it; "" hides both."""
+        self.note_label.setText(text)
+        self.note_label.setVisible(bool(text))
+        self._note_action = action if text else None
+        self.note_button.setText(action_text)
+        self.note_button.setVisible(bool(text) and action is not None)
+        self.resizeEvent(QResizeEvent(self.size(), self.size()))  # the value gives the note its room
+
+    def _on_note_action(self) -> None:
+        if self._note_action is not None:
+            self._note_action()
 
     def set_manual(self, manual: bool) -> None:
         """Mark the value as entered by hand (a MANUAL tag on the detail line)."""
