@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "ports": "list serial ports",
     "export": "export a session database (CSV, JSON, PDF, FHIR)",
     "admin": "administrator steps: set the clinic PIN that protects the alarm profile",
+    "course": "a patient's course: depression scores, response and remission, follow-ups due",
 }
 
 
