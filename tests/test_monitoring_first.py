@@ -113,7 +113,7 @@ def test_vitals_and_alarms_run_while_the_question_is_open_then_resume(  # type: 
 ) -> None:
     from kapmonitor.drivers.base import DriverOptions
     from kapmonitor.drivers.ge_s5.driver import GeS5Driver
-    from kapmonitor.pipeline import read_vitals
+    from kapmonitor.recording.reader import read_vitals
     from kapmonitor.ui.app import MonitorApplication
 
     monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))

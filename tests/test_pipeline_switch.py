@@ -18,7 +18,8 @@ from kapmonitor.drivers.intellivue.driver import IntelliVueDriver
 from kapmonitor.drivers.simulator import SimulatedMonitor
 from kapmonitor.model.clock import RealClock
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.pipeline import MonitoringPipeline, read_vitals
+from kapmonitor.pipeline import MonitoringPipeline
+from kapmonitor.recording.reader import read_vitals
 
 pytestmark = pytest.mark.timeout(90)
 
