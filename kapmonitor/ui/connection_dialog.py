@@ -56,6 +56,17 @@ def _settings_of(driver: str) -> tuple[SerialSettings | None, str, str]:
     return cls.serial_settings, cls.description, ""
 
 
+def _network_port(driver: str) -> str | None:
+    """The example port of a network driver (e.g. hl7: `listen:0.0.0.0:2575`), None for others."""
+    try:
+        cls = driver_class(driver)
+    except (DriverError, ImportError, AttributeError):
+        return None
+    if not getattr(cls, "network_port", False):
+        return None
+    return str(getattr(cls, "default_port", "")) or None
+
+
 class ConnectionDialog(QDialog):
     """Modal dialog; accepted with OK. `test_seconds` is how long "Test connection" listens."""
 
@@ -140,15 +151,24 @@ class ConnectionDialog(QDialog):
         settings, description, error = _settings_of(self.current_driver())
         self.baud_combo.clear()
         serial_needed = settings is not None
-        self.port_combo.setEnabled(serial_needed)
+        network = _network_port(self.current_driver())
+        self.port_combo.setEnabled(serial_needed or network is not None)
         self.refresh_button.setEnabled(serial_needed)
         self.baud_combo.setEnabled(serial_needed)
+        network_text = self.port_combo.currentText().startswith(("listen:", "tcp:"))
+        if network is not None and not network_text:
+            self.port_combo.setEditText(network)
+        elif network is None and network_text:
+            self.port_combo.setEditText("")  # a network address is no serial port
         if settings is not None:
             for rate in (settings.baudrate, *settings.alternative_baudrates):
                 self.baud_combo.addItem(f"{rate}", rate)
             flow = ", RTS/CTS" if settings.rtscts else ""
             bits = f"{settings.bytesize}{settings.parity}{settings.stopbits:g}"
             self.driver_info.setText(f"{description} ({bits}{flow})")
+        elif network is not None:
+            self.driver_info.setText(f"{description}: port listen:0.0.0.0:2575 (the monitor or gateway sends "
+                                     "to this computer) or tcp:HOST:PORT (kapmonitor connects to the monitor)")
         else:
             self.driver_info.setText(error or description)
         self.result_label.setText("")
@@ -168,6 +188,8 @@ class ConnectionDialog(QDialog):
     def selection(self) -> ConnectionChoice:
         """The driver, port and baud rate chosen (port/baud None for the simulator)."""
         settings, _, _ = _settings_of(self.current_driver())
+        if settings is None and _network_port(self.current_driver()) is not None:
+            return ConnectionChoice(self.current_driver(), self.current_port(), None)
         if settings is None:
             return ConnectionChoice(self.current_driver(), None, None)
         baud = self.baud_combo.currentData()
@@ -186,7 +208,7 @@ class ConnectionDialog(QDialog):
         if error:
             self.result_label.setText(error)
             return
-        if settings is not None and not choice.port:
+        if (settings is not None or _network_port(choice.driver) is not None) and not choice.port:
             self.result_label.setText("Choose or type a serial port first.")
             return
         if choice.port and choice.port == self.busy_port:

@@ -103,6 +103,9 @@ class Hl7Driver(Driver):
     name: ClassVar[str] = "hl7"
     description: ClassVar[str] = "HL7 v2 (IHE PCD-01) monitor or gateway over the network (MLLP)"
     can_start_nibp: ClassVar[bool] = False
+    # a network driver: the connection dialog asks for this kind of port instead of a serial one
+    network_port: ClassVar[bool] = True
+    default_port: ClassVar[str] = "listen:0.0.0.0:2575"
 
     def __init__(self, options: DriverOptions, clock: Clock) -> None:
         super().__init__(options, clock)
