@@ -44,7 +44,8 @@ def test_hl7_asks_for_a_network_port_and_tests_it(qtbot, sending_monitor: int) -
     qtbot.mouseClick(dlg.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dlg.last_result is not None, timeout=20000)
     result = dlg.last_result
-    assert result is not None and result.ok, result.summary()
+    assert result is not None
+    assert result.ok, result.summary()
     assert Parameter.HR in result.values and Parameter.SPO2 in result.values
     assert dlg.result_label.text().startswith("Connected:")
     dlg.driver_combo.setCurrentIndex(dlg.driver_combo.findData("ge-s5"))
