@@ -231,11 +231,11 @@ def test_long_tables_continue_over_pages_without_losing_rows(tmp_path: Path) -> 
 
 def test_chart_ranges_widen_so_no_value_is_clipped(tmp_path: Path) -> None:
     from kapmonitor.export.data import load_session
+    from kapmonitor.export.report.chart import value_range as _range
     from kapmonitor.export.snapshot import take_snapshot
     from kapmonitor.model.parameters import Parameter
     from kapmonitor.model.samples import Source, Status, VitalSample
     from kapmonitor.recording.recorder import SessionRecorder
-    from kapmonitor.ui.report_pdf import _range
 
     db = tmp_path / "desat.db"
     rec = SessionRecorder(db, {}).start()

@@ -14,13 +14,15 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from kapmonitor.export.formats import available_formats
+
     parser.add_argument("session", type=Path, metavar="SESSION.db", help="session database to export")
     parser.add_argument(
         "--format",
         "-f",
         default="all",
         metavar="FORMAT",
-        help="csv, json, pdf, fhir, or all (several separated by commas; default all)",
+        help=f"{', '.join(available_formats())}, or all (several separated by commas; default all)",
     )
     parser.add_argument(
         "-o",

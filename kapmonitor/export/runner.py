@@ -2,8 +2,9 @@
 
 `run_export` is what the command line and the GUI dialog call. It reports progress through a
 callback (fraction 0..1, message), checks `cancel` between steps, and publishes nothing unless
-every file was written (see `staging`). The PDF writer lives in `kapmonitor.ui.report_pdf`
-(Qt is only allowed under ui/) and is imported only when a PDF is asked for.
+every file was written (see `staging`). The formats and their writers come from the registry
+(`kapmonitor.export.formats`); a writer is imported only when its format is asked for, so the
+Qt-drawn PDF never loads Qt for the other formats.
 
 Thread-safety: run it on any one thread (the GUI runs it on a worker); it shares nothing.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -24,19 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kapmonitor import __version__
-from kapmonitor.export import records
-from kapmonitor.export.csv_export import write_csv
 from kapmonitor.export.data import SessionData, load_session
 from kapmonitor.export.deid import deidentify, load_keep_free_text, random_salt
 from kapmonitor.export.errors import ExportCancelled, ExportError
-from kapmonitor.export.fhir_export import fhir_bundle
-from kapmonitor.export.json_export import session_document, to_json
+from kapmonitor.export.formats import ExportJob, Writer, available_formats, export_format, load_writer
 from kapmonitor.export.snapshot import take_snapshot
 from kapmonitor.export.staging import Staging
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("csv", "json", "pdf", "fhir")
+FORMATS = available_formats()  # the formats registered at start-up (the default of ExportOptions)
 PAPERS = ("a4", "letter")
 Progress = Callable[[float, str], None]
 
@@ -63,13 +60,14 @@ class ExportResult:
 
 def parse_formats(text: str) -> tuple[str, ...]:
     """'csv,pdf' or 'all' -> the formats in canonical order. Raises ExportError."""
+    known = available_formats()
     wanted = {x.strip().lower() for x in text.split(",") if x.strip()}
     if "all" in wanted:
-        return FORMATS
-    unknown = wanted - set(FORMATS)
+        return known
+    unknown = wanted - set(known)
     if unknown or not wanted:
-        raise ExportError(f"unknown export format {', '.join(sorted(unknown)) or text!r} (csv, json, pdf, fhir, all)")
-    return tuple(f for f in FORMATS if f in wanted)
+        raise ExportError(f"unknown export format {', '.join(sorted(unknown)) or text!r} ({', '.join(known)}, all)")
+    return tuple(f for f in known if f in wanted)
 
 
 def base_name(data: SessionData, db_path: Path) -> str:
@@ -95,16 +93,6 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_pdf_writer() -> Callable[..., None]:
-    """The Qt PDF writer, imported on demand so the core never loads Qt for other formats."""
-    try:
-        module = importlib.import_module("kapmonitor.ui.report_pdf")
-    except ImportError as exc:
-        raise ExportError(f"the PDF report needs PySide6, which cannot be loaded: {exc}") from None
-    writer: Callable[..., None] = module.write_report
-    return writer
-
-
 def run_export(
     db_path: Path,
     out_dir: Path | None,
@@ -117,7 +105,7 @@ def run_export(
     db_path = Path(db_path)
     if options.paper not in PAPERS:
         raise ExportError(f"unknown paper size {options.paper!r} (a4, letter)")
-    formats = tuple(f for f in FORMATS if f in options.formats)
+    formats = tuple(f for f in available_formats() if f in options.formats)
     if not formats:
         raise ExportError("no export format chosen")
 
@@ -128,7 +116,8 @@ def run_export(
             progress(fraction, message)
 
     step(0.0, "reading the session")
-    pdf_writer = load_pdf_writer() if "pdf" in formats else None
+    # every writer loaded before anything is read: a format that cannot load fails at once
+    writers = {name: load_writer(name) for name in formats}
     conn = take_snapshot(db_path)
     try:
         data = load_session(conn, waves=options.waves)
@@ -149,7 +138,7 @@ def run_export(
     exported_at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
     try:
-        return _write_all(data, db_path, out, base, formats, options, pdf_writer, exported_at, step, progress, started)
+        return _write_all(data, db_path, out, base, formats, options, writers, exported_at, step, progress, started)
     except ExportError:
         raise
     except Exception as exc:  # never a traceback for the user; details in the debug log
@@ -164,7 +153,7 @@ def _write_all(
     base: str,
     formats: tuple[str, ...],
     options: ExportOptions,
-    pdf_writer: Callable[..., None] | None,
+    writers: dict[str, Writer],
     exported_at: str,
     step: Callable[[float, str], None],
     progress: Progress | None,
@@ -172,31 +161,10 @@ def _write_all(
 ) -> ExportResult:
     with Staging(out) as staging:
         names: list[str] = []
-        vitals = records.vitals(data) if {"csv", "json"} & set(formats) else None
-        if "csv" in formats:
-            step(0.15, "writing CSV")
-            names += write_csv(data, staging, base, waves=options.waves, vitals=vitals)
-        if "json" in formats:
-            step(0.35, "writing JSON")
-            name = f"{base}.json"
-            staging.write_text(name, to_json(session_document(data, options.waves, exported_at, vitals)))
-            names.append(name)
-        if "fhir" in formats:
-            step(0.55, "writing FHIR bundle")
-            name = f"{base}_fhir.json"
-            staging.write_text(name, to_json(fhir_bundle(data)))
-            names.append(name)
-        if pdf_writer is not None:
-            step(0.7, "drawing the PDF report")
-            name = f"{base}_report.pdf"
-            try:
-                pdf_writer(data, staging.path(name), paper=options.paper)
-            except ExportError:
-                raise
-            except Exception as exc:
-                log.debug("PDF report failed", exc_info=True)
-                raise ExportError(f"the PDF report could not be drawn: {exc}") from None
-            names.append(name)
+        job = ExportJob(data, staging, base, waves=options.waves, paper=options.paper, exported_at=exported_at)
+        for fmt in sorted((export_format(f) for f in formats), key=lambda f: f.step):  # the slowest last
+            step(fmt.step, fmt.message)
+            names += writers[fmt.name](job)
         step(0.9, "writing the manifest")
         manifest_name = f"{base}_manifest.json"
         entries = [

@@ -36,16 +36,10 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.export import ExportCancelled, ExportError, ExportOptions, ExportResult, run_export
+from kapmonitor.export.formats import available_formats, export_format
 from kapmonitor.export.runner import default_out_dir
 
 log = logging.getLogger(__name__)
-
-FORMAT_LABELS = {
-    "csv": "CSV (spreadsheet tables)",
-    "json": "JSON (whole session, for programs)",
-    "pdf": "PDF report (chart and tables)",
-    "fhir": "FHIR R4 bundle (hospital systems)",
-}
 
 
 class _Bridge(QObject):
@@ -95,8 +89,8 @@ class ExportDialog(QDialog):
         formats = QGroupBox("Formats")
         fl = QVBoxLayout(formats)
         self.format_boxes: dict[str, QCheckBox] = {}
-        for key, label in FORMAT_LABELS.items():
-            box = QCheckBox(label)
+        for key in available_formats():  # every registered export format
+            box = QCheckBox(export_format(key).label)
             box.setChecked(True)
             box.toggled.connect(self._update_buttons)
             self.format_boxes[key] = box
