@@ -16,7 +16,7 @@ from kapmonitor.alarms.log import AlarmLogWriter
 from kapmonitor.alarms.profile import default_profile
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.model.samples import Source, Status, VitalSample
+from kapmonitor.model.samples import LinkEvent, LinkState, Source, Status, VitalSample
 from kapmonitor.recording import reader as record_reader
 from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.recording.reader import RecordReader
@@ -37,6 +37,7 @@ def record(folder: Path) -> tuple[Path, float]:
     rec = SessionRecorder(path).start()
     rec.set_meta("created_at", T0 - 5)  # as the pipeline does
     rec.set_meta("simulated", "0")
+    rec.on_items([LinkEvent(T0 - 1, LinkState.CONNECTED, "monitor found")])
     session = NurseSession(rec, demo_setup().with_changes(pseudonym="KAP-READ", simulated=False), clock, path=path)
     engine = AlarmEngine(default_profile(), clock)
     engine.add_listener(AlarmLogWriter(rec))
@@ -98,6 +99,7 @@ def test_typed_rows_of_a_real_record(tmp_path: Path) -> None:
         assert raised["spo2.invalid"].kind == "technical"  # the sensor-off value
         assert figures.alarm_counts(a.as_row() for a in r.alarm_log())["high"] >= 1
 
+        assert r.link_events() == [LinkEvent(T0 - 1, LinkState.CONNECTED, "monitor found")]
         assert r.session_info()["pseudonym"] == "KAP-READ" and r.meta_value("created_at") is not None
         assert r.meta_value("no such key") is None
         assert r.record_end() == last
@@ -155,7 +157,7 @@ def test_by_path_readers_of_a_real_record(tmp_path: Path) -> None:
     assert record_reader.last_record_time(path) == last
     assert record_reader.record_is_simulated(path) is False
     rows = record_reader.read_rows(path, ("alarm_log", "link_events"))
-    assert {t for t, _ in rows} == {"alarm_log"} and all("id" not in row for _, row in rows)
+    assert {t for t, _ in rows} == {"alarm_log", "link_events"} and all("id" not in row for _, row in rows)
     assert record_reader.read_rx_frames(path) == []  # nothing came over a serial line
     assert record_reader.read_music_events(path) == []
     os.chmod(path, 0o400)  # read-only file: reading still works

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.model.samples import Source, Status, VitalSample
+from kapmonitor.model.samples import LinkEvent, LinkState, Source, Status, VitalSample
 from kapmonitor.recording.database import SessionDatabaseError, open_closed_record, open_read_only
 from kapmonitor.recording.schema import schema_version
 
@@ -276,6 +276,12 @@ class RecordReader:
         """The episode fields of every alarm-log row, in time order."""
         rows = self.conn.execute("SELECT t, alarm_id, event, priority, kind FROM alarm_log ORDER BY t, id")
         return [AlarmLogEntry(float(t), str(a), str(e), str(p), str(k)) for t, a, e, p, k in rows]
+
+    def link_events(self) -> list[LinkEvent]:
+        """The monitor link's state changes, oldest first. Raises ValueError for a state this
+        version does not know (a record of a newer version)."""
+        rows = self.conn.execute("SELECT t, state, detail FROM link_events ORDER BY t, rowid")
+        return [LinkEvent(float(t), LinkState(st), str(d or "")) for t, st, d in rows]
 
     def music_events(self) -> list[Row]:
         """Every music_events row as a dict, oldest first."""
