@@ -250,3 +250,42 @@ def test_chart_ranges_widen_so_no_value_is_clipped(tmp_path: Path) -> None:
     assert _range(data, ("nibp_sys",), 40, 220, 20) == (40.0, 220.0)  # no values: the usual range
     result = run_export(db, tmp_path / "out", ExportOptions(formats=("pdf",)))
     assert "70" in pdf_text(pdf_of(result), 2).split()
+
+
+def test_a_cuff_reading_whose_parts_arrive_apart_gets_its_bar(tmp_path: Path) -> None:
+    """The chart pairs systolic and diastolic by the one NIBP measurement key (model.nibp), not by time."""
+    from kapmonitor.export.data import load_session
+    from kapmonitor.export.report import build_report
+    from kapmonitor.export.snapshot import take_snapshot
+    from kapmonitor.model.parameters import Parameter
+    from kapmonitor.model.samples import Source, Status, VitalSample
+    from kapmonitor.recording.recorder import SessionRecorder
+
+    t0 = 1.7e9
+    db = tmp_path / "apart.db"
+    rec = SessionRecorder(db, {}).start()
+    rec.on_items([
+        VitalSample(t0, Parameter.NIBP_SYS, 131.0, Status.OK, Source.MONITOR, "cuff-1"),
+        VitalSample(t0 + 2.0, Parameter.NIBP_DIA, 84.0, Status.OK, Source.MONITOR, "cuff-1"),  # 2 s later
+        VitalSample(t0 + 2.5, Parameter.NIBP_MEAN, 99.0, Status.OK, Source.MONITOR, "cuff-1"),
+        VitalSample(t0 + 600, Parameter.NIBP_SYS, 150.0, Status.OK, Source.MANUAL, "hand-1"),  # typed in: a diamond
+        VitalSample(t0 + 600, Parameter.NIBP_DIA, 95.0, Status.OK, Source.MANUAL, "hand-1"),
+    ])  # fmt: skip
+    rec.stop()
+    conn = take_snapshot(db)
+    data = load_session(conn)
+    conn.close()
+    nibp = build_report(data).chart.nibp
+    assert nibp.whiskers == ((data.minute(t0), 131.0, 84.0),)
+    assert nibp.manual_systolic.values.tolist() == [150.0] and nibp.manual_diastolic.values.tolist() == [95.0]
+    result = run_export(db, tmp_path / "out", ExportOptions(formats=("pdf",)))
+    assert "NIBP mmHg" in pdf_text(pdf_of(result), 2)
+
+
+def test_the_report_draws_the_mean_in_the_screens_colour() -> None:
+    """The painter keeps its own copy of the screen's NIBP-mean colour (report_pdf never imports ui/)."""
+    from kapmonitor.model.parameters import Parameter
+    from kapmonitor.report_pdf.chart import MEAN_SCREEN_COLOUR
+    from kapmonitor.ui import theme
+
+    assert theme.PARAMETER_COLOURS[Parameter.NIBP_MEAN] == MEAN_SCREEN_COLOUR

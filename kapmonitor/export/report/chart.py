@@ -17,6 +17,7 @@ from kapmonitor.alarms.profile import AlarmProfile, Priority
 from kapmonitor.audio.timeline import track_bands
 from kapmonitor.export.data import SessionData
 from kapmonitor.export.report.text import PRIORITY_MARK, ReportClock, Tone, priority_tone
+from kapmonitor.model.nibp import group_nibp, nibp_samples
 from kapmonitor.model.parameters import Parameter
 
 Array = npt.NDArray[np.float64]
@@ -50,7 +51,8 @@ class Series:
 
 @dataclass(frozen=True)
 class NibpContent:
-    whiskers: tuple[tuple[float, float, float], ...]  # (minute, systolic, diastolic) of each device reading
+    # (minute, systolic, diastolic) of each cuff reading from the monitor (model.nibp: one key per reading)
+    whiskers: tuple[tuple[float, float, float], ...]
     systolic: Series
     diastolic: Series
     manual_systolic: Series  # hand-entered readings: drawn as hollow diamonds
@@ -212,16 +214,17 @@ def _nibp(d: SessionData) -> NibpContent:
     ts, vs = d.samples.series("nibp_sys", manual=False)
     td, vd = d.samples.series("nibp_dia", manual=False)
     tm, vm = d.samples.series("nibp_mean")
-    dia_at = dict(zip(np.round(td, 3).tolist(), vd.tolist(), strict=True))
-    whiskers = []
-    for t, v in zip(ts.tolist(), vs.tolist(), strict=True):
-        dv = dia_at.get(round(t, 3))
-        if dv is not None:
-            whiskers.append((d.minute(t), v, dv))
+    s = d.samples
+    readings = group_nibp(nibp_samples(s.t.tolist(), s.parameter, s.value, s.status, s.source, s.measurement_id))
+    whiskers = tuple(
+        (d.minute(m.time), m.systolic, m.diastolic)
+        for m in readings
+        if m.systolic is not None and m.diastolic is not None and not m.manual
+    )
     t_ms, v_ms = d.samples.series("nibp_sys", manual=True)
     t_md, v_md = d.samples.series("nibp_dia", manual=True)
     return NibpContent(
-        whiskers=tuple(whiskers),
+        whiskers=whiskers,
         systolic=Series(d.minutes(ts), vs),
         diastolic=Series(d.minutes(td), vd),
         manual_systolic=Series(d.minutes(t_ms), v_ms),
