@@ -59,7 +59,9 @@ def non_negative_float(text: str) -> float:
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--driver", help="monitor driver: simulated, ge-s5, philips-intellivue (default: the monitor "
+    from kapmonitor.drivers.registry import available_drivers
+
+    p.add_argument("--driver", help=f"monitor driver: {', '.join(available_drivers())} (default: the monitor "
                    "chosen last under Monitor > Monitor connection..., else simulated)")
     p.add_argument("--port", help="serial port or URL, e.g. /dev/ttyUSB0, COM3, socket://host:port")
     p.add_argument("--baud", type=int, help="override the driver's baud rate")
