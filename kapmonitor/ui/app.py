@@ -135,6 +135,10 @@ class MonitorApplication:
                 window, recorder=self.pipeline.recorder, clock=self.clock.now,
                 infusion_window_fn=lambda: self._infusion_window(self.clock.now()))
         window.extra_refreshers.append(self._update_output_notice)
+        from kapmonitor.ui.demo_banner import install_demo_banner
+
+        # a monitor in demo mode (its values marked `demo`): an orange banner, like the simulator's
+        install_demo_banner(window, self.pipeline.dispatcher)
         self._install_alarm_output_action(window)
         window.close_guard = self._close_guard
         from kapmonitor.ui.placement import install_window_placement
