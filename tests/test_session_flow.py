@@ -312,7 +312,7 @@ def test_nibp_schedule_is_configurable() -> None:
 
 def test_the_alarm_profiles_prestart_check_as_hook(session: NurseSession, clock: ManualClock) -> None:
     from kapmonitor.alarms.profile import default_profile
-    from kapmonitor.session.session import prestart_hook
+    from kapmonitor.alarms.session_link import prestart_hook
 
     session.prestart_check = prestart_hook(default_profile(), session)
     with pytest.raises(PrestartBlockedError, match="no baseline value"):

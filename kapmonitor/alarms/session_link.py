@@ -4,6 +4,8 @@
   start, unless the nurse set one by hand).
 - The NIBP-overdue alarm follows the session's NIBP cycle: the infusion interval while infusing,
   the after-infusion interval during observation, none before the infusion or after discharge.
+- `prestart_hook` gives the session the profile's pre-start check on its latest readings (the
+  session knows nothing of alarm profiles: alarms depend on session, never the other way round).
 - The pump running past the planned infusion time (plus a short grace for the nurse to act on the
   "stop the pump" prompt) raises a medium-priority technical alarm until the infusion is stopped
   or paused. It is checked on every session change and, through the alarm supervisor, on time.
@@ -16,10 +18,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from kapmonitor.alarms.engine import AlarmEngine
-from kapmonitor.alarms.profile import Priority
+from kapmonitor.alarms.prestart import PrestartResult, check_prestart
+from kapmonitor.alarms.profile import AlarmProfile, Priority
 from kapmonitor.alarms.supervisor import AlarmSupervisor
+from kapmonitor.model.parameters import Parameter
 from kapmonitor.session.infusion import Phase
 from kapmonitor.session.session import NurseSession
 
@@ -95,3 +100,16 @@ class SessionAlarmLink:
             self._interval = interval
             self._engine.set_nibp_interval(interval)
         self.tick()
+
+
+def prestart_hook(profile: AlarmProfile, session: NurseSession) -> Callable[[], PrestartResult]:
+    """The alarm profile's pre-start check on the session's latest readings, as the session's start hook.
+
+    Needs the session registered as a dispatcher listener (it keeps the latest values).
+    """
+
+    def check() -> PrestartResult:
+        latest: dict[Parameter, float | None] = {p: v for p, (_, v) in session.latest().items()}
+        return check_prestart(profile, latest)
+
+    return check

@@ -44,7 +44,8 @@ from kapmonitor.audio.playlist import DEFAULT_PHASES
 from kapmonitor.export.data import DRUG_LABELS, STAFF_FIELDS, Pause, Row, Samples, SessionData
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.model.samples import LinkState, Source, Status
-from kapmonitor.session.session import DEFAULT_DISCHARGE_ITEMS, ROUTES, SCALES, SEVERITIES, SIDE_EFFECTS
+from kapmonitor.session import catalogues
+from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, ROUTES, SCALES, SEVERITIES, SIDE_EFFECTS
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +83,17 @@ DRUGS: dict[str, tuple[str, ...]] = {
     "promethazine": ("phenergan",),
 }
 _DRUG_WORDS = {w: generic for generic, words in DRUGS.items() for w in (generic, *words)}
-EVENT_NAMES = frozenset([*SIDE_EFFECTS, "hypotension", "sedation", "agitation", "other", *DRUGS])
+# the session records only catalogue side effects and drugs; anything else is "other"
+EVENT_NAMES = frozenset([*SIDE_EFFECTS, *DRUGS])
 MEDICATION_FLAGS = frozenset({"benzodiazepines", "stimulants", "maois", "maoi", "none", "opioids", "lamotrigine"})
-EVENT_CATEGORIES = frozenset({"side_effect", "intervention"})
+EVENT_CATEGORIES = frozenset(catalogues.CODED_EVENT_CATEGORIES)  # notes and addenda are free text: left out
 ROUTE_WORDS = {**{r.lower(): r for r in ROUTES}, "intravenous": "IV", "oral": "PO", "sublingual": "SL",
                "intramuscular": "IM", "subcutaneous": "SC", "intranasal": "IN", "nasal": "IN", "po": "PO"}
 _DOSE = re.compile(r"\s*(\d+(?:[.,]\d+)?)\s*(mg|mcg|µg|ug|g|ml|l/min|iu|units?|mmol|mg/kg|%)(?![a-z])", re.I)
 _VERSION = re.compile(r"^\d+(?:\.\d+){0,3}(?:[a-z]+\d*)?(?:\+[0-9a-f.]+)?$")
 _WORDS = re.compile(r"[a-z0-9]+")
 
-INFUSION_ACTIONS = frozenset({"start", "pause", "resume", "stop", "volume_confirmed", "overrun"})
+INFUSION_ACTIONS = frozenset(catalogues.INFUSION_ACTIONS)  # as the session records them
 MUSIC_ACTIONS = frozenset({
     "play", "pause", "resume", "stop", "stopped", "previous", "next", "jump", "advance_phase", "skip_unreadable",
     "phase", "hold_phase", "volume", "ceiling", "duck", "unduck", "crossfade_setting", "output_device",

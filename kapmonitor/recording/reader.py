@@ -415,3 +415,26 @@ def read_rx_frames(path: Path) -> list[bytes]:
     Raises SessionDatabaseError (not a readable session) or sqlite3.Error (damaged)."""
     with _reading(path, closed=True) as reader:
         return reader.rx_frames()
+
+
+# -- the nurse's session, read back to resume it (session/session.py) --------------------------------------
+
+
+def latest_valid(reader: RecordReader, parameter: Parameter) -> tuple[float, float] | None:
+    """(time, value) of the newest valid value of `parameter` in the record; None when there is none."""
+    row = reader.conn.execute(
+        "SELECT t, value FROM samples WHERE parameter = ? AND status = 'ok' AND value IS NOT NULL "
+        "ORDER BY t DESC LIMIT 1",
+        (parameter.value,),
+    ).fetchone()
+    return None if row is None else (float(row[0]), float(row[1]))
+
+
+def max_row_ids(reader: RecordReader, tables: Sequence[str]) -> dict[str, int]:
+    """The highest row id of each of `tables` (0 for an empty one), so new rows continue the numbering."""
+    out: dict[str, int] = {}
+    for table in tables:
+        if table not in _TABLES:
+            raise ValueError(f"not a table of the session record: {table}")
+        out[table] = int(reader.conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
+    return out
