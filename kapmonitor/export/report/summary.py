@@ -156,7 +156,7 @@ def _drug(data: SessionData, clock: ReportClock) -> Pairs:
         stop = f"{clock.clock(data.infusion_stop, True)}  ({clock.minute(data.infusion_stop)})"
     else:
         stop = "not stopped" if data.infusion_start is not None else "—"
-    paused = sum(((p.end or p.start) - p.start) for p in data.pauses) / 60
+    paused = infusion.paused_s / 60  # ended pauses (figures.InfusionFigures)
     return (
         ("Drug", data.drug_label() or "—"),
         ("Dose planned", dose + ("  (confirmed)" if f.get("dose_confirmed") else "")),
@@ -177,7 +177,7 @@ def _drug(data: SessionData, clock: ReportClock) -> Pairs:
         ),
         ("Infusion stop", stop),
         ("Time infusing", figures.infusion_time_text(infusion) + (" (pauses excluded)" if infusion.pauses else "")),
-        ("Pauses", f"{len(data.pauses)}" + (f", {paused:.0f} min" if data.pauses else "")),
+        ("Pauses", f"{len(infusion.pauses)}" + (f", {paused:.0f} min" if infusion.pauses else "")),
     )
 
 
