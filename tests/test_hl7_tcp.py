@@ -209,14 +209,23 @@ def test_not_hl7_is_reported_as_monitor_not_answering(listener: Hl7Driver) -> No
     assert next(i.state for i in items if isinstance(i, LinkEvent)) is LinkState.NOT_ANSWERING
 
 
-def test_demo_mode_monitor_is_acked_but_never_a_patient_value(listener: Hl7Driver) -> None:
+def test_demo_mode_monitor_is_acked_but_never_a_patient_value(listener: Hl7Driver,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hl7_driver, "NO_PATIENT_VALUE_AFTER_S", 0.3)
+    demo = (HL7 / "mindray_vs900_demo_mode.hl7").read_bytes()
     with connect(listener) as sock:
-        sock.sendall(frame((HL7 / "mindray_vs900_demo_mode.hl7").read_bytes()))
+        sock.sendall(frame(demo))
         items = pump(listener, lambda its: bool(vitals(its)))
         assert acks_of(sock, 1) == [("AA", "13", "")]
+        time.sleep(0.4)
+        sock.sendall(frame(demo.replace(b"|13|P|", b"|14|P|")))
+        items += pump(listener, lambda its: any(isinstance(i, LinkEvent) for i in its), 5)
     samples = vitals(items)
     assert samples and all(s.status is Status.DEMO and not s.valid for s in samples)
     assert "demo-mode" in [i.code for i in items if isinstance(i, DeviceNotice)]
+    # the link is up but shows no patient data, and says why
+    [event] = [i for i in items if isinstance(i, LinkEvent)]
+    assert event.state is LinkState.NO_DATA and "DEMO" in event.detail
 
 
 def test_two_beds_on_one_gateway_only_the_chosen_bed_is_read() -> None:

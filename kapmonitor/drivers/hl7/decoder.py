@@ -134,6 +134,11 @@ class Hl7Decoder(Decoder):
         self._framer = MllpFramer()
         self._bare = bytearray()
 
+    @property
+    def in_demo_mode(self) -> bool:
+        """True while the last message for this bed carried demo-mode values."""
+        return self._demo
+
     # -- streams ------------------------------------------------------------------------------
     def feed(self, data: bytes, arrival_time: float) -> list[Item]:
         self.stats.bytes_in += len(data)

@@ -32,7 +32,7 @@ from kapmonitor.drivers.errors import LinkLostError, PortOpenError
 from kapmonitor.drivers.hl7.decoder import Hl7Decoder
 from kapmonitor.drivers.hl7.mllp import MllpFramer, frame
 from kapmonitor.model.clock import Clock
-from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, LinkState, RawFrame
+from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, LinkState, RawFrame, VitalSample
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ MAX_CONNECTIONS = 16
 READ_CHUNK = 65536
 MAX_PENDING_ACKS = 256 * 1024  # bytes of unsent ACKs before a connection is no longer read
 NO_GATEWAY_AFTER_S = 10.0
+NO_PATIENT_VALUE_AFTER_S = 5.0  # messages arrive, but none with a patient's value (demo mode, other beds)
 JUNK_LIMIT = 4096
 
 
@@ -124,6 +125,8 @@ class Hl7Driver(Driver):
         self._acks = 0
         self._opened_mono = 0.0
         self._waiting_reported = False
+        self._first_unusable_mono: float | None = None
+        self._unusable_reported = False
         self.bound_port: int | None = None  # the port really listened on (listen:…:0 picks one)
 
     # -- Driver ---------------------------------------------------------------------------------
@@ -156,6 +159,8 @@ class Hl7Driver(Driver):
         self._lost = None
         self._opened_mono = time.monotonic()
         self._waiting_reported = False
+        self._first_unusable_mono = None
+        self._unusable_reported = False
 
     def read(self, timeout: float) -> list[Item]:
         sel = self._sel
@@ -179,12 +184,37 @@ class Hl7Driver(Driver):
                 self._flush(conn, now, items)
             if mask & selectors.EVENT_READ and conn.sock in self._conns:
                 self._receive(conn, now, items)
+        self._check_usable(items, now)
         if (self.endpoint.mode == "listen" and not self._conns and not self._waiting_reported
                 and time.monotonic() - self._opened_mono > NO_GATEWAY_AFTER_S):
             self._waiting_reported = True
             items.append(LinkEvent(now, LinkState.NO_DATA,
                                    f"listening on port {self.bound_port}: no monitor or gateway has connected"))
         return items
+
+    def _check_usable(self, items: list[Item], now: float) -> None:
+        """Say so when messages keep coming but none holds a value for this patient: the link is
+        up, yet the nurse sees no data (monitor in demo mode, or only other beds on the gateway)."""
+        valid = any(isinstance(i, VitalSample) and i.valid for i in items)
+        received = any(isinstance(i, RawFrame) and i.direction == "rx" for i in items)
+        mono = time.monotonic()
+        if valid:
+            self._first_unusable_mono = None
+            self._unusable_reported = False
+            return
+        if not received or self._unusable_reported:
+            return
+        if self._first_unusable_mono is None:
+            self._first_unusable_mono = mono
+        elif mono - self._first_unusable_mono >= NO_PATIENT_VALUE_AFTER_S:
+            self._unusable_reported = True
+            if self.decoder.in_demo_mode:
+                detail = "the monitor is in DEMO mode: no patient values"
+            elif self.decoder.ignored_messages:
+                detail = "HL7 messages arrive, but only for other beds (choose the bed: ;bed=NAME)"
+            else:
+                detail = "HL7 messages arrive, but without valid values"
+            items.append(LinkEvent(now, LinkState.NO_DATA, detail))
 
     def close(self) -> None:
         with self._lock:
