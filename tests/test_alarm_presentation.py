@@ -164,3 +164,25 @@ def test_display_order_keeps_an_acknowledged_high_above_mediums() -> None:
     order = [a.alarm_id for a in sort_for_display(engine.active_alarms())]
     # unacknowledged highs, the patient's first; then the acknowledged high; then the medium
     assert order == ["nibp_dia.upper", "late", "storage-failure", "nibp_sys.upper", "tech"]
+
+
+def test_the_age_keeps_its_own_column_while_the_action_is_abbreviated_at_whole_words() -> None:
+    """Issue 11: "action and age visible at 1280x800": the age is right-aligned in a column of its own;
+    the text before it gives way first (whole words), the age only when the alarm's subject needs the room."""
+    from kapmonitor.alarms.presentation import row_parts, shorten_row
+
+    engine = _engine()
+    _nibp(engine, 195, 85, "m1")
+    engine._clock.advance(187)
+    engine.tick()
+    a = _alarm(engine, "nibp_sys.upper")
+    parts, age = row_parts(a, engine._clock.now())
+    assert age == "3:07" and age not in parts
+    assert parts[:2] == ["*** NIBP sys 195 > 180", "pause infusion / call physician"]
+    text = full_text(parts)
+    assert shorten_row(parts, age, len, len(text) + 2 + len(age), 2) == (text, age)  # all of it fits
+    shown, shown_age = shorten_row(parts, age, len, 48, 2)
+    assert shown_age == "3:07" and shown == "*** NIBP sys 195 > 180 \u00b7 pause infusion \u2026"
+    assert len(shown) + 2 + len(shown_age) <= 48
+    # room for the subject alone: the age gives way, what the alarm is stays
+    assert shorten_row(parts, age, len, 26, 2) == ("*** NIBP sys 195 > 180 \u2026", "")

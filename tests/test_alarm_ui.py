@@ -283,11 +283,13 @@ def _nurse_window(qtbot, engine: AlarmEngine, size: tuple[int, int], device: str
     """The nurse's window with a session dock on the right, as the app builds it."""
     from PySide6.QtWidgets import QDockWidget, QLabel
 
+    from kapmonitor.bedside import WindowFacts
     from kapmonitor.model.trends import TrendStore
     from kapmonitor.ui.main_window import MainWindow
 
-    window = MainWindow(TrendStore(), engine.profile, session_start=T0, now_fn=engine._clock.now, simulated=True,
-                        device_text=device, engine=engine, recording_text_fn=lambda: ("\u25cf recording", True))
+    window = MainWindow(WindowFacts(
+            TrendStore(), engine.profile, session_start=T0, now_fn=engine._clock.now, simulated=True,
+                        device=device, engine=engine, recording_text_fn=lambda: ("\u25cf recording", True)))
     qtbot.addWidget(window)
     dock = QDockWidget("Session")
     panel = QLabel("session panel")
@@ -317,7 +319,9 @@ def _hypertensive(engine: AlarmEngine) -> None:
 
 @pytest.mark.parametrize("size", [(1280, 800), (1024, 700)])
 def test_no_alarm_row_is_cut_mid_word(qtbot, engine: AlarmEngine, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    from kapmonitor.alarms.presentation import is_word_boundary_prefix
+    from PySide6.QtGui import QFontMetricsF
+
+    from kapmonitor.alarms.presentation import full_text, is_word_boundary_prefix
 
     _hypertensive(engine)
     window, _ = _nurse_window(qtbot, engine, size)
@@ -328,19 +332,23 @@ def test_no_alarm_row_is_cut_mid_word(qtbot, engine: AlarmEngine, size: tuple[in
     rows = bar.rows()
     assert bar.row_count == 2  # an 800-px-high screen (offscreen: 600) reserves two rows
     assert len(rows) == 2 and bar.more_label.text() == "+3 more", bar.dump()
-    for full, shown in rows:
-        assert is_word_boundary_prefix(shown, full), bar.dump()
-        label = next(r for r in bar._rows if r.text() == shown)
-        room = label.contentsRect().width()
-        if label is bar._rows[-1] and bar.more_label.isVisible():  # never under the "+N more" badge
-            room = bar.more_label.geometry().left() - label.geometry().left() - label.contentsRect().left()
-        assert label.fontMetrics().horizontalAdvance(shown) <= room, bar.dump()
+    for row in bar._rows:
+        text, age = row.text(), row.shown_age
+        assert is_word_boundary_prefix(text, full_text(row._parts)), bar.dump()
+        assert age == row.age and age in row.full, bar.dump()  # the age keeps its column
+        fm = QFontMetricsF(row.font())
+        room = row.contentsRect().width()
+        if row is bar._rows[-1] and bar.more_label.isVisible():  # never under the "+N more" badge
+            room = bar.more_label.geometry().left() - row.geometry().left() - row.contentsRect().left()
+        assert fm.horizontalAdvance(text) + 10 + fm.horizontalAdvance(age) <= room, bar.dump()
     texts = bar.shown_texts()
     bp_row = texts[0]  # the patient's alarms before the equipment's of the same priority
     assert bp_row.startswith("*** NIBP dia 115 > 110"), bar.dump()  # at least marker, parameter, value, limit
     assert texts[1].startswith("*** NIBP sys 195 > 180"), bar.dump()  # the last row, beside "+3 more"
-    if size == (1280, 800):  # the action and the age are visible too
-        assert "pause infusion / call physician \u00b7 2:30" in bp_row, bar.dump()
+    assert bar.shown_ages() == ["2:30", "2:30"], bar.dump()  # the age on every row, beside the badge too
+    if size == (1280, 800):  # the whole action too, on the last row beside the badge as well
+        for text in texts:
+            assert "pause infusion / call physician" in text, bar.dump()
         assert bar.width() > 1200  # the bar spans the window, the session dock beside it does not narrow it
 
 

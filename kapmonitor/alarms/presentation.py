@@ -4,8 +4,9 @@ Pure functions of a monotonic time, so the flashing is testable without waiting:
 high flashes at 2 Hz with a 50 % duty (band 1.4-2.8 Hz, 20-60 %), medium at 0.625 Hz (band
 0.4-0.8 Hz), low is steady.
 
-The text of an alarm row is built here too (`alarm_parts`, `shorten`): a Qt-free rule that shortens
-a row at word boundaries to the width the GUI measures, so alarm text is never cut mid-word.
+The text of an alarm row is built here too (`alarm_parts`, `row_parts`, `shorten`, `shorten_row`): a
+Qt-free rule that shortens a row at word boundaries to the width the GUI measures, so alarm text is
+never cut mid-word, and keeps the alarm's age in a column of its own at the right.
 """
 
 from __future__ import annotations
@@ -182,6 +183,14 @@ def alarm_parts(a: ActiveAlarm, now: float) -> list[str]:
     return parts
 
 
+def row_parts(a: ActiveAlarm, now: float) -> tuple[list[str], str]:
+    """(the row's text parts without the age, the age): the bar shows the age right-aligned in a
+    column of its own, so it stays visible when the words before it are shortened."""
+    parts = alarm_parts(a, now)
+    at = 2 if len(parts) > 2 and parts[2] == format_age(now - a.raised_at) else 1
+    return parts[:at] + parts[at + 1:], parts[at]
+
+
 def full_text(parts: Sequence[str]) -> str:
     """The whole row: its parts joined with a middle dot (what the tooltip and a tap show)."""
     return f" {SEPARATOR} ".join(parts)
@@ -222,6 +231,23 @@ def shorten(parts: Sequence[str], width_of: Callable[[str], float], available: f
     if first < len(words) and width_of(candidate(first)) <= available:
         return longest(first, len(words) - 1) or candidate(first)
     return longest(floor, first - 1) or candidate(floor)
+
+
+def shorten_row(parts: Sequence[str], age: str, width_of: Callable[[str], float], available: float,
+                gap: float) -> tuple[str, str]:
+    """(text, age) of a row `available` wide whose age sits right-aligned in its own column, `gap`
+    from the text. The text (`parts`, without the age) is shortened by `shorten` to leave room for the
+    age: the action is abbreviated at whole words before the age goes. Only when what the alarm is
+    (its first part) would not fit beside the age does the age give way ("" returned)."""
+    if not age:
+        return shorten(parts, width_of, available), ""
+    room = available - width_of(age) - gap
+    full = full_text(parts)
+    if parts and width_of(full) > room:
+        first = parts[0] if len(parts) == 1 else parts[0] + " " + ELLIPSIS
+        if width_of(first) > room:
+            return shorten(parts, width_of, available), ""
+    return shorten(parts, width_of, room), age
 
 
 def is_word_boundary_prefix(shown: str, full: str) -> bool:

@@ -1,10 +1,11 @@
 """The alarm bar at the top of the nurse's screen, and the bridge from the engine to the GUI.
 
 The bar lists the active alarms by priority with `***`/`**`/`*` markers (colour is never the
-only cue) in monitor wording: "*** NIBP sys 195 > 180 · pause infusion / call physician · 1:05".
-A row is never cut mid-word: the Qt-free rule in `kapmonitor.alarms.presentation` shortens it at
-word boundaries (marker, parameter, value and limit first, then the action, the age, the state) to
-the width measured here with QFontMetrics; the full text is on hover and on a tap or click.
+only cue) in monitor wording: "*** NIBP sys 195 > 180 · pause infusion / call physician   1:05", the
+alarm's age right-aligned in a column of its own. A row is never cut mid-word: the Qt-free rule in
+`kapmonitor.alarms.presentation` shortens its text at word boundaries (marker, parameter, value and
+limit first, then the action, the state) so that the age keeps its column, to the width measured
+here with QFontMetrics; the full text is on hover and on a tap or click.
 High-priority rows flash red at 2 Hz, medium yellow at 0.625 Hz, low is steady; technical alarms
 (INOPs) are cyan with a border in their priority's colour; an acknowledged alarm stops flashing
 and keeps the priority, value and limit that raised it.
@@ -23,14 +24,17 @@ import html
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, QPoint, Qt, Signal, SignalInstance
+from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal, SignalInstance
 from PySide6.QtGui import (
+    QColor,
     QCursor,
     QFont,
     QFontMetricsF,
     QGuiApplication,
     QKeySequence,
     QMouseEvent,
+    QPainter,
+    QPaintEvent,
     QResizeEvent,
     QShortcut,
 )
@@ -54,7 +58,8 @@ from kapmonitor.alarms.presentation import (
     format_countdown,
     full_text,
     row_colours,
-    shorten,
+    row_parts,
+    shorten_row,
     sort_for_display,
 )
 from kapmonitor.ui import theme
@@ -65,8 +70,9 @@ TALL_SCREEN_PX = 1000  # below this (logical) screen height two rows are reserve
 ACK_KEY = "F2"
 PAUSE_KEY = "F3"
 TAP_TEXT_MS = 10_000  # a tapped row's whole text stays this long
-_PADDING_PX = 8
+_PADDING_PX = 5
 _BORDER_PX = 2
+_AGE_GAP_PX = 14  # between a row's text and its age column
 
 
 def _font(px: int, bold: bool = False, narrow: bool = False) -> QFont:
@@ -101,12 +107,16 @@ class AlarmBridge(QObject):
 
 
 class _Row(QLabel):
-    """One alarm line: shows the longest word-boundary prefix of its parts that fits its width."""
+    """One alarm line: the longest word-boundary prefix of its parts that fits its width, and the
+    alarm's age right-aligned in a column of its own (painted by the row, in the row's colours)."""
 
     def __init__(self, px: int) -> None:
         super().__init__("")
         self._style = ""
-        self._parts: list[str] = []
+        self._fg = "#000000"
+        self._parts: list[str] = []  # the text parts, without the age
+        self.age = ""  # the alarm's age ("3:07")
+        self.shown_age = ""  # the age as shown ("" when even the alarm's subject needs the room)
         self.full = ""
         self.right_reserve = 0  # pixels at the right kept free (the "+N more" badge of the last row)
         self.set_text_px(px)
@@ -123,6 +133,7 @@ class _Row(QLabel):
                  f"border-radius: 4px; padding: 0 {_PADDING_PX}px; }}")
         if style != self._style:
             self._style = style
+            self._fg = fg
             self.setStyleSheet(style)
 
     def set_text_px(self, px: int) -> None:
@@ -141,10 +152,12 @@ class _Row(QLabel):
             self.right_reserve = px
             self._fit()
 
-    def show_parts(self, parts: list[str]) -> None:
-        if parts != self._parts:
+    def show_parts(self, full: list[str], parts: list[str], age: str) -> None:
+        """`full`: every part in reading order (tooltip); `parts` and `age`: the row's two columns."""
+        if parts != self._parts or age != self.age:
             self._parts = parts
-            self.full = full_text(parts)
+            self.age = age
+            self.full = full_text(full)
             self.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(self.full)}</p>")
             if QToolTip.isVisible() and self.underMouse():  # an open tooltip follows the alarm
                 QToolTip.showText(QCursor.pos(), self.toolTip(), self, self.rect(), TAP_TEXT_MS)
@@ -152,15 +165,44 @@ class _Row(QLabel):
 
     def clear_parts(self) -> None:
         self._parts = []
+        self.age = self.shown_age = ""
         self.full = ""
         self.setToolTip("")
         self.setText("")
 
     def _fit(self) -> None:
         fm = QFontMetricsF(self.font())
-        shown = shorten(self._parts, fm.horizontalAdvance, self.available_width()) if self._parts else ""
+        shown, age = (shorten_row(self._parts, self.age, fm.horizontalAdvance, self.available_width(), _AGE_GAP_PX)
+                      if self._parts else ("", ""))
+        if age != self.shown_age:
+            self.shown_age = age
+            self.update()
         if shown != self.text():
             self.setText(shown)
+
+    def shown_text(self) -> str:
+        """What the row shows: its text, then its age column (separated by two spaces)."""
+        return f"{self.text()}  {self.shown_age}" if self.shown_age else self.text()
+
+    def fit_report(self) -> tuple[float, float]:
+        """(pixels the text and the age need, pixels the row has for them) — for the geometry dump."""
+        fm = QFontMetricsF(self.font())
+        needed = fm.horizontalAdvance(self.text())
+        if self.shown_age:
+            needed += _AGE_GAP_PX + fm.horizontalAdvance(self.shown_age)
+        return needed, self.available_width()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.shown_age:
+            return
+        painter = QPainter(self)
+        painter.setFont(self.font())
+        painter.setPen(QColor(self._fg))
+        inset = _PADDING_PX + _BORDER_PX + 1
+        column = QRect(inset, 0, self.width() - 2 * inset - self.right_reserve, self.height())
+        painter.drawText(column, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), self.shown_age)
+        painter.end()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -230,7 +272,7 @@ class AlarmBar(QFrame):
         self.more_label = _Badge(self.history_requested)
         self.more_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.more_label.setStyleSheet("QLabel { color: #ffffff; background: #111111; border: 1px solid #9aa4ad; "
-                                      "border-radius: 4px; padding: 0 6px; }")
+                                      "border-radius: 4px; padding: 0 4px; }")
         self.more_label.setToolTip("More alarms than rows: tap for the alarm history (Alarms \u25b8 Alarm history)")
         self.more_label.hide()
 
@@ -251,7 +293,7 @@ class AlarmBar(QFrame):
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
-        layout.setSpacing(8)
+        layout.setSpacing(6)
         layout.addLayout(grid, 1)
         layout.addLayout(buttons)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -271,13 +313,14 @@ class AlarmBar(QFrame):
         self.scale = scale
         self.text_px = theme.scaled_px(theme.ALARM_TEXT_PX, scale)
         small_px = theme.scaled_px(17, scale)
+        badge_px = theme.scaled_px(15, scale)  # narrow: the last row keeps room for its action and age
         for r in self._all_rows:
             r.set_text_px(self.text_px)
         self.idle_label.setFont(_font(theme.scaled_px(20, scale)))
-        for label in (self.notice_label, self.more_label):
-            label.setFont(_font(small_px, bold=True))
+        self.notice_label.setFont(_font(small_px, bold=True))
+        self.more_label.setFont(_font(badge_px, bold=True))
         row_h = self._rows[0].height()
-        self.more_label.setFixedSize(round(QFontMetricsF(self.more_label.font()).horizontalAdvance("+88 more")) + 20,
+        self.more_label.setFixedSize(round(QFontMetricsF(self.more_label.font()).horizontalAdvance("+88 more")) + 16,
                                      row_h - 2 * _BORDER_PX - 2)
         for b in (self.ack_button, self.pause_button):
             b.setFont(_font(theme.scaled_px(18, scale), bold=True))
@@ -339,7 +382,8 @@ class AlarmBar(QFrame):
             if a.escalated and not a.acknowledged:
                 border = "#ffffff"  # escalated: a white frame on top of the flashing
             row.show_style(bg, fg, border)
-            row.show_parts(alarm_parts(a, now))
+            parts, age = row_parts(a, now)
+            row.show_parts(alarm_parts(a, now), parts, age)
             if not row.isVisible():
                 row.show()
         extra = len(alarms) - self.row_count
@@ -362,8 +406,9 @@ class AlarmBar(QFrame):
         return text if text.startswith("AUDIO PAUSED") else ""
 
     def rows(self) -> list[tuple[str, str]]:
-        """(full text, shown text) of each alarm row on screen, top first (for tests and dumps)."""
-        return [(r.full, r.text()) for r in self._rows if r.isVisible()]
+        """(full text, shown text: the row's text, two spaces and its age column) of each alarm row on
+        screen, top first (for tests and dumps)."""
+        return [(r.full, r.shown_text()) for r in self._rows if r.isVisible()]
 
     def dump(self) -> str:
         """The rows as text lines, "shown  <=  full" when shortened (for a log or a test report)."""
@@ -376,6 +421,10 @@ class AlarmBar(QFrame):
     def shown_texts(self) -> list[str]:
         """What each alarm row shows on screen (possibly shortened at a word boundary with " …")."""
         return [shown for _, shown in self.rows()]
+
+    def shown_ages(self) -> list[str]:
+        """The age column of each alarm row on screen ("" where the row needed the room)."""
+        return [r.shown_age for r in self._rows if r.isVisible()]
 
     def row_styles(self) -> list[str]:
         return [r.styleSheet() for r in self._rows if r.isVisible()]
