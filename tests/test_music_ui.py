@@ -12,7 +12,7 @@ import pytest
 from music_fixtures import FakePlayer, write_tone
 from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QAction, QDropEvent, QShortcut
-from PySide6.QtWidgets import QAbstractButton
+from PySide6.QtWidgets import QAbstractButton, QWidget
 
 from kapmonitor.audio.controller import MusicController, MusicSettings, State
 from kapmonitor.audio.playlist import Playlist
@@ -385,3 +385,52 @@ def test_duck_and_hold_look_different_when_on(window, qtbot) -> None:  # type: i
         ratio = (lum[1] + 0.05) / (lum[0] + 0.05)
         assert ratio >= 3.0, (hex(off_bg), hex(on_bg))  # on and off told apart at a glance
     assert ctl.ducked
+
+
+
+def _clipped(w: TherapistWindow, must_show: list[QAbstractButton | QWidget]) -> list[str]:
+    """What is cut in the window: a control reaching past the right edge (the content scrolls only
+    down), two controls overlapping, a button text wider than its button, or one of `must_show` not
+    wholly on screen without scrolling."""
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QPushButton, QSlider
+
+    viewport = w.scroll_area.viewport()
+    controls = [c for c in w.findChildren(QPushButton) + w.findChildren(QComboBox) + w.findChildren(QSlider)
+                + w.findChildren(QDoubleSpinBox) if c.isVisible()]
+    rects = {c: QRect(c.mapTo(viewport, QPoint(0, 0)), c.size()) for c in controls}
+    problems = []
+    for c, r in rects.items():
+        name = c.text() if isinstance(c, QPushButton) else type(c).__name__
+        if r.left() < 0 or r.right() >= viewport.width():
+            problems.append(f"{name!r} at {r} cut at the side of {viewport.width()} px")
+        if isinstance(c, QPushButton) and c.fontMetrics().horizontalAdvance(c.text()) > c.contentsRect().width():
+            problems.append(f"{name!r} text cut: {c.width()} px")
+        for other, o in rects.items():
+            if other is not c and r.intersects(o) and not c.isAncestorOf(other) and not other.isAncestorOf(c):
+                problems.append(f"{name!r} at {r} overlaps {o}")
+    for c in must_show:
+        r = QRect(c.mapTo(viewport, QPoint(0, 0)), c.size())
+        if not viewport.rect().contains(r):
+            problems.append(f"{getattr(c, 'text', lambda: '')()!r} at {r} not on screen in {viewport.rect()}")
+    return problems
+
+
+def test_the_window_works_520_px_wide_beside_the_vitals(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: at 1280x800 the therapist's window opens beside the nurse's tiles (about 520 x 560):
+    controls in rows, every one whole; transport, volume and Duck on screen without scrolling."""
+    w, ctl, player = window
+    assert w.minimumSize().width() <= 520 and w.minimumSizeHint().height() <= 560
+    w.resize(520, 560)
+    qtbot.waitUntil(lambda: w.width() == 520 and w.height() == 560, timeout=2000)
+    qtbot.wait(50)
+    assert w.transport.columns() < 5 and w.editor.button_grid.columns() < 5  # wrapped into rows
+    first = [*w.transport.items(), w.volume_slider, w.duck_button]
+    assert _clipped(w, first) == []
+    qtbot.mouseClick(w.buttons["play_pause"], Qt.MouseButton.LeftButton)  # still works
+    assert player.last("start")
+    qtbot.mouseClick(w.buttons["duck"], Qt.MouseButton.LeftButton)
+    assert ctl.ducked
+    w.resize(1240, 760)  # wide again (a second screen): one row of transport keys
+    qtbot.waitUntil(lambda: w.transport.columns() == 5, timeout=2000)
+    assert _clipped(w, first) == []

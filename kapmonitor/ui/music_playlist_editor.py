@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFileDialog,
-    QGridLayout,
     QInputDialog,
     QMessageBox,
     QPushButton,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.audio.playlist import Playlist, PlaylistError
 from kapmonitor.audio.take_home import ExportError, count_text, export_take_home, format_duration
+from kapmonitor.ui.reflow import ReflowGrid
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,11 @@ class PlaylistEditor(QWidget):
         self.tree.track_moved.connect(self._on_moved)
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
-        buttons = QGridLayout()  # two rows of five: the window fits a 1280-px screen
+        # as many columns as fit: two rows of five when wide, more rows beside the nurse's vitals
+        buttons = ReflowGrid(self)
+        self.button_grid = buttons
         self.buttons: dict[str, QPushButton] = {}
-        for index, (key, label, slot) in enumerate((
+        for key, label, slot in (
             ("add_files", "Add files…", self.add_files_dialog),
             ("add_folder", "Add folder…", self.add_folder_dialog),
             ("remove", "Remove", self.remove_selected),
@@ -139,14 +141,14 @@ class PlaylistEditor(QWidget):
             ("load", "Open M3U8…", self.load_dialog),
             ("save", "Save M3U8…", self.save_dialog),
             ("take_home", "Take-home export…", self.take_home_dialog),
-        )):
+        ):
             button = QPushButton(label, self)
             button.clicked.connect(slot)
-            buttons.addWidget(button, index // 5, index % 5)
+            buttons.add(button)
             self.buttons[key] = button
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(buttons)
+        layout.addWidget(buttons)
         layout.addWidget(self.tree)
         self.rebuild()
 

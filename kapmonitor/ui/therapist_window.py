@@ -23,6 +23,7 @@ from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeySequence, QSh
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -42,6 +44,7 @@ from kapmonitor.audio.take_home import format_duration
 from kapmonitor.ui.music_bridge import MusicBridge
 from kapmonitor.ui.music_phase_timeline import PhaseSpan, PhaseTimelineWidget
 from kapmonitor.ui.music_playlist_editor import PlaylistEditor
+from kapmonitor.ui.reflow import ReflowGrid
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +79,15 @@ class TherapistWindow(QMainWindow):
         self.bridge = MusicBridge(controller, self)
         self.bridge.changed.connect(self._on_changed)
 
+        # the content scrolls vertically when the window is short (beside the nurse's vitals at
+        # 1280x800): now playing, transport, volume and Duck first, the playlist below
         central = QWidget(self)
-        self.setCentralWidget(central)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(central)
+        self.setCentralWidget(self.scroll_area)
         outer = QVBoxLayout(central)
 
         # now playing
@@ -104,8 +114,9 @@ class TherapistWindow(QMainWindow):
         self.timeline = PhaseTimelineWidget(self)
         outer.addWidget(self.timeline)
 
-        # transport
-        transport = QHBoxLayout()
+        # transport: one row when wide, wrapped to more rows in a narrow window (beside the vitals)
+        transport = ReflowGrid(self)
+        self.transport = transport
         self.buttons: dict[str, QPushButton] = {}
         transport_keys: tuple[tuple[str, str, Callable[[], None]], ...] = (
             ("previous", "◀◀ Previous", controller.previous),
@@ -116,14 +127,15 @@ class TherapistWindow(QMainWindow):
         )
         for key, text, slot in transport_keys:
             button = QPushButton(text, self)
-            button.setMinimumHeight(64)
+            button.setMinimumHeight(56)
             f = QFont(button.font())
-            f.setPointSizeF(f.pointSizeF() * 1.4)
+            f.setPointSizeF(f.pointSizeF() * 1.25)
             button.setFont(f)
+            button.setStyleSheet("QPushButton { padding: 6px 6px; }")  # three keys a row beside the vitals
             button.clicked.connect(slot)
-            transport.addWidget(button)
+            transport.add(button)
             self.buttons[key] = button
-        outer.addLayout(transport)
+        outer.addWidget(transport)
 
         # volume, duck, hold, crossfade
         levels = QGridLayout()
@@ -153,10 +165,10 @@ class TherapistWindow(QMainWindow):
         levels.addWidget(QLabel("Volume", self), 0, 0)
         levels.addWidget(self.volume_slider, 0, 1)
         levels.addWidget(self.volume_label, 0, 2)
-        levels.addWidget(self.duck_button, 0, 3)
-        levels.addWidget(self.hold_button, 0, 4)
-        levels.addWidget(self.crossfade_spin, 0, 5)
         levels.setColumnStretch(1, 1)
+        self.toggles = ReflowGrid(self)
+        for control in (self.duck_button, self.hold_button, self.crossfade_spin):
+            self.toggles.add(control)
         # room for the longest text, so the slider keeps its width when Duck adds "(ducked …)"
         widest = f"{controller.settings.min_volume_db:.0f} dB (max {controller.settings.min_volume_db:.0f})"
         depth = controller.settings.duck_depth_db
@@ -164,17 +176,19 @@ class TherapistWindow(QMainWindow):
         metrics = self.volume_label.fontMetrics()
         self.volume_label.setMinimumWidth(metrics.horizontalAdvance(widest + self._duck_note) + 8)
         outer.addLayout(levels)
+        outer.addWidget(self.toggles)
 
         device_row = QHBoxLayout()
         self.device_label = QLabel("", self)
+        self.device_label.setWordWrap(True)  # its own line: "NOT AVAILABLE (…)" never cut in a narrow window
         self.device_combo = QComboBox(self)
         self.device_combo.setToolTip("Where the music plays (the patient's headphones). Alarms never play here.")
         self.device_refresh = QPushButton("Rescan outputs", self)
         self.device_refresh.clicked.connect(self.reload_devices)
-        device_row.addWidget(self.device_label, 1)
         device_row.addWidget(QLabel("Music output:", self))
-        device_row.addWidget(self.device_combo)
+        device_row.addWidget(self.device_combo, 1)
         device_row.addWidget(self.device_refresh)
+        outer.addWidget(self.device_label)
         outer.addLayout(device_row)
         self.reload_devices()
         self.device_combo.currentIndexChanged.connect(self._on_device_chosen)
@@ -186,6 +200,7 @@ class TherapistWindow(QMainWindow):
         self.editor.message.connect(self.show_message)
         self.messages = QListWidget(self)
         self.messages.setMaximumHeight(110)
+        self.editor.tree.setMinimumHeight(160)  # a usable playlist, scrolled to when the window is short
         splitter.addWidget(self.editor)
         splitter.addWidget(self.messages)
         outer.addWidget(splitter, 1)
@@ -213,7 +228,11 @@ class TherapistWindow(QMainWindow):
         self._timer.setInterval(250)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
-        self.resize(1000, 760)
+        # narrow enough to open beside the nurse's vitals on a 1280x800 screen (ui/placement.py)
+        self.resize(560, 760)
+        # never narrower than the content: it scrolls down, never sideways (nothing cut at the right)
+        bar = self.scroll_area.verticalScrollBar().sizeHint().width()
+        self.setMinimumWidth(central.minimumSizeHint().width() + bar + 2)
         self.refresh()
 
     # -- actions ------------------------------------------------------------------------------
