@@ -21,6 +21,7 @@ from kapmonitor.alarms.model import AlarmEventType
 from kapmonitor.alarms.profile import default_profile
 from kapmonitor.audio.controller import MusicController, MusicSettings
 from kapmonitor.audio.playlist import Playlist
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
@@ -77,8 +78,9 @@ def _engine_with_high_alarm() -> AlarmEngine:
 @pytest.fixture
 def nurse(qtbot):  # type: ignore[no-untyped-def]
     engine = _engine_with_high_alarm()
-    window = MainWindow(TrendStore(), default_profile(), session_start=T0, now_fn=lambda: T0, simulated=True,
-                        device_text="test", engine=engine, who_fn=lambda: "AB")
+    window = MainWindow(WindowFacts(
+            TrendStore(), default_profile(), session_start=T0, now_fn=lambda: T0, simulated=True,
+                        device="test", engine=engine, who_fn=lambda: "AB"))
     qtbot.addWidget(window)
     window.resize(1024, 700)
     window.move(0, 0)
@@ -207,3 +209,28 @@ def test_with_a_second_screen_the_therapist_window_goes_there(tmp_path: Path) ->
     x, _y, w, _h = placed["therapist"]["frame"]
     assert x >= 1280 and x + w <= 2560  # wholly on the second screen
     assert placed["dialog"]["screen"] == "nurse"  # the nurse's dialogs stay with her
+
+
+def test_the_placers_delayed_fits_never_run_after_the_window_is_gone(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: the re-fit timers (200 ms, 1 s) and a dialog's 250-ms re-check ran after their window
+    was deleted (a second app in one test process raised RuntimeError, once segfaulted). Each timer has
+    its window or placer as context now: deleted with it, it never fires (pytest-qt fails the test on
+    an exception in a timer callback)."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from kapmonitor.ui.placement import install_window_placement
+
+    window = QMainWindow()
+    window.resize(800, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    placer = install_window_placement(window)
+    dialog = QDialog(window)
+    dialog.resize(300, 200)
+    dialog.show()  # placed, and a re-check 250 ms later
+    qtbot.waitExposed(dialog)
+    destroyed: list[bool] = []
+    placer.destroyed.connect(lambda *_a: destroyed.append(True))
+    window.deleteLater()  # the placer and the dialog go with it
+    qtbot.waitUntil(lambda: destroyed == [True], timeout=2000)
+    qtbot.wait(1200)  # past every delayed fit and re-check

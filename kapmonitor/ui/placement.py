@@ -1,4 +1,5 @@
-"""Where kapmonitor's windows open: never over the nurse's alarm area or the vital-sign tiles.
+"""Where kapmonitor's windows open: never over the nurse's alarm area, the vital-sign tiles or the
+status bar (link, recording, clock).
 
 One mechanism for every window: `install_window_placement(main_window)` puts a `WindowPlacer` on
 the application. Each time a top-level window other than the nurse's (a dialog, a QMessageBox, a
@@ -125,7 +126,7 @@ def choose_frame(size: QSize, minimum: QSize, available: QRect, nurse_frame: QRe
                  protected: list[QRect]) -> QRect:
     """Where a window whose frame is `size` (at least `minimum`) goes on the screen `available`.
 
-    `protected[0]` is the alarm area, the others the tiles. In order: a region outside the nurse's
+    `protected[0]` is the alarm area, the others the tiles and the status bar. In order: a region outside the nurse's
     window where it fits; a region inside it that avoids everything protected (as is, then shrunk);
     last, shrunk into the band below the alarm area, covering as little of the tiles as it can.
     Over the nurse's window it never starts above the bottom of the alarm area."""
@@ -176,8 +177,18 @@ class WindowPlacer(QObject):
 
     # -- the nurse's window --------------------------------------------------------------------
     def protected_rects(self) -> list[QRect]:
+        """The alarm area first, then the tiles, then the status bar (link, recording, clock)."""
         rects = getattr(self.nurse_window, "protected_rects", None)
-        return list(rects()) if callable(rects) else []
+        found = list(rects()) if callable(rects) else []
+        status = self._status_bar()
+        if status is not None and status.isVisible():
+            found.append(QRect(status.mapToGlobal(QPoint(0, 0)), status.size()))
+        return found
+
+    def _status_bar(self) -> QWidget | None:
+        status_fn = getattr(self.nurse_window, "statusBar", None)
+        bar = status_fn() if callable(status_fn) else None
+        return bar if isinstance(bar, QWidget) else None
 
     def nurse_frame(self) -> QRect:
         w = self.nurse_window
@@ -212,10 +223,11 @@ class WindowPlacer(QObject):
         if kind == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
             if self._is_placed_kind(watched):
                 self.place(watched)
-                QTimer.singleShot(250, lambda w=watched: self._recheck(w))
+                # the window is the timer's context: deleted meanwhile, the re-check never runs
+                QTimer.singleShot(250, watched, lambda w=watched: self._recheck(w))
                 self._give_alarm_keys(watched)
         elif kind == QEvent.Type.Resize and watched is self._alarm_widget():
-            QTimer.singleShot(0, self.recheck_all)
+            QTimer.singleShot(0, self, self.recheck_all)
         return False
 
     def _is_placed_kind(self, window: QWidget) -> bool:
@@ -278,11 +290,8 @@ class WindowPlacer(QObject):
         return any(frame.intersects(r) for r in self.protected_rects())
 
     def _recheck(self, window: QWidget) -> None:
-        try:
-            if self.overlaps(window):
-                self.place(window)
-        except RuntimeError:  # deleted meanwhile
-            self._forget(window)
+        if self.overlaps(window):
+            self.place(window)
 
     def recheck_all(self) -> None:
         """Place again every open window the alarm area or tiles now reach."""
@@ -300,11 +309,17 @@ class WindowPlacer(QObject):
         for label in bar.findChildren(QLabel) if bar is not None else []:
             if not label.isVisible() or not label.text() or label.wordWrap():
                 continue
-            room = label.contentsRect().width() - 2 * label.margin()
-            needed = label.fontMetrics().horizontalAdvance(label.text())
+            report = getattr(label, "fit_report", None)  # an alarm row: its text and its age column
+            if callable(report):
+                needed, room = report()
+            else:
+                room = label.contentsRect().width() - 2 * label.margin()
+                needed = label.fontMetrics().horizontalAdvance(label.text())
+            shown_fn = getattr(label, "shown_text", None)
+            shown = shown_fn() if callable(shown_fn) else label.text()
             full = getattr(label, "full", None)  # an alarm row keeps its whole text (the tooltip is HTML)
-            rows.append({"shown": label.text(), "full": full if isinstance(full, str) and full else label.text(),
-                         "fits": needed <= room, "needed": needed, "room": room})
+            rows.append({"shown": shown, "full": full if isinstance(full, str) and full else label.text(),
+                         "fits": needed <= room, "needed": round(needed), "room": round(room)})
         cut = []  # banners and status-bar texts wider than their label (cut on screen)
         status_fn = getattr(self.nurse_window, "statusBar", None)
         status_bar = status_fn() if callable(status_fn) else None
@@ -357,6 +372,6 @@ def install_window_placement(nurse_window: QWidget) -> WindowPlacer:
         # top-left: on a large screen the free room is one block beside the window, where dialogs go
         nurse_window.move(screen.availableGeometry().topLeft())
     # once the window manager has framed the window, its real frame is known: fit again
-    for delay in (200, 1000):
-        QTimer.singleShot(delay, placer.fit_nurse_window)
+    for delay in (200, 1000):  # the placer is the context: gone with the window, the timer never fires
+        QTimer.singleShot(delay, placer, placer.fit_nurse_window)
     return placer
