@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from kapmonitor.export.data import SessionData
 from kapmonitor.session import figures
+from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, SCALES
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +114,7 @@ def event_text(e: dict[str, Any]) -> str:
 
 
 def labels() -> tuple[dict[str, str], dict[str, str]]:
-    """Display names of scale ids and discharge checklist keys, from the nurse's session module."""
-    try:
-        from kapmonitor.session.session import DEFAULT_DISCHARGE_ITEMS, SCALES
-    except ImportError:  # pragma: no cover - the session module is part of the program
-        return {}, {}
+    """Display names of scale ids and discharge checklist keys, from the session's catalogues."""
     return {k: v.label for k, v in SCALES.items()}, {i.key: i.label for i in DEFAULT_DISCHARGE_ITEMS}
 
 
