@@ -139,3 +139,28 @@ def test_trend_dump_output_is_not_answering_with_a_hint(pty: PtyPair) -> None:
     events = [i for i in items if isinstance(i, LinkEvent)]
     assert events and events[0].state is LinkState.NOT_ANSWERING and "ASCII 1" in events[0].detail
     assert not [i for i in items if hasattr(i, "parameter")]  # no value from the wrong format
+
+
+def test_connection_dialog_offers_masimo_with_its_serial_defaults_and_tests_it(qtbot, pty: PtyPair) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    from kapmonitor.ui.connection_dialog import ConnectionChoice, ConnectionDialog
+
+    dlg = ConnectionDialog(test_seconds=3.0)
+    qtbot.addWidget(dlg)
+    for name in ("masimo-ascii1", "ivy-450c"):
+        assert dlg.driver_combo.findData(name) >= 0, name
+    dlg.driver_combo.setCurrentIndex(dlg.driver_combo.findData("masimo-ascii1"))
+    assert [dlg.baud_combo.itemData(i) for i in range(dlg.baud_combo.count())] == [9600, 19200]
+    assert "8N1" in dlg.driver_info.text() and "Masimo" in dlg.driver_info.text()
+    dlg.port_combo.setEditText(pty.pc_end)
+    emulator = Sensor(pty.monitor_end, "on")
+    try:
+        qtbot.mouseClick(dlg.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dlg.last_result is not None, timeout=15000)
+    finally:
+        emulator.halt()
+    result = dlg.last_result
+    assert result is not None and result.ok, result.summary()
+    assert Parameter.SPO2 in result.values and dlg.result_label.text().startswith("Connected:")
+    assert dlg.selection() == ConnectionChoice("masimo-ascii1", pty.pc_end, 9600)
