@@ -28,7 +28,8 @@ _UNITS: dict[Parameter, str] = {p: info.display_unit for p, info in PARAMETER_IN
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("capture", type=Path, help="raw capture file (bytes from the monitor) or session .db")
+    parser.add_argument("capture", type=Path, help="raw capture file (bytes from the monitor; for hl7 one or more "
+                        "messages, MLLP-framed or bare segments ending in CR/CRLF) or session .db")
     parser.add_argument("--driver", required=True, help=f"protocol of the capture: {', '.join(decodable_drivers())}")
     parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="output format (default csv)")
     parser.add_argument("--waves", action="store_true", help="also write the pleth waveform samples")
