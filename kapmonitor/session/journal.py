@@ -52,6 +52,12 @@ class SessionJournal:
             "reason": reason,
         })
 
+    def on_duty(self, t: float, who: str, previous: str | None, now_on_duty: str | None) -> None:
+        """A sign-in, change of nurse or sign-out: the nurse on duty kept in the record, and audited."""
+        self.info("on_duty", now_on_duty or "")
+        action = "sign_out" if now_on_duty is None else "sign_in" if previous is None else "change_nurse"
+        self.audit(t, who, action, "session_info", None, {"on_duty": previous}, {"on_duty": now_on_duty})
+
     def infusion_event(self, row_id: int, t: float, action: str, reason: str | None, who: str | None) -> None:
         self.sink.insert("infusion_events", {"id": row_id, "t": t, "action": action, "reason": reason, "who": who})
 

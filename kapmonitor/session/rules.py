@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.session.catalogues import MANUAL_PARAMETERS, NAUSEA_DIZZINESS, DischargeItem
-from kapmonitor.session.entries import ClinicalEvent, ScaleEntry
+from kapmonitor.session.entries import ClinicalEvent, DischargeError, ScaleEntry
 from kapmonitor.session.infusion import Phase, format_duration
 from kapmonitor.session.model import ValidationError
 
@@ -226,7 +226,7 @@ def assess_discharge_item(
     return DischargeCheck(item, None, "")
 
 
-def discharge_checklist(
+def signed_checklist(
     items: Sequence[DischargeItem],
     checked: Mapping[str, bool],
     assessment: Mapping[str, DischargeCheck],
@@ -235,7 +235,19 @@ def discharge_checklist(
     observation_min: float,
     observation_left_s: float,
 ) -> dict[str, object]:
-    """The signed checklist as recorded: each item ticked or not, what the program found, the override."""
+    """The signed checklist as recorded: each item ticked or not, what the program found, the override.
+
+    Raises DischargeError when an item is not ticked, or the minimum observation time has not elapsed,
+    and no reason is given (the time is a fact, not a judgement: ticking it does not make it so).
+    """
+    unmet = [i.label for i in items if not checked.get(i.key, False)]
+    if unmet and not reason:
+        raise DischargeError("not met: " + "; ".join(unmet))
+    if observation_left_s > 0 and not reason:
+        raise DischargeError(
+            f"the minimum observation time has not elapsed ({format_duration(observation_left_s)} of "
+            f"{observation_min:g} min to go): give the reason for discharging early"
+        )
     rows: dict[str, dict[str, object]] = {}
     for i in items:
         ticked = bool(checked.get(i.key, False))
@@ -254,7 +266,7 @@ def discharge_checklist(
         "observation_s": observation_s,
         "observation_min": observation_min,
         "early": observation_left_s > 0,
-        "unmet": [i.label for i in items if not checked.get(i.key, False)],
+        "unmet": unmet,
     }
 
 

@@ -21,7 +21,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +54,13 @@ from kapmonitor.session.entries import (
     ScaleEntry,
     SessionClosedError,
     SessionError,
-    check_event_edit,
     check_scale_score,
     interpret_prestart,
     intervention_fields,
     side_effect_fields,
 )
-from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError, Phase, format_duration
+from kapmonitor.session.entry_book import EntryBook
+from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError, Phase
 from kapmonitor.session.journal import SessionJournal
 from kapmonitor.session.model import SessionSetup, ValidationError, check_initials, dose_plan
 from kapmonitor.session.restore import ID_TABLES, Restored, read_restored
@@ -85,6 +85,7 @@ __all__ = [
     "ScaleEntry", "ScaleSpec", "SessionClosedError", "SessionError", "interpret_prestart",
 ]
 
+
 class NurseSession:
     """One session's infusion record. See the module docstring for threads."""
 
@@ -102,6 +103,7 @@ class NurseSession:
         self.path = path if path is not None else getattr(recorder, "path", None)
         self._recorder = recorder
         self._journal = SessionJournal(recorder)
+        self._book = EntryBook(self._journal, self._next_id)
         self._clock = clock
         self._lock = threading.RLock()
         self._listeners: Emitter[[]] = Emitter("session")
@@ -113,8 +115,6 @@ class NurseSession:
         obs_min = setup.observation_min if observation_min is None else observation_min
         self.observation_min = float(obs_min)
         self.infusion = InfusionClock(setup.duration_min * 60.0, self.observation_min * 60.0)
-        self._events: dict[int, ClinicalEvent] = {}
-        self._scales: dict[int, ScaleEntry] = {}
         self._infusion_log: list[tuple[float, str, str | None]] = []
         self._ids: dict[str, int] = dict.fromkeys(ID_TABLES, 0)
         self._last_nibp: float | None = None
@@ -173,11 +173,9 @@ class NurseSession:
         with session._lock:
             phase = session.infusion.phase_at(t)
             session._write_infusion_event(t, "recovered", f"session reopened in phase {phase.value}", who)
-            session._audit(
-                t, session.acting(who), "resume", "session_info", None, None,
-                {"phase": phase.value, "elapsed_s": session.infusion.elapsed_s(t)},
-                "program restarted; session resumed",
-            )
+            session._journal.audit(t, session.acting(who), "resume", "session_info", None, None,
+                                   {"phase": phase.value, "elapsed_s": session.infusion.elapsed_s(t)},
+                                   "program restarted; session resumed")
         log.info("resumed session %s in phase %s", path, phase.value)
         return session
 
@@ -229,11 +227,8 @@ class NurseSession:
             previous = self._on_duty
             if previous == initials:
                 return initials
-            t = self.now() if t is None else t
             self._on_duty = initials
-            self._info("on_duty", initials)
-            action = "sign_in" if previous is None else "change_nurse"
-            self._audit(t, initials, action, "session_info", None, {"on_duty": previous}, {"on_duty": initials})
+            self._journal.on_duty(self.now() if t is None else t, initials, previous, initials)
         log.info("nurse on duty: %s (was %s)", initials, previous or "nobody")
         self._notify()
         return initials
@@ -244,10 +239,8 @@ class NurseSession:
             previous = self._on_duty
             if previous is None:
                 return
-            t = self.now() if t is None else t
             self._on_duty = None
-            self._info("on_duty", "")
-            self._audit(t, previous, "sign_out", "session_info", None, {"on_duty": previous}, {"on_duty": None})
+            self._journal.on_duty(self.now() if t is None else t, previous, previous, None)
         self._notify()
 
     # -- time and state ---------------------------------------------------------------------------
@@ -306,15 +299,6 @@ class NurseSession:
     def _next_id(self, table: str) -> int:
         self._ids[table] = self._ids.get(table, 0) + 1
         return self._ids[table]
-
-    def _info(self, key: str, value: object) -> None:
-        self._journal.info(key, value)
-
-    def _audit(
-        self, t: float, who: str | None, action: str, table: str, row_id: int | None, before: object, after: object,
-        reason: str | None = None,
-    ) -> None:
-        self._journal.audit(t, who, action, table, row_id, before, after, reason)
 
     def _write_infusion_event(self, t: float, action: str, reason: str | None, who: str | None) -> None:
         self._journal.infusion_event(self._next_id("infusion_events"), t, action, reason, who)
@@ -449,7 +433,7 @@ class NurseSession:
                 VitalSample(t, p, float(v), Status.OK, Source.MANUAL, mid if p in NIBP_PARAMETERS else None)
                 for p, v in values.items()
             ]
-            self._audit(
+            self._journal.audit(
                 t, self.acting(who), "manual_entry", "samples", None, None, {p.value: v for p, v in values.items()},
             )
         if self.submit_items is not None:
@@ -460,18 +444,12 @@ class NurseSession:
         self._notify()
         return samples
 
-    # -- events ------------------------------------------------------------------------------------
+    # -- events and scales (entry_book.py) ----------------------------------------------------------
     def _add_event(self, t: float | None, who: str | None, **fields_: Any) -> ClinicalEvent:
         with self._lock:
             if fields_["category"] != "addendum":
                 self._check_open()
-            t = self.now() if t is None else t
-            event = ClinicalEvent(id=self._next_id("clinical_events"), t=t, who=self.acting(who), **fields_)
-            row = asdict(event)
-            row["deleted"] = 0
-            self._journal.insert("clinical_events", row)
-            self._events[event.id] = event
-            self._audit(t, event.who, "create", "clinical_events", event.id, None, event.fields())
+            event = self._book.add_event(self.now() if t is None else t, self.acting(who), fields_)
         self._notify()
         return event
 
@@ -500,7 +478,8 @@ class NurseSession:
 
     def events(self, include_deleted: bool = False) -> list[ClinicalEvent]:
         with self._lock:
-            return sorted((e for e in self._events.values() if include_deleted or not e.deleted), key=lambda e: e.t)
+            return sorted((e for e in self._book.events.values() if include_deleted or not e.deleted),
+                          key=lambda e: e.t)
 
     def edit_event(self, event_id: int, who: str, reason: str, **changes: Any) -> ClinicalEvent:
         """Change an event; the audit row keeps who, when, why and what it was before."""
@@ -511,22 +490,10 @@ class NurseSession:
             raise ValidationError("who", "enter your initials to edit the record")
         with self._lock:
             self._check_open()
-            old = self._events.get(event_id)
-            if old is None or old.deleted:
-                raise SessionError(f"no event {event_id} to edit")
-            if old.category == "addendum":
-                raise SessionError("an addendum cannot be edited")
-            changes = check_event_edit(old, changes, self.now())
-            new = replace(old, **changes)
-            if new == old:
-                return old
-            self._journal.update("clinical_events", event_id, changes)
-            self._events[event_id] = new
-            self._audit(
-                self.now(), who.strip(), "edit", "clinical_events", event_id, old.fields(), new.fields(),
-                reason.strip() or None,
-            )
-        self._notify()
+            old = self._book.events.get(event_id)
+            new = self._book.edit_event(event_id, who.strip(), reason.strip(), changes, self.now())
+        if new is not old:
+            self._notify()
         return new
 
     def delete_event(self, event_id: int, who: str, reason: str) -> None:
@@ -537,60 +504,37 @@ class NurseSession:
             raise ValidationError("who", "enter your initials to edit the record")
         with self._lock:
             self._check_open()
-            old = self._events.get(event_id)
-            if old is None or old.deleted:
-                raise SessionError(f"no event {event_id} to delete")
-            self._journal.update("clinical_events", event_id, {"deleted": 1})
-            self._events[event_id] = replace(old, deleted=True)
-            self._audit(self.now(), who.strip(), "delete", "clinical_events", event_id, old.fields(), None,
-                        reason.strip())
+            self._book.delete_event(event_id, who.strip(), reason.strip(), self.now())
         self._notify()
 
-    # -- scales --------------------------------------------------------------------------------------
     def record_scale(
         self, scale: str, score: float, detail: str | None = None, t: float | None = None, who: str | None = None,
     ) -> ScaleEntry:
-        value = check_scale_score(scale, score)
+        check_scale_score(scale, score)  # before the lock: a slip is told even on a closed session
         with self._lock:
             self._check_open()
-            t = self.now() if t is None else t
-            entry = ScaleEntry(self._next_id("scales"), t, scale, value, (detail or "").strip() or None,
-                               self.acting(who))
-            row = asdict(entry)
-            row.pop("deleted")
-            self._journal.insert("scales", row)
-            self._scales[entry.id] = entry
-            self._audit(t, entry.who, "create", "scales", entry.id, None, {"scale": scale, "score": score})
+            entry = self._book.add_scale(self.now() if t is None else t, self.acting(who), scale, score, detail)
         self._notify()
         return entry
 
     def edit_scale(self, entry_id: int, score: float, who: str, reason: str) -> ScaleEntry:
         with self._lock:
             self._check_open()
-            old = self._scales.get(entry_id)
-            if old is None:
-                raise SessionError(f"no scale entry {entry_id}")
-            value = check_scale_score(old.scale, score)
-            if not who.strip():
-                raise ValidationError("who", "enter your initials to edit the record")
-            new = replace(old, score=value)
-            self._journal.update("scales", entry_id, {"score": value})
-            self._scales[entry_id] = new
-            self._audit(self.now(), who.strip(), "edit", "scales", entry_id, {"score": old.score},
-                        {"score": new.score}, reason.strip() or None)
+            new = self._book.edit_scale(entry_id, score, who, reason, self.now())
         self._notify()
         return new
 
     def scales(self, scale: str | None = None) -> list[ScaleEntry]:
         with self._lock:
-            return sorted((s for s in self._scales.values() if scale is None or s.scale == scale), key=lambda s: s.t)
+            return sorted((s for s in self._book.scales.values() if scale is None or s.scale == scale),
+                          key=lambda s: s.t)
 
     # -- what is due (rules.py) ------------------------------------------------------------------------
     def moaas_next_due(self, t: float | None = None) -> float | None:
         with self._lock:
             t = self.now() if t is None else t
             start = self.infusion.started_at
-            last = rules.last_scale(self._scales.values(), "moaas", since=start) if start is not None else None
+            last = rules.last_scale(self._book.scales.values(), "moaas", since=start) if start is not None else None
             return rules.moaas_next_due(self.infusion.phase_at(t), start, None if last is None else last.t)
 
     def cadss_due(self, t: float | None = None) -> bool:
@@ -598,7 +542,8 @@ class NurseSession:
         with self._lock:
             t = self.now() if t is None else t
             start = self.infusion.started_at
-            recorded = start is not None and rules.last_scale(self._scales.values(), "cadss", since=start) is not None
+            scales = self._book.scales.values()
+            recorded = start is not None and rules.last_scale(scales, "cadss", since=start) is not None
             return rules.cadss_due(t, self.infusion.phase_at(t), start, self.infusion.stopped_at,
                                    self.infusion.remaining_s(t), recorded)
 
@@ -624,8 +569,8 @@ class NurseSession:
             t = self.now() if t is None else t
             out = rules.infusion_markers(self._infusion_log, t, self.infusion.stopped_at,
                                          self.infusion.observation_s, self.infusion.discharged_at)
-            out += [(e.t, e.category, e.label) for e in self._events.values() if not e.deleted]
-            out += [(s.t, "scale", s.label) for s in self._scales.values()]
+            out += [(e.t, e.category, e.label) for e in self._book.events.values() if not e.deleted]
+            out += [(s.t, "scale", s.label) for s in self._book.scales.values()]
             out.sort(key=lambda m: m[0])
             return out
 
@@ -643,8 +588,8 @@ class NurseSession:
             "infusion_stop": self.infusion.stopped_at,
             "baseline": self._baseline,
             "latest": self._latest,
-            "scales": list(self._scales.values()),
-            "events": list(self._events.values()),
+            "scales": list(self._book.scales.values()),
+            "events": list(self._book.events.values()),
             "escort": bool(self.setup.escort),
         }
         return [rules.assess_discharge_item(item, t, **facts) for item in self.discharge_items]
@@ -661,20 +606,10 @@ class NurseSession:
             if self.infusion.stopped_at is None:
                 raise DischargeError("stop the infusion before discharge")
             assessment = {c.item.key: c for c in self._assess_all(t)}
-            unmet = [i.label for i in self.discharge_items if not checked.get(i.key, False)]
             reason = (override_reason or "").strip()
-            if unmet and not reason:
-                raise DischargeError("not met: " + "; ".join(unmet))
-            # the minimum observation time is a fact, not a judgement: ticking it does not make it so
-            obs_left = self.infusion.observation_remaining_s(t) or 0.0
-            if obs_left > 0 and not reason:
-                raise DischargeError(
-                    f"the minimum observation time has not elapsed ({format_duration(obs_left)} of "
-                    f"{self.observation_min:g} min to go): give the reason for discharging early"
-                )
-            checklist = rules.discharge_checklist(
+            checklist = rules.signed_checklist(
                 self.discharge_items, checked, assessment, reason, self.infusion.observation_elapsed_s(t),
-                self.observation_min, obs_left,
+                self.observation_min, self.infusion.observation_remaining_s(t) or 0.0,
             )
             try:
                 self.infusion.discharge(t)
@@ -693,8 +628,8 @@ class NurseSession:
             except InfusionTransitionError as exc:
                 log.warning("ignoring inconsistent infusion record %r at %s: %s", action, t, exc)
             self._infusion_log.append((t, action, reason))
-        self._events = {e.id: e for e in r.events}
-        self._scales = {s.id: s for s in r.scales}
+        self._book.events = {e.id: e for e in r.events}
+        self._book.scales = {s.id: s for s in r.scales}
         self._ids.update(r.max_ids)
         self._last_nibp, self._latest, self._closed = r.last_nibp, dict(r.latest), r.discharged
         self._confirmed_volume, self._on_duty, self.prestart = r.confirmed_volume, r.on_duty, r.prestart
