@@ -13,7 +13,7 @@ APT_RUN=(libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 li
 # xvfb, openbox, xdotool, imagemagick, x11-utils: the real-desktop tests (tests/desktop) run the app under a
 # window manager, send it real keys and read the screen
 APT_TEST=(pulseaudio pulseaudio-utils libasound2-plugins socat poppler-utils xvfb xauth openbox xdotool imagemagick
-          x11-utils)
+          x11-utils mosquitto mosquitto-clients)
 
 say() { printf 'kapmonitor setup: %s\n' "$*" >&2; }
 
