@@ -151,3 +151,23 @@ def test_the_report_modules_stay_small() -> None:
             if isinstance(node, ast.FunctionDef) and node.end_lineno and node.end_lineno - node.lineno + 1 > 80:
                 too_long[f"{path.relative_to(PACKAGE)}:{node.name}"] = node.end_lineno - node.lineno + 1
     assert too_long == {}
+
+
+def test_the_painter_draws_only_the_reports_content() -> None:
+    """Past its entry point (writer.py), kapmonitor/report_pdf reads nothing but the content objects of
+    kapmonitor/export/report: no record, no alarm profile, no ui/ (a layer that only draws)."""
+    offenders = {}
+    for path in (PACKAGE / "report_pdf").glob("*.py"):
+        if path.name in ("writer.py", "__init__.py"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        outside = [
+            m for m in modules
+            if m.startswith("kapmonitor") and not m.startswith(("kapmonitor.export.report", "kapmonitor.report_pdf"))
+        ]  # fmt: skip
+        if outside:
+            offenders[path.name] = outside
+    assert offenders == {}
+    assert {p.name for p in (PACKAGE / "report_pdf").glob("*.py")} >= {"chart.py", "page.py", "summary.py", "tables.py"}
