@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from kapmonitor.course.schedule import (
-    DONE, DUE, OVERDUE, ScheduleSettings, ScheduleSettingsError, add_months, due_within, load_settings, schedule,
+    DONE,
+    DUE,
+    OVERDUE,
+    ScheduleSettings,
+    ScheduleSettingsError,
+    add_months,
+    due_within,
+    load_settings,
+    schedule,
 )
 
 D = dt.date

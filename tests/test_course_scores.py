@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from kapmonitor.course import outcomes
 from kapmonitor.course.instruments import (
-    BDI_II, INSTRUMENTS, MADRS, PHQ_9, PHQ9_ITEMS, InstrumentError, check_score, instrument, needs_safety_prompt,
+    BDI_II,
+    INSTRUMENTS,
+    MADRS,
+    PHQ9_ITEMS,
+    PHQ_9,
+    InstrumentError,
+    check_score,
+    instrument,
+    needs_safety_prompt,
 )
 from kapmonitor.course.outcomes import ScorePoint, assess, change_pct
 

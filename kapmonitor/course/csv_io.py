@@ -104,7 +104,7 @@ def check_rows(store: CourseStore, rows: list[tuple[int, dict[str, str]]], defau
 
     errors: list[str] = []
     out: list[NewScore] = []
-    plans: dict[str, tuple[list[schedule.FollowUp], set[tuple[str, str]], set[tuple[str, str, str, int]]]] = {}
+    plans: dict[str, tuple[list[schedule.FollowUp], set[tuple[str, str]], set[tuple[str, str, int]]]] = {}
     for line, cells in rows:
         try:
             if "__error__" in cells:
@@ -118,12 +118,12 @@ def check_rows(store: CourseStore, rows: list[tuple[int, dict[str, str]]], defau
                                     cells.get("timepoint") or None, who, cells.get("note"), today, source="import")
             if score.pseudonym not in plans:
                 summary = build(store, score.pseudonym, today, settings, sessions_folder)
-                existing = {(s.instrument, s.date.isoformat(), s.timepoint, s.total) for s in summary.scores}
+                existing = {(s.instrument, s.date.isoformat(), s.total) for s in summary.scores}
                 plans[score.pseudonym] = (list(summary.follow_up), set(), existing)
             items, taken, existing = plans[score.pseudonym]
             if not score.timepoint:
                 score = replace(score, timepoint=infer_timepoint(items, score.instrument, score.date, taken))
-            key = (score.instrument, score.date.isoformat(), score.timepoint, score.total)
+            key = (score.instrument, score.date.isoformat(), score.total)  # the same score again, any time point
             if key in existing:
                 raise CourseInputError(f"already recorded ({score.instrument} {score.total} on {score.date})")
             existing.add(key)
