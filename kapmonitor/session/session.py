@@ -30,19 +30,7 @@ from kapmonitor.model.events import Emitter
 from kapmonitor.model.parameters import NIBP_PARAMETERS, Parameter
 from kapmonitor.model.samples import Item, Source, Status, VitalSample
 from kapmonitor.session import rules
-from kapmonitor.session.catalogues import (
-    DEFAULT_DISCHARGE_ITEMS,
-    MANUAL_PARAMETERS,
-    NOT_SIGNED_IN,
-    QUICK_INTERVENTIONS,
-    ROUTES,
-    SCALES,
-    SEVERITIES,
-    SIDE_EFFECTS,
-    DischargeItem,
-    QuickIntervention,
-    ScaleSpec,
-)
+from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, MANUAL_PARAMETERS, NOT_SIGNED_IN, DischargeItem
 from kapmonitor.session.entries import (
     EDITABLE_EVENT_FIELDS,
     ClinicalEvent,
@@ -64,26 +52,10 @@ from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError, 
 from kapmonitor.session.journal import SessionJournal
 from kapmonitor.session.model import SessionSetup, ValidationError, check_initials, dose_plan
 from kapmonitor.session.restore import ID_TABLES, Restored, read_restored
-from kapmonitor.session.rules import (
-    CADSS_WINDOW_AFTER_END_S,
-    CADSS_WINDOW_BEFORE_END_S,
-    MOAAS_INTERVAL_S,
-    DischargeCheck,
-    NibpSchedule,
-    Prompt,
-)
+from kapmonitor.session.rules import DischargeCheck, NibpSchedule, Prompt
 from kapmonitor.session.storage import STATUS_OPEN
 
 log = logging.getLogger(__name__)
-
-# the names the panels and tests import from here (their homes are catalogues, entries and rules)
-__all__ = [
-    "CADSS_WINDOW_AFTER_END_S", "CADSS_WINDOW_BEFORE_END_S", "DEFAULT_DISCHARGE_ITEMS", "MANUAL_PARAMETERS",
-    "MOAAS_INTERVAL_S", "NOT_SIGNED_IN", "QUICK_INTERVENTIONS", "ROUTES", "SCALES", "SEVERITIES", "SIDE_EFFECTS",
-    "ClinicalEvent", "DischargeCheck", "DischargeError", "DischargeItem", "NibpSchedule", "NurseSession",
-    "PrestartBlockedError", "PrestartCheck", "PrestartOutcome", "Prompt", "QuickIntervention", "RecordSink",
-    "ScaleEntry", "ScaleSpec", "SessionClosedError", "SessionError", "interpret_prestart",
-]
 
 
 class NurseSession:

@@ -32,17 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapmonitor.session.catalogues import QUICK_INTERVENTIONS, ROUTES, SEVERITIES, SIDE_EFFECTS, QuickIntervention
 from kapmonitor.session.model import ValidationError
-from kapmonitor.session.session import (
-    QUICK_INTERVENTIONS,
-    ROUTES,
-    SEVERITIES,
-    SIDE_EFFECTS,
-    ClinicalEvent,
-    NurseSession,
-    QuickIntervention,
-    SessionError,
-)
+from kapmonitor.session.session import ClinicalEvent, NurseSession, SessionError
 from kapmonitor.ui.session_common import (
     OK,
     WARN,

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from kapmonitor.session.catalogues import SCALES
 from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.model import ValidationError
-from kapmonitor.session.session import SCALES, NurseSession, SessionError
+from kapmonitor.session.session import NurseSession, SessionError
 from kapmonitor.ui.session_common import (
     FieldBox,
     NumberInputError,
