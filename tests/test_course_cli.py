@@ -190,6 +190,10 @@ def test_item9_prompt_is_listed_until_a_clinician_acknowledges_it(course: Env) -
     (("show", "KAP-NOBODY"), "no course for pseudonym"),
     (("export", "KAP-NOBODY", "-o", "OUT"), "no course for pseudonym"),
     (("export", PSEUDONYM, "--format", "pdf", "-o", "OUT"), "unknown course export format 'pdf'"),
+    (("import", "MISSING.csv"), "no such file"),
+    (("due", "--within", "-3"), "zero or more"),
+    (("record", PSEUDONYM, "--instrument", "phq-9", "--items", "1,1,1"), "9 item answers"),
+    (("record", PSEUDONYM, "--instrument", "bdi-ii", "--items", "1,1,1,1,1,1,1,1,1"), "only the total"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(course: Env, args: tuple[str, ...], words: str) -> None:
     before = course.dump()

@@ -183,6 +183,9 @@ def _record(args: argparse.Namespace) -> int:
         inst = instrument(score.instrument)
         print(f"recorded {inst.name} {score.total} ({inst.severity(score.total)}) for {score.pseudonym} on "
               f"{score.date.isoformat()}, {score.timepoint} (score {score_id})")
+        if inst.item9 and score.item9 is None:
+            print(f"note: {inst.name} item 9 (suicidal thoughts) was not recorded; give it with --item9 to have it "
+                  "checked", file=sys.stderr)
         if prompt_id is not None:
             print(f"SAFETY: {inst.name} item 9 = {score.item9} (suicidal thoughts): a clinician must see this "
                   f"today and acknowledge it: kapmonitor course ack {score.pseudonym} {prompt_id} --by INITIALS",

@@ -179,9 +179,3 @@ def to_json(summary: CourseSummary) -> dict[str, Any]:
 CSV_COLUMNS = ("pseudonym", "date", "timepoint", "instrument", "total", "item9", "severity",
                "change_from_baseline_pct", "response", "remission", "who", "note")
 
-
-def csv_rows(summary: CourseSummary) -> list[dict[str, Any]]:
-    """One row per score (the columns of CSV_COLUMNS)."""
-    return [{k: ({True: "yes", False: "no"}.get(r[k], r[k]) if k in ("response", "remission") else r.get(k))
-             for k in CSV_COLUMNS if k != "pseudonym"} | {"pseudonym": summary.course.pseudonym}
-            for r in outcome_rows(summary)]
