@@ -124,6 +124,10 @@ def test_bed_selection_by_pv1_3_and_by_device_id() -> None:
     bed6 = msg(HR.format(v="90", st="R"), pv1="ICU^^6").replace(b"0011223344556677", b"0011223344556688")
     by_bed = Hl7Decoder(bed="6")
     assert vitals(bed5, by_bed) == [] and [s.value for s in vitals(bed6, by_bed)] == [90.0]
+    by_whole_pv1 = Hl7Decoder(bed="ICU^^5")
+    assert [s.value for s in vitals(bed5, by_whole_pv1)] == [70.0] and vitals(bed6, by_whole_pv1) == []
+    by_unit = Hl7Decoder(bed="ICU")  # the unit every bed shares chooses no bed at all
+    assert vitals(bed5, by_unit) == [] and vitals(bed6, by_unit) == []
     by_device = Hl7Decoder(device="0011223344556677")
     assert [s.value for s in vitals(bed5, by_device)] == [70.0] and vitals(bed6, by_device) == []
     first_seen = Hl7Decoder()
@@ -131,6 +135,24 @@ def test_bed_selection_by_pv1_3_and_by_device_id() -> None:
     result = first_seen.decode_message(bed5, 0.0)
     assert result.ack_code == "AA" and not result.for_this_bed  # acknowledged, never mixed in
     assert [i.code for i in result.items if isinstance(i, DeviceNotice)] == ["hl7-other-bed"]
+
+
+def test_a_second_sender_claiming_the_chosen_bed_is_not_mixed_in() -> None:
+    decoder = Hl7Decoder(bed="5")
+    first = msg(HR.format(v="70", st="R") + "|||||||0011223344556677^MON-A", pv1="ICU^^5")
+    second = msg(HR.format(v="120", st="R") + "|||||||00112233445566FF^MON-B", pv1="ICU^^5")
+    assert [s.value for s in vitals(first, decoder)] == [70.0]
+    assert vitals(second, decoder) == []
+    assert [s.value for s in vitals(first, decoder)] == [70.0]
+
+
+def test_a_monitor_keeps_its_record_when_its_bed_label_changes() -> None:
+    """A monitor naming itself in OBX-18 stays the same sender when the nurse admits the patient on it."""
+    decoder = Hl7Decoder()
+    before = msg(HR.format(v="70", st="R") + "|||||||0011223344556677^MON-A", pv1="")
+    after = msg(HR.format(v="72", st="R") + "|||||||0011223344556677^MON-A", pv1="ICU^^5")
+    assert [s.value for s in vitals(before, decoder)] == [70.0]
+    assert [s.value for s in vitals(after, decoder)] == [72.0]
 
 
 def test_character_sets_from_msh18() -> None:

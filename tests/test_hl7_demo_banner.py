@@ -14,8 +14,9 @@ from kapmonitor.ui import demo_banner
 from kapmonitor.ui.demo_banner import DemoWatch, install_demo_banner
 
 DEMO = (PROTOCOLS / "hl7" / "mindray_vs900_demo_mode.hl7").read_bytes()
+# the same VS-900 (its id in MSH-3 and OBX-18) out of demo mode
 PATIENT = (PROTOCOLS / "hl7" / "mindray_vs900_nibp_capture.hl7").read_bytes().replace(
-    b"MINDRAY_VS900^00A0370098007A80", b"MINDRAY_VS900^00A0370098006640").replace(b"PV1||I||", b"PV1||I|INTER^^1^1|")
+    b"00A0370098007A80", b"00A0370098006640").replace(b"PV1||I||", b"PV1||I|INTER^^1^1|")
 
 
 class Window(QMainWindow):

@@ -261,18 +261,24 @@ class Hl7Decoder(Decoder):
         return ids
 
     def _sender_key(self, msg: Message) -> str:
-        return f"{self._pv1_3(msg)}|{msg.msh.raw(3)}|{msg.msh.raw(4)}"
+        """Who sent this: the originating monitors (OBX-18) when named, else sender and bed (PV1-3)."""
+        devices = sorted({c.strip().upper() for seg in msg.segments if seg.name == "OBX"
+                          for c in seg.components(18)[:1] if c.strip()})
+        if devices:
+            return "device:" + ",".join(devices)
+        return f"sender:{msg.msh.raw(3)}|{msg.msh.raw(4)}|{self._pv1_3(msg)}"
 
     def _accepts(self, msg: Message, key: str, t: float, notices: list[Item]) -> bool:
         if self.bed is not None:
+            # the whole PV1-3 or its bed component: never a unit name that every bed shares
             pv1 = msg.first("PV1")
-            names = {self._pv1_3(msg).strip()}
-            if pv1 is not None:
-                names.update(c.strip() for c in pv1.components(3) if c.strip())
-            ok = self.bed in names
+            names = {self._pv1_3(msg).strip(), pv1.component(3, 3).strip() if pv1 is not None else ""}
+            ok = self.bed in names - {""}
         elif self.device is not None:
             ok = self.device in self._device_ids(msg)
         else:
+            ok = True
+        if ok:  # one sender only, even if a second one claims the same bed
             if self._locked_key is None:
                 self._locked_key = key
             ok = key == self._locked_key
