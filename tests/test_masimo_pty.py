@@ -164,3 +164,24 @@ def test_connection_dialog_offers_masimo_with_its_serial_defaults_and_tests_it(q
     assert result is not None and result.ok, result.summary()
     assert Parameter.SPO2 in result.values and dlg.result_label.text().startswith("Connected:")
     assert dlg.selection() == ConnectionChoice("masimo-ascii1", pty.pc_end, 9600)
+
+
+def test_link_states_connected_then_no_data_when_the_oximeter_stops(pty: PtyPair) -> None:
+    from kapmonitor.acquisition.dispatcher import Dispatcher
+    from kapmonitor.acquisition.reader import ReaderThread
+
+    links = Links()
+    dispatcher = Dispatcher()
+    dispatcher.add_listener(links)
+    driver = MasimoAscii1Driver(DriverOptions(port=pty.pc_end), RealClock())
+    reader = ReaderThread(driver, dispatcher, no_data_after=1.0, backoff_min=0.1, backoff_max=0.4)
+    emulator = Sensor(pty.monitor_end, "on")
+    reader.start()
+    try:
+        assert wait_for(lambda: LinkState.CONNECTED in links.states, 10.0)
+        emulator.halt()  # the oximeter switched off; the cable stays
+        assert wait_for(lambda: LinkState.NO_DATA in links.states, 10.0)
+    finally:
+        emulator.halt()
+        reader.stop()
+    assert links.states.index(LinkState.CONNECTED) < links.states.index(LinkState.NO_DATA)
