@@ -35,6 +35,7 @@ def run(quick: bool) -> list[Figure]:
     from kapmonitor.alarms.model import AlarmEvent, AlarmEventType
     from kapmonitor.alarms.profile import Priority, default_profile
     from kapmonitor.alarms.supervisor import AlarmSupervisor
+    from kapmonitor.bedside import WindowFacts
     from kapmonitor.drivers.base import DriverOptions
     from kapmonitor.drivers.ge_s5 import protocol as p
     from kapmonitor.drivers.ge_s5.emulator import GeS5MonitorState
@@ -57,8 +58,8 @@ def run(quick: bool) -> list[Figure]:
     engine = pipeline.alarms
     assert engine is not None
     supervisor = AlarmSupervisor(engine)
-    window = MainWindow(pipeline.trends, engine.profile, session_start=clock.now(), now_fn=clock.now,
-                        simulated=False, device_text="GE S/5 (benchmark pty)", engine=engine)
+    window = MainWindow(WindowFacts(pipeline.trends, engine.profile, session_start=clock.now(), now_fn=clock.now,
+                        simulated=False, device="GE S/5 (benchmark pty)", engine=engine))
     window.resize(1280, 800)
     window.show()
     bar = window.alarm_bar

@@ -64,6 +64,7 @@ def run(quick: bool) -> list[Figure]:
     from kapmonitor.alarms.profile import default_profile
     from kapmonitor.audio.player import AudioPlayer, device_rate, sounddevice_stream
     from kapmonitor.audio.sources import TrackSpec
+    from kapmonitor.bedside import WindowFacts
     from kapmonitor.drivers.base import DriverOptions
     from kapmonitor.drivers.registry import create_driver
     from kapmonitor.model.clock import RealClock
@@ -102,8 +103,9 @@ def run(quick: bool) -> list[Figure]:
     assert pipeline.alarms is not None
     now = clock.now()
     fill_trends(pipeline.trends, now, 4.0)
-    window = MainWindow(pipeline.trends, pipeline.alarms.profile, session_start=now - 4 * 3600, now_fn=clock.now,
-                        simulated=True, device_text="Simulated monitor (benchmark)", engine=pipeline.alarms)
+    window = MainWindow(WindowFacts(
+            pipeline.trends, pipeline.alarms.profile, session_start=now - 4 * 3600, now_fn=clock.now,
+                        simulated=True, device="Simulated monitor (benchmark)", engine=pipeline.alarms))
     window.resize(1280, 800)
     window.show()
     pipeline.start()

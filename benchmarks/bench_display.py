@@ -43,6 +43,7 @@ def run(quick: bool) -> list[Figure]:
 
     from kapmonitor.alarms.profile import default_profile
     from kapmonitor.alarms.supervisor import AlarmSupervisor
+    from kapmonitor.bedside import WindowFacts
     from kapmonitor.drivers.base import DriverOptions
     from kapmonitor.drivers.registry import create_driver
     from kapmonitor.model.clock import RealClock
@@ -64,9 +65,9 @@ def run(quick: bool) -> list[Figure]:
     fed = fill_trends(pipeline.trends, now, TREND_HOURS)
     fill_s = time.perf_counter() - t0
     supervisor = AlarmSupervisor(pipeline.alarms)
-    window = MainWindow(pipeline.trends, pipeline.alarms.profile, session_start=now - TREND_HOURS * 3600,
-                        now_fn=clock.now, simulated=True, device_text="Simulated monitor (benchmark)",
-                        engine=pipeline.alarms)
+    window = MainWindow(WindowFacts(pipeline.trends, pipeline.alarms.profile, session_start=now - TREND_HOURS * 3600,
+                        now_fn=clock.now, simulated=True, device="Simulated monitor (benchmark)",
+                        engine=pipeline.alarms))
     window.resize(1280, 800)
     window.show()
     pipeline.start()

@@ -15,6 +15,7 @@ from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.profile import default_profile
 from kapmonitor.audio.controller import MusicController, MusicSettings
 from kapmonitor.audio.playlist import Playlist
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
@@ -26,8 +27,8 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     t0 = 1_800_000_000.0
     engine = AlarmEngine(default_profile(), ManualClock(t0))
-    nurse = MainWindow(TrendStore(), default_profile(), session_start=t0, now_fn=lambda: t0, simulated=True,
-                       device_text="test", engine=engine)
+    nurse = MainWindow(WindowFacts(TrendStore(), default_profile(), session_start=t0, now_fn=lambda: t0, simulated=True,
+                       device="test", engine=engine))
     install_window_placement(nurse)
     nurse.move(0, 0)
     nurse.show()

@@ -46,6 +46,7 @@ def pty_pair(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_hypertensive_infusion_raises_high_alarm_on_screen(qtbot, pty_pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.bedside import WindowFacts
     from kapmonitor.ui.main_window import MainWindow
 
     monitor_end, our_end = pty_pair
@@ -67,8 +68,8 @@ def test_hypertensive_infusion_raises_high_alarm_on_screen(qtbot, pty_pair, tmp_
 
     engine.add_listener(note)
     supervisor = AlarmSupervisor(engine)
-    window = MainWindow(pipeline.trends, engine.profile, session_start=clock.now(), now_fn=clock.now,
-                        simulated=False, device_text="GE S/5 emulator", engine=engine)
+    window = MainWindow(WindowFacts(pipeline.trends, engine.profile, session_start=clock.now(), now_fn=clock.now,
+                        simulated=False, device="GE S/5 emulator", engine=engine))
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()

@@ -65,7 +65,7 @@ def test_the_app_starts_on_the_built_in_limits_and_says_so(qtbot, tmp_path: Path
     try:
         window = app.window
         qtbot.addWidget(window)
-        assert app.alarms.profile.limits == default_profile().limits
+        assert app.bedside.alarms.profile.limits == default_profile().limits
         banner = window.profile_banner  # type: ignore[attr-defined]
         assert banner is not None and banner.isVisible()
         assert reason in banner.text() and "built-in default" in banner.text()

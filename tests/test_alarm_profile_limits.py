@@ -217,6 +217,6 @@ def test_the_alarm_area_names_an_alarm_switched_off(qtbot, tmp_path: Path, monke
         app.alarm_ui.apply_limit_change(off, "AB", "test (alarm switched off; PIN entered by Dr Admin)")
         qtbot.waitUntil(lambda: "SpO\u2082 high-priority low alarm OFF" in bar.notice_label.text(), timeout=3000)
         assert bar.notice_label.isVisible()
-        assert Parameter.SPO2 in {r.parameter for r in app.alarms.profile.limits}
+        assert Parameter.SPO2 in {r.parameter for r in app.bedside.alarms.profile.limits}
     finally:
         app.stop()

@@ -90,13 +90,13 @@ def test_the_record_keeps_the_profile_at_start_and_at_every_change(qtbot, tmp_pa
         qtbot.addWidget(app.window)
         banner = app.window.profile_banner  # type: ignore[attr-defined]
         assert banner is not None and banner.isVisible() and "differs from the signed-off" in banner.text()
-        new = app.alarms.profile.with_rule(0, app.alarms.profile.limits[0])
+        new = app.bedside.alarms.profile.with_rule(0, app.bedside.alarms.profile.limits[0])
         from dataclasses import replace
 
         new = replace(new, rise=replace(new.rise, systolic=45.0))
         app.alarm_ui.apply_limit_change(new, "AB", "known hypertension")
         assert not app.alarm_ui.pin_store.verify("000000", "Eve", "edit the clinic alarm profile")
-        assert app.pipeline.recorder.flush()
+        assert app.bedside.pipeline.recorder.flush()
     finally:
         app.stop()
     conn = sqlite3.connect(db)

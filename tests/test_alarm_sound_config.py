@@ -7,8 +7,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from kapmonitor.alarms.engine import AlarmEngine
-from kapmonitor.alarms.profile import default_profile
 from kapmonitor.alarms.sound_config import AlarmSoundConfig, load_alarm_sound_config, same_output
 from kapmonitor.alarms.sounder import DEFAULT_VOLUME
 from kapmonitor.model.clock import ManualClock
@@ -49,19 +47,25 @@ def test_same_output() -> None:
     assert not same_output("Speakers", "USB Headset")
 
 
-def test_notice_while_music_plays_on_the_alarm_output(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_notice_while_music_plays_on_the_alarm_output(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.bedside import Bedside
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.simulator import SimulatedMonitor
     from kapmonitor.ui.alarm_bar import AlarmBar
     from kapmonitor.ui.app import MonitorApplication
 
+    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
     bar = AlarmBar()
     qtbot.addWidget(bar)
-    app = object.__new__(MonitorApplication)  # only the notice logic, on a real alarm bar
-    app.window = SimpleNamespace(alarm_bar=bar)
-    app.alarms = AlarmEngine(default_profile(), ManualClock(0.0))
-    app.sound_config, app.sound_config_problem = AlarmSoundConfig(device=None), None
+    clock = ManualClock(0.0)
+    bedside = Bedside(SimulatedMonitor(DriverOptions(), clock), clock, tmp_path / "s.db", music=False)
+    bedside.sound_config, bedside.sound_config_problem = AlarmSoundConfig(device=None), None
     state = SimpleNamespace(value="stopped")
     player = SimpleNamespace(device=None)
-    app.music_ui = SimpleNamespace(controller=SimpleNamespace(state=state), music=SimpleNamespace(player=player))
+    bedside.music = SimpleNamespace(controller=SimpleNamespace(state=state), player=player)  # type: ignore[assignment]
+    app = object.__new__(MonitorApplication)  # only the notice logic, on a real alarm bar
+    app.window = SimpleNamespace(alarm_bar=bar)  # type: ignore[assignment]
+    app.bedside = bedside
     app._update_output_notice(0.0)
     assert bar.notice_label.text() == ""
     state.value = "playing"

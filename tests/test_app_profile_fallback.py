@@ -35,7 +35,7 @@ def test_broken_profile_starts_on_the_default_and_says_so(qtbot, tmp_path: Path,
     try:
         window = app.window
         qtbot.addWidget(window)
-        assert app.alarms.profile.limits == default_profile().limits  # limits in force
+        assert app.bedside.alarms.profile.limits == default_profile().limits  # limits in force
         banner = window.profile_banner  # type: ignore[attr-defined]
         assert banner is not None and banner.isVisible()
         assert reason in banner.text() and "built-in default" in banner.text()

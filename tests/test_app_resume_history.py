@@ -15,7 +15,8 @@ from kapmonitor.recording.recorder import SessionRecorder
 
 
 def test_a_resumed_record_shows_its_earlier_vitals(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from kapmonitor.ui.app import MonitorApplication, load_history
+    from kapmonitor.recording.reader import read_history
+    from kapmonitor.ui.app import MonitorApplication
 
     monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
@@ -26,7 +27,7 @@ def test_a_resumed_record_shows_its_earlier_vitals(qtbot, tmp_path: Path, monkey
         rec.on_items(run_patient_for(SimulatedPatient(start, "normal", seed=4), 1200))
         rec.flush()
     recorded_hr = sqlite3.connect(db).execute("SELECT count(*) FROM samples WHERE parameter = 'hr'").fetchone()[0]
-    history, first = load_history(db)
+    history, first = read_history(db)
     assert first == start and sum(s.parameter is Parameter.HR for s in history) == recorded_hr
 
     app = MonitorApplication(SimulatedMonitor(DriverOptions(), clock), clock, db, None)
@@ -34,7 +35,7 @@ def test_a_resumed_record_shows_its_earlier_vitals(qtbot, tmp_path: Path, monkey
     try:
         window = app.window
         qtbot.addWidget(window)
-        assert app.session_start == start
+        assert app.bedside.session_start == start
         window.refresh_trend()
         x, y = window.trend_plot.hr_curve.getOriginalDataset()
         assert np.count_nonzero(np.isfinite(y)) >= recorded_hr and x[0] < 1.0  # from minute 0, not the restart
@@ -43,8 +44,8 @@ def test_a_resumed_record_shows_its_earlier_vitals(qtbot, tmp_path: Path, monkey
 
 
 def test_no_history_for_a_new_or_unreadable_file(tmp_path: Path) -> None:
-    from kapmonitor.ui.app import load_history
+    from kapmonitor.recording.reader import read_history
 
-    assert load_history(tmp_path / "new.db") == ([], None)
+    assert read_history(tmp_path / "new.db") == ([], None)
     (tmp_path / "junk.db").write_bytes(b"not a database" * 50)
-    assert load_history(tmp_path / "junk.db") == ([], None)
+    assert read_history(tmp_path / "junk.db") == ([], None)

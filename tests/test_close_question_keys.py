@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from kapmonitor.alarms.profile import default_profile
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
 
@@ -18,8 +19,9 @@ T0 = 1_800_000_000.0
 
 
 def ask(qtbot) -> tuple[MainWindow, QMessageBox]:  # type: ignore[no-untyped-def]
-    window = MainWindow(TrendStore(), default_profile(), session_start=T0, now_fn=lambda: T0, simulated=False,
-                        device_text="test")
+    window = MainWindow(WindowFacts(
+            TrendStore(), default_profile(), session_start=T0, now_fn=lambda: T0, simulated=False,
+                        device="test"))
     qtbot.addWidget(window)
     window.show()
     window.start()

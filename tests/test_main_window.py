@@ -8,6 +8,7 @@ import pytest
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.presentation import tile_states
 from kapmonitor.alarms.profile import Priority, default_profile
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.drivers.simulator import SimulatedPatient, run_patient_for
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
@@ -28,8 +29,8 @@ class Now:
 
 
 def make_window(qtbot, store: TrendStore, now: Now, simulated: bool = True, infusion=None) -> MainWindow:  # type: ignore[no-untyped-def]
-    window = MainWindow(store, default_profile(), session_start=T0, now_fn=now, simulated=simulated,
-                        device_text="test", infusion_window_fn=infusion)
+    window = MainWindow(WindowFacts(store, default_profile(), session_start=T0, now_fn=now, simulated=simulated,
+                        device="test", infusion_window_fn=infusion))
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -72,8 +73,8 @@ def test_tile_takes_its_alarm_colour_from_the_alarm_system(qtbot) -> None:  # ty
     clock = ManualClock(T0 + 100)
     engine = AlarmEngine(default_profile(), clock)
     store = TrendStore()
-    window = MainWindow(store, default_profile(), session_start=T0, now_fn=clock.now, simulated=False,
-                        device_text="test", engine=engine)
+    window = MainWindow(WindowFacts(store, default_profile(), session_start=T0, now_fn=clock.now, simulated=False,
+                        device="test", engine=engine))
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -153,8 +154,8 @@ def test_music_bands_are_drawn_and_follow_the_track(qtbot) -> None:  # type: ign
     store = TrendStore()
     now = Now(T0 + 600)
     bands = [Band(T0 + 60, T0 + 300, "Track A")]
-    window = MainWindow(store, default_profile(), session_start=T0, now_fn=now, simulated=True,
-                        device_text="test", bands_fn=lambda t: list(bands))
+    window = MainWindow(WindowFacts(store, default_profile(), session_start=T0, now_fn=now, simulated=True,
+                        device="test", bands_fn=lambda t: [(b.start, b.end, b.label) for b in bands]))
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kapmonitor.alarms.profile import default_profile
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.drivers.masimo.driver import MasimoAscii1Driver
 from kapmonitor.drivers.simulator import SimulatedMonitor
 from kapmonitor.model.parameters import Parameter
@@ -14,8 +15,8 @@ T0 = 1_800_000_000.0
 
 
 def make_window(qtbot, store: TrendStore) -> MainWindow:  # type: ignore[no-untyped-def]
-    window = MainWindow(store, default_profile(), session_start=T0, now_fn=lambda: T0 + 60, simulated=False,
-                        device_text="Masimo")
+    window = MainWindow(WindowFacts(store, default_profile(), session_start=T0, now_fn=lambda: T0 + 60, simulated=False,
+                        device="Masimo"))
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()

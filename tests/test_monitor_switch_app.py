@@ -83,19 +83,19 @@ def test_switch_simulator_to_ge_and_back_from_the_gui(qtbot, dirs: Path, ge_moni
     try:
         window = app.window
         qtbot.addWidget(window)
-        sim_record = app.pipeline.recorder.path
+        sim_record = app.bedside.pipeline.recorder.path
         demo = app.session_controller.session
         assert demo is not None and demo.simulated and window.nibp_action.isEnabled()
         assert window.simulated_banner is not None and window.simulated_banner.isVisible()
 
         choose(qtbot, app, "ge-s5", ge_monitor, test=True)
-        assert app.driver.name == "ge-s5" and app.pipeline.reader.driver is app.driver
-        real_record = app.pipeline.recorder.path
+        assert app.bedside.driver.name == "ge-s5" and app.bedside.pipeline.reader.driver is app.bedside.driver
+        real_record = app.bedside.pipeline.recorder.path
         assert real_record != sim_record and not real_record.name.endswith("-sim.db")
         assert not window.simulated_banner.isVisible() and "SIMULATED" not in window.windowTitle()
         assert "GE Datex-Ohmeda" in window.device_label.text() and ge_monitor in window.device_label.text()
         assert app.session_controller.session is None  # the demo stays in its own record
-        assert window.store is app.pipeline.trends and window.store.latest(Parameter.HR) is None
+        assert window.store is app.bedside.pipeline.trends and window.store.latest(Parameter.HR) is None
         assert "new session record" in app.connection_menu.message.text()
         # NIBP on demand is not offered: a GE S/5 cannot start the cuff from kapmonitor
         assert not window.nibp_action.isEnabled() and window.nibp_action.toolTip() == NIBP_NOT_POSSIBLE
@@ -103,9 +103,9 @@ def test_switch_simulator_to_ge_and_back_from_the_gui(qtbot, dirs: Path, ge_moni
         assert wait_for(lambda: (qtbot.wait(50) or True) and window.store.latest(Parameter.HR) is not None, 20)
 
         choose(qtbot, app, "simulated", None)
-        assert app.driver.is_simulated and window.simulated_banner.isVisible()
+        assert app.bedside.driver.is_simulated and window.simulated_banner.isVisible()
         assert "SIMULATED" in window.windowTitle() and window.nibp_action.isEnabled()
-        back = app.pipeline.recorder.path
+        back = app.bedside.pipeline.recorder.path
         assert back.name.endswith("-sim.db") and back not in (sim_record, real_record)
         session = app.session_controller.session
         assert session is not None and session.simulated and session is not demo
@@ -220,7 +220,7 @@ def test_leaving_a_patient_mid_infusion_for_the_simulator_is_confirmed(qtbot, di
         setup = dataclasses.replace(demo_setup(), pseudonym="KAP-0007", simulated=False)
         session = app.session_controller.start_session(setup, on_duty="AB")
         session.start_infusion(who="AB", override_reason="test")
-        record = app.pipeline.recorder.path
+        record = app.bedside.pipeline.recorder.path
 
         choose(qtbot, app, "simulated", None)
         box = app.connection_menu.question
@@ -228,7 +228,7 @@ def test_leaving_a_patient_mid_infusion_for_the_simulator_is_confirmed(qtbot, di
         assert "infusion is running" in box.text() and box.defaultButton().text() == "Keep this monitor"
         qtbot.keyClick(box.focusWidget() or box, Qt.Key.Key_Return)  # Enter keeps the patient's monitor
         qtbot.waitUntil(lambda: not box.isVisible())
-        assert app.driver.name == "ge-s5" and app.pipeline.recorder.path == record
+        assert app.bedside.driver.name == "ge-s5" and app.bedside.pipeline.recorder.path == record
         assert app.session_controller.session is session
 
         choose(qtbot, app, "simulated", None)
@@ -236,8 +236,8 @@ def test_leaving_a_patient_mid_infusion_for_the_simulator_is_confirmed(qtbot, di
         qtbot.waitUntil(box.isVisible)
         go = next(b for b in box.buttons() if box.buttonRole(b) is QMessageBox.ButtonRole.DestructiveRole)
         qtbot.mouseClick(go, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: app.driver.is_simulated)
-        assert app.pipeline.recorder.path != record and window.simulated_banner.isVisible()
+        qtbot.waitUntil(lambda: app.bedside.driver.is_simulated)
+        assert app.bedside.pipeline.recorder.path != record and window.simulated_banner.isVisible()
         assert app.session_controller.session is not session  # set aside in its own record
     finally:
         shut(app)

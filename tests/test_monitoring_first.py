@@ -125,7 +125,7 @@ def test_vitals_and_alarms_run_while_the_question_is_open_then_resume(  # type: 
     try:
         window = app.window
         qtbot.addWidget(window)
-        fresh = app.pipeline.recorder.path
+        fresh = app.bedside.pipeline.recorder.path
         assert fresh != old and window.isVisible()
         app.offer_resume_soon().join(10)  # the records are read on a worker thread
         qtbot.waitUntil(lambda: getattr(app, "resume_question", None) is not None)
@@ -133,18 +133,19 @@ def test_vitals_and_alarms_run_while_the_question_is_open_then_resume(  # type: 
         assert question.isVisible() and not question.isModal()
         assert "KAP-0042" in question.list.item(0).text()
         # the question is open: vitals are shown and the desaturation alarm is raised meanwhile
-        assert wait_for(lambda: (qtbot.wait(50) or True) and spo2_alarm(app.alarms), 40)
+        assert wait_for(lambda: (qtbot.wait(50) or True) and spo2_alarm(app.bedside.alarms), 40)
         window.refresh_fast()
         assert window.spo2_tile.value_label.text().strip().isdigit()
         assert question.isVisible()
-        engine, reader = app.alarms, app.pipeline.reader
+        engine, reader = app.bedside.alarms, app.bedside.pipeline.reader
 
         question.resume_button.click()
-        assert app.pipeline.recorder.path == old
+        assert app.bedside.pipeline.recorder.path == old
         session = app.session_controller.session
         assert session is not None and session.setup.pseudonym == "KAP-0042"
-        assert app.alarms is engine and app.pipeline.reader is reader and reader.alive and spo2_alarm(engine)
-        assert window.store is app.pipeline.trends and app.session_start <= old_start + 1
+        assert app.bedside.alarms is engine and app.bedside.pipeline.reader is reader
+        assert reader.alive and spo2_alarm(engine)
+        assert window.store is app.bedside.pipeline.trends and app.bedside.session_start <= old_start + 1
         times, _ = window.store.trends[Parameter.HR].snapshot()
         assert float(times[0]) < old_start + 5  # the earlier vitals are on the trend again
         resumed_at = clock.now()
@@ -217,13 +218,13 @@ def test_a_question_put_off_can_be_asked_again_from_the_session_menu(  # type: i
         qtbot.addWidget(app.window)
         question = app.offer_resume()
         qtbot.mouseClick(question.later_button, Qt.MouseButton.LeftButton)
-        assert not question.isVisible() and app.pipeline.recorder.path != old
+        assert not question.isVisible() and app.bedside.pipeline.recorder.path != old
         assert app.resume_action in app.session_controller.menu.actions()
         app.resume_action.trigger()
         again = app.resume_question
         assert again is not question and again.isVisible()
         qtbot.mouseClick(again.resume_button, Qt.MouseButton.LeftButton)
-        assert app.pipeline.recorder.path == old and app.session_controller.session is not None
+        assert app.bedside.pipeline.recorder.path == old and app.session_controller.session is not None
         app.resume_action.trigger()  # nothing unfinished any more: said so, no question
         assert app.resume_question is again and "No unfinished session" in app.window.statusBar().currentMessage()
     finally:

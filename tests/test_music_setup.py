@@ -36,20 +36,22 @@ def test_music_config_defaults_values_clamps_and_problems(tmp_path: Path) -> Non
 def test_session_music_and_menu_without_a_sound_card(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("KAPMONITOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
+    from kapmonitor.audio.session_music import create_session_music
     from kapmonitor.ui.music_menu import install_music_ui
 
     window = QMainWindow()
     qtbot.addWidget(window)
-    window.music_menu = window.menuBar().addMenu("M&usic")  # type: ignore[attr-defined]
+    music_menu = window.menuBar().addMenu("M&usic")
     rows: list[tuple[str, dict[str, object]]] = []
 
     class Rec:
         def insert(self, table: str, row: dict[str, object]) -> None:
             rows.append((table, row))
 
-    ui = install_music_ui(window, recorder=Rec(), infusion_window_fn=lambda: None, clock=lambda: 42.0)
+    music = create_session_music(recorder=Rec(), clock=lambda: 42.0, demo=False, open_device=False)
+    ui = install_music_ui(window, music, infusion_window_fn=lambda: None, menu=music_menu)
     try:
-        assert [a.text() for a in window.music_menu.actions()] == ["Therapist window…"]  # type: ignore[attr-defined]
+        assert [a.text() for a in music_menu.actions()] == ["Therapist window…"]
         # nothing heavy until the therapist's window is wanted: no sound card, no demo generation
         assert ui.music.player._thread is None and ui.music.demo_thread is None
         ui.open_action.trigger()

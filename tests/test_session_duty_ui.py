@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from kapmonitor.alarms.profile import Priority, default_profile
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.drivers.base import DriverOptions
 from kapmonitor.drivers.simulator import SimulatedMonitor
 from kapmonitor.model.clock import ManualClock, RealClock
@@ -65,8 +66,8 @@ def fill_new_session(qtbot, dialog: NewSessionDialog, pseudonym: str) -> None:  
 
 
 def make_window(qtbot, clock: ManualClock) -> MainWindow:  # type: ignore[no-untyped-def]
-    w = MainWindow(TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=False,
-                   device_text="test")
+    w = MainWindow(WindowFacts(TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=False,
+                   device="test"))
     qtbot.addWidget(w)
     return w
 
@@ -198,7 +199,7 @@ def test_session_menu_comes_before_help(qtbot, tmp_path: Path) -> None:  # type:
 
 
 def test_alarm_actions_are_credited_to_the_nurse_on_duty(qtbot, app) -> None:  # type: ignore[no-untyped-def]
-    window, ctl, engine = app.window, app.session_controller, app.alarms
+    window, ctl, engine = app.window, app.session_controller, app.bedside.alarms
     bar = ctl.duty_bar
     assert ctl.session is not None and ctl.session.on_duty is None  # the demo's "DN" is never signed in
     assert bar.text.startswith("Not signed in")
@@ -223,8 +224,8 @@ def test_alarm_actions_are_credited_to_the_nurse_on_duty(qtbot, app) -> None:  #
     qtbot.mouseClick(bar.button, Qt.MouseButton.LeftButton)
     engine.report_technical("test-three", "test alarm three", Priority.HIGH)
     qtbot.keyClick(window.alarm_bar, Qt.Key.Key_F2)
-    path = app.pipeline.recorder.path
-    assert app.pipeline.recorder.flush()
+    path = app.bedside.pipeline.recorder.path
+    assert app.bedside.pipeline.recorder.flush()
     log = rows(path, "SELECT alarm_id, event, who FROM alarm_log WHERE who IS NOT NULL OR event LIKE 'audio%'")
     acks = {(a, w) for a, e, w in log if e == "acknowledged"}
     assert ("test-one", NOT_SIGNED_IN) in acks and ("test-two", "AB") in acks and ("test-three", "GH") in acks
@@ -236,7 +237,7 @@ def test_alarm_actions_are_credited_to_the_nurse_on_duty(qtbot, app) -> None:  #
 
 def test_new_session_on_the_simulator_starts_a_new_record(qtbot, app) -> None:  # type: ignore[no-untyped-def]
     ctl = app.session_controller
-    first = app.pipeline.recorder.path
+    first = app.bedside.pipeline.recorder.path
     demo = ctl.session
     ctl.sign_in("AB")
     assert ctl.new_action.isEnabled()  # the simulator's demo session does not lock the menu
@@ -247,12 +248,12 @@ def test_new_session_on_the_simulator_starts_a_new_record(qtbot, app) -> None:  
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     session = ctl.session
     assert session is not None and session is not demo and session.setup.pseudonym == "SIM-2"
-    second = app.pipeline.recorder.path
+    second = app.bedside.pipeline.recorder.path
     assert second != first and session.on_duty == "AB"
     session.add_note("second session note")
     qtbot.waitUntil(lambda: rows(second, "SELECT count(*) FROM samples")[0][0] > 0 if second.exists() else False,
                     timeout=5000)
-    assert app.pipeline.recorder.flush()
+    assert app.bedside.pipeline.recorder.flush()
     assert dict(rows(first, "SELECT key, value FROM session_info"))["pseudonym"] == "DEMO-001"  # type: ignore[arg-type]
     assert dict(rows(second, "SELECT key, value FROM session_info"))["pseudonym"] == "SIM-2"  # type: ignore[arg-type]
     assert rows(first, "SELECT count(*) FROM clinical_events") == [(0,)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kapmonitor.alarms.profile import default_profile
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
@@ -21,9 +22,9 @@ T0 = 1_700_000_000.0
 
 
 def make_window(qtbot, clock: ManualClock) -> MainWindow:  # type: ignore[no-untyped-def]
-    w = MainWindow(
-        TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=True, device_text="test"
-    )
+    w = MainWindow(WindowFacts(
+        TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=True, device="test"
+    ))
     qtbot.addWidget(w)
     return w
 

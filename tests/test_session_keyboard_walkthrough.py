@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from kapmonitor.alarms.profile import default_profile
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.recording.recorder import SessionRecorder
@@ -66,8 +67,9 @@ def open_dialog(ctl: SessionController) -> QDialog:
 
 def test_keyboard_only_set_up_infusion_discharge(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = ManualClock(T0)
-    window = MainWindow(TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=False,
-                        device_text="test monitor")
+    window = MainWindow(WindowFacts(
+            TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=False,
+                        device="test monitor"))
     qtbot.addWidget(window)
     path = tmp_path / "walk.db"
     with SessionRecorder(path) as rec:

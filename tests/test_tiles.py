@@ -11,6 +11,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QLabel
 
 from kapmonitor.alarms.profile import default_profile
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Source, Status, VitalSample
 from kapmonitor.model.trends import TrendStore
@@ -54,7 +55,8 @@ def assert_texts_apart(tile: NumericTile) -> None:
 
 def window_at(qtbot, width: int, height: int, now: Now) -> tuple[MainWindow, TrendStore]:  # type: ignore[no-untyped-def]
     store = TrendStore()
-    window = MainWindow(store, default_profile(), session_start=T0, now_fn=now, simulated=True, device_text="test")
+    window = MainWindow(WindowFacts(
+            store, default_profile(), session_start=T0, now_fn=now, simulated=True, device="test"))
     qtbot.addWidget(window)
     window.resize(width, height)
     window.show()

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from kapmonitor.alarms.profile import default_profile
+from kapmonitor.bedside import WindowFacts
 from kapmonitor.drivers.simulator import SimulatedPatient, run_patient_for
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
@@ -61,8 +62,9 @@ def window(qtbot):  # type: ignore[no-untyped-def]
     store.on_items(run_patient_for(patient, 42 * 60))
     start = patient.infusion_start
     bands = [Band(T0 + a, T0 + b, label) for a, b, label in BANDS]
-    w = MainWindow(store, default_profile(), session_start=T0, now_fn=lambda: T0 + 42 * 60, simulated=True,
-                   device_text="test", infusion_window_fn=lambda t: (start, start + 2400), bands_fn=lambda t: bands)
+    w = MainWindow(WindowFacts(store, default_profile(), session_start=T0, now_fn=lambda: T0 + 42 * 60, simulated=True,
+                   device="test", infusion_window_fn=lambda t: (start, start + 2400),
+                   bands_fn=lambda t: [(b.start, b.end, b.label) for b in bands]))
     qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()

@@ -77,6 +77,9 @@ class Driver(ABC):
     can_start_nibp: ClassVar[bool] = False
     # whether the monitor measures NIBP at all (False: a pulse oximeter; the NIBP tile offers manual entry)
     has_nibp: ClassVar[bool] = True
+    # a network driver (HL7 over TCP): its port is an address like `default_port`, not a serial device
+    network_port: ClassVar[bool] = False
+    default_port: ClassVar[str] = ""
 
     def __init__(self, options: DriverOptions, clock: Clock) -> None:
         self.options = options

@@ -15,6 +15,7 @@ import threading
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -62,9 +63,9 @@ def _network_port(driver: str) -> str | None:
         cls = driver_class(driver)
     except (DriverError, ImportError, AttributeError):
         return None
-    if not getattr(cls, "network_port", False):
+    if not cls.network_port:
         return None
-    return str(getattr(cls, "default_port", "")) or None
+    return cls.default_port or None
 
 
 class ConnectionDialog(QDialog):
@@ -252,7 +253,7 @@ class ConnectionDialog(QDialog):
 
 # -- integration with the running application ----------------------------------------------------------
 class MonitorSwitcher(Protocol):
-    """What the Monitor connection menu needs of the running application (MonitorApplication)."""
+    """What the Monitor connection menu needs of the running bedside (kapmonitor.bedside.Bedside)."""
 
     def current_monitor(self) -> ConnectionChoice: ...
 
@@ -272,8 +273,6 @@ class ConnectionMenu(QObject):
     """
 
     def __init__(self, window: QMainWindow, app: MonitorSwitcher) -> None:
-        from PySide6.QtGui import QAction
-
         super().__init__(window)
         self.window = window
         self.app = app

@@ -28,12 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor import __version__
-from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.presentation import flash_on, tile_states
 from kapmonitor.alarms.profile import AlarmProfile, Priority
+from kapmonitor.bedside import BedsideView
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkState, Source
-from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui import theme
 from kapmonitor.ui.pleth_strip import PlethStrip
 from kapmonitor.ui.tiles import NO_VALUE, NumericTile
@@ -169,37 +168,25 @@ class Banner(QLabel):
 class MainWindow(QMainWindow):
     """The nurse's main window. Other parts plug into `alarm_area`, `side_area` and the menus."""
 
-    def __init__(
-        self,
-        store: TrendStore,
-        profile: AlarmProfile,
-        *,
-        session_start: float,
-        now_fn: Callable[[], float],
-        simulated: bool,
-        device_text: str,
-        recording_text_fn: Callable[[], tuple[str, bool]] | None = None,
-        infusion_window_fn: Callable[[float], tuple[float, float] | None] | None = None,
-        profile_warning: str | None = None,
-        speed: float = 1.0,
-        engine: AlarmEngine | None = None,
-        who_fn: Callable[[], str | None] | None = None,
-        replay_of: str | None = None,
-        bands_fn: Callable[[float], list[Band]] | None = None,
-    ) -> None:
+    def __init__(self, bedside: BedsideView) -> None:
+        """`bedside` is what the window shows and acts on (kapmonitor.bedside.Bedside when running)."""
         super().__init__()
-        self.store = store
-        self.engine = engine
-        self.who_fn = who_fn or (lambda: None)
-        self.profile = profile
-        self.session_start = session_start
-        self.now_fn = now_fn
+        self.bedside = bedside
+        self.store = bedside.trends  # replaced when the pipeline gets a fresh display store
+        self.engine = bedside.alarms
+        self.who_fn: Callable[[], str | None] = bedside.who
+        self.profile = bedside.profile
+        self.session_start = bedside.session_start
+        self.now_fn: Callable[[], float] = bedside.now  # frozen for a screenshot
+        # the nurse's infusion (a pause extends it); the session dock sets it to its session's
+        self.infusion_window_fn: Callable[[float], tuple[float, float] | None] = bedside.infusion_window
+        simulated = bedside.simulated
         self.simulated = simulated
-        self.recording_text_fn = recording_text_fn
-        self.infusion_window_fn = infusion_window_fn
-        self.bands_fn = bands_fn
+        replay_of = bedside.replay_of
+        profile_warning = bedside.profile_warning
+        engine = self.engine
         self._bands_shown: list[Band] = []
-        self.speed = speed
+        self.speed = bedside.speed
         self.extra_refreshers: list[Callable[[float], None]] = []  # other panels redrawn with the tiles
         self.request_nibp: Callable[[], object] | None = None  # False back: the monitor cannot
         self.has_nibp = True  # False: the monitor (a pulse oximeter) never sends NIBP
@@ -263,8 +250,8 @@ class MainWindow(QMainWindow):
         body.setSpacing(6)
         left = QVBoxLayout()
         left.setSpacing(4)
-        self.trend_plot = TrendPlot(profile)
-        self.trend_plot.t0 = session_start
+        self.trend_plot = TrendPlot(self.profile)
+        self.trend_plot.t0 = self.session_start
         left.addWidget(self.trend_plot, 5)
         self.pleth = PlethStrip()
         self.pleth.setMinimumHeight(90)
@@ -291,7 +278,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._set_limit_texts()
 
-        self._build_status_bar(device_text)
+        self._build_status_bar(bedside.device_text())
         self._build_menus()
 
         self.fast_timer = QTimer(self)
@@ -543,16 +530,14 @@ class MainWindow(QMainWindow):
     def refresh_trend(self) -> None:
         self.rescale_fonts()
         now = self.now_fn()
-        if self.infusion_window_fn is not None:
-            window = self.infusion_window_fn(now)
-            if window is not None:  # minutes count from the infusion start, as in the PDF report
-                self.trend_plot.set_origin(window[0])
-            self.trend_plot.set_infusion_window(window)
-        if self.bands_fn is not None:
-            bands = self.bands_fn(now)
-            if bands != self._bands_shown:
-                self._bands_shown = bands
-                self.trend_plot.set_bands(bands)
+        window = self.infusion_window_fn(now)
+        if window is not None:  # minutes count from the infusion start, as in the PDF report
+            self.trend_plot.set_origin(window[0])
+        self.trend_plot.set_infusion_window(window)
+        bands = [Band(start, end, title) for start, end, title in self.bedside.music_bands(now)]
+        if bands != self._bands_shown:
+            self._bands_shown = bands
+            self.trend_plot.set_bands(bands)
         self.trend_plot.refresh(self.store, now)
 
     def refresh_fast(self) -> None:
@@ -638,8 +623,9 @@ class MainWindow(QMainWindow):
         _set_label(self.link_label, f"\u25cf Link: {text}", f"color: {colour};")
         if self.link_label.toolTip() != detail:
             self.link_label.setToolTip(detail)
-        if self.recording_text_fn is not None:
-            rec_text, ok = self.recording_text_fn()
+        recording = self.bedside.recording_text()
+        if recording is not None:
+            rec_text, ok = recording
             _set_label(self.recording_label, rec_text, f"color: {'#3dff6e' if ok else theme.ALARM_HIGH};")
         elapsed = now - self.session_start
         if math.isinf(self.speed):

@@ -1,7 +1,7 @@
 """Puts session music into the main window: the Music menu and the therapist's window.
 
-`install_music_ui(window, ...)` builds the music (kapmonitor.audio.session_music), adds
-"Music > Therapist window…" (Ctrl+M) to `window.music_menu` (or a new Music menu), and returns a
+`install_music_ui(window, music, ...)` takes the bedside's music (kapmonitor.audio.session_music), adds
+"Music > Therapist window…" (Ctrl+M) to the window's Music menu (or a new one), and returns a
 `MusicUi` whose `track_bands()` feeds the nurse's trend plot. The therapist's window is its own
 top-level window, placed on a second screen when there is one.
 
@@ -11,15 +11,11 @@ GUI thread only.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from kapmonitor.audio.controller import Recorder
-from kapmonitor.audio.session_music import SessionMusic, create_session_music
+from kapmonitor.audio.session_music import SessionMusic
 from kapmonitor.audio.timeline import Band, track_bands
 from kapmonitor.ui.placement import mark_therapist_window
 from kapmonitor.ui.therapist_window import InfusionWindowFn, TherapistWindow
@@ -65,21 +61,16 @@ class MusicUi:
 
 def install_music_ui(
     window: QMainWindow,
-    recorder: Recorder | None = None,
+    music: SessionMusic,
     infusion_window_fn: InfusionWindowFn | None = None,
-    clock: Callable[[], float] = time.time,
-    playlist_path: Path | None = None,
-    open_device: bool = False,
+    menu: QMenu | None = None,
 ) -> MusicUi:
-    """See module docstring. The sound card is opened when the therapist's window is first shown
-    (or at once with `open_device=True`), so a session without music never touches it."""
-    music = create_session_music(recorder=recorder, clock=clock, playlist_path=playlist_path, demo=False,
-                                 open_device=open_device)
+    """See module docstring. `music` is the bedside's (kapmonitor.bedside.Bedside.music); its sound
+    card is opened when the therapist's window is first shown, so a session without music never
+    touches it. The action goes into `menu` (the window's Music menu), else a new Music menu."""
     ui = MusicUi(music, infusion_window_fn)
-    menu = getattr(window, "music_menu", None)
-    if not isinstance(menu, QMenu):
-        bar = window.menuBar()
-        menu = bar.addMenu("M&usic")
+    if menu is None:
+        menu = window.menuBar().addMenu("M&usic")
     action = QAction("Therapist window…", window)
     action.setShortcut(QKeySequence("Ctrl+M"))
     action.triggered.connect(ui.show_therapist_window)
