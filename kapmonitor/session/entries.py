@@ -9,7 +9,7 @@ Everything here is immutable or pure: safe in any thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 from kapmonitor.model.samples import Item
@@ -78,6 +78,18 @@ def interpret_prestart(result: object) -> PrestartOutcome:
     who = getattr(result, "override_by", None) or getattr(result, "who", None)
     reason = getattr(result, "override_reason", None) or getattr(result, "reason", None)
     return PrestartOutcome(ok, str(message), None if who is None else str(who), None if reason is None else str(reason))
+
+
+def resolve_prestart(result: object, who: str, override_reason: str | None) -> PrestartOutcome:
+    """The outcome of the pre-start hook's `result` at a start by `who`: passed, or failed and overridden
+    with a reason (the hook's or the nurse's). Raises PrestartBlockedError when failed without one."""
+    outcome = interpret_prestart(result)
+    if outcome.ok:
+        return outcome
+    reason = outcome.override_reason or override_reason
+    if not reason or not reason.strip():
+        raise PrestartBlockedError(f"pre-start check failed: {outcome.message or 'see the check'}")
+    return replace(outcome, override_by=outcome.override_by or who, override_reason=reason.strip())
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,15 @@ recorder's queue in the order the changes happened.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from kapmonitor.recording.session_rows import set_session_info, update_row
+from kapmonitor.session.catalogues import DischargeItem
 from kapmonitor.session.entries import PrestartOutcome, RecordSink
 from kapmonitor.session.infusion import Phase
-from kapmonitor.session.storage import STATUS_DISCHARGED
+from kapmonitor.session.model import DosePlan, SessionSetup
+from kapmonitor.session.rules import NibpSchedule
+from kapmonitor.session.storage import STATUS_DISCHARGED, STATUS_OPEN
 
 
 def as_json(value: object) -> str:
@@ -61,11 +63,24 @@ class SessionJournal:
     def infusion_event(self, row_id: int, t: float, action: str, reason: str | None, who: str | None) -> None:
         self.sink.insert("infusion_events", {"id": row_id, "t": t, "action": action, "reason": reason, "who": who})
 
-    def setup(self, t: float, who: str, setup_info: Mapping[str, Any], facts: Mapping[str, Any]) -> None:
-        """The set-up as entered, the facts derived from it, and its audit row."""
-        for key, value in {**setup_info, **facts}.items():
+    def setup(
+        self, t: float, setup: SessionSetup, plan: DosePlan, observation_min: float, schedule: NibpSchedule,
+        discharge_items: Sequence[DischargeItem],
+    ) -> None:
+        """The set-up as entered, the facts derived from it (plan, schedule, checklist), and its audit row."""
+        entered = setup.to_info()
+        facts = {
+            "created_at": repr(t), "observation_min": repr(observation_min),
+            "plan_total_mg": repr(plan.total_mg), "plan_volume_ml": repr(plan.volume_ml),
+            "plan_rate_ml_per_h": repr(plan.rate_ml_per_h),
+            "nibp_interval_infusion_min": repr(schedule.infusion_interval_min),
+            "nibp_interval_after_min": repr(schedule.after_interval_min),
+            "discharge_items": ",".join(i.key for i in discharge_items),
+            "status": STATUS_OPEN, "phase": Phase.BASELINE.value,
+        }
+        for key, value in {**entered, **facts}.items():
             self.info(key, value)
-        self.audit(t, who, "create", "session_info", None, None, dict(setup_info))
+        self.audit(t, setup.nurse_initials, "create", "session_info", None, None, setup.to_info())
 
     def started(self, t: float, baseline: Mapping[str, float], outcome: PrestartOutcome | None) -> None:
         """The infusion start: phase, time, the baseline vitals and the pre-start outcome (an override audited)."""

@@ -10,10 +10,12 @@ Everything here is immutable or pure: safe in any thread.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
+from kapmonitor.model.parameters import NIBP_PARAMETERS, PARAMETER_INFO, Parameter
+from kapmonitor.model.samples import Source, Status, VitalSample
 from kapmonitor.session.catalogues import MANUAL_PARAMETERS, NAUSEA_DIZZINESS, DischargeItem
 from kapmonitor.session.entries import ClinicalEvent, DischargeError, ScaleEntry
 from kapmonitor.session.infusion import Phase, format_duration
@@ -291,6 +293,13 @@ def check_manual_vitals(values: Mapping[Parameter, float]) -> None:
         raise ValidationError("nibp_dia" if dia is None else "nibp_sys", "enter both systolic and diastolic")
     if sys_ is not None and dia is not None and dia >= sys_:
         raise ValidationError("nibp_dia", "diastolic must be lower than systolic")
+
+
+def manual_samples(values: Mapping[Parameter, float], t: float) -> list[VitalSample]:
+    """Checked manual readings as samples marked MANUAL; the NIBP parts share one measurement id."""
+    mid = f"manual-{uuid.uuid4().hex[:12]}" if Parameter.NIBP_SYS in values else None
+    return [VitalSample(t, p, float(v), Status.OK, Source.MANUAL, mid if p in NIBP_PARAMETERS else None)
+            for p, v in values.items()]
 
 
 def check_infused_volume(volume_ml: object, planned_ml: float, computed_ml: float) -> float:

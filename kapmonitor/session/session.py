@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.events import Emitter
-from kapmonitor.model.parameters import NIBP_PARAMETERS, Parameter
-from kapmonitor.model.samples import Item, Source, Status, VitalSample
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.samples import Item, VitalSample
 from kapmonitor.session import rules
 from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, MANUAL_PARAMETERS, NOT_SIGNED_IN, DischargeItem
 from kapmonitor.session.entries import (
@@ -43,8 +41,8 @@ from kapmonitor.session.entries import (
     SessionClosedError,
     SessionError,
     check_scale_score,
-    interpret_prestart,
     intervention_fields,
+    resolve_prestart,
     side_effect_fields,
 )
 from kapmonitor.session.entry_book import EntryBook
@@ -53,9 +51,15 @@ from kapmonitor.session.journal import SessionJournal
 from kapmonitor.session.model import SessionSetup, ValidationError, check_initials, dose_plan
 from kapmonitor.session.restore import ID_TABLES, Restored, read_restored
 from kapmonitor.session.rules import DischargeCheck, NibpSchedule, Prompt
-from kapmonitor.session.storage import STATUS_OPEN
 
 log = logging.getLogger(__name__)
+
+# also importable from here, as the panels and tests do (their homes: catalogues, entries, rules)
+__all__ = [
+    "DEFAULT_DISCHARGE_ITEMS", "NOT_SIGNED_IN", "ClinicalEvent", "DischargeCheck", "DischargeError", "DischargeItem",
+    "NibpSchedule", "NurseSession", "PrestartBlockedError", "PrestartCheck", "PrestartOutcome", "Prompt",
+    "RecordSink", "ScaleEntry", "SessionClosedError", "SessionError",
+]
 
 
 class NurseSession:
@@ -278,16 +282,8 @@ class NurseSession:
 
     def _write_setup(self) -> None:
         with self._lock:
-            schedule = self.nibp_schedule
-            self._journal.setup(self.created_at, self.setup.nurse_initials, self.setup.to_info(), {
-                "created_at": repr(self.created_at), "observation_min": repr(self.observation_min),
-                "plan_total_mg": repr(self.plan.total_mg), "plan_volume_ml": repr(self.plan.volume_ml),
-                "plan_rate_ml_per_h": repr(self.plan.rate_ml_per_h),
-                "nibp_interval_infusion_min": repr(schedule.infusion_interval_min),
-                "nibp_interval_after_min": repr(schedule.after_interval_min),
-                "discharge_items": ",".join(i.key for i in self.discharge_items),
-                "status": STATUS_OPEN, "phase": Phase.BASELINE.value,
-            })
+            self._journal.setup(self.created_at, self.setup, self.plan, self.observation_min, self.nibp_schedule,
+                                self.discharge_items)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -299,14 +295,7 @@ class NurseSession:
     ) -> PrestartOutcome | None:
         """Run the pre-start check, then start the clock. Raises PrestartBlockedError unless ok or overridden."""
         who = self.acting(who)
-        outcome: PrestartOutcome | None = None
-        if self.prestart_check is not None:
-            outcome = interpret_prestart(self.prestart_check())
-            if not outcome.ok:
-                reason = outcome.override_reason or override_reason
-                if not reason or not reason.strip():
-                    raise PrestartBlockedError(f"pre-start check failed: {outcome.message or 'see the check'}")
-                outcome = replace(outcome, override_by=outcome.override_by or who, override_reason=reason.strip())
+        outcome = None if self.prestart_check is None else resolve_prestart(self.prestart_check(), who, override_reason)
         with self._lock:
             self._check_open()
             t = self.now() if t is None else t
@@ -400,11 +389,7 @@ class NurseSession:
         rules.check_manual_vitals(values)
         with self._lock:
             t = self.now() if t is None else t
-            mid = f"manual-{uuid.uuid4().hex[:12]}" if Parameter.NIBP_SYS in values else None
-            samples = [
-                VitalSample(t, p, float(v), Status.OK, Source.MANUAL, mid if p in NIBP_PARAMETERS else None)
-                for p, v in values.items()
-            ]
+            samples = rules.manual_samples(values, t)
             self._journal.audit(
                 t, self.acting(who), "manual_entry", "samples", None, None, {p.value: v for p, v in values.items()},
             )

@@ -27,7 +27,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kapmonitor.session.session import DEFAULT_DISCHARGE_ITEMS, DischargeItem, NibpSchedule
+from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, DischargeItem
+from kapmonitor.session.rules import NibpSchedule
 
 log = logging.getLogger(__name__)
 
