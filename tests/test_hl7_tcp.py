@@ -6,11 +6,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from shared_paths import PROTOCOLS
 
+from kapmonitor.acquisition.dispatcher import Dispatcher
+from kapmonitor.acquisition.reader import ReaderThread
 from kapmonitor.drivers.base import DriverOptions
 from kapmonitor.drivers.errors import LinkLostError, PortOpenError
 from kapmonitor.drivers.hl7 import driver as hl7_driver
@@ -300,3 +302,62 @@ def test_emulator_dialects_give_vitals_and_each_nibp_once(listener: Hl7Driver, d
     nibp = [s for s in samples if s.parameter is Parameter.NIBP_SYS]
     assert len(nibp) == 1  # repeated in ~40 messages, recorded once
     assert 100 <= (nibp[0].value or 0) <= 160
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.items: list[Item] = []
+        self.lock = threading.Lock()
+
+    def on_items(self, items: Sequence[Item]) -> None:
+        with self.lock:
+            self.items.extend(items)
+
+    def hr_count(self) -> int:
+        with self.lock:
+            return sum(isinstance(i, VitalSample) and i.parameter is Parameter.HR and i.valid for i in self.items)
+
+
+def test_client_mode_reconnects_by_itself_when_the_monitor_returns() -> None:
+    port = _free_port()
+    collect = Collect()
+    dispatcher = Dispatcher()
+    dispatcher.add_listener(collect)
+    driver = Hl7Driver(DriverOptions(port=f"tcp:127.0.0.1:{port}"), RealClock())
+    reader = ReaderThread(driver, dispatcher, backoff_min=0.1, backoff_max=0.3)
+
+    def monitor(stop: threading.Event) -> threading.Thread:
+        t = threading.Thread(target=run_emulator, args=(f"listen:127.0.0.1:{port}", "normal", 5.0, 3, stop),
+                             kwargs={"dialect": "nihon-kohden"})
+        t.start()
+        return t
+
+    reader.start()
+    stop1 = threading.Event()
+    emu = monitor(stop1)
+    try:
+        assert wait_until(lambda: collect.hr_count() >= 3)
+        stop1.set()  # the unit reboots: its connection goes
+        emu.join(5)
+        assert wait_until(lambda: reader.link_state is LinkState.DISCONNECTED)
+        before = collect.hr_count()
+        stop2 = threading.Event()
+        emu = monitor(stop2)
+        try:
+            assert wait_until(lambda: collect.hr_count() >= before + 3)  # data resume without anyone's help
+            assert reader.reconnects >= 1
+        finally:
+            stop2.set()
+            emu.join(5)
+    finally:
+        stop1.set()
+        reader.stop()
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
