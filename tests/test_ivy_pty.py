@@ -75,3 +75,47 @@ def test_connection_test_recognises_the_ivy(pty: PtyPair) -> None:
     assert result.ok, result.summary()
     assert Parameter.RESP_RATE in result.values and result.wave_chunks > 0
     assert "RR" in result.summary()
+
+
+def test_garbage_is_not_answering_and_an_unplugged_cable_reconnects(pty: PtyPair, tmp_path: Path) -> None:
+    import os
+
+    from kapmonitor.acquisition.dispatcher import Dispatcher
+    from kapmonitor.acquisition.reader import ReaderThread
+    from kapmonitor.model.samples import Item, LinkEvent, LinkState
+
+    events: list[LinkEvent] = []
+
+    class Links:
+        def on_items(self, items: list[Item]) -> None:
+            events.extend(i for i in items if isinstance(i, LinkEvent))
+
+    def states() -> list[LinkState]:
+        return [e.state for e in events]
+
+    dispatcher = Dispatcher()
+    dispatcher.add_listener(Links())
+    driver = Ivy450cDriver(DriverOptions(port=pty.pc_end), RealClock())
+    reader = ReaderThread(driver, dispatcher, no_data_after=1.0, backoff_min=0.1, backoff_max=0.4)
+    reader.start()
+    try:
+        import serial
+
+        noise = serial.Serial(pty.monitor_end, 9600, timeout=0.1)
+        noise.write(os.urandom(6000).replace(b"\xff", b"\x00"))  # no frame header can appear
+        noise.close()
+        assert wait_for(lambda: LinkState.NOT_ANSWERING in states(), 10.0)
+        detail = next(e.detail for e in events if e.state is LinkState.NOT_ANSWERING)
+        assert "ANSAR-B" in detail and "9600" in detail
+        emulator = EmulatorThread(run_emulator, pty.monitor_end, speed=4.0)
+        try:
+            assert wait_for(lambda: LinkState.CONNECTED in states(), 10.0)
+            pty.unplug()
+            assert wait_for(lambda: LinkState.DISCONNECTED in states(), 10.0)
+            seen = len(events)
+            pty.replug()
+            assert wait_for(lambda: LinkState.CONNECTED in states()[seen:], 15.0)
+        finally:
+            emulator.halt()
+    finally:
+        reader.stop()
