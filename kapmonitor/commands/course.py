@@ -141,11 +141,13 @@ def _join_sessions(store: CourseStore, pseudonym: str, who: str | None) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from kapmonitor.course.store import CourseStore, clean_pseudonym, clean_who, parse_date
+    from kapmonitor.course.store import CourseInputError, CourseStore, clean_pseudonym, clean_who, parse_date
 
     today = _today()
     pseudonym = clean_pseudonym(args.pseudonym)
     who = clean_who(args.by or getpass.getuser())
+    if args.infusions is not None and not 1 <= args.infusions <= 20:
+        raise CourseInputError("--infusions must be 1–20")
     opened = parse_date(args.date, today) if args.date else today
     settings = _settings()
     with CourseStore.open() as store:
@@ -158,8 +160,10 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from kapmonitor.config import sessions_dir
-    from kapmonitor.course.csv_io import infer_timepoint
+    from kapmonitor.course.csv_io import check_baseline, infer_timepoint
     from kapmonitor.course.instruments import instrument
     from kapmonitor.course.store import CourseInputError, check_new_score
     from kapmonitor.course.summary import build
@@ -172,12 +176,10 @@ def _record(args: argparse.Namespace) -> int:
                             args.timepoint, args.by, args.note, today)
     settings = _settings()
     with _writable() as store:
-        store.require(score.pseudonym)
+        summary = build(store, score.pseudonym, today, settings, sessions_dir())
         if not score.timepoint:
-            summary = build(store, score.pseudonym, today, settings, sessions_dir())
-            from dataclasses import replace
-
             score = replace(score, timepoint=infer_timepoint(summary.follow_up, score.instrument, score.date, set()))
+        check_baseline(score, min(summary.infusion_dates, default=None))
         _join_sessions(store, score.pseudonym, score.who)
         [(score_id, prompt_id)] = store.add_scores([score])
         inst = instrument(score.instrument)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kapmonitor.course import schedule
 from kapmonitor.course.store import CourseInputError, CourseStore, NewScore, check_new_score
-from kapmonitor.course.timepoints import UNSCHEDULED
+from kapmonitor.course.timepoints import BASELINE, UNSCHEDULED
 
 REQUIRED = ("pseudonym", "date", "instrument", "total")
 OPTIONAL = ("item9", "timepoint", "by", "who", "note")
@@ -44,6 +44,13 @@ def infer_timepoint(items: Iterable[schedule.FollowUp], instrument: str, day: dt
         if gap <= NEAREST_DAYS and (best is None or gap < best[0]):
             best = (gap, f.timepoint)
     return best[1] if best else UNSCHEDULED
+
+
+def check_baseline(score: NewScore, first_infusion: dt.date | None) -> None:
+    """A baseline comes before any infusion (the same day is allowed: screening that morning)."""
+    if score.timepoint == BASELINE and first_infusion is not None and score.date > first_infusion:
+        raise CourseInputError(f"a baseline dated {score.date} is after the first infusion ({first_infusion}); "
+                               "give its time point (e.g. --timepoint month-1 or unscheduled)")
 
 
 def _int(text: str, what: str) -> int:
@@ -104,7 +111,8 @@ def check_rows(store: CourseStore, rows: list[tuple[int, dict[str, str]]], defau
 
     errors: list[str] = []
     out: list[NewScore] = []
-    plans: dict[str, tuple[list[schedule.FollowUp], set[tuple[str, str]], set[tuple[str, str, int]]]] = {}
+    plans: dict[str, tuple[list[schedule.FollowUp], set[tuple[str, str]], set[tuple[str, str, int]],
+                           dt.date | None]] = {}
     for line, cells in rows:
         try:
             if "__error__" in cells:
@@ -119,10 +127,12 @@ def check_rows(store: CourseStore, rows: list[tuple[int, dict[str, str]]], defau
             if score.pseudonym not in plans:
                 summary = build(store, score.pseudonym, today, settings, sessions_folder)
                 existing = {(s.instrument, s.date.isoformat(), s.total) for s in summary.scores}
-                plans[score.pseudonym] = (list(summary.follow_up), set(), existing)
-            items, taken, existing = plans[score.pseudonym]
+                first = min(summary.infusion_dates, default=None)
+                plans[score.pseudonym] = (list(summary.follow_up), set(), existing, first)
+            items, taken, existing, first_infusion = plans[score.pseudonym]
             if not score.timepoint:
                 score = replace(score, timepoint=infer_timepoint(items, score.instrument, score.date, taken))
+            check_baseline(score, first_infusion)
             key = (score.instrument, score.date.isoformat(), score.total)  # the same score again, any time point
             if key in existing:
                 raise CourseInputError(f"already recorded ({score.instrument} {score.total} on {score.date})")
