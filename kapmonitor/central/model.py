@@ -311,6 +311,8 @@ class CentralModel:
         if self._connected.is_set():
             log.warning("central lost the broker %s (%s)", self.broker.display_url, reason)
             self._down_since = time.monotonic()
+        elif self._last_error:
+            return  # after a refusal paho also reports a disconnect; keep the refusal's reason
         self._connected.clear()
         self._last_error = str(reason)
         self._listeners.emit()

@@ -190,6 +190,8 @@ class MqttPublisher:
                        properties: object) -> None:
         if self._connected.is_set():
             log.warning("lost the broker %s (%s); reconnecting", self.broker.display_url, reason)
+        elif self._last_error:
+            return  # after a refusal paho also reports a disconnect; keep the refusal's reason
         self._connected.clear()
         self._last_error = str(reason)
 
