@@ -107,6 +107,14 @@ def test_nibp_once_per_measurement_even_when_repeated_in_every_message() -> None
     assert first[0].time == datetime(2024, 1, 1, 11, 50).timestamp()  # the cuff time (local, no zone)
 
 
+def test_nibp_shown_before_listening_started_is_old_and_later_ones_are_new() -> None:
+    decoder = Hl7Decoder()
+    first = vitals(nibp_msg(150, 95, 113, "20240101110000", "1"), decoder)  # an hour before MSH-7
+    later = vitals(nibp_msg(128, 79, 95, "20240101120500", "2"), decoder)
+    assert {s.status for s in first} == {Status.OLD} and not any(s.valid for s in first)
+    assert {s.status for s in later} == {Status.OK}
+
+
 def test_demo_values_are_marked_and_announced_once() -> None:
     decoder = Hl7Decoder()
     demo = HR.format(v="80", st="R").replace("|||||R", "||DEMO|||R")

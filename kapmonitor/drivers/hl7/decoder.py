@@ -12,7 +12,8 @@ Pure (no I/O, no clock); one instance per monitor link, not thread-safe. Rules (
 - OBX-8 `DEMO`: the monitor runs in demo mode; its values keep status `demo`, which the alarm
   engine, the screen and the record never treat as a patient's value, and a `demo-mode` notice says so;
 - NIBP: one measurement per cuff time (the monitor repeats the last one in every message), its
-  sys/dia/mean/pulse sharing one measurement id, dated at the cuff time;
+  sys/dia/mean/pulse sharing one measurement id, dated at the cuff time; the one already shown
+  before the first message (cuff time over 5 minutes earlier) is marked `old`;
 - one bed only: the bed (PV1-3) or device id chosen in the options; without a choice the first
   sender seen, and messages from any other are acknowledged but never decoded into this record.
 """
@@ -47,6 +48,7 @@ from kapmonitor.model.samples import DeviceNotice, Item, Source, Status, VitalSa
 log = logging.getLogger(__name__)
 
 SENTINELS = (-999.0, -99.9, -1.0)
+OLD_NIBP_S = 300.0  # a first NIBP measured this long before the first message: from before we listened
 _NO_VALUE_STATUSES = frozenset({"X", "D", "W", "N"})
 _MESSAGE_TYPES = frozenset({"ORU", "ORF"})
 _NIBP_BP = (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN)
@@ -81,6 +83,7 @@ class _Candidate:
 
 @dataclass
 class _BedState:
+    first_message_time: float | None = None
     last_nibp: tuple[float | None, ...] | None = None
     last_nibp_time: float | None = None
     count: int = 0
@@ -244,6 +247,8 @@ class Hl7Decoder(Decoder):
             if parameter in NIBP_PARAMETERS:
                 continue
             items.append(VitalSample(c.time, parameter, c.value, c.status, self.source))
+        if bed.first_message_time is None:
+            bed.first_message_time = t_msg
         items.extend(self._nibp(chosen, bed, key))
         return MessageResult(items, "AA", "", msg, True)
 
@@ -364,8 +369,13 @@ class Hl7Decoder(Decoder):
             return []  # the same measurement repeated in the next message
         bed.last_nibp, bed.last_nibp_time = values, t
         bed.count += 1
+        # the measurement still shown when kapmonitor started listening (maybe the previous
+        # patient's): recorded as `old`, like the GE S/5's, never as a new measurement
+        first = bed.first_message_time
+        old = bed.count == 1 and first is not None and t < first - OLD_NIBP_S
         mid = f"hl7-{zlib.crc32(key.encode()) % 100000:05d}-{int(t)}-{bed.count}"
-        return [VitalSample(t, c.parameter, c.value, c.status, self.source, mid) for c in group]
+        return [VitalSample(t, c.parameter, c.value, Status.OLD if old and c.status is Status.OK else c.status,
+                            self.source, mid) for c in group]
 
 
 def _parts3(raw: str, seps: Separators) -> tuple[str, str, str]:
