@@ -3,10 +3,13 @@ clinic's settings file (kapmonitor.course.schedule)."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kapmonitor.course.schedule import (
     DONE,
@@ -99,3 +102,11 @@ def test_clinic_settings_file(tmp_path: Path) -> None:
         (tmp_path / "course.toml").write_text(text, encoding="utf-8")
         with pytest.raises(ScheduleSettingsError, match=words):
             load_settings(tmp_path)
+
+
+@given(st.dates(min_value=D(2000, 1, 1), max_value=D(2090, 12, 31)), st.integers(min_value=0, max_value=120))
+def test_add_months_is_calendar_months_clamped(start: dt.date, months: int) -> None:
+    end = add_months(start, months)
+    assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == months
+    last_day = calendar.monthrange(end.year, end.month)[1]
+    assert end.day == min(start.day, last_day)

@@ -160,3 +160,46 @@ def test_input_checks_name_the_problem() -> None:
     ]:
         with pytest.raises(CourseInputError, match=words):
             _score(**args)
+
+
+def test_a_later_schema_migration_keeps_the_courses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kapmonitor.course import store as store_module
+
+    path = tmp_path / "courses.db"
+    with CourseStore.open(path) as store:
+        store.add_course("KAP-7", "AB", dt.date(2026, 6, 1))
+        store.add_scores([_score()])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(store_module.MIGRATIONS, 1, "ALTER TABLE scores ADD COLUMN language TEXT;")
+    with CourseStore.open(path) as store:
+        assert [s.total for s in store.scores("KAP-7")] == [30]
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert "language" in [r[1] for r in store.conn.execute("PRAGMA table_info(scores)")]
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)  # an older kapmonitor refuses the newer file
+    before = _digest(path)
+    with pytest.raises(CourseStoreError, match="schema version 2"):
+        CourseStore.open(path)
+    assert _digest(path) == before
+
+
+def test_a_finished_session_joins_its_patients_course(tmp_path: Path) -> None:
+    from test_course_cli import record_session
+
+    from kapmonitor.course.sessions import join_course
+
+    db = tmp_path / "courses.db"
+    session = tmp_path / "sessions" / "20260610-0900.db"
+    record_session(session, dt.date(2026, 6, 10), 1, 3, pseudonym="KAP-7")
+    assert join_course(session, db) is False and not db.exists()  # no course database: none is created
+    with CourseStore.open(db) as store:
+        store.add_course("KAP-8", "AB", dt.date(2026, 6, 1))
+    assert join_course(session, db) is False  # another patient's course only
+    with CourseStore.open(db) as store:
+        store.add_course("KAP-7", "AB", dt.date(2026, 6, 1))
+    assert join_course(session, db) is True
+    assert join_course(session, db) is False  # once
+    with CourseStore.open_read_only(db) as store:
+        [link] = store.sessions("KAP-7")
+        assert (link.session_id, link.infusion_date, link.course_number, link.course_total) == (
+            "20260610-0900.db", dt.date(2026, 6, 10), 1, 3)
+        assert [a["action"] for a in store.audit("KAP-7")] == ["open course", "link session"]

@@ -221,6 +221,7 @@ def _show(args: argparse.Namespace) -> int:
 def _due(args: argparse.Namespace) -> int:
     from kapmonitor.config import sessions_dir
     from kapmonitor.course.schedule import due_within
+    from kapmonitor.course.sessions import scan
     from kapmonitor.course.store import CourseStore, default_path
     from kapmonitor.course.summary import build
     from kapmonitor.course.timepoints import label
@@ -232,9 +233,10 @@ def _due(args: argparse.Namespace) -> int:
     settings = _settings()
     rows: list[dict[str, object]] = []
     prompts: list[dict[str, object]] = []
+    scanned = scan(sessions_dir())  # the sessions folder read once for every course
     with CourseStore.open_read_only() as store:
         for course in store.courses():
-            summary = build(store, course.pseudonym, today, settings, sessions_dir())
+            summary = build(store, course.pseudonym, today, settings, scanned=scanned)
             rows += [{"pseudonym": course.pseudonym, "timepoint": f.timepoint, "label": label(f.timepoint),
                       "instrument": f.instrument, "due": f.due.isoformat(), "status": f.status}
                      for f in due_within(summary.follow_up, today, args.within)]

@@ -70,15 +70,42 @@ def read_session(path: Path) -> SessionFacts:
     return SessionFacts(info.get("pseudonym"), link, minutes)
 
 
-def discover(pseudonym: str, folder: Path) -> list[SessionFacts]:
-    """The readable session records in `folder` whose set-up names `pseudonym`, oldest first."""
-    found = []
+def scan(folder: Path) -> dict[str, list[SessionFacts]]:
+    """The readable session records in `folder` by the pseudonym of their set-up, oldest first
+    (one pass for a clinic-wide list)."""
+    found: dict[str, list[SessionFacts]] = {}
     for path in sorted(folder.glob("*.db")) if folder.is_dir() else []:
         try:
             facts = read_session(path)
         except (SessionDatabaseError, sqlite3.Error, OSError, ValueError) as exc:
             log.warning("session %s skipped for the course: %s", path, exc)
             continue
-        if facts.pseudonym is not None and facts.pseudonym.strip() == pseudonym.strip():
-            found.append(facts)
+        if facts.pseudonym is not None and facts.pseudonym.strip():
+            found.setdefault(facts.pseudonym.strip(), []).append(facts)
     return found
+
+
+def discover(pseudonym: str, folder: Path) -> list[SessionFacts]:
+    """The readable session records in `folder` whose set-up names `pseudonym`, oldest first."""
+    return scan(folder).get(pseudonym.strip(), [])
+
+
+def join_course(session_path: Path, store_path: Path | None = None) -> bool:
+    """Link one session record to its patient's course, if the pseudonym has one; True when linked now.
+
+    For the bedside program at the end of a session: it never creates a course database and never
+    raises for a missing course. Blocking file I/O: call it off the GUI thread. Raises
+    CourseStoreError for a course database that cannot be used (the message says why).
+    """
+    from kapmonitor.course.store import CourseStore, default_path
+
+    path = Path(store_path or default_path())
+    if not path.exists():
+        return False
+    facts = read_session(session_path)
+    if not facts.pseudonym:
+        return False
+    with CourseStore.open(path) as store:
+        if store.course(facts.pseudonym) is None:
+            return False
+        return store.link_session(facts.pseudonym, facts.link)

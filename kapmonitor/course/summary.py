@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,12 +56,15 @@ def _facts(link: SessionLink) -> SessionFacts:
     return SessionFacts(None, link, None)
 
 
-def course_sessions(store: CourseStore, pseudonym: str, sessions_folder: Path | None) -> list[SessionFacts]:
-    """The linked sessions and those of this pseudonym in `sessions_folder` (found, not linked)."""
+def course_sessions(store: CourseStore, pseudonym: str, sessions_folder: Path | None,
+                    scanned: Mapping[str, list[SessionFacts]] | None = None) -> list[SessionFacts]:
+    """The linked sessions and those of this pseudonym in `sessions_folder` (found, not linked);
+    `scanned`: the folder already read by sessions.scan (a clinic-wide list reads it once)."""
     found = {link.session_id: _facts(link) for link in store.sessions(pseudonym)}
-    if sessions_folder is not None:
-        for facts in discover(pseudonym, sessions_folder):
-            found.setdefault(facts.link.session_id, facts)
+    extra = scanned.get(pseudonym, []) if scanned is not None else (
+        discover(pseudonym, sessions_folder) if sessions_folder is not None else [])
+    for facts in extra:
+        found.setdefault(facts.link.session_id, facts)
     return sorted(found.values(), key=lambda f: (f.link.infusion_date or f.link.session_date or dt.date.max,
                                                  f.link.session_id))
 
@@ -71,10 +74,11 @@ def points(scores: Sequence[Score]) -> list[outcomes.ScorePoint]:
 
 
 def build(store: CourseStore, pseudonym: str, today: dt.date, settings: schedule.ScheduleSettings,
-          sessions_folder: Path | None = None) -> CourseSummary:
+          sessions_folder: Path | None = None, scanned: Mapping[str, list[SessionFacts]] | None = None
+          ) -> CourseSummary:
     """Everything about one course. Raises CourseInputError when the pseudonym has no course."""
     course = store.require(pseudonym)
-    sessions = course_sessions(store, course.pseudonym, sessions_folder)
+    sessions = course_sessions(store, course.pseudonym, sessions_folder, scanned)
     scores = store.scores(course.pseudonym)
     pts = points(scores)
     assessments = {key: outcomes.assess(key, pts) for key in INSTRUMENTS if any(s.instrument == key for s in scores)}
