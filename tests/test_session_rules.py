@@ -144,3 +144,29 @@ def test_deidentified_record_keeps_every_infusion_action_the_session_writes(tmp_
     recorded = [r["action"] for r in data.infusion]
     assert set(recorded) == set(INFUSION_ACTIONS)
     assert [r["action"] for r in deidentify(data, salt="s").infusion] == recorded
+
+
+def test_record_edits_only_touch_editable_columns(tmp_path: Path) -> None:
+    """The session's SQL lives in recording/session_rows.py: an edit names a table and columns from a
+    fixed list, so nothing the nurse types can reach the statement, and a refused edit writes nothing."""
+    from kapmonitor.recording.recorder import SessionRecorder
+    from kapmonitor.recording.session_rows import set_session_info, update_row
+
+    path = tmp_path / "r.kapsession"
+    recorder = SessionRecorder(path).start()
+    try:
+        recorder.insert("scales", {"id": 1, "t": T0, "scale": "moaas", "score": 4.0, "detail": None, "who": "AB"})
+        set_session_info(recorder, "pseudonym", "X-1")
+        update_row(recorder, "scales", 1, {"score": 5.0})
+        for table, changes in (("scales", {"who": "ZZ"}), ("audit", {"who": "ZZ"}), ("scales; DROP", {"score": 1})):
+            with pytest.raises(ValueError):
+                update_row(recorder, table, 1, changes)
+        assert recorder.flush()
+    finally:
+        recorder.stop()
+    conn = open_read_only(path)
+    try:
+        assert conn.execute("SELECT score, who FROM scales").fetchall() == [(5.0, "AB")]
+        assert conn.execute("SELECT value FROM session_info WHERE key = 'pseudonym'").fetchone() == ("X-1",)
+    finally:
+        conn.close()

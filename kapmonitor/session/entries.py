@@ -175,7 +175,34 @@ def intervention_fields(drug: str, dose: str, route: str, note: str | None) -> d
             "note": (note or "").strip() or None}
 
 
+def note_fields(text: str) -> dict[str, Any]:
+    if not text.strip():
+        raise ValidationError("note", "the note is empty")
+    return {"category": "note", "name": "note", "note": text.strip()}
+
+
+def addendum_fields(text: str, who: str) -> dict[str, Any]:
+    """An addendum always names who writes it (it may come after discharge)."""
+    if not text.strip():
+        raise ValidationError("note", "the addendum is empty")
+    if not who.strip():
+        raise ValidationError("who", "an addendum needs the initials of who writes it")
+    return {"category": "addendum", "name": "addendum", "note": text.strip()}
+
+
 EDITABLE_EVENT_FIELDS = frozenset({"t", "name", "severity", "drug", "dose", "route", "note"})
+
+
+def check_change(who: str, reason: str, fields: Mapping[str, object] = {}, reason_needed: bool = False) -> None:
+    """An edit or removal of the record: editable fields, the initials of who does it and, for a
+    removal, why. Raises ValidationError."""
+    bad = set(fields) - EDITABLE_EVENT_FIELDS
+    if bad:
+        raise ValidationError(sorted(bad)[0], "this field cannot be edited")
+    if reason_needed and not reason.strip():
+        raise ValidationError("reason", "say why the entry is removed")
+    if not who.strip():
+        raise ValidationError("who", "enter your initials to edit the record")
 
 
 def check_event_edit(old: ClinicalEvent, changes: dict[str, Any], now: float) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from kapmonitor.model.samples import Item, VitalSample
 from kapmonitor.session import rules
 from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, MANUAL_PARAMETERS, NOT_SIGNED_IN, DischargeItem
 from kapmonitor.session.entries import (
-    EDITABLE_EVENT_FIELDS,
     ClinicalEvent,
     DischargeError,
     PrestartBlockedError,
@@ -40,8 +39,11 @@ from kapmonitor.session.entries import (
     ScaleEntry,
     SessionClosedError,
     SessionError,
+    addendum_fields,
+    check_change,
     check_scale_score,
     intervention_fields,
+    note_fields,
     resolve_prestart,
     side_effect_fields,
 )
@@ -421,17 +423,11 @@ class NurseSession:
         return self._add_event(t, who, **intervention_fields(drug, dose, route, note))
 
     def add_note(self, text: str, t: float | None = None, who: str | None = None) -> ClinicalEvent:
-        if not text.strip():
-            raise ValidationError("note", "the note is empty")
-        return self._add_event(t, who, category="note", name="note", note=text.strip())
+        return self._add_event(t, who, **note_fields(text))
 
     def add_addendum(self, text: str, who: str, t: float | None = None) -> ClinicalEvent:
         """Allowed after discharge too; always audited."""
-        if not text.strip():
-            raise ValidationError("note", "the addendum is empty")
-        if not who.strip():
-            raise ValidationError("who", "an addendum needs the initials of who writes it")
-        return self._add_event(t, who.strip(), category="addendum", name="addendum", note=text.strip())
+        return self._add_event(t, who.strip(), **addendum_fields(text, who))
 
     def events(self, include_deleted: bool = False) -> list[ClinicalEvent]:
         with self._lock:
@@ -440,11 +436,7 @@ class NurseSession:
 
     def edit_event(self, event_id: int, who: str, reason: str, **changes: Any) -> ClinicalEvent:
         """Change an event; the audit row keeps who, when, why and what it was before."""
-        bad = set(changes) - EDITABLE_EVENT_FIELDS
-        if bad:
-            raise ValidationError(sorted(bad)[0], "this field cannot be edited")
-        if not who.strip():
-            raise ValidationError("who", "enter your initials to edit the record")
+        check_change(who, reason, fields=changes)
         with self._lock:
             self._check_open()
             old = self._book.events.get(event_id)
@@ -455,10 +447,7 @@ class NurseSession:
 
     def delete_event(self, event_id: int, who: str, reason: str) -> None:
         """Mark an event deleted (the row stays, with an audit row)."""
-        if not reason.strip():
-            raise ValidationError("reason", "say why the entry is removed")
-        if not who.strip():
-            raise ValidationError("who", "enter your initials to edit the record")
+        check_change(who, reason, reason_needed=True)
         with self._lock:
             self._check_open()
             self._book.delete_event(event_id, who.strip(), reason.strip(), self.now())
