@@ -24,6 +24,7 @@ TEXT_DISABLED = "#8a939c"
 FIELD = "#0b0f13"  # inputs, lists and drop-down lists
 SELECTION = "#2f5f8a"  # the chosen row of a list or drop-down, white text on it (6.9:1)
 GRID = "#2b3036"
+DEFAULT_MARK = "#6cb6ff"  # the frame of a dialog's default button (what Enter presses)
 
 PARAMETER_COLOURS: dict[Parameter, str] = {
     Parameter.HR: "#3dff6e",
@@ -164,6 +165,7 @@ QPushButton {{ background: #1d252d; color: {TEXT}; border: 1px solid #3a4550; bo
               padding: 6px 14px; }}
 QPushButton:hover {{ background: #26313b; }}
 QPushButton:pressed {{ background: #2f3c48; }}
+QPushButton:default {{ border: 2px solid {DEFAULT_MARK}; padding: 5px 13px; }}
 QPushButton:disabled {{ color: {TEXT_DISABLED}; background: #12171c; border: 1px dashed #3a4550; }}
 QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox, QPlainTextEdit, QTextEdit {{
     background: {FIELD}; color: {TEXT}; border: 1px solid #3a4550; border-radius: 4px; padding: 4px; }}
