@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from kapmonitor.alarms.model import AlarmEvent, AlarmKind
@@ -18,6 +18,7 @@ from kapmonitor.alarms.presentation import COLOURS
 
 COLUMNS = ("Time", "Event", "Priority", "Alarm", "Value", "Limit", "Message", "By")
 MAX_ROWS = 5000
+NARROW_PX = 800  # below this width the alarm id column is hidden (messages wrap instead)
 
 
 def _time_text(t: float) -> str:
@@ -37,6 +38,10 @@ class AlarmHistoryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("Message"), QHeaderView.ResizeMode.Stretch)
+        # beside the vitals the window is narrow: a message wraps onto more lines instead of being cut
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
@@ -44,6 +49,11 @@ class AlarmHistoryPanel(QWidget):
         self.close_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.close_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.close_shortcut.activated.connect(self._close_if_window)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Narrow (beside the vitals): the alarm id column goes, its message says the same."""
+        super().resizeEvent(event)
+        self.table.setColumnHidden(COLUMNS.index("Alarm"), event.size().width() < NARROW_PX)
 
     def _close_if_window(self) -> None:
         if self.isWindow():
@@ -69,7 +79,7 @@ class AlarmHistoryPanel(QWidget):
         )
         for col, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setToolTip(text)  # a narrow window cuts cells with "…": the whole text on hover
+            item.setToolTip(text)  # the whole text on hover too
             if col == 2 and ev.kind is not AlarmKind.SYSTEM:
                 item.setForeground(QBrush(QColor(COLOURS[ev.priority][0])))
             item.setData(Qt.ItemDataRole.UserRole, ev.time)

@@ -96,14 +96,19 @@ class ExportDialog(QDialog):
             self.format_boxes[key] = box
             fl.addWidget(box)
 
-        self.deidentify_box = QCheckBox("De-identify (hash the pseudonym, remove staff and free text, day 0 dates)")
+        # a short box and its explanation wrapped below: the dialog beside the vitals is narrow
+        self.deidentify_box = QCheckBox("De-identify")
         self.deidentify_box.toggled.connect(self._follow_default_folder)
+        self.deidentify_note = QLabel("Hashes the pseudonym, removes staff and free text, dates from day 0.")
+        self.deidentify_note.setWordWrap(True)
+        self.deidentify_note.setStyleSheet("padding-left: 26px;")
         self.waves_box = QCheckBox("Include waveforms (large files)")
         self.paper_combo = QComboBox()
         self.paper_combo.addItem("A4", "a4")
         self.paper_combo.addItem("Letter", "letter")
         options = QFormLayout()
         options.addRow(self.deidentify_box)
+        options.addRow(self.deidentify_note)
         options.addRow(self.waves_box)
         options.addRow("PDF paper", self.paper_combo)
 
