@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import Item
@@ -31,7 +31,10 @@ from kapmonitor.session.model import SessionSetup, ValidationError, check_initia
 from kapmonitor.session.session import NOT_SIGNED_IN, NurseSession, PrestartCheck, RecordSink, SessionError
 from kapmonitor.session.settings import SessionSettings, load_session_settings
 from kapmonitor.session.storage import find_unfinished_sessions, suggest_course
+from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.session_common import apply_session_style
+from kapmonitor.ui.session_panel import DutyBar, SessionSidePanel
+from kapmonitor.ui.trend_plot import Marker
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,8 @@ class SessionController(QObject):
 
     def __init__(
         self,
-        window: Any,
-        recorder: Any,
+        window: MainWindow,
+        recorder: RecordSink,
         clock: Clock,
         *,
         submit_items: Callable[[Sequence[Item]], None] | None = None,
@@ -114,7 +117,7 @@ class SessionController(QObject):
         self.new_record = new_record
         self.session: NurseSession | None = None
         self._on_duty: str | None = None  # before the first session; then the session keeps it
-        self.panel: QWidget | None = None
+        self.panel: SessionSidePanel | None = None
         self.dialog: QWidget | None = None
         self._markers_shown: list[tuple[float, str, str]] | None = None
         self._started_notified = False
@@ -137,8 +140,6 @@ class SessionController(QObject):
         self.new_button.clicked.connect(self.open_new_session)
         pl.addWidget(self.new_button)
         pl.addStretch(1)
-        from kapmonitor.ui.session_panel import DutyBar
-
         # the duty bar is the dock's title bar: always in sight across sessions, and no extra row
         # taken from the panel (dragging it still moves or floats the dock)
         self.duty_bar = DutyBar(self.on_duty, self.sign_in)
@@ -159,15 +160,9 @@ class SessionController(QObject):
 
     # -- menu --------------------------------------------------------------------------------
     def _build_menu(self) -> None:
-        from PySide6.QtWidgets import QMenu
-
         bar = self.window.menuBar()
         self.menu = QMenu("&Session", bar)
-        help_menu = getattr(self.window, "help_menu", None)
-        if help_menu is not None:  # Help stays last, as in every program
-            bar.insertMenu(help_menu.menuAction(), self.menu)
-        else:
-            bar.addMenu(self.menu)
+        bar.insertMenu(self.window.help_menu.menuAction(), self.menu)  # Help stays last, as in every program
         self.sign_in_action = QAction("&Sign in / change nurse on duty…", self)
         self.sign_in_action.setShortcut(QKeySequence("Ctrl+I"))
         self.sign_in_action.triggered.connect(self.focus_sign_in)
@@ -197,7 +192,7 @@ class SessionController(QObject):
     def _update_actions(self) -> None:
         has = self.session is not None
         self.new_action.setEnabled(self.can_start_new_session())
-        self.vitals_action.setEnabled(has and not self.session.closed)  # type: ignore[union-attr]
+        self.vitals_action.setEnabled(self.session is not None and not self.session.closed)
         self.discharge_action.setEnabled(has)
 
     # -- the nurse on duty ------------------------------------------------------------------------
@@ -284,9 +279,8 @@ class SessionController(QObject):
     def _report(self, message: str) -> None:
         self.status_label.setText(message)
         panel = self.panel
-        status = getattr(getattr(panel, "events", None), "status", None)
-        if isinstance(status, QLabel):
-            status.setText(message)
+        if panel is not None:
+            panel.events.status.setText(message)
 
     def start_demo_session(self, autostart_at: float | None = None) -> NurseSession:
         """The simulated monitor's session (marked simulated); optionally started at `autostart_at`."""
@@ -319,8 +313,6 @@ class SessionController(QObject):
         return self._attach(session)
 
     def _attach(self, session: NurseSession) -> NurseSession:
-        from kapmonitor.ui.session_panel import SessionSidePanel
-
         if self.prestart_factory is not None:
             session.prestart_check = self.prestart_factory(session)
         if self.add_listener is not None:
@@ -330,11 +322,12 @@ class SessionController(QObject):
         self._on_duty = session.on_duty
         self._markers_shown = None
         self._autostart_at = None
-        self._started_notified = session.infusion.started_at is not None
-        if self._started_notified and self.on_infusion_started is not None:
-            self.on_infusion_started(session.infusion.started_at)  # type: ignore[arg-type]
+        started_at = session.infusion.started_at
+        self._started_notified = started_at is not None
+        if started_at is not None and self.on_infusion_started is not None:
+            self.on_infusion_started(started_at)
         self.panel = SessionSidePanel(session, self.folder)
-        self.panel.infusion.request_nibp = getattr(self.window, "request_nibp", None)
+        self.panel.infusion.request_nibp = self.window.request_nibp
         self.panel.set_now_fn(self._display_now)
         self.stack.addWidget(self.panel)
         self.stack.setCurrentWidget(self.panel)
@@ -373,8 +366,7 @@ class SessionController(QObject):
         self.session_changed.emit(None)
 
     def _display_now(self) -> float:
-        now_fn = getattr(self.window, "now_fn", None)
-        return float(now_fn()) if callable(now_fn) else self.clock.now()
+        return self.window.now_fn()  # the window's clock (frozen for a screenshot)
 
     # -- periodic -------------------------------------------------------------------------------
     def tick(self) -> None:
@@ -412,9 +404,5 @@ class SessionController(QObject):
             self._show_markers(markers)
 
     def _show_markers(self, markers: list[tuple[float, str, str]]) -> None:
-        plot = getattr(self.window, "trend_plot", None)
-        if plot is None or not hasattr(plot, "set_markers"):
-            return
-        from kapmonitor.ui.trend_plot import Marker
-
-        plot.set_markers([Marker(t, label, MARKER_COLOURS.get(kind, "#c8c8c8")) for t, kind, label in markers])
+        colour = MARKER_COLOURS.get
+        self.window.trend_plot.set_markers([Marker(t, label, colour(kind, "#c8c8c8")) for t, kind, label in markers])
