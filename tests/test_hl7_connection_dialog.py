@@ -37,6 +37,7 @@ def test_hl7_asks_for_a_network_port_and_tests_it(qtbot, sending_monitor: int) -
     dlg.driver_combo.setCurrentIndex(dlg.driver_combo.findData("hl7"))
     assert dlg.port_combo.isEnabled() and not dlg.baud_combo.isEnabled()
     assert dlg.port_combo.currentText() == "listen:0.0.0.0:2575"
+    assert dlg.port_label.text() == "Network port"
     assert "listen:" in dlg.driver_info.text() and "tcp:" in dlg.driver_info.text()
     port = f"listen:127.0.0.1:{sending_monitor}"
     dlg.port_combo.setEditText(port)
@@ -50,3 +51,4 @@ def test_hl7_asks_for_a_network_port_and_tests_it(qtbot, sending_monitor: int) -
     assert dlg.result_label.text().startswith("Connected:")
     dlg.driver_combo.setCurrentIndex(dlg.driver_combo.findData("ge-s5"))
     assert dlg.port_combo.currentText() == ""  # a network address is not offered as a serial port
+    assert dlg.port_label.text() == "Serial port"

@@ -113,7 +113,8 @@ class ConnectionDialog(QDialog):
         form = QFormLayout()
         form.addRow("Monitor driver", self.driver_combo)
         form.addRow("", self.driver_info)
-        form.addRow("Serial port", port_row)
+        self.port_label = QLabel("Serial port")  # "Network port" for a network driver (hl7)
+        form.addRow(self.port_label, port_row)
         form.addRow("Baud rate", self.baud_combo)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -156,6 +157,7 @@ class ConnectionDialog(QDialog):
         self.port_combo.setEnabled(serial_needed or network is not None)
         self.refresh_button.setEnabled(serial_needed)
         self.baud_combo.setEnabled(serial_needed)
+        self.port_label.setText("Network port" if network is not None else "Serial port")
         network_text = self.port_combo.currentText().startswith(("listen:", "tcp:"))
         if network is not None and not network_text:
             self.port_combo.setEditText(network)
