@@ -40,6 +40,10 @@ from kapmonitor.publish.payloads import ROOT, parse_topic
 log = logging.getLogger(__name__)
 
 HEARTBEAT_TIMEOUT_S = 3.5  # >= 3 missed heartbeats of 1 s; with the 0.25 s check: alarm within 4 s
+# A Last Will is confirmed for a second before it alarms: a broker that shuts down sends the wills of
+# every chair just before it goes, and that is one "broker unreachable" alarm, not one per chair.
+WILL_CONFIRM_S = 1.0
+RECONNECT_GRACE_S = 6.0  # retained "offline" seen right after (re)connecting: chairs get this long to return
 BROKER_GRACE_S = 2.0  # a broker still unreachable after this raises the central's alarm
 BROKER_ALARM = "broker-unreachable"
 LINK_LOST_STATES = frozenset({"disconnected", "no-data", "not-answering"})
@@ -121,6 +125,7 @@ class ChairState:
     reading_rx: dict[str, float] = field(default_factory=dict)
     alarms: tuple[BedsideAlarm, ...] = ()
     timed_out: bool = False
+    offline_due: float | None = None  # a Last Will alarms at this time unless the chair returns first
 
     @property
     def key(self) -> str:
@@ -143,6 +148,7 @@ class CentralModel:
         self._listeners: Emitter[[]] = Emitter("central")
         self._connected = threading.Event()
         self._down_since: float | None = time.monotonic()
+        self._connected_at: float | None = None
         self._broker_alarm = False
         self._last_error = ""
         self.messages = 0
@@ -269,9 +275,15 @@ class CentralModel:
                                              f"{self.broker.display_url} unreachable; chairs cannot be seen",
                                              Priority.HIGH)
                 changed = True
+            with self._lock:
+                for c in self._chairs.values():
+                    c.offline_due = None  # wills sent by a broker going down are not chairs going down
         else:
             with self._lock:
                 for c in self._chairs.values():
+                    if c.offline_due is not None and not c.online and t >= c.offline_due:
+                        c.offline_due = None
+                        raise_.append((c.key, f"{c.name or c.chair}: chair offline (connection lost)"))
                     timeout = max(self.heartbeat_timeout_s, 3 * c.heartbeat_s)
                     if c.online and not c.timed_out and c.last_heard is not None and t - c.last_heard > timeout:
                         c.timed_out = True
@@ -297,7 +309,11 @@ class CentralModel:
         with self._lock:
             for c in self._chairs.values():  # a fresh grace period: retained statuses arrive again now
                 c.last_heard = now
+                quiet = c.offline_reason == "stopped" and c.phase in QUIET_PHASES
+                if not c.online and not quiet:  # offline before: alarm unless it comes back soon
+                    c.offline_due = now + RECONNECT_GRACE_S
         self._down_since = None
+        self._connected_at = now
         self._last_error = ""
         self._connected.set()
         if self._broker_alarm:
@@ -323,10 +339,10 @@ class CentralModel:
             self._down_since = time.monotonic()
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self.handle(msg.topic, bytes(msg.payload))
+        self.handle(msg.topic, bytes(msg.payload), retained=bool(msg.retain))
 
     # -- messages -------------------------------------------------------------------------------------------
-    def handle(self, topic: str, payload: bytes, now: float | None = None) -> bool:
+    def handle(self, topic: str, payload: bytes, now: float | None = None, retained: bool = False) -> bool:
         """Apply one message; a malformed one is logged and ignored (returns False)."""
         where = parse_topic(topic)
         if where is None:
@@ -340,7 +356,10 @@ class CentralModel:
             if not isinstance(data, dict) or data.get("type") != kind:
                 raise ValueError(f"type {data.get('type') if isinstance(data, dict) else None!r} on a {kind} topic")
             t = time.monotonic() if now is None else now
-            raise_, clear = getattr(self, f"_on_{kind}")(site, chair, data, t)
+            if kind == "status":
+                raise_, clear = self._on_status(site, chair, data, t, retained)
+            else:
+                raise_, clear = getattr(self, f"_on_{kind}")(site, chair, data, t)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             self.bad_messages += 1
             log.warning("central: ignoring a bad %s message from %s/%s: %s", kind, site, chair, exc)
@@ -371,7 +390,7 @@ class CentralModel:
 
     Changes = tuple[list[tuple[str, str]], list[str]]
 
-    def _on_status(self, site: str, chair: str, d: dict[str, object], t: float) -> Changes:
+    def _on_status(self, site: str, chair: str, d: dict[str, object], t: float, retained: bool) -> Changes:
         state = str(d["state"])
         if state not in ("online", "offline"):
             raise ValueError(f"status state {state!r}")
@@ -385,7 +404,7 @@ class CentralModel:
             c.last_heard = t
             label = c.name or chair
             if state == "online":
-                c.online, c.timed_out, c.offline_reason = True, False, ""
+                c.online, c.timed_out, c.offline_reason, c.offline_due = True, False, "", None
                 clear.append(offline_alarm_id(c.key))
                 link = str(d.get("link") or "unknown")
                 c.monitor_link = link
@@ -401,9 +420,13 @@ class CentralModel:
                 clear.append(link_alarm_id(c.key))
                 if c.offline_reason == "stopped" and c.phase in QUIET_PHASES:
                     clear.append(offline_alarm_id(c.key))
-                else:
-                    why = "stopped while a session is open" if c.offline_reason == "stopped" else "connection lost"
-                    raise_.append((offline_alarm_id(c.key), f"{label}: chair offline ({why})"))
+                elif c.offline_reason == "stopped":
+                    raise_.append((offline_alarm_id(c.key), f"{label}: chair stopped while a session is open"))
+                else:  # the Last Will: alarm after a short confirmation (see WILL_CONFIRM_S), in tick()
+                    delay = WILL_CONFIRM_S
+                    if retained and self._connected_at is not None:
+                        delay = max(delay, self._connected_at + RECONNECT_GRACE_S - t)
+                    c.offline_due = t + delay
         return raise_, clear
 
     def _on_vitals(self, site: str, chair: str, d: dict[str, object], t: float) -> Changes:
