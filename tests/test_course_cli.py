@@ -141,26 +141,27 @@ def test_a_course_of_three_sessions_shows_response_remission_relapse_and_follow_
 
 def test_due_lists_exactly_the_follow_ups_due(course: Env) -> None:
     last = INFUSIONS[-1]
-    expected_overdue = {(tp, inst) for tp in ("after-infusion-1", "before-infusion-2", "after-infusion-2",
-                                              "before-infusion-3", "after-infusion-3") for inst in ("bdi-ii", "phq-9")}
-    expected_overdue |= {("month-2", "phq-9")}
-    month3 = add_months(last, 3)
-    for within in (7, 400):
+    # recorded: baselines, before infusion 1, week 1, month 1 (and a BDI-II at month 2). The missed
+    # infusion-day scores and the PHQ-9 of month 2 can no longer be caught up (a later time point is
+    # done or due): they stay overdue in the course but leave the due list. Month 3 (about 25 days
+    # ago) is overdue and listed; months 6, 9 and 12 are ahead.
+    overdue = {("month-3", "bdi-ii"): "overdue", ("month-3", "phq-9"): "overdue"}
+    ahead = {tp: add_months(last, m) for tp, m in (("month-6", 6), ("month-9", 9), ("month-12", 12))}
+    for within in (7, 70, 400):
         report = json.loads(course.run("due", "--within", within, "--format", "json").stdout)
         listed = {(r["timepoint"], r["instrument"]): r["status"] for r in report["follow_up"]}
-        expected = {k: "overdue" for k in expected_overdue}
-        for tp, due in (("month-3", month3), ("month-6", add_months(last, 6)), ("month-9", add_months(last, 9)),
-                        ("month-12", add_months(last, 12))):
-            for inst in ("bdi-ii", "phq-9"):
-                if due + dt.timedelta(days=3) < TODAY:
-                    expected[(tp, inst)] = "overdue"
-                elif due <= TODAY + dt.timedelta(days=within):
-                    expected[(tp, inst)] = "due"
+        expected = dict(overdue)
+        expected |= {(tp, inst): "due" for tp, due in ahead.items() for inst in ("bdi-ii", "phq-9")
+                     if due <= TODAY + dt.timedelta(days=within)}
         assert listed == expected
         assert {r["pseudonym"] for r in report["follow_up"]} == {PSEUDONYM}
+    assert len(json.loads(course.run("due", "--within", 400, "--format", "json").stdout)["follow_up"]) == 8
     text = course.run("due").stdout.splitlines()
-    month3_listed = month3 <= TODAY + dt.timedelta(days=7)  # overdue or due within the week
-    assert len(text) == len(expected_overdue) + (2 if month3_listed else 0)
+    assert [line.split()[0] for line in text] == ["OVERDUE", "OVERDUE"] and all(" month 3" in t for t in text)
+    doc = json.loads(course.run("show", PSEUDONYM).stdout)
+    missed = {(f["timepoint"], f["instrument"]) for f in doc["follow_up"] if f["superseded"]}
+    assert ("after-infusion-1", "bdi-ii") in missed and ("month-2", "phq-9") in missed
+    assert all(f["status"] == "overdue" for f in doc["follow_up"] if f["superseded"])
 
 
 def test_item9_prompt_is_listed_until_a_clinician_acknowledges_it(course: Env) -> None:

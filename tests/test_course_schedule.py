@@ -79,10 +79,14 @@ def test_status_done_due_overdue_and_the_due_list() -> None:
     assert items["week-1"].status == OVERDUE  # a PHQ-9 does not do the BDI-II's follow-up
     assert items["month-1"].due == D(2026, 2, 24) and items["month-1"].status == DUE  # within 3 days' grace
     assert items["month-2"].status == DUE
-    listed = {f.timepoint for f in due_within(items.values(), today, 7)}
-    assert "month-1" in listed and "week-1" in listed and "before-infusion-1" in listed
-    assert "month-2" not in listed and "baseline" not in listed
-    assert {f.timepoint for f in due_within(items.values(), today, 30)} >= {"month-2"}
+    # the week-1 and infusion-day scores can no longer be caught up: month 1 is due
+    assert items["week-1"].superseded and items["before-infusion-1"].superseded
+    assert not items["month-1"].superseded and not items["baseline"].superseded
+    assert [f.timepoint for f in due_within(items.values(), today, 7)] == ["month-1"]
+    assert [f.timepoint for f in due_within(items.values(), today, 30)] == ["month-1", "month-2"]
+    # a week after the last infusion, week 1 is overdue and still listed, the infusion days are not
+    early = schedule(D(2026, 1, 2), infusions, done, settings, D(2026, 2, 5))
+    assert [(f.timepoint, f.status) for f in due_within(early, D(2026, 2, 5), 7)] == [("week-1", OVERDUE)]
 
 
 def test_clinic_settings_file(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ infusions are complete: as many infusion sessions as planned, or a session recor
 of the course ("3 of 3").
 
 Status of each item: `done` (a score of that instrument at that time point exists), `overdue`
-(not done and more than `grace_days` past its due date), else `due`.
+(not done and more than `grace_days` past its due date), else `due`. An overdue item is
+`superseded` once a later time point of the same instrument is done or due: it can no longer be
+caught up, so the due list leaves it out (the course still shows it as overdue).
 Pure functions; thread-safe.
 """
 
@@ -21,7 +23,7 @@ import calendar
 import datetime as dt
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kapmonitor.course.instruments import InstrumentError, instrument
@@ -125,6 +127,10 @@ class FollowUp:
     due: dt.date
     status: str  # done / due / overdue
     done_on: dt.date | None = None
+    # overdue, but the next time point of the same instrument is already due or done: it can no
+    # longer be caught up (a "24 h after" score a week later means nothing), so the due list leaves
+    # it out; it stays in the course as overdue
+    superseded: bool = False
 
 
 def infusions_complete(infusion_count: int, planned: int, last_of_course: bool) -> bool:
@@ -172,10 +178,21 @@ def schedule(
                 status = DUE
             out.append(FollowUp(tp, inst, due, status, done_on))
     out.sort(key=lambda f: (f.due, settings.instruments.index(f.instrument)))
-    return out
+    return _mark_superseded(out, today)
+
+
+def _mark_superseded(items: list[FollowUp], today: dt.date) -> list[FollowUp]:
+    """Overdue items followed by a later item of the same instrument that is done or already due."""
+    result = []
+    for i, f in enumerate(items):
+        later = (g for g in items[i + 1:] if g.instrument == f.instrument and g.due > f.due)
+        passed = f.status == OVERDUE and any(g.status == DONE or g.due <= today for g in later)
+        result.append(replace(f, superseded=True) if passed else f)
+    return result
 
 
 def due_within(items: Iterable[FollowUp], today: dt.date, days: int) -> list[FollowUp]:
-    """What needs doing: every overdue item, and the items due on or before today + `days`."""
+    """What needs doing: every overdue item that can still be caught up, and the items due on or
+    before today + `days`."""
     horizon = today + dt.timedelta(days=days)
-    return [f for f in items if f.status == OVERDUE or (f.status == DUE and f.due <= horizon)]
+    return [f for f in items if (f.status == OVERDUE and not f.superseded) or (f.status == DUE and f.due <= horizon)]

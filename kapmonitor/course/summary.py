@@ -169,6 +169,7 @@ def to_json(summary: CourseSummary) -> dict[str, Any]:
         "follow_up": [{
             "timepoint": f.timepoint, "label": timepoints.label(f.timepoint), "due": f.due.isoformat(),
             "instrument": f.instrument, "status": f.status, "done_on": _day(f.done_on),
+            "superseded": f.superseded,
         } for f in summary.follow_up],
         "safety_prompts": [{
             "id": p.id, "score_id": p.score_id, "instrument": by_score[p.score_id].instrument,
