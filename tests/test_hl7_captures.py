@@ -140,7 +140,7 @@ def _decode_cli(capsys: pytest.CaptureFixture[str], path: Path) -> list[dict[str
     return list(csv.DictReader(io.StringIO(out)))
 
 
-@pytest.mark.parametrize("form", ["mllp", "bare-cr", "bare-crlf"])
+@pytest.mark.parametrize("form", ["mllp", "bare-cr", "bare-crlf", "bare-lf-bom"])
 def test_decode_command_reads_every_example_in_one_file(form: str, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     messages = [(HL7 / name).read_bytes() for name in FILES]
@@ -148,8 +148,10 @@ def test_decode_command_reads_every_example_in_one_file(form: str, tmp_path: Pat
         data = b"".join(frame(m) for m in messages)
     elif form == "bare-cr":
         data = b"".join(messages)
-    else:
+    elif form == "bare-crlf":
         data = b"".join(m.replace(b"\r", b"\r\n") for m in messages)
+    else:  # saved by a text editor: LF line ends and a byte order mark
+        data = b"\xef\xbb\xbf" + b"".join(m.replace(b"\r", b"\n") for m in messages)
     path = tmp_path / f"all.{form}.hl7"
     path.write_bytes(data)
     rows = _decode_cli(capsys, path)

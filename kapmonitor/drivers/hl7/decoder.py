@@ -147,6 +147,8 @@ class Hl7Decoder(Decoder):
         self.stats.bytes_in += len(data)
         if self._mode is None:
             self._bare += data
+            if self._bare.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark from a text editor
+                del self._bare[:3]
             head = bytes(self._bare).lstrip(b" \t\r\n")
             if head[:1] == b"\x0b":
                 self._mode = "mllp"
@@ -186,7 +188,7 @@ class Hl7Decoder(Decoder):
         return items
 
     def finish(self) -> list[Item]:
-        if self._mode == "bare" and self._bare.strip():
+        if self._mode in ("bare", None) and self._bare.strip():
             data = bytes(self._bare)
             self._bare.clear()
             return self.decode_message(data, 0.0).items
