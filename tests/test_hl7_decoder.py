@@ -267,3 +267,73 @@ def test_fuzz_framer_never_raises_and_stays_bounded(parts: list[bytes], chunk: i
         for message in framer.feed(stream[i:i + chunk]):
             assert len(message) <= 256 + chunk
         assert framer.buffered <= 256 + chunk
+
+
+def _by(items: list[VitalSample]) -> dict[Parameter, VitalSample]:
+    out = {s.parameter: s for s in items}
+    assert len(out) == len(items)
+    return out
+
+
+def test_comen_style_message_as_documented() -> None:
+    """SOURCES.md §9 (the message itself is held back): empty OBX-1, two SpO2 channels, pulse as 149522."""
+    data = "\r".join([
+        "MSH|^~\\&|NC_Monitor|KC261551373G|||20250610015127+0800||ORU^R01|C1|P|2.6|||AL|NE||UNICODE UTF-8",
+        "PID|||1||doe", "PV1||I|ICU^^3", "OBR|1|||1^MON_PARAM^99COMEN|||20250610015127+0800",
+        "OBX||NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|97|262688^MDC_DIM_PERCENT^MDC|||||F",
+        "OBX||NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.2.150456|95|262688^MDC_DIM_PERCENT^MDC|||||F",
+        "OBX||NM|149522^MDC_PULS_RATE^MDC|1.0.0.149522|59|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||F",
+        "OBX||NM|151562^MDC_RESP_RATE^MDC|1.0.0.151562|20|264928^MDC_DIM_RESP_PER_MIN^MDC|||||F",
+        "OBX||NM|150344^MDC_TEMP^MDC|1.0.0.150344|37.0|268192^MDC_DIM_DEGC^MDC|||||F",
+        "OBX||NM|150023^MDC_PRESS_BLD_NONINV_MEAN^MDC|1.1.1.150023|90|266016^MDC_DIM_MMHG^MDC|||||F|||20250610015127+0800",
+        "OBX||NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC|1.1.1.150021|120|266016^MDC_DIM_MMHG^MDC|||||F|||20250610015127+0800",
+        "OBX||NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC|1.1.1.150022|80|266016^MDC_DIM_MMHG^MDC|||||F|||20250610015127+0800",
+        "OBX||NM|8302-2^Height^LN|||cm|||||F", "OBX||NM|3141-9^Weight^LN|||kg|||||F",
+    ]).encode() + b"\r"
+    got = _by(vitals(data))
+    assert (got[Parameter.SPO2].value, got[Parameter.PULSE_RATE].value) == (97.0, 59.0)
+    assert [got[p].value for p in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN)] == [120, 80, 90]
+    assert got[Parameter.NIBP_SYS].time == datetime.fromisoformat("2025-06-10T01:51:27+08:00").timestamp()
+    if hasattr(Parameter, "RESP_RATE"):
+        assert got[Parameter.RESP_RATE].value == 20.0
+
+
+def test_mindray_sentinels_as_documented_give_no_value() -> None:
+    """SOURCES.md §8: -999 in NIBP SYS, SpO2 and HR, -99.9 temperature, OBX-11 empty: nothing valid."""
+    data = msg("NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC|1.1.1.150021|-999|266016^MDC_DIM_MMHG^MDC|||||",
+               "NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.3.1.150456|-999|262688^MDC_DIM_PERCENT^MDC|||||",
+               "NM|147842^MDC_ECG_HEART_RATE^MDC|1.7.4.147842|-999|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||",
+               "NM|150344^MDC_TEMP^MDC|1.2.5.150344|-99.9|268192^MDC_DIM_DEGC^MDC|||||")
+    assert not any(s.valid for s in vitals(data))
+
+
+def test_nihon_kohden_nibp_in_its_own_obr_at_the_cuff_time() -> None:
+    """SOURCES.md §10: NK 6-digit codes without a coding system, NIBP in a second OBR whose OBR-7 is the cuff time."""
+    data = "\r".join([
+        "MSH|^~\\&|NIHON KOHDEN|NIHON KOHDEN|||20260422184400||ORU^R01|NK1|P|2.4|||NE|AL||ASCII",
+        "PID|||00000000001||DOE^JANE", "PV1||I|^^BED-001^192.168.1.20:1", "OBR|1|||VITAL|||20260422184400",
+        "OBX|1|NM|007000^VITAL SpO2|1|99|%|||||F|||20260422184400",
+        "OBX|2|NM|007001^VITAL PR(spo2)|1|77|/min|||||F|||20260422184400",
+        "OBX|3|NM|072007^VITAL rPR(spo2)|1|77|/min|||||F|||20260422184400",
+        "OBR|2|||NIBP|||20260422184337",
+        "OBX|1|NM|009000^NIBP SYS|1|133|mmHg|||||F|||20260422184337",
+        "OBX|2|NM|009001^NIBP DIAS|1|77|mmHg|||||F|||20260422184337",
+        "OBX|3|NM|009002^NIBP MEAN|1|95|mmHg|||||F",
+    ]).encode() + b"\r"
+    got = _by(vitals(data, Hl7Decoder(bed="BED-001")))
+    assert (got[Parameter.SPO2].value, got[Parameter.PULSE_RATE].value) == (99.0, 77.0)
+    assert [got[p].value for p in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN)] == [133, 77, 95]
+    cuff = datetime(2026, 4, 22, 18, 43, 37).timestamp()
+    assert {got[p].time for p in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN)} == {cuff}
+
+
+def test_edan_codes() -> None:
+    data = msg("NM|131072^ECG_HR^EHC|1|64|bpm|||||F", "NM|327680^SPO2_SPO2^EHC|1|96|%|||||F",
+               "NM|327681^SPO2_PR^EHC|1|63|bpm|||||F", "NM|393216^NIBP_SYS^EHC|1|118|mmHg|||||F",
+               "NM|393217^NIBP_DIA^EHC|1|76|mmHg|||||F", "NM|393218^NIBP_MEAN^EHC|1|90|mmHg|||||F",
+               "NM|393219^NIBP_PR^EHC|1|66|bpm|||||F")
+    got = _by(vitals(data))
+    assert {p: s.value for p, s in got.items()} == {
+        Parameter.HR: 64, Parameter.SPO2: 96, Parameter.PULSE_RATE: 63, Parameter.NIBP_SYS: 118,
+        Parameter.NIBP_DIA: 76, Parameter.NIBP_MEAN: 90, Parameter.NIBP_PULSE: 66}
+    assert len({got[p].measurement_id for p in (Parameter.NIBP_SYS, Parameter.NIBP_PULSE)}) == 1
