@@ -337,3 +337,11 @@ def test_edan_codes() -> None:
         Parameter.HR: 64, Parameter.SPO2: 96, Parameter.PULSE_RATE: 63, Parameter.NIBP_SYS: 118,
         Parameter.NIBP_DIA: 76, Parameter.NIBP_MEAN: 90, Parameter.NIBP_PULSE: 66}
     assert len({got[p].measurement_id for p in (Parameter.NIBP_SYS, Parameter.NIBP_PULSE)}) == 1
+
+
+def test_old_nibp_is_judged_on_the_monitors_clock_only() -> None:
+    """No MSH-7 or OBR-7: the arrival time (this computer's clock, maybe far from the monitor's) never makes
+    a fresh measurement `old`."""
+    data = msg(*(o.format(s=130, d=80, m=97, t="20240101115000") for o in NIBP), msh7="", obr7="")
+    got = Hl7Decoder().decode_message(data, datetime(2024, 1, 1, 13, 0).timestamp()).items
+    assert {s.status for s in got if isinstance(s, VitalSample)} == {Status.OK}

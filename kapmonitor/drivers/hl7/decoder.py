@@ -250,7 +250,9 @@ class Hl7Decoder(Decoder):
                 continue
             items.append(VitalSample(c.time, parameter, c.value, c.status, self.source))
         if bed.first_message_time is None:
-            bed.first_message_time = t_msg
+            # the sender's own clock only: the arrival time is this computer's, which may differ
+            obr = msg.first("OBR")
+            bed.first_message_time = parse_ts(msg.msh.field(7)) or (parse_ts(obr.field(7)) if obr else None)
         items.extend(self._nibp(chosen, bed, key))
         return MessageResult(items, "AA", "", msg, True)
 
