@@ -234,3 +234,20 @@ def test_the_placers_delayed_fits_never_run_after_the_window_is_gone(qtbot) -> N
     window.deleteLater()  # the placer and the dialog go with it
     qtbot.waitUntil(lambda: destroyed == [True], timeout=2000)
     qtbot.wait(1200)  # past every delayed fit and re-check
+
+
+def test_no_dialog_covers_the_status_bar(nurse, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: the status bar (link, recording, clock) is protected like the alarm area: the
+    1000-px Alarm history once covered the clock."""
+    window, _engine, placer = nurse
+    status = window.statusBar()
+    bar = QRect(status.mapToGlobal(QPoint(0, 0)), status.size())
+    assert status.isVisible() and bar in placer.protected_rects()
+    for size in ((1000, 500), (600, 450), (420, 300)):
+        dialog = QDialog(window)
+        dialog.resize(*size)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        assert not dialog.frameGeometry().intersects(bar), (size, dialog.frameGeometry(), bar)
+        assert _covers(window, dialog.frameGeometry()) == []
+        dialog.close()

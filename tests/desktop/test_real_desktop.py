@@ -201,7 +201,9 @@ def test_each_dialog_opens_beside_the_vitals_and_the_alarm_stays_visible(app: Ap
         if name == "course":
             keep(shot, "desktop-course.png")
         covered = [r for r in app.protected() if dialog.frame.intersects(r)]
-        assert not covered, f"{name} at {dialog.frame} covers {covered} (alarm area first, then tiles)"
+        assert not covered, f"{name} at {dialog.frame} covers {covered} (alarm area first, then tiles, status bar)"
+        status = Rect(*app.geometry()["status_bar"])  # type: ignore[misc]
+        assert not dialog.frame.intersects(status), f"{name} at {dialog.frame} covers the status bar {status}"
         assert dialog.frame.inside(app.desktop.screen), f"{name} at {dialog.frame} is partly off the screen"
         assert red_in_alarm_area(app, shot) >= RED_PIXELS, f"the alarm is not visible with {name} open: {shot.path}"
     finally:
@@ -234,6 +236,8 @@ def test_at_1920x1080_nothing_covers_the_alarm_area_or_the_tiles(big: App) -> No
     big.key("alt+a", "h", window=big.nurse)  # Alarm history (1000×500)
     history = big.wait_new_window(before, "the alarm history")
     assert not [r for r in big.protected() if history.frame.intersects(r)], (history.frame, big.protected())
+    status = Rect(*big.geometry()["status_bar"])  # type: ignore[misc]
+    assert not history.frame.intersects(status), f"the alarm history at {history.frame} covers the clock: {status}"
     assert history.frame.inside(big.desktop.screen)
     keep(big.desktop.screenshot("big"), "desktop-1920x1080.png")
 
