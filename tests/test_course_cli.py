@@ -187,6 +187,8 @@ def test_item9_prompt_is_listed_until_a_clinician_acknowledges_it(course: Env) -
     (("record", "KAP-NOBODY", "--instrument", "bdi-ii", "--total", "10"), "no course for pseudonym"),
     (("record", PSEUDONYM, "--instrument", "bdi-ii", "--total", "ten"), "not a whole number"),
     (("ack", PSEUDONYM, "42"), "no safety prompt 42"),
+    (("correct", PSEUDONYM, "1", "--total", "99", "--reason", "typo"), "out of range 0–63"),
+    (("correct", PSEUDONYM, "999", "--total", "9", "--reason", "typo"), "no score 999"),
     (("add", PSEUDONYM), "already has a course"),
     (("add", "KAP-NEW", "--infusions", "0"), "--infusions must be 1–20"),
     (("show", "KAP-NOBODY"), "no course for pseudonym"),
@@ -202,7 +204,7 @@ def test_item9_prompt_is_listed_until_a_clinician_acknowledges_it(course: Env) -
 def test_bad_input_is_one_line_exit_2_and_nothing_written(course: Env, args: tuple[str, ...], words: str) -> None:
     before = course.dump()
     args = tuple(str(course.tmp / "out") if a == "OUT" else a for a in args)
-    if args[0] in ("record", "ack"):
+    if args[0] in ("record", "ack", "correct"):
         args += ("--by", "AB")
     if args[0] == "record":
         args += ("--date", TODAY.isoformat())
@@ -308,3 +310,19 @@ def test_deidentified_export_leaks_no_identifier(course: Env) -> None:
     from fhir.resources.R4B.bundle import Bundle
 
     Bundle.model_validate(json.loads((out / f"course-{anon}.fhir.json").read_text(encoding="utf-8")))
+
+
+def test_a_score_entered_wrongly_is_corrected_and_the_figures_follow(course: Env) -> None:
+    doc = json.loads(course.run("show", PSEUDONYM).stdout)
+    month2 = next(o for o in doc["outcomes"] if o["timepoint"] == "month-2")
+    assert doc["response"]["bdi-ii"]["relapse"]
+    out = course.run("correct", PSEUDONYM, month2["id"], "--total", "16", "--by", "CD", "--reason", "digits swapped")
+    assert "corrected: BDI-II 16 (mild)" in out.stdout
+    doc = json.loads(course.run("show", PSEUDONYM).stdout)
+    assert not doc["response"]["bdi-ii"]["relapse"] and doc["response"]["bdi-ii"]["current"]  # 16 ≤ 18
+    conn = sqlite3.connect(f"{course.db.as_uri()}?mode=ro", uri=True)
+    try:
+        [(who, reason)] = conn.execute("SELECT who, reason FROM audit WHERE action = 'correct score'").fetchall()
+    finally:
+        conn.close()
+    assert (who, reason) == ("CD", "digits swapped")

@@ -203,3 +203,26 @@ def test_a_finished_session_joins_its_patients_course(tmp_path: Path) -> None:
         assert (link.session_id, link.infusion_date, link.course_number, link.course_total) == (
             "20260610-0900.db", dt.date(2026, 6, 10), 1, 3)
         assert [a["action"] for a in store.audit("KAP-7")] == ["open course", "link session"]
+
+
+def test_a_wrong_score_is_corrected_with_the_old_one_and_the_reason_in_the_audit(tmp_path: Path) -> None:
+    with CourseStore.open(tmp_path / "courses.db") as store:
+        store.add_course("KAP-7", "AB", dt.date(2026, 6, 1))
+        [(sid, _)] = store.add_scores([_score(total=3, item9=0)])
+        fixed, prompt = store.correct_score("KAP-7", sid, "CD", "typed 3 for 33", TODAY, total=33, item9=2)
+        assert (fixed.total, fixed.item9, fixed.who) == (33, 2, "AB")  # who entered it stays
+        assert prompt is not None and [p.id for p in store.prompts("KAP-7")] == [prompt]
+        entry = store.audit("KAP-7")[-2]
+        assert (entry["action"], entry["who"], entry["reason"]) == ("correct score", "CD", "typed 3 for 33")
+        assert '"total": 3' in entry["before"] and '"total": 33' in entry["after"]
+        for kwargs, words in [(dict(total=64), "out of range"), (dict(total=33), "already reads so"),
+                              (dict(date="2026-06-05", timepoint="baseline"), "after the first infusion")]:
+            with pytest.raises(CourseInputError, match=words):
+                store.correct_score("KAP-7", sid, "CD", "why", TODAY, first_infusion=dt.date(2026, 6, 3), **kwargs)
+        with pytest.raises(CourseInputError, match="reason"):
+            store.correct_score("KAP-7", sid, "CD", " ", TODAY, total=30)
+        [(phq, _)] = store.add_scores([check_new_score("KAP-7", "phq-9", 9, None, (1,) * 9, "2026-06-01", "baseline",
+                                                       "AB", None, TODAY)])
+        with pytest.raises(CourseInputError, match="item by item"):
+            store.correct_score("KAP-7", phq, "CD", "why", TODAY, total=10)
+        assert [s.total for s in store.scores("KAP-7")] == [33, 9]

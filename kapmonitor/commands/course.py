@@ -3,6 +3,8 @@
     course add PSEUDONYM [--date D] [--infusions N] [--by INITIALS]   open a course at screening
     course record PSEUDONYM --instrument bdi-ii|phq-9|madrs --total N [--item9 N] [--items a,b,..]
                   --date YYYY-MM-DD [--timepoint NAME] --by INITIALS [--note TEXT]
+    course correct PSEUDONYM SCORE [--total N] [--item9 N] [--date D] [--timepoint NAME] [--note TEXT]
+                  --by INITIALS --reason TEXT                       a score entered wrongly (audited)
     course ack PSEUDONYM PROMPT --by INITIALS [--action TEXT]        acknowledge an item-9 safety prompt
     course show PSEUDONYM [--format json|csv]
     course due [--within DAYS]                                       clinic-wide: what is due and overdue
@@ -71,6 +73,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--by", required=True, help="initials of who entered it")
     p.add_argument("--note")
 
+    p = sub.add_parser("correct", help="correct a score entered wrongly (the audit keeps the old one and why)")
+    p.add_argument("pseudonym")
+    p.add_argument("score", type=int, help="the score's id (course show)")
+    p.add_argument("--total", type=_non_negative_int)
+    p.add_argument("--item9", type=_non_negative_int)
+    p.add_argument("--date", help="YYYY-MM-DD, not in the future")
+    p.add_argument("--timepoint")
+    p.add_argument("--note")
+    p.add_argument("--by", required=True, help="initials of who corrects it")
+    p.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+
     p = sub.add_parser("ack", help="acknowledge an item-9 safety prompt (who and when are recorded)")
     p.add_argument("pseudonym")
     p.add_argument("prompt", type=int, help="the prompt number (course show, course due)")
@@ -105,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
     from kapmonitor.course.store import CourseStoreError
     from kapmonitor.export.errors import ExportError
 
-    step = {"add": _add, "record": _record, "ack": _ack, "show": _show, "due": _due, "import": _import,
-            "export": _export}[args.course_command]
+    step = {"add": _add, "record": _record, "correct": _correct, "ack": _ack, "show": _show, "due": _due,
+            "import": _import, "export": _export}[args.course_command]
     try:
         return step(args)
     except (CourseStoreError, CsvImportError, CourseExportError, ScheduleSettingsError, ExportError) as exc:
@@ -163,9 +176,9 @@ def _record(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from kapmonitor.config import sessions_dir
-    from kapmonitor.course.csv_io import check_baseline, infer_timepoint
+    from kapmonitor.course.csv_io import infer_timepoint
     from kapmonitor.course.instruments import instrument
-    from kapmonitor.course.store import CourseInputError, check_new_score
+    from kapmonitor.course.store import CourseInputError, check_baseline, check_new_score
     from kapmonitor.course.summary import build
 
     today = _today()
@@ -192,6 +205,27 @@ def _record(args: argparse.Namespace) -> int:
             print(f"SAFETY: {inst.name} item 9 = {score.item9} (suicidal thoughts): a clinician must see this "
                   f"today and acknowledge it: kapmonitor course ack {score.pseudonym} {prompt_id} --by INITIALS",
                   file=sys.stderr)
+    return 0
+
+
+def _correct(args: argparse.Namespace) -> int:
+    from kapmonitor.course.instruments import instrument
+    from kapmonitor.course.store import clean_pseudonym
+    from kapmonitor.course.summary import build
+
+    today = _today()
+    pseudonym = clean_pseudonym(args.pseudonym)
+    settings = _settings()
+    with _writable() as store:
+        first = min(build(store, pseudonym, today, settings, None).infusion_dates, default=None)
+        score, prompt_id = store.correct_score(pseudonym, args.score, args.by, args.reason, today, args.total,
+                                               args.item9, args.date, args.timepoint, args.note, first)
+        inst = instrument(score.instrument)
+        print(f"score {score.id} of {pseudonym} corrected: {inst.name} {score.total} ({inst.severity(score.total)}) "
+              f"on {score.date.isoformat()}, {score.timepoint}")
+        if prompt_id is not None:
+            print(f"SAFETY: {inst.name} item 9 = {score.item9} (suicidal thoughts): a clinician must see this today "
+                  f"and acknowledge it: kapmonitor course ack {pseudonym} {prompt_id} --by INITIALS", file=sys.stderr)
     return 0
 
 

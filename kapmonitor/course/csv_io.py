@@ -20,8 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from kapmonitor.course import schedule
-from kapmonitor.course.store import CourseInputError, CourseStore, NewScore, check_new_score
-from kapmonitor.course.timepoints import BASELINE, UNSCHEDULED
+from kapmonitor.course.store import CourseInputError, CourseStore, NewScore, check_baseline, check_new_score
+from kapmonitor.course.timepoints import UNSCHEDULED
 
 REQUIRED = ("pseudonym", "date", "instrument", "total")
 OPTIONAL = ("item9", "timepoint", "by", "who", "note")
@@ -44,13 +44,6 @@ def infer_timepoint(items: Iterable[schedule.FollowUp], instrument: str, day: dt
         if gap <= NEAREST_DAYS and (best is None or gap < best[0]):
             best = (gap, f.timepoint)
     return best[1] if best else UNSCHEDULED
-
-
-def check_baseline(score: NewScore, first_infusion: dt.date | None) -> None:
-    """A baseline comes before any infusion (the same day is allowed: screening that morning)."""
-    if score.timepoint == BASELINE and first_infusion is not None and score.date > first_infusion:
-        raise CourseInputError(f"a baseline dated {score.date} is after the first infusion ({first_infusion}); "
-                               "give its time point (e.g. --timepoint month-1 or unscheduled)")
 
 
 def _int(text: str, what: str) -> int:

@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from kapmonitor.course.instruments import InstrumentError, check_score, instrument, needs_safety_prompt
-from kapmonitor.course.timepoints import TimepointError, parse
+from kapmonitor.course.timepoints import BASELINE, TimepointError, parse
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +232,13 @@ def check_new_score(
     if text is not None and (len(text) > 2000 or "\x00" in text):
         raise CourseInputError("the note is too long (2000 characters at most)")
     return NewScore(p, inst.key, checked, item9, answers, day, tp or "", clean_who(who), text or None, source)
+
+
+def check_baseline(score: NewScore, first_infusion: dt.date | None) -> None:
+    """A baseline comes before any infusion (the same day is allowed: screening that morning)."""
+    if score.timepoint == BASELINE and first_infusion is not None and score.date > first_infusion:
+        raise CourseInputError(f"a baseline dated {score.date} is after the first infusion ({first_infusion}); "
+                               "give its time point (e.g. --timepoint month-1 or unscheduled)")
 
 
 # -- the file -------------------------------------------------------------------------------------------
@@ -458,6 +465,51 @@ class CourseStore:
         return [Score(int(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4],
                       None if r[5] is None else tuple(int(x) for x in json.loads(r[5])),
                       dt.date.fromisoformat(r[6]), str(r[7]), str(r[8]), r[9], str(r[10])) for r in rows]
+
+    def correct_score(self, pseudonym: str, score_id: int, who: str, reason: str, today: dt.date,
+                      total: int | None = None, item9: int | None = None, date: str | None = None,
+                      timepoint: str | None = None, note: str | None = None,
+                      first_infusion: dt.date | None = None) -> tuple[Score, int | None]:
+        """Correct a score entered wrongly; the audit keeps it as it was, who corrected it and why.
+
+        Every check of a new score applies to the corrected one (a PHQ-9 entered item by item keeps
+        its items, so only its time point, date and note can change). An item 9 corrected above 0
+        raises a safety prompt when the score had none. Returns the score and a new prompt's id.
+        """
+        course = self.require(pseudonym)
+        w = clean_who(who)
+        why = reason.strip()
+        if not why:
+            raise CourseInputError("a correction needs its reason (--reason)")
+        old = next((s for s in self.scores(course.pseudonym) if s.id == score_id), None)
+        if old is None:
+            raise CourseInputError(f"no score {score_id} in the course of {course.pseudonym!r}")
+        if old.items is not None and (total is not None or item9 is not None):
+            raise CourseInputError(f"score {score_id} was answered item by item; record it again instead")
+        new = check_new_score(course.pseudonym, old.instrument, old.total if total is None else total,
+                              old.item9 if item9 is None else item9, old.items, date or old.date,
+                              timepoint or old.timepoint, w, old.note if note is None else note, today, old.source)
+        check_baseline(new, first_infusion)
+        before = {"total": old.total, "item9": old.item9, "date": old.date.isoformat(), "timepoint": old.timepoint,
+                  "note": old.note}
+        after = {"total": new.total, "item9": new.item9, "date": new.date.isoformat(), "timepoint": new.timepoint,
+                 "note": new.note}
+        if before == after:
+            raise CourseInputError(f"score {score_id} already reads so; nothing to correct")
+        has_prompt = any(p.score_id == score_id for p in self.prompts(course.pseudonym))
+        prompt_id = None
+        with self._transaction() as conn:
+            conn.execute("UPDATE scores SET total = :total, item9 = :item9, date = :date, timepoint = :timepoint, "
+                         "note = :note WHERE id = :id", {**after, "id": score_id})
+            self._audit(conn, course.pseudonym, w, "correct score", "scores", score_id, before, after, why)
+            if not has_prompt and needs_safety_prompt(instrument(new.instrument), new.item9):
+                cur = conn.execute("INSERT INTO safety_prompts (score_id, pseudonym, raised_t) VALUES (?, ?, ?)",
+                                   (score_id, course.pseudonym, time.time()))
+                prompt_id = int(cur.lastrowid or 0)
+                self._audit(conn, course.pseudonym, w, "safety prompt raised", "safety_prompts", prompt_id,
+                            after={"score_id": score_id, "instrument": new.instrument, "item9": new.item9})
+        fixed = next(s for s in self.scores(course.pseudonym) if s.id == score_id)
+        return fixed, prompt_id
 
     # -- safety prompts -----------------------------------------------------------------------------
     def prompts(self, pseudonym: str | None = None) -> list[SafetyPrompt]:
