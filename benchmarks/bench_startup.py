@@ -90,7 +90,7 @@ def run(quick: bool) -> list[Figure]:
         Figure("startup.first_paint", median(paints), "s", f"< {TARGET_S:g} s",
                median(paints) < TARGET_S and not problems, spread=min_max(paints), runs=len(paints), note=note),
         Figure("startup.imports_done", median(imports), "s", spread=min_max(imports), runs=len(imports),
-               note="interpreter start, kapmonitor.ui.app and QtCore imported (the window modules load in start())"),
+               note="interpreter start, kapmonitor.ui.app imported (with the bedside core and the window modules)"),
         Figure("startup.bare_python", median(bare), "s", spread=min_max(bare), runs=len(bare),
                note="`python -c pass` in the same run, for scale"),
     ]

@@ -197,6 +197,7 @@ def run_command(args: argparse.Namespace) -> int:
             driver = cls(options, clock)
     except (DriverError, OSError, ValueError) as exc:
         return fail(str(exc))
+    # lazy: only `kapmonitor run` loads Qt; every other command starts without it
     from kapmonitor.ui.app import run_gui
 
     return run_gui(args, driver, clock)

@@ -34,6 +34,7 @@ from kapmonitor.bedside import BedsideView
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkState, Source
 from kapmonitor.ui import theme
+from kapmonitor.ui.alarm_bar import AlarmBar
 from kapmonitor.ui.pleth_strip import PlethStrip
 from kapmonitor.ui.tiles import NO_VALUE, NumericTile
 from kapmonitor.ui.trend_plot import Band, TrendPlot
@@ -227,8 +228,6 @@ class MainWindow(QMainWindow):
         root.addLayout(self.alarm_area)
         self.alarm_bar = None
         if engine is not None:
-            from kapmonitor.ui.alarm_bar import AlarmBar
-
             self.alarm_bar = AlarmBar()
             self.alarm_bar.acknowledge_requested.connect(self.acknowledge_alarms)
             self.alarm_bar.pause_requested.connect(self.pause_alarm_audio)
