@@ -64,11 +64,8 @@ def desaturated_monitor(port: str, stop: threading.Event) -> None:
 
 
 def shut(app) -> None:  # type: ignore[no-untyped-def]
-    """Stop the app; its window placer (an application-wide event filter with delayed re-fits of
-    the window) goes with its window."""
-    from PySide6.QtTest import QTest
-
-    QTest.qWait(1100)  # the placer's delayed fits run while the window still exists
+    """Stop the app and take its window placer (an application-wide event filter) off the application;
+    the placer's delayed re-fits have the placer as context, so none runs after the window is gone."""
     app.stop()
     placer = getattr(app, "placer", None)
     if placer is not None:
