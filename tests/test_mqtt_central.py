@@ -98,6 +98,10 @@ def test_heartbeat_loss_link_loss_and_bad_messages() -> None:
     model._connected.set()
     model.tick(now=9.5)
     assert offline_alarm_id("clinic/d") not in active_ids(model)
+    # a retired chair's retained status cleared by the clinic: the central forgets it and its alarm
+    model.handle(topic.format("c"), b"", now=10.0)
+    assert "c" not in {v.chair for v in model.chairs(now=10.0)}
+    assert offline_alarm_id("clinic/c") not in active_ids(model)
 
 
 def test_the_central_cannot_acknowledge_bedside_alarms() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import paho.mqtt.client as mqtt
 import pytest
-from mqtt_support import MosquittoBroker, make_password_file, make_test_ca, mosquitto, wait_for
+from mqtt_support import MosquittoBroker, free_port, make_password_file, make_test_ca, mosquitto, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kapmonitor.alarms.engine import AlarmEngine
@@ -182,7 +182,7 @@ def test_identity_chair_sends_no_pseudonym(mosquitto: MosquittoBroker, tmp_path:
 
 def test_bedside_never_waits_for_an_absent_broker() -> None:
     """No broker at all: feeding the publisher stays instant, the queue stays bounded, drops counted."""
-    port = __import__("mqtt_support").free_port()
+    port = free_port()
     pub = MqttPublisher(parse_broker_url(f"mqtt://127.0.0.1:{port}", environ={}), "c1", ManualClock(0.0),
                         max_vitals=100)
     pub.start()

@@ -324,7 +324,7 @@ class CentralModel:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: object,
                        properties: object) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stop.is_set():
             log.warning("central lost the broker %s (%s)", self.broker.display_url, reason)
             self._down_since = time.monotonic()
         elif self._last_error:

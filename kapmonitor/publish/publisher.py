@@ -188,7 +188,7 @@ class MqttPublisher:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: object,
                        properties: object) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stop.is_set():
             log.warning("lost the broker %s (%s); reconnecting", self.broker.display_url, reason)
         elif self._last_error:
             return  # after a refusal paho also reports a disconnect; keep the refusal's reason
