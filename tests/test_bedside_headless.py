@@ -1,7 +1,7 @@
 """The bedside runs without a screen (a later `kapmonitor gateway`): kapmonitor.bedside.Bedside, in its
 own interpreter that never imports Qt, reads the simulator, records into a real session database,
 raises the simulated desaturation alarm, answers the questions the window asks of it, and stops
-cleanly (no thread left behind, the record complete)."""
+cleanly (no thread left behind, the record complete). Switching the monitor is the core's too."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.recording.reader import read_rows, read_vitals
@@ -78,3 +80,38 @@ def test_the_bedside_runs_headless_records_and_alarms(tmp_path: Path) -> None:
     assert any(s.parameter is Parameter.SPO2 and s.value is not None and s.value < 90 for s in vitals)
     alarms = [row for table, row in read_rows(db, ["alarm_log"]) if table == "alarm_log"]
     assert any(row["alarm_id"] == facts["alarm"] and row["event"] == "raised" for row in alarms), alarms
+
+
+def test_the_core_switches_monitor_and_tells_its_window(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Monitor switching is the core's typed method: from the simulator to a patient's monitor a new
+    record starts, the callbacks (the window, the session dock) hear of it, and the choice is saved."""
+    from kapmonitor.bedside import Bedside, MonitorSwitch
+    from kapmonitor.config import MonitorChoice, load_monitor_choice
+    from kapmonitor.drivers.base import DriverOptions
+    from kapmonitor.drivers.errors import DriverError
+    from kapmonitor.drivers.simulator import SimulatedMonitor
+    from kapmonitor.model.clock import AcceleratedClock, RealClock
+
+    monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
+    port = str(tmp_path / "no-port")
+    fast = AcceleratedClock(10)
+    bedside = Bedside(SimulatedMonitor(DriverOptions(seed=1), fast), fast, tmp_path / "sim.db", music=False)
+    with pytest.raises(DriverError, match="real time"):  # a real monitor runs in real time: refused
+        bedside.switch_monitor(MonitorChoice("ge-s5", port))
+    assert bedside.simulated and bedside.pipeline.recorder.path == tmp_path / "sim.db"  # nothing changed
+    clock = RealClock()
+    bedside = Bedside(SimulatedMonitor(DriverOptions(seed=1), clock), clock, tmp_path / "sim2.db", music=False)
+    heard: list[MonitorSwitch] = []
+    bedside.on_monitor_switched.append(heard.append)
+    bedside.start(sound=False)
+    try:
+        assert bedside.switch_warning(MonitorChoice("ge-s5", port)) is None  # no session to leave
+        message = bedside.switch_monitor(MonitorChoice("ge-s5", port))
+        assert len(heard) == 1 and heard[0].driver is bedside.driver and heard[0].message == message
+        assert heard[0].new_record == bedside.pipeline.recorder.path != tmp_path / "sim2.db"
+        assert not bedside.simulated and bedside.device_text().endswith(f"on {port}")
+        assert "new session record" in message and bedside.current_monitor() == MonitorChoice("ge-s5", port, None)
+        assert load_monitor_choice() == (MonitorChoice("ge-s5", port, None), None)  # used at the next start
+    finally:
+        bedside.stop()
