@@ -114,8 +114,22 @@ def course(course_template: Env, tmp_path: Path) -> Env:
     return env
 
 
+def validate(doc: dict[str, object]) -> None:
+    import jsonschema
+
+    from kapmonitor.resources import resource_path
+
+    schema = json.loads(resource_path("course_export.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
+
+
 def test_a_course_of_three_sessions_shows_response_remission_relapse_and_follow_ups(course: Env) -> None:
     doc = json.loads(course.run("show", PSEUDONYM, "--format", "json").stdout)
+    validate(doc)
+    import jsonschema
+
+    with pytest.raises(jsonschema.ValidationError):  # the schema is a real check
+        validate({**doc, "follow_up": [{**doc["follow_up"][0], "status": "missed"}]})
     assert doc["patient"]["pseudonym"] == PSEUDONYM
     assert [s["infusion_date"] for s in doc["sessions"]] == [d.isoformat() for d in INFUSIONS]
     assert all(s["infusing_min"] == 40.0 for s in doc["sessions"])
@@ -172,7 +186,9 @@ def test_item9_prompt_is_listed_until_a_clinician_acknowledges_it(course: Env) -
     assert [(p["item9"], p["acknowledged"]) for p in prompt] == [(2, False)]
     assert "SAFETY" in course.run("due").stdout
     course.run("ack", PSEUDONYM, prompt[0]["id"], "--by", "DrQ", "--action", "risk assessed")
-    [done] = json.loads(course.run("show", PSEUDONYM).stdout)["safety_prompts"]
+    doc = json.loads(course.run("show", PSEUDONYM).stdout)
+    validate(doc)
+    [done] = doc["safety_prompts"]
     assert done["acknowledged"] and done["acknowledged_by"] == "DrQ" and done["acknowledged_at"]
     assert "SAFETY" not in course.run("due").stdout
 
@@ -307,6 +323,7 @@ def test_deidentified_export_leaks_no_identifier(course: Env) -> None:
         (dt.date(2000, 1, 1) + (d - OPENED)).isoformat() for d in INFUSIONS]
     assert [s["session_id"] for s in doc["sessions"]] == ["session-1", "session-2", "session-3"]
     assert doc["response"]["bdi-ii"]["relapse"]  # the figures survive de-identification
+    validate(doc)
     from fhir.resources.R4B.bundle import Bundle
 
     Bundle.model_validate(json.loads((out / f"course-{anon}.fhir.json").read_text(encoding="utf-8")))
