@@ -168,16 +168,19 @@ def start_chair(broker_url: str, chair: str, record: Path, scenario: str = "norm
                 env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """A bedside process (simulator + recording + alarms + publisher); returns once it publishes."""
     repo = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), broker_url, chair, str(record), scenario],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo,
-        env={**os.environ, "PYTHONPATH": str(repo), **(env or {})},
-    )
+    errors = record.with_suffix(".stderr")  # a file, so a chatty chair never blocks on a full pipe
+    with errors.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), broker_url, chair, str(record), scenario],
+            stdout=subprocess.PIPE, stderr=err, text=True, cwd=repo,
+            env={**os.environ, "PYTHONPATH": str(repo), **(env or {})},
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if line.strip() != "ready":
         proc.kill()
-        pytest.fail(f"chair process did not start: {line} {proc.stderr.read() if proc.stderr else ''}")
+        proc.wait(5)
+        pytest.fail(f"chair process did not start: {line} {errors.read_text(errors='replace')}")
     return proc
 
 

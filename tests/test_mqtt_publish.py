@@ -263,3 +263,12 @@ def test_tls_with_a_test_ca_and_client_certificate(tmp_path: Path, listeners: li
             parse_broker_url(f"mqtt://127.0.0.1:{broker.port}", ca_file=certs["ca"], environ={})
     finally:
         broker.stop()
+
+
+def test_a_missing_mosquitto_fails_the_tests_and_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mqtt_support
+
+    monkeypatch.setattr(mqtt_support.shutil, "which", lambda name: None)
+    monkeypatch.setattr(mqtt_support, "MOSQUITTO", "/nonexistent/mosquitto")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install mosquitto"):
+        mqtt_support.mosquitto_binary()
