@@ -33,6 +33,7 @@ from kapmonitor.session.storage import SessionSummary, find_unfinished_sessions
 from kapmonitor.ui.alarm_menu import AlarmUi, install_alarm_ui
 from kapmonitor.ui.alarm_output_dialog import AlarmOutputDialog
 from kapmonitor.ui.connection_dialog import ConnectionMenu, install_connection_action
+from kapmonitor.ui.demo_banner import install_demo_banner
 from kapmonitor.ui.export_dialog import install_export_action
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.music_menu import MusicUi, install_music_ui
@@ -97,8 +98,6 @@ class MonitorApplication:
             self.music_ui = install_music_ui(window, bedside.music, menu=window.music_menu,
                                              infusion_window_fn=lambda: bedside.infusion_window(bedside.now()))
         window.extra_refreshers.append(self._update_output_notice)
-        from kapmonitor.ui.demo_banner import install_demo_banner
-
         # a monitor in demo mode (its values marked `demo`): an orange banner, like the simulator's
         install_demo_banner(window, bedside.pipeline.dispatcher)
         output = QAction("Alarm sound &output\u2026", window)
