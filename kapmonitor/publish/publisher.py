@@ -225,7 +225,8 @@ class MqttPublisher:
     def _run(self) -> None:
         next_beat = 0.0
         while not self._stop.is_set():
-            self._wake.wait(max(0.0, min(0.25, next_beat - time.monotonic())))
+            wait = min(0.25, next_beat - time.monotonic()) if self.connected else 0.25  # never spin
+            self._wake.wait(max(0.0, wait))
             self._wake.clear()
             if not self.connected:
                 continue  # the queues stay bounded; everything current is sent again on reconnect
