@@ -133,6 +133,7 @@ def test_a_course_of_three_sessions_shows_response_remission_relapse_and_follow_
     assert doc["patient"]["pseudonym"] == PSEUDONYM
     assert [s["infusion_date"] for s in doc["sessions"]] == [d.isoformat() for d in INFUSIONS]
     assert all(s["infusing_min"] == 40.0 for s in doc["sessions"])
+    assert sorted(p.suffix for p in (course.data / "sessions").iterdir()) == [".db"] * 4  # read, left as they were
     last = doc["outcomes"][-1]
     assert {k: last[k] for k in ("date", "instrument", "total", "severity", "change_from_baseline_pct")} == {
         "date": add_months(INFUSIONS[-1], 2).isoformat(), "instrument": "bdi-ii", "total": 20,

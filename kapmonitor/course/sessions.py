@@ -46,7 +46,7 @@ def _local_date(t: float | None, offset_min: int | None) -> dt.date | None:
 
 def read_session(path: Path) -> SessionFacts:
     """The course facts of one session record. Raises SessionDatabaseError or sqlite3.Error."""
-    with RecordReader.open(path) as reader:
+    with RecordReader.open(path, closed=True) as reader:  # leaves no -wal/-shm beside a closed record
         info = reader.session_info()
         offset = _int(reader.meta_value("utc_offset_minutes"))
         actions = [(e.t, e.action, e.reason) for e in reader.infusion_events()]
@@ -78,7 +78,7 @@ def scan(folder: Path) -> dict[str, list[SessionFacts]]:
         try:
             facts = read_session(path)
         except (SessionDatabaseError, sqlite3.Error, OSError, ValueError) as exc:
-            log.warning("session %s skipped for the course: %s", path, exc)
+            log.info("session %s skipped for the course: %s", path, exc)  # not ours to report on
             continue
         if facts.pseudonym is not None and facts.pseudonym.strip():
             found.setdefault(facts.pseudonym.strip(), []).append(facts)
