@@ -153,12 +153,21 @@ def _join_sessions(store: CourseStore, pseudonym: str, who: str | None) -> int:
     return sum(store.link_session(pseudonym, f.link, who) for f in discover(pseudonym, sessions_dir()))
 
 
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name to be found (a container): --by is needed
+        from kapmonitor.course.store import CourseInputError
+
+        raise CourseInputError("give --by INITIALS (who opens the course)") from None
+
+
 def _add(args: argparse.Namespace) -> int:
     from kapmonitor.course.store import CourseInputError, CourseStore, clean_pseudonym, clean_who, parse_date
 
     today = _today()
     pseudonym = clean_pseudonym(args.pseudonym)
-    who = clean_who(args.by or getpass.getuser())
+    who = clean_who(args.by or _login_name())
     if args.infusions is not None and not 1 <= args.infusions <= 20:
         raise CourseInputError("--infusions must be 1–20")
     opened = parse_date(args.date, today) if args.date else today
