@@ -252,7 +252,9 @@ class CentralModel:
         self._thread.join(2.0)
         self._thread = None
         self._client.disconnect()
-        self._client.loop_stop()
+        closer = threading.Thread(target=self._client.loop_stop, name="central-close", daemon=True)
+        closer.start()  # paho may be inside a connect attempt: wait a bounded time only
+        closer.join(3.0)
 
     def _supervise(self) -> None:
         while not self._stop.wait(0.25):

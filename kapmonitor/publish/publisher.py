@@ -169,7 +169,10 @@ class MqttPublisher:
             except (RuntimeError, ValueError) as exc:
                 log.warning("offline status not confirmed by the broker: %s", exc)
         self._client.disconnect()
-        self._client.loop_stop()
+        # paho may be inside a connect attempt to an unreachable host: wait a bounded time only
+        closer = threading.Thread(target=self._client.loop_stop, name="mqtt-close", daemon=True)
+        closer.start()
+        closer.join(timeout)
         log.info("stopped publishing chair %s/%s", self.where.site, self.where.chair)
 
     # -- paho callbacks (paho's network thread) ---------------------------------------------------------
