@@ -178,6 +178,8 @@ def test_the_age_keeps_its_own_column_while_the_action_is_abbreviated_at_whole_w
     a = _alarm(engine, "nibp_sys.upper")
     parts, age = row_parts(a, engine._clock.now())
     assert age == "3:07" and age not in parts
+    # what the numbers already say stays in the tooltip (the whole text), never takes row room
+    assert "Systolic BP very high" in alarm_parts(a, engine._clock.now()) and "Systolic BP very high" not in parts
     assert parts[:2] == ["*** NIBP sys 195 > 180", "pause infusion / call physician"]
     text = full_text(parts)
     assert shorten_row(parts, age, len, len(text) + 2 + len(age), 2) == (text, age)  # all of it fits

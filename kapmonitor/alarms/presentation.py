@@ -141,6 +141,20 @@ def alarm_parts(a: ActiveAlarm, now: float) -> list[str]:
     subject: "*** Link to the monitor lost"), then the action, the age, the state words and the rest.
     An acknowledged or latched alarm shows the value and limit that raised it.
     """
+    lead, age, state, extra = _pieces(a, now)
+    return [*lead, age, *state, *extra]
+
+
+def row_parts(a: ActiveAlarm, now: float) -> tuple[list[str], str]:
+    """(the row's text parts, the age): the bar shows the age right-aligned in a column of its own,
+    so it stays visible when the words before it are shortened. The rest ("Systolic BP very high",
+    what the numbers already say) is left to the tooltip: the row has no room to spare at 1280x800."""
+    lead, age, state, _extra = _pieces(a, now)
+    return [*lead, *state], age
+
+
+def _pieces(a: ActiveAlarm, now: float) -> tuple[list[str], str, list[str], list[str]]:
+    """(what and action, age, state words, the rest) of an alarm row."""
     prio = display_priority(a)
     value = a.raised_value if a.raised_priority is not None else a.value
     limit = a.raised_limit if a.raised_priority is not None else a.limit
@@ -174,21 +188,10 @@ def alarm_parts(a: ActiveAlarm, now: float) -> list[str]:
     if (a.condition_present and a.raised_priority is not None and a.value is not None
             and a.value != value and info is not None):
         state.append(f"now {a.value:g}")
-    parts = [f"{prio.marker} {what}"]
+    lead = [f"{prio.marker} {what}"]
     if action:
-        parts.append(action)
-    parts.append(format_age(now - a.raised_at))
-    parts.extend(state)
-    parts.extend(extra)
-    return parts
-
-
-def row_parts(a: ActiveAlarm, now: float) -> tuple[list[str], str]:
-    """(the row's text parts without the age, the age): the bar shows the age right-aligned in a
-    column of its own, so it stays visible when the words before it are shortened."""
-    parts = alarm_parts(a, now)
-    at = 2 if len(parts) > 2 and parts[2] == format_age(now - a.raised_at) else 1
-    return parts[:at] + parts[at + 1:], parts[at]
+        lead.append(action)
+    return lead, format_age(now - a.raised_at), state, extra
 
 
 def full_text(parts: Sequence[str]) -> str:

@@ -322,8 +322,8 @@ class AlarmBar(QFrame):
         row_h = self._rows[0].height()
         self.more_label.setFixedSize(round(QFontMetricsF(self.more_label.font()).horizontalAdvance("+88 more")) + 16,
                                      row_h - 2 * _BORDER_PX - 2)
-        for b in (self.ack_button, self.pause_button):
-            b.setFont(_font(theme.scaled_px(18, scale), bold=True))
+        for b in (self.ack_button, self.pause_button):  # condensed: the alarm rows keep the width
+            b.setFont(_font(theme.scaled_px(18, scale), bold=True, narrow=True))
             b.setFixedHeight(row_h)
         # a running pause shows its countdown on the pause button itself (no extra line)
         self.pause_button.setMinimumWidth(
