@@ -198,10 +198,8 @@ def _chair_main(argv: list[str]) -> int:
     clock = RealClock()
     pipeline = MonitoringPipeline(SimulatedMonitor(DriverOptions(scenario=scenario, seed=3, waves=False), clock),
                                   record, alarm_profile=default_profile())
-    publisher = MqttPublisher(parse_broker_url(url), chair, clock, alarms=pipeline.alarms, identity="chair")
-    assert pipeline.alarms is not None
-    pipeline.alarms.add_listener(publisher.on_alarm)
-    pipeline.dispatcher.add_listener(publisher)
+    publisher = MqttPublisher(parse_broker_url(url), chair, clock, identity="chair")
+    publisher.attach(pipeline.dispatcher, pipeline.alarms)
     stop = False
 
     def on_term(signum: int, frame: object) -> None:

@@ -177,9 +177,8 @@ def test_broker_restart_bedside_keeps_recording_alarms_resent(mosquitto: Mosquit
     pipeline = MonitoringPipeline(SimulatedMonitor(DriverOptions(scenario="normal", seed=1, waves=False), clock),
                                   record, alarm_profile=default_profile())
     assert pipeline.alarms is not None
-    pub = MqttPublisher(parse_broker_url(mosquitto.url, environ={}), "room6", clock, alarms=pipeline.alarms)
-    pipeline.alarms.add_listener(pub.on_alarm)
-    pipeline.dispatcher.add_listener(pub)
+    pub = MqttPublisher(parse_broker_url(mosquitto.url, environ={}), "room6", clock)
+    pub.attach(pipeline.dispatcher, pipeline.alarms)
     pipeline.start()
     pub.start()
     try:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from kapmonitor.acquisition.dispatcher import Dispatcher
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.model import AlarmEvent
 from kapmonitor.model.clock import Clock
@@ -114,6 +115,18 @@ class MqttPublisher:
                 self.dropped_alarm_events += 1
             self._events.append(event)
         self._wake.set()
+
+    def attach(self, dispatcher: Dispatcher, alarms: AlarmEngine | None) -> None:
+        """Listen to a pipeline's items and alarm changes (before `start`): the one wiring to use."""
+        self._alarms = alarms
+        dispatcher.add_listener(self)
+        if alarms is not None:
+            alarms.add_listener(self.on_alarm)
+
+    def detach(self, dispatcher: Dispatcher) -> None:
+        dispatcher.remove_listener(self)
+        if self._alarms is not None:
+            self._alarms.remove_listener(self.on_alarm)
 
     def set_session(self, session: NurseSession | None) -> None:
         """The nurse session whose phase and due items are published (None: no session)."""
