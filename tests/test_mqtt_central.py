@@ -244,3 +244,22 @@ def test_sixteen_chairs_at_1_hz_into_one_central(mosquitto: MosquittoBroker, cen
         for pub in pubs:
             pub.stop()
     assert wait_for(lambda: all(v.heard == "offline" for v in central.chairs()), 5)
+
+
+def test_bedside_alarm_set_follows_the_last_message_of_a_burst() -> None:
+    model = offline_model()
+    topic = "kapmonitor/v1/clinic/a/alarms"
+
+    def alarms(active: list[dict[str, object]] | None) -> bytes:
+        return json.dumps({"type": "alarms", "t": 1.0, "seq": 1, "event": None, "active": active}).encode()
+
+    hi = {"id": "nibp_sys.upper", "priority": "high", "message": "NIBP sys 186 > 180", "acknowledged": False}
+    lo = {"id": "hr.upper", "priority": "low", "message": "HR 101 > 100", "acknowledged": True}
+    model.handle(topic, alarms([lo, hi]), now=1.0)
+    model.handle(topic, alarms(None), now=1.1)  # a change in a burst: the set is not in it
+    view = model.chairs(now=1.2)[0]
+    assert view.top_alarm is not None and view.top_alarm.alarm_id == "nibp_sys.upper"
+    assert [a.alarm_id for a in view.alarms] == ["nibp_sys.upper", "hr.upper"]
+    assert model.bedside_audio_state() is Priority.HIGH
+    model.handle(topic, alarms([]), now=2.0)
+    assert model.chairs(now=2.0)[0].alarms == () and model.bedside_audio_state() is None
