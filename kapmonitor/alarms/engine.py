@@ -19,7 +19,10 @@ Rules of behaviour (see the README section "Alarms"):
 - acknowledge silences an alarm; a condition that persists is re-announced every `reminder_s`;
 - audio pause silences the alarms active at that moment for `audio_pause_s` (capped); a new
   alarm, a higher priority, or an escalation breaks through;
-- a high-priority alarm unacknowledged for `escalation_s` is escalated (once).
+- a high-priority alarm unacknowledged for `escalation_s` is escalated (once);
+- no HR from the monitor (a pulse oximeter alone, or no valid HR for `link_lost_s`): the HR
+  limits judge the pulse rate instead (alarms `pulse_rate.*`, text "Pulse rate (PR) ..."), unless
+  the profile has limits of its own for the pulse rate; a valid HR ends that at once.
 
 Thread-safety: every public method may be called from any thread; one re-entrant lock guards
 the state. Listeners are called under that lock, in event order, so they must be quick (queue
@@ -33,7 +36,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -132,6 +135,7 @@ class AlarmEngine:
         self._onsets: dict[tuple[Parameter, str, Priority], float] = {}
         self._onset_done: set[tuple[Parameter, str, Priority]] = set()
         self._last_value: dict[Parameter, float] = {}
+        self._hr_valid_at = -math.inf  # last valid HR: without one, PR is judged on the HR limits
         # link supervision
         self._session = False
         self._session_since = -math.inf
@@ -287,6 +291,7 @@ class AlarmEngine:
             self._onsets.clear()
             self._onset_done.clear()
             self._last_value.clear()
+            self._hr_valid_at = -math.inf
             self._nibp = None
             self._touch()
             return len(ended)
@@ -401,7 +406,8 @@ class AlarmEngine:
         p = s.parameter
         if p is Parameter.PLETH:
             return
-        watched = bool(self._profile.rules_for(p))
+        watched = bool(self._profile.rules_for(p))  # technical alarms only for a parameter with limits
+        judged = watched or bool(self._rules_for(p, t))  # PR judged on the HR limits without HR
         if s.status is Status.OK and s.value is not None:
             x = float(s.value)
             if not is_plausible(p, x) or not math.isfinite(x):
@@ -417,9 +423,12 @@ class AlarmEngine:
                 self._set_condition(t, f"{p.value}.invalid", False)
                 self._set_condition(t, f"{p.value}.implausible", False)
             self._last_value[p] = x
+            if p is Parameter.HR:
+                self._hr_valid_at = t
+                self._end_pr_fallback(t)
             if p in NIBP_PARAMETERS:
                 self._on_nibp(p, x, s, t)
-            elif watched:
+            elif judged:
                 self._evaluate_continuous(p, x, t)
             return
         if s.status in _BENIGN_STATUSES and s.status is not Status.OK:
@@ -430,6 +439,32 @@ class AlarmEngine:
                                 priority=Priority.MEDIUM, message=f"{_label(p)}: {text}")
             if p not in NIBP_PARAMETERS:
                 self._no_value(p, t)
+        elif judged:
+            self._no_value(p, t)  # PR on the HR limits: no value, no limit condition
+
+    def _rules_for(self, p: Parameter, t: float) -> list[LimitRule]:
+        """The rules judging `p` at `t`: the profile's, or for the pulse rate without a valid HR
+        for `link_lost_s` (a pulse oximeter alone), the HR rules with their texts saying "PR"."""
+        rules = self._profile.rules_for(p)
+        if rules or p is not Parameter.PULSE_RATE:
+            return rules
+        if t - self._hr_valid_at <= self._profile.technical.link_lost_s + _EPS:
+            return []
+        return [replace(r, parameter=p, message_above=_as_pr(r.message_above, "high"),
+                        message_below=_as_pr(r.message_below, "low"))
+                for r in self._profile.rules_for(Parameter.HR)]
+
+    def _end_pr_fallback(self, t: float) -> None:
+        """HR arrives again: HR rules, the pulse rate's borrowed conditions end (a high latches)."""
+        p = Parameter.PULSE_RATE
+        if self._profile.rules_for(p):
+            return
+        for key in [k for k in self._onsets if k[0] is p]:
+            del self._onsets[key]
+            self._onset_done.discard(key)
+        for d in _DIRECTIONS:
+            if f"{p.value}.{d}" in self._alarms:
+                self._set_condition(t, f"{p.value}.{d}", False)
 
     def _data_seen(self, t: float) -> None:
         self._last_data_at = t
@@ -449,7 +484,7 @@ class AlarmEngine:
             self._update_limit_alarm(p, d, t)
 
     def _evaluate_continuous(self, p: Parameter, x: float, t: float) -> None:
-        for rule in self._profile.rules_for(p):
+        for rule in self._rules_for(p, t):
             for d in _DIRECTIONS:
                 ths = _side(rule, d)
                 if not ths:
@@ -469,7 +504,7 @@ class AlarmEngine:
         """Set the `p.d` alarm from the rules whose condition has held for their delay by `t`."""
         best: tuple[LimitRule, Threshold] | None = None
         x = self._last_value.get(p)
-        for rule in self._profile.rules_for(p):  # most urgent first
+        for rule in self._rules_for(p, t):  # most urgent first
             key = (p, d, rule.priority)
             onset = self._onsets.get(key)
             if onset is None or x is None:
@@ -590,7 +625,7 @@ class AlarmEngine:
         for key in sorted(self._onsets, key=lambda k: (k[0].value, k[1], int(k[2]))):
             if key in self._onset_done:
                 continue
-            rule = next((r for r in self._profile.rules_for(key[0]) if r.priority is key[2]), None)
+            rule = next((r for r in self._rules_for(key[0], t) if r.priority is key[2]), None)
             delay = rule.delay_s if rule is not None else 0.0
             p, d = key[0], key[1]
             offer(self._onsets[key] + delay, 1, partial(self._update_at, p, d))
@@ -724,6 +759,15 @@ class AlarmEngine:
         self._history.append(ev)
         log.info("alarm %s %s %s: %s", ev.event.value, ev.priority.label, ev.alarm_id, ev.message)
         self._listeners.emit(ev)  # a faulty listener is logged and never stops the alarm system
+
+
+def _as_pr(message: str, side: str) -> str:
+    """An HR limit's text for the pulse rate judged in its place: always names PR."""
+    if not message:
+        return f"Pulse rate (PR) {side}"
+    if message.startswith("Heart rate"):
+        return "Pulse rate (PR)" + message[len("Heart rate"):]
+    return f"PR: {message}"
 
 
 def _side(rule: LimitRule, direction: str) -> list[Threshold]:
