@@ -63,9 +63,6 @@ SQL_START = re.compile(
     r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|VACUUM)\b"
 )
 SQL_HOME = "recording"
-# issue 12 item 4 (the session split, R3): session.py's own SQL moves into recording/ — remove this
-# exception when that lands
-SQL_PENDING = {"session/session.py"}
 # other databases than the session record, each read and written in one module of its own
 OTHER_DATABASES = {"course/store.py"}  # the clinic's course database (courses.db)
 
@@ -85,7 +82,7 @@ def test_no_sql_outside_recording() -> None:
     offenders = {}
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE)
-        if rel.parts[0] == SQL_HOME or rel.as_posix() in SQL_PENDING | OTHER_DATABASES:
+        if rel.parts[0] == SQL_HOME or rel.as_posix() in OTHER_DATABASES:
             continue
         found = sql_texts(path)
         if found:
