@@ -185,3 +185,31 @@ def test_link_states_connected_then_no_data_when_the_oximeter_stops(pty: PtyPair
         emulator.halt()
         reader.stop()
     assert links.states.index(LinkState.CONNECTED) < links.states.index(LinkState.NO_DATA)
+
+
+def test_pulse_rate_alarm_labelled_pr_without_hr(pty: PtyPair, tmp_path: Path) -> None:
+    """An oximeter sends no HR: the HR limits judge its pulse rate and the alarm says PR."""
+    import dataclasses
+
+    from kapmonitor.alarms.profile import Priority, Threshold
+
+    base = default_profile()
+    limits = tuple(
+        dataclasses.replace(r, thresholds=(Threshold("above_or_equal", 40.0),), delay_s=1.0)
+        if r.parameter is Parameter.HR and r.priority is Priority.MEDIUM else r
+        for r in base.limits)
+    emulator = Sensor(pty.monitor_end, "on")
+    driver = MasimoAscii1Driver(DriverOptions(port=pty.pc_end), RealClock())
+    pipeline = MonitoringPipeline(driver, tmp_path / "pr.db", alarm_profile=dataclasses.replace(base, limits=limits))
+    pipeline.start()
+    try:
+        assert pipeline.alarms is not None
+        engine = pipeline.alarms
+        assert wait_for(lambda: any(a.alarm_id == "pulse_rate.upper" for a in engine.active_alarms()), 6.0)
+    finally:
+        pipeline.stop()
+        emulator.halt()
+    alarm = next(a for a in engine.active_alarms() if a.alarm_id == "pulse_rate.upper")
+    assert alarm.parameter is Parameter.PULSE_RATE and alarm.priority is Priority.MEDIUM
+    assert alarm.message == "Pulse rate (PR) high" and (alarm.value or 0) >= 40
+    assert not any(a.alarm_id.startswith("hr.") for a in engine.active_alarms())
