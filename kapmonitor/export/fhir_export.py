@@ -3,8 +3,10 @@ Observations and MedicationAdministrations.
 
 - NIBP: one blood-pressure panel (LOINC 85354-9) per cuff measurement, with components systolic
   8480-6, diastolic 8462-4 and mean 8478-0, as the FHIR vital-signs profile asks.
-- HR (8867-4) and SpO2 (59408-5 with 2708-6): 1-s values would be thousands of resources, so each
-  minute with valid values becomes one Observation: the median over `effectivePeriod`.
+- HR (8867-4), SpO2 (59408-5 with 2708-6), and when the monitor sent them respiratory rate
+  (9279-1, the FHIR vital-signs respiratory-rate code) and EtCO2 (19889-5, "Carbon dioxide [Partial
+  pressure] in Exhaled gas --at end expiration"): 1-s values would be thousands of resources, so
+  each minute with valid values becomes one Observation: the median over `effectivePeriod`.
 - The infusion is one MedicationAdministration (dose, rate, route, period, pauses in a note);
   every intervention with a drug is another.
 - Simulated data carries a `SIMULATED` meta tag on the bundle and every resource.
@@ -271,6 +273,16 @@ def fhir_bundle(data: SessionData) -> dict[str, Any]:
         },
         "%",
         "%",
+    )
+    _minute_series(
+        b, patient, encounter, "resp_rate",
+        {"coding": [_loinc("9279-1", "Respiratory rate")], "text": "Respiratory rate"}, "/min", "/min",
+    )
+    _minute_series(
+        b, patient, encounter, "etco2",
+        {"coding": [_loinc("19889-5", "Carbon dioxide [Partial pressure] in Exhaled gas --at end expiration")],
+         "text": "EtCO2"},
+        "mmHg", "mm[Hg]",
     )
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
