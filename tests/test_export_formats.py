@@ -311,8 +311,9 @@ def test_waves_in_json_and_csv(tmp_path: Path) -> None:
     result = run_export(built.path, tmp_path / "out", ExportOptions(formats=("csv", "json"), waves=True))
     doc = json.loads((tmp_path / "out" / f"{result.base}.json").read_text())
     jsonschema.validate(doc, json.loads(resource_path("session_export.schema.json").read_text()))
-    assert len(doc["waves"]) == 5 and doc["waves"][3]["values"][10:20] == [None] * 10
-    assert doc["waves"][0]["rate_hz"] == 100.0 and len(doc["waves"][0]["values"]) == 100
+    # five consecutive 1-s chunks are recorded as one 5-s row (the record stores waves in rows of up to 5 s)
+    assert len(doc["waves"]) == 1 and doc["waves"][0]["values"][310:320] == [None] * 10
+    assert doc["waves"][0]["rate_hz"] == 100.0 and len(doc["waves"][0]["values"]) == 500
     rows = read_csv(tmp_path / "out" / f"{result.base}_waves.csv")
     assert len(rows) == 500 and rows[1]["parameter"] == "pleth"
     assert abs(epoch(rows[1]["time"]) - epoch(rows[0]["time"]) - 0.01) < 0.0006

@@ -23,6 +23,7 @@ from typing import Any
 
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkEvent, LinkState, Source, Status, VitalSample
+from kapmonitor.recording import wavecodec
 from kapmonitor.recording.database import SessionDatabaseError, open_closed_record, open_read_only
 from kapmonitor.recording.schema import schema_version
 
@@ -166,6 +167,8 @@ class RecordReader:
         cur = self.conn.execute(f"SELECT * FROM {table} ORDER BY {_order(order)}")
         names = [d[0] for d in cur.description]
         out = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        if table == "waves":
+            _decode_waves(out)
         if finite:
             for row in out:
                 for k, v in row.items():
@@ -291,6 +294,13 @@ class RecordReader:
         """The bytes received from the monitor, in arrival order (empty chunks left out)."""
         rows = self.conn.execute("SELECT data FROM raw_frames WHERE direction = 'rx' ORDER BY rowid").fetchall()
         return [bytes(r[0]) for r in rows if r[0]]
+
+
+def _decode_waves(rows: list[Row]) -> None:
+    """Wave rows as every reader expects them, whatever the schema version wrote: `data` as raw
+    little-endian float32 and no `encoding` column. Raises ValueError for a chunk that cannot be decoded."""
+    for row in rows:
+        row["data"] = wavecodec.to_f4(int(row.pop("encoding", wavecodec.F4)), bytes(row["data"]))
 
 
 def _text(value: object) -> str | None:

@@ -36,8 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, RawFrame, VitalSample, WaveChunk
+from kapmonitor.recording import wavecodec
 from kapmonitor.recording.database import (
     DamagedDatabaseError,
     LockedConnection,
@@ -49,7 +51,8 @@ from kapmonitor.recording.database import (
 log = logging.getLogger(__name__)
 
 _SAMPLE_SQL = "INSERT INTO samples (t, parameter, value, status, source, measurement_id) VALUES (?, ?, ?, ?, ?, ?)"
-_WAVE_SQL = "INSERT INTO waves (t0, parameter, rate_hz, data, source) VALUES (?, ?, ?, ?, ?)"
+_WAVE_SQL = "INSERT INTO waves (t0, parameter, rate_hz, data, source, encoding) VALUES (?, ?, ?, ?, ?, ?)"
+_WAVE_APPEND_SQL = "UPDATE waves SET data = ?, encoding = ? WHERE rowid = ?"
 _RAW_SQL = "INSERT INTO raw_frames (t, direction, data) VALUES (?, ?, ?)"
 _LINK_SQL = "INSERT INTO link_events (t, state, detail) VALUES (?, ?, ?)"
 _NOTICE_SQL = "INSERT INTO device_notices (t, code, message) VALUES (?, ?, ?)"
@@ -67,6 +70,9 @@ MIN_FREE_BYTES = 512 * 1024
 # Below this much free space the status bar warns (a session takes about 2-3 MB an hour).
 LOW_SPACE_BYTES = 50 * 1024 * 1024
 _SPACE_CHECK_S = 10.0
+# A wave row holds up to this many seconds of consecutive chunks (appended as they come, committed each
+# time as any row): longer rows compress better and cost less per row.
+WAVE_ROW_SECONDS = 5.0
 
 _STOP = object()
 # a row the schema refuses is dropped alone; anything else is the storage failing
@@ -123,6 +129,9 @@ class SessionRecorder:
         self._open_error: Exception | None = None
         self._conn: sqlite3.Connection | None = None
         self._wal_id: tuple[int, int] | None = None
+        # the last wave row of each (parameter, source, rate): its rowid, start and values (writer thread);
+        # forgotten whenever a transaction is rolled back or the file changes
+        self._open_waves: dict[tuple[str, str, float], tuple[int, float, npt.NDArray[np.float32]]] = {}
         self._held: deque[tuple[Any, ...]] = deque()  # work waiting for the disk, oldest first
         self._held_items = 0
         self._failed_since: float | None = None
@@ -271,6 +280,7 @@ class SessionRecorder:
 
     def _adopt(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._open_waves.clear()
         self._tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         self._columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in self._tables}
         self._wal_id = None
@@ -430,6 +440,7 @@ class SessionRecorder:
 
     def _storage_error(self, message: str, unwritten: list[tuple[Any, ...]]) -> None:
         """The transaction failed: roll it back and hold its work (and all that follows) in memory."""
+        self._open_waves.clear()
         with contextlib.suppress(sqlite3.Error):
             self._db().execute("ROLLBACK")
         for work in reversed(unwritten):
@@ -505,6 +516,7 @@ class SessionRecorder:
         except (sqlite3.Error, OSError) as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+            self._open_waves.clear()
             log.debug("still cannot write the session record: %s", exc)
             return False
         self.commits += 1
@@ -520,6 +532,7 @@ class SessionRecorder:
 
     def _recover(self) -> bool:
         """Copy the whole open record into a recovery file beside it and continue there."""
+        self._open_waves.clear()
         old = self._db()
         original = self.path
         target = _sibling(original, "recovered", time.time())
@@ -590,15 +603,13 @@ class SessionRecorder:
 
     def _write_items(self, conn: sqlite3.Connection, items: list[Item]) -> None:
         samples = []
-        waves = []
         raws = []
         for item in items:
             if isinstance(item, VitalSample):
                 p, st, src = item.parameter.value, item.status.value, item.source.value
                 samples.append((item.time, p, item.value, st, src, item.measurement_id))
             elif isinstance(item, WaveChunk):
-                data = np.asarray(item.values, dtype="<f4").tobytes()
-                waves.append((item.time, item.parameter.value, item.rate_hz, data, item.source.value))
+                self._write_wave(conn, item)
             elif isinstance(item, RawFrame):
                 raws.append((item.time, item.direction, item.data))
             elif isinstance(item, LinkEvent):
@@ -607,8 +618,27 @@ class SessionRecorder:
                 conn.execute(_NOTICE_SQL, (item.time, item.code, item.message))
         if samples:
             conn.executemany(_SAMPLE_SQL, samples)
-        if waves:
-            conn.executemany(_WAVE_SQL, waves)
         if raws:
             conn.executemany(_RAW_SQL, raws)
         self.rows_written += len(items)
+
+    def _write_wave(self, conn: sqlite3.Connection, chunk: WaveChunk) -> None:
+        """A chunk that continues the wave row written last (same wave, starting within half a sample
+        of where that row ends) is appended to it, up to WAVE_ROW_SECONDS a row; else a new row.
+        Fewer, longer rows compress better: the record is about a third smaller."""
+        key = (chunk.parameter.value, chunk.source.value, chunk.rate_hz)
+        new = np.asarray(chunk.values, dtype=np.float32)
+        last = self._open_waves.get(key)
+        if last is not None:
+            rowid, t0, values = last
+            rate = chunk.rate_hz
+            end = t0 + len(values) / rate
+            if abs(chunk.time - end) <= 0.5 / rate and len(values) + len(new) <= WAVE_ROW_SECONDS * rate:
+                values = np.concatenate((values, new))
+                encoding, data = wavecodec.encode(values)
+                conn.execute(_WAVE_APPEND_SQL, (data, encoding, rowid))
+                self._open_waves[key] = (rowid, t0, values)
+                return
+        encoding, data = wavecodec.encode(new)
+        cur = conn.execute(_WAVE_SQL, (chunk.time, key[0], chunk.rate_hz, data, key[1], encoding))
+        self._open_waves[key] = (int(cur.lastrowid or 0), chunk.time, new)

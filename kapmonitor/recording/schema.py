@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 -- identity of the recording: app version, driver, port, simulated flag, time zone, ...
@@ -161,7 +161,13 @@ CREATE TABLE music_events (
 );
 """
 
-MIGRATIONS: dict[int, str] = {0: _V1}
+# version 2: wave chunks stored compactly (kapmonitor.recording.wavecodec); the rows written before
+# keep encoding 0 (raw float32) and are read as they were
+_V2 = """
+ALTER TABLE waves ADD COLUMN encoding INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2}
 
 
 class SchemaError(Exception):
