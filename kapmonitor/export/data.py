@@ -5,8 +5,8 @@ format needs: the infusion window and pauses, the time zone offset, the session-
 baseline and peak vitals, alarm counts. The exporters only format what is here, so CSV, JSON, PDF
 and FHIR always agree.
 
-Session set-up facts live as key/value rows in `session_info`; `INFO_ALIASES` names the keys we
-understand (several spellings accepted) so a renamed key degrades to "not recorded", never a crash.
+Session set-up facts live as key/value rows in `session_info`; kapmonitor.session.facts names the keys
+we understand (several spellings accepted) so a renamed key degrades to "not recorded", never a crash.
 
 Thread-safety: a `SessionData` is never modified after it is built; share it freely.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy.typing as npt
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.recording.reader import RecordReader
 from kapmonitor.session import figures
+from kapmonitor.session.facts import DRUG_LABELS, as_bool, normalise_info
 from kapmonitor.session.figures import DoseGiven, InfusionFigures
 from kapmonitor.session.figures import Vitals as Vitals  # the report formats these
 
@@ -33,82 +33,12 @@ log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 
-# normalised session field -> keys accepted in session_info (first present wins)
-INFO_ALIASES: dict[str, tuple[str, ...]] = {
-    "pseudonym": ("pseudonym", "patient_pseudonym", "patient_id"),
-    "course_number": ("course_number", "session_number", "number_in_course"),
-    "course_total": ("course_total", "sessions_in_course", "course_length"),
-    "nurse": ("nurse_initials", "nurse"),
-    "therapist": ("therapist_initials", "therapist"),
-    "prescriber": ("prescriber_initials", "prescriber", "physician_initials"),
-    "weight_kg": ("weight_kg", "weight"),
-    "drug": ("drug", "drug_name"),
-    "lot": ("lot", "lot_number"),
-    "dose_mg_per_kg": ("dose_mg_per_kg", "dose_mg_kg"),
-    "dose_confirmed": ("dose_confirmed",),
-    "total_mg": ("plan_total_mg", "total_mg", "dose_total_mg"),
-    "concentration_mg_per_ml": ("concentration_mg_per_ml", "concentration_mg_ml"),
-    "volume_ml": ("plan_volume_ml", "volume_ml", "total_volume_ml"),
-    "rate_ml_per_h": ("plan_rate_ml_per_h", "rate_ml_per_h", "rate_ml_h"),
-    "pump_rate_ml_per_h": ("pump_rate_ml_per_h",),
-    "duration_min": ("duration_min", "infusion_duration_min"),
-    "volume_infused_ml": ("volume_infused_ml",),
-    "volume_confirmed": ("volume_infused_confirmed",),
-    "volume_computed_ml": ("volume_computed_ml",),
-    "observation_min": ("observation_min",),
-    "consent": ("consent", "consent_confirmed"),
-    "escort": ("escort", "escort_confirmed", "escort_present"),
-    "medication_flags": ("concomitant", "medication_flags", "comedication"),
-    "prestart_ok": ("prestart_ok",),
-    "prestart_message": ("prestart_message",),
-    "prestart_override_by": ("prestart_override_by",),
-    "prestart_override_reason": ("prestart_override_reason",),
-}
-# display names of the drug ids kapmonitor.session writes
-DRUG_LABELS = {"racemic-ketamine-iv": "Racemic ketamine IV", "esketamine": "Esketamine"}
-STAFF_FIELDS = ("nurse", "therapist", "prescriber")
-NUMBER_FIELDS = (
-    "course_number",
-    "course_total",
-    "weight_kg",
-    "dose_mg_per_kg",
-    "total_mg",
-    "concentration_mg_per_ml",
-    "volume_ml",
-    "rate_ml_per_h",
-    "pump_rate_ml_per_h",
-    "duration_min",
-    "volume_infused_ml",
-    "volume_computed_ml",
-    "observation_min",
-)
-BOOL_FIELDS = ("consent", "escort", "dose_confirmed", "prestart_ok", "volume_confirmed")
-
-
 def unit_of(parameter: str) -> str:
     """UCUM unit of a parameter id ('' for an id this version does not know)."""
     try:
         return PARAMETER_INFO[Parameter(parameter)].unit
     except ValueError:
         return ""
-
-
-def _as_bool(text: str | None) -> bool:
-    return str(text or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _as_number(text: object) -> float | int | None:
-    if text is None:
-        return None
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        return None
-    if not np.isfinite(value):
-        return None
-    if value.is_integer() and "." not in str(text):
-        return int(value)
-    return round(value, 6)
 
 
 @dataclass(frozen=True)
@@ -240,26 +170,6 @@ class SessionData:
 # -- reading -------------------------------------------------------------------------------------
 
 
-def _first(info: dict[str, str | None], keys: Sequence[str]) -> str | None:
-    for k in keys:
-        if k in info and info[k] not in (None, ""):
-            return info[k]
-    return None
-
-
-def normalise_info(info: dict[str, str | None]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for name, keys in INFO_ALIASES.items():
-        raw = _first(info, keys)
-        if name in NUMBER_FIELDS:
-            fields[name] = _as_number(raw)
-        elif name in BOOL_FIELDS:
-            fields[name] = None if raw is None else _as_bool(raw)
-        else:
-            fields[name] = raw
-    return fields
-
-
 def _utc_offset(meta: dict[str, str], first: float | None) -> int:
     raw = meta.get("utc_offset_minutes")
     if raw is not None:
@@ -326,8 +236,8 @@ def load_session(conn: sqlite3.Connection, waves: bool = False) -> SessionData:
         link_events=link_events,
         audit=audit,
         utc_offset_minutes=_utc_offset(meta, first),
-        simulated=_as_bool(meta.get("simulated"))
-        or _as_bool(info.get("simulated"))
+        simulated=as_bool(meta.get("simulated"))
+        or as_bool(info.get("simulated"))
         or (bool(src_col) and "simulated" in set(src_col)),
         origin=origin,
         infusion_start=start,

@@ -41,11 +41,12 @@ from kapmonitor.alarms import engine as alarm_engine
 from kapmonitor.alarms.model import AlarmEventType, AlarmKind
 from kapmonitor.alarms.profile import Priority, default_profile, profile_settings
 from kapmonitor.audio.playlist import DEFAULT_PHASES
-from kapmonitor.export.data import DRUG_LABELS, STAFF_FIELDS, Pause, Row, Samples, SessionData
+from kapmonitor.export.data import Pause, Row, Samples, SessionData
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.model.samples import LinkState, Source, Status
 from kapmonitor.session import catalogues
 from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, ROUTES, SCALES, SEVERITIES, SIDE_EFFECTS
+from kapmonitor.session.facts import DRUG_LABELS, STAFF_FIELDS
 
 log = logging.getLogger(__name__)
 

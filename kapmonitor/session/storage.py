@@ -144,7 +144,7 @@ def summarize(path: Path, detail: bool = False) -> SessionSummary:
 def _with_detail(reader: RecordReader, summary: SessionSummary) -> SessionSummary:
     """The course view's figures, computed by `figures` exactly as the PDF and the exports do."""
     # imported here: export.data imports this package (its figures), so a top-level import would cycle
-    from kapmonitor.export.data import normalise_info
+    from kapmonitor.session.facts import normalise_info
 
     record_end = reader.record_end(figures.RECORD_TIME_TABLES)
     actions = [(e.t, e.action, e.reason) for e in reader.infusion_events()]
