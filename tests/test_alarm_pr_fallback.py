@@ -82,3 +82,24 @@ def test_hr_lost_for_the_link_lost_time_hands_over_to_pr() -> None:
     raised = [e for e in rig.events if e.alarm_id == "pulse_rate.lower" and e.event is AlarmEventType.RAISED]
     # HR last valid at 4 s; PR judged from 15 s (after 10 s without HR), raised after the 10 s delay
     assert raised[0].time == T0 + 25
+
+
+def test_default_profile_low_respiratory_rate_and_high_etco2_alarm() -> None:
+    rig = Rig()
+    for s in range(0, 20):
+        rig.feed(s, (HR, 70.0, OK), (Parameter.RESP_RATE, 7.0, OK), (Parameter.ETCO2, 52.0, OK))
+    assert rig.active() == {
+        "resp_rate.lower": (Priority.MEDIUM, "Respiratory rate low: check breathing"),
+        "etco2.upper": (Priority.MEDIUM, "EtCO2 high: hypoventilation?"),
+    }
+    for s in range(20, 35):
+        rig.feed(s, (HR, 70.0, OK), (Parameter.RESP_RATE, 5.0, OK), (Parameter.ETCO2, 61.0, OK))
+    assert {k: v[0] for k, v in rig.active().items()} == {"resp_rate.lower": Priority.HIGH,
+                                                         "etco2.upper": Priority.HIGH}
+
+
+def test_no_respiration_from_the_monitor_raises_nothing() -> None:
+    rig = Rig()
+    for s in range(0, 40):
+        rig.feed(s, (HR, 70.0, OK), (Parameter.SPO2, 97.0, OK))
+    assert rig.active() == {}

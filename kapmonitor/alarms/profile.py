@@ -91,6 +91,9 @@ LIMIT_RANGES: dict[Parameter, LimitRange] = {
     Parameter.PULSE_RATE: LimitRange(30.0, 200.0),
     Parameter.NIBP_PULSE: LimitRange(30.0, 200.0),
     Parameter.SPO2: LimitRange(70.0, 100.0),
+    # a lower RR limit under 4 /min or EtCO2 under 10 mmHg would let apnoea pass (docs/alarms.md)
+    Parameter.RESP_RATE: LimitRange(4.0, 50.0),
+    Parameter.ETCO2: LimitRange(10.0, 80.0),
 }
 RISE_RANGES = {"systolic": LimitRange(10.0, 100.0), "diastolic": LimitRange(5.0, 60.0)}
 MAX_DELAY_S = 120.0  # a longer condition delay would hide the condition for the whole infusion
