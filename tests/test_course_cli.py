@@ -210,7 +210,8 @@ def test_item9_prompt_is_listed_until_a_clinician_acknowledges_it(course: Env) -
     (("add", "KAP-NEW", "--infusions", "0"), "--infusions must be 1–20"),
     (("show", "KAP-NOBODY"), "no course for pseudonym"),
     (("export", "KAP-NOBODY", "-o", "OUT"), "no course for pseudonym"),
-    (("export", PSEUDONYM, "--format", "pdf", "-o", "OUT"), "unknown course export format 'pdf'"),
+    (("export", PSEUDONYM, "--format", "pdf", "--deidentify", "-o", "OUT"), "names the patient"),
+    (("export", PSEUDONYM, "--format", "png", "-o", "OUT"), "unknown course export format 'png'"),
     (("import", "MISSING.csv"), "no such file"),
     (("record", PSEUDONYM, "--instrument", "bdi-ii", "--total", "20", "--timepoint", "baseline"),
      "after the first infusion"),
@@ -288,7 +289,8 @@ def test_fhir_export_validates_and_carries_the_loinc_codes(course: Env) -> None:
     out = course.tmp / "export"
     files = course.run("export", PSEUDONYM, "--format", "all", "-o", out).stdout.split()
     assert sorted(Path(f).name for f in files) == sorted([
-        "course-KAP-0815-QX.json", "course-KAP-0815-QX.fhir.json", "course-KAP-0815-QX-outcomes.csv"])
+        "course-KAP-0815-QX.json", "course-KAP-0815-QX.fhir.json", "course-KAP-0815-QX-outcomes.csv",
+        "course-KAP-0815-QX.pdf"])
     data = json.loads((out / "course-KAP-0815-QX.fhir.json").read_text(encoding="utf-8"))
     Bundle.model_validate(data)
     resources = [e["resource"] for e in data["entry"]]

@@ -9,7 +9,7 @@
     course show PSEUDONYM [--format json|csv]
     course due [--within DAYS]                                       clinic-wide: what is due and overdue
     course import FILE.csv [--by INITIALS]                           all rows or none
-    course export PSEUDONYM --format json|fhir|csv|all -o DIR [--deidentify] [--salt SALT]
+    course export PSEUDONYM --format json|fhir|csv|pdf|all -o DIR [--deidentify] [--salt SALT]
 
 The course database is courses.db in the user data folder; sessions of the pseudonym in the
 sessions folder join its course. Bad input (a total out of range, an unknown instrument, a future
@@ -102,9 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, metavar="FILE.csv")
     p.add_argument("--by", help="who entered the rows without a `by` column")
 
-    p = sub.add_parser("export", help="a course as JSON, FHIR R4 and CSV files")
+    p = sub.add_parser("export", help="a course as JSON, FHIR R4, CSV and PDF files")
     p.add_argument("pseudonym")
-    p.add_argument("--format", "-f", default="all", help="json, fhir, csv or all (several with commas)")
+    p.add_argument("--format", "-f", default="all", help="json, fhir, csv, pdf or all (several with commas)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="output folder")
     p.add_argument("--deidentify", action="store_true",
                    help="hash the pseudonym, drop who and notes, shift dates to day 0 (2000-01-01)")
@@ -329,6 +329,9 @@ def _export(args: argparse.Namespace) -> int:
     from kapmonitor.course.summary import build, to_json
 
     formats = parse_formats(args.format)
+    if args.deidentify and "pdf" in formats and "pdf" not in args.format.lower():
+        formats = tuple(f for f in formats if f != "pdf")  # "all": the PDF names the patient, left out
+        print("the course PDF is left out of a de-identified export", file=sys.stderr)
     if args.salt is not None and not args.deidentify:
         raise CourseInputError("--salt only makes sense with --deidentify")
     pseudonym = clean_pseudonym(args.pseudonym)
@@ -336,8 +339,19 @@ def _export(args: argparse.Namespace) -> int:
         raise CourseInputError(f"no course for pseudonym {pseudonym!r} (no course database at {default_path()})")
     settings = _settings()
     with CourseStore.open_read_only() as store:
-        doc = to_json(build(store, pseudonym, _today(), settings, sessions_dir()))
+        summary = build(store, pseudonym, _today(), settings, sessions_dir())
+        doc = to_json(summary)
     salt = args.salt or os.environ.get("KAPMONITOR_DEID_SALT") or None
-    for path in export_course(doc, formats, args.output, args.deidentify, salt):
+    def pdf(path: Path) -> None:
+        from kapmonitor.course.report import build_course_report
+        from kapmonitor.export.errors import ExportError
+        from kapmonitor.report_pdf.course import write_course_pdf
+
+        try:
+            write_course_pdf(build_course_report(summary), path)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ExportError(f"the course PDF could not be drawn: {exc}") from None
+
+    for path in export_course(doc, formats, args.output, args.deidentify, salt, pdf):
         print(path)
     return 0

@@ -2,7 +2,7 @@
 
 Files go through kapmonitor.export.staging (private 0600 files, published together only when
 every file was written: a failure leaves the output folder as it was). Names: course-<id>.json,
-course-<id>.fhir.json, course-<id>-outcomes.csv, where <id> is the pseudonym (letters, digits,
+course-<id>.fhir.json, course-<id>-outcomes.csv, course-<id>.pdf, where <id> is the pseudonym (letters, digits,
 - and _ kept) or, de-identified, its hash. Thread-safety: one export per call.
 """
 
@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from kapmonitor.course.fhir import course_bundle
 from kapmonitor.course.summary import CSV_COLUMNS
 from kapmonitor.export.staging import Staging
 
-FORMATS = ("json", "fhir", "csv")
+FORMATS = ("json", "fhir", "csv", "pdf")
 
 
 class CourseExportError(ValueError):
@@ -30,7 +31,7 @@ class CourseExportError(ValueError):
 def parse_formats(text: str) -> tuple[str, ...]:
     names = [t.strip().lower() for t in text.split(",") if t.strip()]
     if not names:
-        raise CourseExportError("no format given (json, fhir, csv or all)")
+        raise CourseExportError("no format given (json, fhir, csv, pdf or all)")
     out: list[str] = []
     for n in names:
         if n == "all":
@@ -38,7 +39,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
         elif n in FORMATS:
             out.append(n)
         else:
-            raise CourseExportError(f"unknown course export format {n!r} (json, fhir, csv or all)")
+            raise CourseExportError(f"unknown course export format {n!r} (json, fhir, csv, pdf or all)")
     return tuple(dict.fromkeys(out))
 
 
@@ -61,8 +62,15 @@ def _stem(pseudonym: str) -> str:
 
 
 def export_course(doc: dict[str, Any], formats: tuple[str, ...], out_dir: Path, deidentify: bool = False,
-                  salt: str | None = None) -> list[Path]:
-    """Write the course's files; returns them. Raises kapmonitor.export.ExportError (nothing written)."""
+                  salt: str | None = None, pdf: Callable[[Path], None] | None = None) -> list[Path]:
+    """Write the course's files; returns them. Raises kapmonitor.export.ExportError (nothing written).
+
+    `pdf` paints the course PDF into the path it is given (kapmonitor.report_pdf.course, which
+    needs Qt, so the caller passes it); the PDF is never de-identified, so it is refused with
+    `deidentify`."""
+    if "pdf" in formats and (pdf is None or deidentify):
+        raise CourseExportError("the course PDF names the patient: export it without --deidentify"
+                                if deidentify else "the course PDF needs its painter")
     data = deidentify_course(doc, salt) if deidentify else doc
     stem = _stem(str(data["patient"]["pseudonym"]))
     with Staging(out_dir) as staging:
@@ -76,4 +84,7 @@ def export_course(doc: dict[str, Any], formats: tuple[str, ...], out_dir: Path, 
         if "csv" in formats:
             names.append(f"{stem}-outcomes.csv")
             staging.write_text(names[-1], csv_text(data))
+        if "pdf" in formats and pdf is not None:
+            names.append(f"{stem}.pdf")
+            pdf(staging.path(names[-1]))
         return staging.commit(names)
