@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapmonitor.commands.ports import list_serial_ports
 from kapmonitor.config import MonitorChoice, save_monitor_choice
 from kapmonitor.drivers.base import SerialSettings
 from kapmonitor.drivers.errors import DriverError
+from kapmonitor.drivers.ports import list_serial_ports
 from kapmonitor.drivers.probe import ProbeResult, probe_connection
 from kapmonitor.drivers.registry import available_drivers, driver_class
 
