@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[str, float]] = {
     "long_session": ("benchmarks.bench_long_session", 600),
     "startup": ("benchmarks.bench_startup", 200),
     "export": ("benchmarks.bench_export", 300),
+    "replay": ("benchmarks.bench_replay", 300),
     "audio": ("benchmarks.bench_audio", 500),
 }
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"

@@ -129,9 +129,10 @@ class SessionRecorder:
         self._open_error: Exception | None = None
         self._conn: sqlite3.Connection | None = None
         self._wal_id: tuple[int, int] | None = None
-        # the last wave row of each (parameter, source, rate): its rowid, start and values (writer thread);
-        # forgotten whenever a transaction is rolled back or the file changes
-        self._open_waves: dict[tuple[str, str, float], tuple[int, float, npt.NDArray[np.float32]]] = {}
+        # the last wave row of each (parameter, source, rate): its rowid (None before its insert), start,
+        # values and whether they changed since written (writer thread); forgotten whenever a
+        # transaction is rolled back or the file changes
+        self._open_waves: dict[tuple[str, str, float], tuple[int | None, float, npt.NDArray[np.float32], bool]] = {}
         self._held: deque[tuple[Any, ...]] = deque()  # work waiting for the disk, oldest first
         self._held_items = 0
         self._failed_since: float | None = None
@@ -604,41 +605,53 @@ class SessionRecorder:
     def _write_items(self, conn: sqlite3.Connection, items: list[Item]) -> None:
         samples = []
         raws = []
-        for item in items:
-            if isinstance(item, VitalSample):
-                p, st, src = item.parameter.value, item.status.value, item.source.value
-                samples.append((item.time, p, item.value, st, src, item.measurement_id))
-            elif isinstance(item, WaveChunk):
-                self._write_wave(conn, item)
-            elif isinstance(item, RawFrame):
-                raws.append((item.time, item.direction, item.data))
-            elif isinstance(item, LinkEvent):
-                conn.execute(_LINK_SQL, (item.time, item.state.value, item.detail))
-            elif isinstance(item, DeviceNotice):
-                conn.execute(_NOTICE_SQL, (item.time, item.code, item.message))
+        try:
+            for item in items:
+                if isinstance(item, VitalSample):
+                    p, st, src = item.parameter.value, item.status.value, item.source.value
+                    samples.append((item.time, p, item.value, st, src, item.measurement_id))
+                elif isinstance(item, WaveChunk):
+                    self._add_wave(conn, item)
+                elif isinstance(item, RawFrame):
+                    raws.append((item.time, item.direction, item.data))
+                elif isinstance(item, LinkEvent):
+                    conn.execute(_LINK_SQL, (item.time, item.state.value, item.detail))
+                elif isinstance(item, DeviceNotice):
+                    conn.execute(_NOTICE_SQL, (item.time, item.code, item.message))
+        finally:
+            self._write_waves(conn)  # also what came before a refused item
         if samples:
             conn.executemany(_SAMPLE_SQL, samples)
         if raws:
             conn.executemany(_RAW_SQL, raws)
         self.rows_written += len(items)
 
-    def _write_wave(self, conn: sqlite3.Connection, chunk: WaveChunk) -> None:
-        """A chunk that continues the wave row written last (same wave, starting within half a sample
-        of where that row ends) is appended to it, up to WAVE_ROW_SECONDS a row; else a new row.
-        Fewer, longer rows compress better: the record is about a third smaller."""
+    def _add_wave(self, conn: sqlite3.Connection, chunk: WaveChunk) -> None:
+        """A chunk that continues the last wave row of its wave (starting within half a sample of
+        where that row ends) is appended to it, up to WAVE_ROW_SECONDS a row; else it starts a new
+        row. Fewer, longer rows compress better (the record is about a third smaller). The rows are
+        encoded and written once per batch (`_write_waves`), however many chunks it holds."""
         key = (chunk.parameter.value, chunk.source.value, chunk.rate_hz)
         new = np.asarray(chunk.values, dtype=np.float32)
         last = self._open_waves.get(key)
         if last is not None:
-            rowid, t0, values = last
+            rowid, t0, values, _ = last
             rate = chunk.rate_hz
             end = t0 + len(values) / rate
             if abs(chunk.time - end) <= 0.5 / rate and len(values) + len(new) <= WAVE_ROW_SECONDS * rate:
-                values = np.concatenate((values, new))
-                encoding, data = wavecodec.encode(values)
-                conn.execute(_WAVE_APPEND_SQL, (data, encoding, rowid))
-                self._open_waves[key] = (rowid, t0, values)
+                self._open_waves[key] = (rowid, t0, np.concatenate((values, new)), True)
                 return
-        encoding, data = wavecodec.encode(new)
-        cur = conn.execute(_WAVE_SQL, (chunk.time, key[0], chunk.rate_hz, data, key[1], encoding))
-        self._open_waves[key] = (int(cur.lastrowid or 0), chunk.time, new)
+            self._write_waves(conn, key)
+        self._open_waves[key] = (None, chunk.time, new, True)
+
+    def _write_waves(self, conn: sqlite3.Connection, only: tuple[str, str, float] | None = None) -> None:
+        """Insert or update the wave rows changed since they were last written."""
+        for key, (rowid, t0, values, changed) in list(self._open_waves.items()):
+            if not changed or (only is not None and key != only):
+                continue
+            encoding, data = wavecodec.encode(values)
+            if rowid is None:
+                rowid = conn.execute(_WAVE_SQL, (t0, key[0], key[2], data, key[1], encoding)).lastrowid
+            else:
+                conn.execute(_WAVE_APPEND_SQL, (data, encoding, rowid))
+            self._open_waves[key] = (rowid, t0, values, False)
