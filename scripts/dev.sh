@@ -99,6 +99,8 @@ case "$cmd" in
         .venv/bin/ruff check kapmonitor tests benchmarks
         say "mypy"
         .venv/bin/mypy
+        say "import layers (lint-imports)"
+        .venv/bin/lint-imports --no-cache
         say "pytest"
         .venv/bin/python -m pytest "$@"
         ;;
