@@ -68,6 +68,8 @@ TREND_PARAMETERS: tuple[Parameter, ...] = (
     Parameter.NIBP_DIA,
     Parameter.NIBP_MEAN,
     Parameter.NIBP_PULSE,
+    Parameter.RESP_RATE,
+    Parameter.ETCO2,
 )
 
 

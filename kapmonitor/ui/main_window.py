@@ -34,7 +34,7 @@ from kapmonitor.bedside import BedsideView
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkState, Source
 from kapmonitor.ui import theme
-from kapmonitor.ui.alarm_bar import AlarmBar
+from kapmonitor.ui.alarm_bar import AlarmBar, AlarmBridge
 from kapmonitor.ui.pleth_strip import PlethStrip
 from kapmonitor.ui.tiles import NO_VALUE, NumericTile
 from kapmonitor.ui.trend_plot import Band, TrendPlot
@@ -265,6 +265,20 @@ class MainWindow(QMainWindow):
         self.tiles = {"hr": self.hr_tile, "spo2": self.spo2_tile, "nibp": self.nibp_tile}
         for tile in self.tiles.values():
             right.addWidget(tile, 1)
+        # respiration: two compact tiles side by side, shown once the monitor sends RR or EtCO2
+        self.rr_tile = NumericTile("RR", "/min", theme.PARAMETER_COLOURS[Parameter.RESP_RATE], value_px=48,
+                                   compact=True)
+        self.etco2_tile = NumericTile("EtCO\u2082", "mmHg", theme.PARAMETER_COLOURS[Parameter.ETCO2], value_px=48,
+                                      compact=True)
+        self.resp_row = QWidget()
+        resp_layout = QHBoxLayout(self.resp_row)
+        resp_layout.setContentsMargins(0, 0, 0, 0)
+        resp_layout.setSpacing(6)
+        for tile in (self.rr_tile, self.etco2_tile):
+            tile.setVisible(False)
+            resp_layout.addWidget(tile, 1)
+        self.resp_row.setVisible(False)
+        right.addWidget(self.resp_row, 1)
         self.side_area = QVBoxLayout()
         right.addLayout(self.side_area)
         right_box = QWidget()
@@ -288,6 +302,14 @@ class MainWindow(QMainWindow):
         self.trend_timer.timeout.connect(self.refresh_trend)
         self.redraws = 0
         self._alarm_states: dict[Parameter, tuple[Priority, bool]] = {}
+        # alarm to screen within a frame: an engine event (any thread) is queued into the GUI thread
+        # and redraws the bar and the tiles' colours at once, not at the next redraw tick. The bridge
+        # has no Qt parent: once the window is gone the queued connection simply has no receiver.
+        self._alarm_bridge: AlarmBridge | None = None
+        if engine is not None:
+            self._alarm_bridge = AlarmBridge()
+            self._alarm_bridge.event_received.connect(self._on_alarm_event)
+            engine.add_listener(self._alarm_bridge.listener)
 
     # -- construction -------------------------------------------------------------------------
     def _build_status_bar(self, device_text: str) -> None:
@@ -365,6 +387,8 @@ class MainWindow(QMainWindow):
         self.hr_tile.set_limits_text(medium_limits(Parameter.HR))
         self.spo2_tile.set_limits_text(medium_limits(Parameter.SPO2))
         self.nibp_tile.set_limits_text(medium_limits(Parameter.NIBP_SYS))
+        # the compact respiration tiles have no room on top: their limits go on the detail line
+        self._resp_limits = {p: medium_limits(p) for p in (Parameter.RESP_RATE, Parameter.ETCO2)}
 
     def alarm_area_rect(self) -> QRect:
         """The banners and the alarm bar, in global coordinates (never covered by another window)."""
@@ -496,6 +520,8 @@ class MainWindow(QMainWindow):
             return
         self.fast_timer.stop()
         self.trend_timer.stop()
+        if self.engine is not None and self._alarm_bridge is not None:
+            self.engine.remove_listener(self._alarm_bridge.listener)
         super().closeEvent(event)
 
     def _ask_before_closing(self, reason: str) -> None:
@@ -552,6 +578,17 @@ class MainWindow(QMainWindow):
         for refresher in self.extra_refreshers:
             refresher(now)
 
+    def _on_alarm_event(self, _event: object) -> None:
+        """An engine event, delivered in the GUI thread: the alarm bar and the tiles show it now."""
+        if self.engine is None or not self.fast_timer.isActive():
+            return  # not started (or closing): the first redraw shows the alarms
+        now = self.now_fn()
+        alarms = self.engine.active_alarms(now)
+        if self.alarm_bar is not None:
+            self.alarm_bar.update_from(alarms, self.engine.audio_paused_until, now)
+        self._alarm_states = tile_states(alarms)
+        self._refresh_tiles(now)
+
     def _value_text(self, parameter: Parameter, now: float, max_age: float = 10.0) -> tuple[str, bool]:
         """The tile text and whether it was entered by hand (a manual value stays up to MANUAL_MAX_AGE)."""
         latest = self.store.latest(parameter)
@@ -576,22 +613,36 @@ class MainWindow(QMainWindow):
 
     def _refresh_tiles(self, now: float) -> None:
         text, manual = self._value_text(Parameter.HR, now)
+        pr_text, _ = self._value_text(Parameter.PULSE_RATE, now)
+        latest_hr = self.store.latest(Parameter.HR)
+        if text == NO_VALUE and pr_text != NO_VALUE:
+            # no HR (a pulse oximeter alone): the pulse rate, labelled PR, judged on the HR limits
+            self.hr_tile.set_label("PR", "pulse rate from the oximeter: no HR from the monitor; the HR limits apply")
+            self.hr_tile.set_value(pr_text)
+            self.hr_tile.set_manual(False)
+            self._show_tile_alarm(self.hr_tile, (Parameter.HR, Parameter.PULSE_RATE))
+            hr_status = latest_hr.status.value if latest_hr is not None and latest_hr.value is None else ""
+            self.hr_tile.set_detail(f"HR {hr_status}" if hr_status and hr_status != "ok" else "no HR from monitor")
+            self._refresh_rest(now, pr_text)
+            return
+        self.hr_tile.set_label("HR")
         self.hr_tile.set_value(text)
         self.hr_tile.set_manual(manual)
         self._show_tile_alarm(self.hr_tile, (Parameter.HR,))
-        latest_hr = self.store.latest(Parameter.HR)
         if latest_hr is not None and latest_hr.value is None and latest_hr.status.value != "ok":
             self.hr_tile.set_detail(latest_hr.status.value)
         elif manual and latest_hr is not None:
             self.hr_tile.set_detail(f"entered {format_age(now - latest_hr.time)}")
         else:
             self.hr_tile.set_detail("")
+        self._refresh_rest(now, pr_text)
 
+    def _refresh_rest(self, now: float, pr_text: str) -> None:
+        """The SpO2, NIBP and respiration tiles (after the HR tile)."""
         text, manual = self._value_text(Parameter.SPO2, now)
         self.spo2_tile.set_value(text)
         self.spo2_tile.set_manual(manual)
         self._show_tile_alarm(self.spo2_tile, (Parameter.SPO2,))
-        pr_text, _ = self._value_text(Parameter.PULSE_RATE, now)
         latest_spo2 = self.store.latest(Parameter.SPO2)
         if latest_spo2 is not None and latest_spo2.value is None and latest_spo2.status.value != "ok":
             self.spo2_tile.set_detail(latest_spo2.status.value)
@@ -615,6 +666,27 @@ class MainWindow(QMainWindow):
             detail = f"cuff {now - measuring:.0f} s\u2026"
         self.nibp_tile.set_detail(detail)
         self._show_tile_alarm(self.nibp_tile, (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN))
+        self._refresh_resp(now)
+
+    def _refresh_resp(self, now: float) -> None:
+        """RR and EtCO2: hidden until the monitor sends them, then kept (a lost value shows a dash)."""
+        for tile, parameter in ((self.rr_tile, Parameter.RESP_RATE), (self.etco2_tile, Parameter.ETCO2)):
+            latest = self.store.latest(parameter)
+            if latest is None:
+                continue
+            if tile.isHidden():
+                tile.setVisible(True)
+                self.resp_row.setVisible(True)
+            text, manual = self._value_text(parameter, now)
+            tile.set_value(text)
+            tile.set_manual(manual)
+            self._show_tile_alarm(tile, (parameter,))
+            if latest.value is None and latest.status.value != "ok":
+                tile.set_detail(latest.status.value)
+            elif manual:
+                tile.set_detail(f"entered {format_age(now - latest.time)}")
+            else:
+                tile.set_detail(self._resp_limits.get(parameter, ""))
 
     def _refresh_status(self, now: float) -> None:
         state, detail = self.store.link()

@@ -35,6 +35,8 @@ PARAMETER_COLOURS: dict[Parameter, str] = {
     Parameter.NIBP_MEAN: "#ffb347",
     Parameter.NIBP_PULSE: "#ffffff",
     Parameter.PLETH: "#38c8ff",
+    Parameter.RESP_RATE: "#d0a8ff",  # lavender and pink: apart from the alarm yellow/red and the other tiles
+    Parameter.ETCO2: "#ffb0d8",
 }
 
 ALARM_HIGH = "#ff2020"

@@ -82,7 +82,9 @@ class ElidedLabel(QLabel):
 class NumericTile(QFrame):
     """Name, unit and limits; the big value; a MANUAL mark and one line of detail (age, status)."""
 
-    def __init__(self, label: str, unit: str, colour: str, value_px: int = 88, parent: QWidget | None = None) -> None:
+    def __init__(self, label: str, unit: str, colour: str, value_px: int = 88, parent: QWidget | None = None,
+                 compact: bool = False) -> None:
+        """`compact`: a half-width tile (RR, EtCO2 side by side): smaller name and unit, narrower margins."""
         super().__init__(parent)
         self.setObjectName("tile")
         self.colour = colour
@@ -90,9 +92,9 @@ class NumericTile(QFrame):
         self.flash_on = False
         self.manual = False
         self._label = QLabel(label)
-        self._label.setFont(_font(22, bold=True))
+        self._label.setFont(_font(18 if compact else 22, bold=True))
         self._unit = QLabel(unit)
-        self._unit.setFont(_font(16))
+        self._unit.setFont(_font(14 if compact else 16))
         self.manual_label = QLabel(MANUAL_TEXT)
         self.manual_label.setObjectName("manual")
         self.manual_label.setFont(_font(13, bold=True))
@@ -126,7 +128,8 @@ class NumericTile(QFrame):
         bottom.addWidget(self.manual_label, 0, Qt.AlignmentFlag.AlignVCenter)
         bottom.addWidget(self.detail_label, 1)
         self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(14, 8, 14, 8)
+        side = 10 if compact else 14
+        self._layout.setContentsMargins(side, 8, side, 8)
         self._layout.setSpacing(0)
         self._layout.addLayout(top)
         self._layout.addWidget(self.value_label, 1)
@@ -172,6 +175,16 @@ class NumericTile(QFrame):
             px = candidate
         if self.value_label.font().pixelSize() != px:
             self.value_label.setFont(_font(px, bold=True, scaled=False))
+
+    def label_text(self) -> str:
+        return self._label.text()
+
+    def set_label(self, text: str, tooltip: str = "") -> None:
+        """Rename the tile (the HR tile says "PR" while it shows the pulse rate in place of HR)."""
+        if self._label.text() != text:
+            self._label.setText(text)
+        if self._label.toolTip() != tooltip:
+            self._label.setToolTip(tooltip)
 
     def set_value(self, text: str) -> None:
         if self.value_label.text() != text:
