@@ -13,7 +13,6 @@ from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.model import AlarmEventType
 from kapmonitor.alarms.pin import PinStore
 from kapmonitor.alarms.presentation import COLOURS, flash_on, tile_states
-from kapmonitor.alarms.prestart import check_prestart
 from kapmonitor.alarms.profile import Priority, default_profile, load_profile
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
@@ -21,7 +20,6 @@ from kapmonitor.model.samples import VitalSample
 from kapmonitor.ui.alarm_bar import AlarmBar, AlarmBridge
 from kapmonitor.ui.alarm_history import AlarmHistoryPanel
 from kapmonitor.ui.limit_change_dialog import LimitChangeDialog
-from kapmonitor.ui.prestart_dialog import PrestartDialog
 from kapmonitor.ui.profile_editor import ProfileEditorDialog
 
 T0 = 1_700_000_000.0
@@ -208,23 +206,6 @@ def test_limit_change_dialog_rejects_crossed_limits(qtbot, engine: AlarmEngine) 
     dlg.reason.setText("typo")
     dlg.buttons.accepted.emit()
     assert dlg.new_profile is None and "must be above" in dlg.error.text()
-
-
-def test_prestart_dialog_needs_initials_and_reason(qtbot) -> None:  # type: ignore[no-untyped-def]
-    result = check_prestart(default_profile(), {Parameter.NIBP_SYS: 185, Parameter.NIBP_DIA: 95,
-                                                Parameter.HR: 80, Parameter.SPO2: 97})
-    assert result.blocked
-    dlg = PrestartDialog(result)
-    qtbot.addWidget(dlg)
-    assert dlg.findings.count() == 2 and dlg.findings.item(0).text().endswith("blocks the start")
-    assert not dlg.start_button.isEnabled()
-    dlg.initials_edit.setText("AB")
-    assert not dlg.start_button.isEnabled()
-    dlg.reason_edit.setText("Dr X: known hypertension, go ahead")
-    assert dlg.start_button.isEnabled()
-    qtbot.mouseClick(dlg.start_button, Qt.MouseButton.LeftButton)
-    assert dlg.result() == QDialog.DialogCode.Accepted
-    assert "AB" in dlg.override_text() and "185" in dlg.override_text()
 
 
 def test_profile_editor_validates_and_saves(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -524,3 +505,34 @@ def test_the_more_badge_opens_the_alarm_history(qtbot, engine: AlarmEngine) -> N
     qtbot.waitUntil(ui.history.isVisible, timeout=2000)
     assert ui.history.row_count() >= 5  # every alarm's events, not only the two rows
     ui.close()
+
+
+def test_an_alarm_reaches_the_bar_on_its_event_not_on_the_next_redraw_tick(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The engine raises from the reader thread; the bar and the tile show it as soon as the GUI thread
+    handles the queued event, even when no redraw tick comes (here the fast timer is 60 s away)."""
+    import threading
+
+    from kapmonitor.bedside import WindowFacts
+    from kapmonitor.model.trends import TrendStore
+    from kapmonitor.ui.main_window import MainWindow
+
+    clock = ManualClock(T0)
+    engine = AlarmEngine(default_profile(), clock)
+    store = TrendStore()
+    window = MainWindow(WindowFacts(store, default_profile(), session_start=T0, now_fn=clock.now, simulated=False,
+                                    device="test", engine=engine))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    window.start()
+    window.fast_timer.setInterval(60_000)  # still running, but no tick comes during the test
+    window.fast_timer.start()
+    assert window.alarm_bar is not None and window.alarm_bar.row_texts() == []
+    reader = threading.Thread(target=_nibp, args=(engine, 195.0, 95.0, "m1"))
+    reader.start()
+    reader.join()
+    qtbot.waitUntil(lambda: window.alarm_bar is not None and bool(window.alarm_bar.row_texts()), timeout=1000)
+    assert window.alarm_bar.row_texts()[0].startswith("***")
+    assert window.nibp_tile.alarm_priority is Priority.HIGH
+    window.close()  # the window leaves the engine: a later event reaches no deleted widget
+    assert len(engine._listeners) == 0
