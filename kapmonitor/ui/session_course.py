@@ -1,74 +1,114 @@
-"""The course view (the sessions of one pseudonym) and a read-only view of one session's record.
+"""The course view: one patient's course beside the vitals — the outcome (response, remission,
+relapse), the chart of the scores over the whole course with the infusions and the response and
+remission thresholds, the infusions (dose given, infusion time, peak BP, alarms by priority, side
+effects, interventions, the take-home playlist), the scores and the follow-ups; score entry, the
+PHQ-9 on screen, the item-9 safety prompts and the course PDF. And a read-only view of one
+session's record.
 
-Reading goes through read-only connections; nothing here modifies a database. The scan runs in
-the GUI thread: a course is a handful of small files. GUI thread only.
+Everything shown comes from kapmonitor.course.report (the course PDF's content) and
+kapmonitor.session.figures (the session PDF's figures), so screen and paper agree. Reading goes
+through read-only connections; the scan runs in the GUI thread (a course is a handful of small
+files); the PDF is painted on a worker thread. GUI thread only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from kapmonitor.course.report import CourseReport, SessionDetail, build_course_report, read_sessions, session_detail
+from kapmonitor.course.report import session_row as summary_row
+from kapmonitor.course.schedule import DONE, ScheduleSettingsError, load_settings
+from kapmonitor.course.store import CourseStore, CourseStoreError, default_path
+from kapmonitor.course.summary import CourseSummary, build
+from kapmonitor.export.report.tables import TableContent
 from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.recording.reader import RecordReader
 from kapmonitor.session import figures
 from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
+from kapmonitor.ui.course_chart import CourseChartWidget
+from kapmonitor.ui.course_scores import SafetyPromptDialog, ScoreEntryDialog, safety_text
 from kapmonitor.ui.session_common import ERROR, FieldBox, apply_session_style, keep_units_together, make_label
 
 log = logging.getLogger(__name__)
 
+__all__ = ["COLUMNS", "VIEW_COLUMNS", "CourseView", "SessionRecordDialog", "record_text", "summary_row"]
+
 COLUMNS = ["Date", "Session", "Dose", "Infusion", "Peak BP", "Alarms\nH/M/L", "Status"]  # of summary_row
 # the view, narrow beside the vitals: the status goes under the session number
-VIEW_COLUMNS = ["Date", "Session", "Dose", "Infusion", "Peak\nBP", "Alarms\nH/M/L"]
+VIEW_COLUMNS = ["Date", "Session", "Dose", "Infusion", "Peak\nBP", "Alarms\nH/M/L", "Side\neffects",
+                "Inter-\nventions", "Take-home\nplaylist"]
 
 
-def _date(t: float | None) -> str:
-    return "—" if t is None else time.strftime("%Y-%m-%d\n%H:%M", time.localtime(t))
+def _table(columns: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(columns)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setWordWrap(True)
+    table.verticalHeader().setVisible(False)
+    return table
 
 
-def summary_row(s: SessionSummary) -> list[str]:
-    """One course-view row; every figure comes from `session.figures`, as in the PDF."""
-    if s.dose is not None:
-        dose = figures.dose_given_short(s.dose)  # the full text (as in the PDF) on hover
-    else:
-        dose = "—" if s.dose_mg_per_kg is None else f"{s.dose_mg_per_kg:g} mg/kg"
-        if s.total_mg is not None:
-            dose += f", {s.total_mg:.0f} mg"
-        if s.dose_mg_per_kg is not None:
-            dose += ", planned"
-    peak = "—" if s.peak_sys is None else f"{s.peak_sys:.0f}/{s.peak_dia:.0f}" if s.peak_dia else f"{s.peak_sys:.0f}/—"
-    alarms = figures.alarm_counts_text(s.alarms_by_priority)
-    course = figures.course_text(s.course_number, s.course_total)
-    status = s.status + (" (simulated)" if s.simulated else "")
-    infusion = "—" if s.infusion is None else figures.infusion_time_text(s.infusion)
-    return [_date(s.created_at), course, dose, infusion, peak, alarms, status]
+def fill_table(table: QTableWidget, content: TableContent) -> None:
+    """A report table's rows, cell for cell as the PDF prints them (a raised row in red)."""
+    table.setColumnCount(len(content.columns))
+    table.setHorizontalHeaderLabels([name for name, _ in content.columns])
+    table.setRowCount(len(content.rows))
+    for i, row in enumerate(content.rows):
+        for col, text in enumerate(row.cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)
+            if row.tone is not None:
+                item.setForeground(QColor(ERROR))
+            table.setItem(i, col, item)
+    table.resizeRowsToContents()
+
+
+class _PdfDone(QObject):
+    finished = Signal(str)
 
 
 class CourseView(QDialog):
-    """Sessions of one pseudonym in a table; a row opens the record read-only."""
+    """One patient's course (see the module docstring); a session row opens its record read-only.
 
-    def __init__(self, pseudonym: str = "", folder: Path | None = None, parent: QWidget | None = None) -> None:
+    `folder`: the sessions folder; `store_path`: the clinic's course database (default: the user
+    data folder's); `today`: the date follow-ups are judged against."""
+
+    def __init__(self, pseudonym: str = "", folder: Path | None = None, parent: QWidget | None = None,
+                 store_path: Path | None = None, today: dt.date | None = None) -> None:
         super().__init__(parent)
         self.folder = folder
-        self.setWindowTitle("Course of sessions")
+        self.store_path = store_path or default_path()
+        self.today = today or dt.date.today()
+        self.setWindowTitle("Course")
         apply_session_style(self)
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -81,30 +121,82 @@ class CourseView(QDialog):
         row.addWidget(self.box, 1)
         row.addWidget(show)
         layout.addLayout(row)
-        self.table = QTableWidget(0, len(VIEW_COLUMNS))
-        self.table.setHorizontalHeaderLabels(VIEW_COLUMNS)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.outcome = QLabel()
+        self.outcome.setWordWrap(True)
+        layout.addWidget(self.outcome)
+        safety_row = QHBoxLayout()
+        self.safety_label = make_label("", "prompt")
+        self.safety_label.setWordWrap(True)
+        self.ack_button = QPushButton("Acknowledge…")
+        self.ack_button.setObjectName("danger")
+        self.ack_button.clicked.connect(self.acknowledge_next)
+        safety_row.addWidget(self.safety_label, 1)
+        safety_row.addWidget(self.ack_button)
+        layout.addLayout(safety_row)
+        self.tabs = QTabWidget()
+        chart_page = QWidget()
+        chart_col = QVBoxLayout(chart_page)
+        chart_col.setContentsMargins(0, 0, 0, 0)
+        self.chart = CourseChartWidget()
+        chart_col.addWidget(self.chart, 1)
+        self.definitions = make_label("", "dim")
+        self.definitions.setWordWrap(True)
+        chart_col.addWidget(self.definitions)
+        self.tabs.addTab(chart_page, "Chart")
+        self.table = _table(VIEW_COLUMNS)
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
-        layout.addWidget(self.table, 1)
+        self.tabs.addTab(self.table, "Infusions")
+        self.scores_table = _table([])
+        self.tabs.addTab(self.scores_table, "Scores")
+        self.follow_table = _table([])
+        self.tabs.addTab(self.follow_table, "Follow-ups")
+        layout.addWidget(self.tabs, 1)
         buttons = QHBoxLayout()
-        self.open_button = QPushButton("Open read-only")
+        self.open_course_button = QPushButton("Open a course…")
+        self.open_course_button.clicked.connect(self.open_course)
+        self.score_button = QPushButton("Enter a score…")
+        self.score_button.setObjectName("primary")
+        self.score_button.clicked.connect(self.enter_score)
+        self.pdf_button = QPushButton("Course PDF…")
+        self.pdf_button.clicked.connect(self.export_pdf)
+        self.open_button = QPushButton("Open record")
         self.open_button.clicked.connect(self.open_selected)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
-        buttons.addWidget(self.open_button)
+        for b in (self.open_course_button, self.score_button, self.pdf_button, self.open_button):
+            buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(close)
         layout.addLayout(buttons)
         self.sessions: list[SessionSummary] = []
+        self.details: list[SessionDetail] = []
+        self.summary: CourseSummary | None = None
+        self.report: CourseReport | None = None
         self.record_dialog: SessionRecordDialog | None = None
-        self.resize(1000, 500)
+        self.entry: ScoreEntryDialog | None = None
+        self.prompt_dialog: SafetyPromptDialog | None = None
+        self.pdf_status = _PdfDone()
+        self.pdf_status.finished.connect(self._pdf_finished)
+        self.pdf_thread: threading.Thread | None = None
+        self.resize(1000, 640)
         if pseudonym:
             self.load()
+        else:
+            self._show_course(None)
+
+    # -- loading ------------------------------------------------------------------------------------
+    def _course_summary(self, pseudonym: str) -> CourseSummary | None:
+        if not self.store_path.exists():
+            return None
+        try:
+            settings = load_settings()
+            with CourseStore.open_read_only(self.store_path) as store:
+                if store.course(pseudonym) is None:
+                    return None
+                return build(store, pseudonym, self.today, settings, self.folder)
+        except (CourseStoreError, ScheduleSettingsError) as exc:
+            self.box.set_error(str(exc))
+            return None
 
     def load(self) -> None:
         pseudonym = self.pseudonym_edit.text().strip()
@@ -112,25 +204,163 @@ class CourseView(QDialog):
         if not pseudonym:
             self.box.set_error("enter a pseudonym")
             return
-        self.sessions = course_sessions(pseudonym, self.folder)
-        if not self.sessions:
+        self.summary = self._course_summary(pseudonym)
+        if self.summary is not None:
+            pairs = read_sessions(self.summary)
+            self.report = build_course_report(self.summary, pairs)
+        else:
+            self.report = None
+            pairs = []
+            for s in course_sessions(pseudonym, self.folder):
+                try:
+                    pairs.append((s, session_detail(s.path)))
+                except SessionDatabaseError as exc:
+                    log.warning("course view: %s", exc)
+        self.sessions = [s for s, _ in pairs]
+        self.details = [d for _, d in pairs]
+        if not self.sessions and self.summary is None and not self.box.message:
             self.box.set_error(f"no sessions of {pseudonym} on this computer")
+        self._fill_sessions()
+        self._show_course(pseudonym)
+
+    def _fill_sessions(self) -> None:
         self.table.setRowCount(len(self.sessions))
-        for i, s in enumerate(self.sessions):
+        for i, (s, d) in enumerate(zip(self.sessions, self.details, strict=True)):
             flagged = {
                 2: s.dose is not None and (s.dose.flagged or not s.dose.confirmed),  # dose off plan / unconfirmed
                 3: s.infusion is not None and s.infusion.closed_mid_infusion,
             }
             row = summary_row(s)
             row[1] = f"{row[1]}\n{row.pop()}"
+            row += ["\n".join(d.side_effects) or "none", "\n".join(d.interventions) or "none",
+                    "\n".join(d.playlist) or "no music recorded"]
             for col, text in enumerate(row):
                 # beside the vitals the view is narrow: one figure a line, units never split
-                item = QTableWidgetItem(keep_units_together(text).replace(", ", "\n").replace(" (", "\n("))
+                shown = text if col >= 6 else keep_units_together(text).replace(", ", "\n").replace(" (", "\n(")
+                item = QTableWidgetItem(shown)
                 item.setToolTip(figures.dose_given_text(s.dose) if col == 2 and s.dose is not None else text)
                 if flagged.get(col):
                     item.setForeground(QColor(ERROR))
                 self.table.setItem(i, col, item)
         self.table.resizeRowsToContents()
+
+    def _show_course(self, pseudonym: str | None) -> None:
+        r = self.report
+        has_course = r is not None
+        self.score_button.setEnabled(has_course)
+        self.pdf_button.setEnabled(has_course)
+        self.open_course_button.setVisible(bool(pseudonym) and not has_course)
+        if r is None:
+            self.outcome.setText(f"No course opened for {pseudonym}: open one to record scores and follow-ups."
+                                 if pseudonym else "")
+            self.chart.show_chart(None)
+            fill_table(self.scores_table, TableContent("", (), ()))
+            fill_table(self.follow_table, TableContent("", (), ()))
+            self.definitions.setText("")
+            self._show_prompts()
+            return
+        self.setWindowTitle(f"Course — {r.pseudonym}")
+        self.outcome.setText("\n".join(line for line in r.outcome_lines if not line.startswith("SAFETY")))
+        self.chart.show_chart(r.chart)
+        fill_table(self.scores_table, r.scores)
+        fill_table(self.follow_table, r.follow_up)
+        open_items = sum(1 for f in self.summary.follow_up if f.status != DONE) if self.summary else 0
+        self.tabs.setTabText(3, f"Follow-ups ({open_items} open)")
+        self.definitions.setText(" · ".join(r.definitions))
+        self._show_prompts()
+
+    def outstanding_prompts(self) -> list[tuple[int, str]]:
+        """(prompt id, its text) of every item-9 prompt not yet acknowledged."""
+        if self.summary is None:
+            return []
+        by_score = {s.id: s for s in self.summary.scores}
+        return [(p.id, safety_text(by_score[p.score_id].instrument, int(by_score[p.score_id].item9 or 0)) +
+                 f" (score of {by_score[p.score_id].date.isoformat()})")
+                for p in self.summary.prompts if not p.acknowledged and p.score_id in by_score]
+
+    def _show_prompts(self) -> None:
+        prompts = self.outstanding_prompts()
+        self.safety_label.setVisible(bool(prompts))
+        self.ack_button.setVisible(bool(prompts))
+        if prompts:
+            self.safety_label.setText(f"{len(prompts)} item-9 safety prompt(s) not acknowledged: {prompts[0][1]}")
+
+    # -- actions ------------------------------------------------------------------------------------
+    def open_course(self) -> None:
+        """Open a course at screening today (who: asked in the score entry later; here the login)."""
+        pseudonym = self.pseudonym_edit.text().strip()
+        who = self._ask_initials()
+        if not pseudonym or not who:
+            return
+        try:
+            with CourseStore.open(self.store_path) as store:
+                store.add_course(pseudonym, who, self.today)
+        except CourseStoreError as exc:
+            self.box.set_error(str(exc))
+            return
+        self.load()
+
+    def _ask_initials(self) -> str:
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getText(self, "Open a course", "Your initials (recorded as who opened it):")
+        return text.strip() if ok else ""
+
+    def enter_score(self) -> ScoreEntryDialog | None:
+        if self.summary is None:
+            return None
+        choices = list(dict.fromkeys(f.timepoint for f in self.summary.follow_up if f.status != DONE))
+        infusions = self.summary.infusion_dates
+        self.entry = ScoreEntryDialog(self.store_path, self.summary.course.pseudonym, choices, self.today,
+                                      infusions[0] if infusions else None, self)
+        self.entry.saved.connect(lambda _id: self.load())
+        self.entry.open()
+        return self.entry
+
+    def acknowledge_next(self) -> SafetyPromptDialog | None:
+        prompts = self.outstanding_prompts()
+        if not prompts or self.summary is None:
+            return None
+        prompt_id, text = prompts[0]
+        self.prompt_dialog = SafetyPromptDialog(self.store_path, self.summary.course.pseudonym, prompt_id, text, self)
+        self.prompt_dialog.panel.acknowledged.connect(self.load)
+        self.prompt_dialog.show()
+        return self.prompt_dialog
+
+    def export_pdf(self, path: Path | None = None) -> None:
+        """Paint the course PDF on a worker thread (the file is chosen here when `path` is None)."""
+        if self.report is None or (self.pdf_thread is not None and self.pdf_thread.is_alive()):
+            return
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(self, "Course PDF", f"course-{self.report.pseudonym}.pdf",
+                                                  "PDF (*.pdf)")
+            if not name:
+                return
+            path = Path(name)
+        report, status = self.report, self.pdf_status
+        self.pdf_button.setEnabled(False)
+        self.pdf_button.setText("Writing the PDF…")
+
+        def work() -> None:
+            from kapmonitor.report_pdf.course import write_course_pdf
+
+            try:
+                write_course_pdf(report, path)
+                status.finished.emit(f"Course PDF written: {path}")
+            except Exception as exc:  # reported in the view, never lost silently
+                log.exception("course PDF failed")
+                status.finished.emit(f"The course PDF could not be written: {exc}")
+
+        self.pdf_thread = threading.Thread(target=work, name="course-pdf", daemon=True)
+        self.pdf_thread.start()
+
+    def _pdf_finished(self, message: str) -> None:
+        self.pdf_button.setEnabled(self.report is not None)
+        self.pdf_button.setText("Course PDF…")
+        self.pdf_button.setToolTip(message)
+        self.box.set_error(message if "could not" in message else None)
+        self.outcome.setToolTip(message)
+        log.info("%s", message)
 
     def open_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
