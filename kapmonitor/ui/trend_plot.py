@@ -112,13 +112,21 @@ def _pen(colour: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QColor | pg
 
 
 class TrendPlot(pg.GraphicsLayoutWidget):
-    """NIBP (mmHg), HR (/min) and SpO2 (%) trends over the session."""
+    """NIBP (mmHg), HR (/min) and SpO2 (%) trends over the session; a fourth row for respiratory rate
+    and EtCO2 appears once the monitor sends them (`resp` is None until then). Without HR from the
+    monitor (a pulse oximeter alone) the HR row draws the pulse rate, labelled PR."""
 
     def __init__(self, profile: AlarmProfile, parent: object = None) -> None:
         super().__init__(parent=parent)
         self.setBackground(theme.BACKGROUND)
         self._t0: float | None = None
         self._session_start: float | None = None
+        self._profile = profile
+        self._origin_label = "minutes since session start"
+        self.resp: pg.PlotItem | None = None  # RR and EtCO2, added when the first value arrives
+        self.rr_curve: pg.PlotDataItem | None = None
+        self.etco2_curve: pg.PlotDataItem | None = None
+        self._hr_label = "HR"
         self._axis_font = QFont(theme.FONT_FAMILY)
         self._axis_font.setPixelSize(14)
         self._label_font = QFont(theme.FONT_FAMILY)
@@ -206,20 +214,61 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         return plot
 
     # -- configuration -------------------------------------------------------------------
+    def _plots(self) -> tuple[pg.PlotItem, ...]:
+        """The rows shown, top to bottom."""
+        return (self.bp, self.hr, self.spo2) if self.resp is None else (self.bp, self.hr, self.spo2, self.resp)
+
+    def _add_resp_row(self) -> None:
+        """The RR / EtCO2 row under SpO2 (one axis: /min and mmHg share 0-70), with the time axis."""
+        resp = self._make_plot(3, "RR \u00b7 EtCO\u2082", "", (0, 70))
+        self.resp = resp
+        resp.setXLink(self.bp)
+        self.ci.layout.setRowStretchFactor(3, 3)
+        self.rr_curve = pg.PlotDataItem(pen=_pen(theme.PARAMETER_COLOURS[Parameter.RESP_RATE]), connect="finite",
+                                        name="RR")
+        self.etco2_curve = pg.PlotDataItem(pen=_pen(theme.PARAMETER_COLOURS[Parameter.ETCO2]), connect="finite",
+                                           name="EtCO2")
+        for curve in (self.rr_curve, self.etco2_curve):
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            resp.addItem(curve)
+        self.spo2.getAxis("bottom").setStyle(showValues=False)
+        self.spo2.getAxis("bottom").setLabel("")
+        resp.getAxis("bottom").setLabel(self._origin_label, color=theme.TEXT_DIM)
+        line = pg.InfiniteLine(angle=90, pen=_pen("#5a6570", Qt.PenStyle.DotLine))
+        resp.addItem(line, ignoreBounds=True)
+        self._now_lines.append(line)
+        if self._regions:
+            a, b = self._regions[0].getRegion()
+            region = pg.LinearRegionItem(values=(a, b), movable=False, brush=pg.mkBrush(*theme.INFUSION_SHADE),
+                                         pen=pg.mkPen(None))
+            region.setZValue(-10)
+            resp.addItem(region, ignoreBounds=True)
+            self._regions.append(region)
+        resp.getViewBox().sigResized.connect(self._on_view_changed)
+        resp.getViewBox().sigRangeChanged.connect(self._on_view_changed)
+        self.set_profile(self._profile)
+        self.set_markers(list(self._markers))
+
     def set_profile(self, profile: AlarmProfile) -> None:
         """Draw the limit lines of `profile` (dashed, coloured by priority), labelled at the right edge."""
+        self._profile = profile
         for plot, line in self._limit_items:
             plot.removeItem(line)
         self._limit_items.clear()
         self._limit_specs.clear()
-        targets = (
+        targets: tuple[tuple[pg.PlotItem, Parameter, str], ...] = (
             (self.bp, Parameter.NIBP_SYS, "SYS"),
             (self.bp, Parameter.NIBP_DIA, "DIA"),
             (self.hr, Parameter.HR, ""),
             (self.spo2, Parameter.SPO2, ""),
         )
+        if self.resp is not None:
+            targets += ((self.resp, Parameter.RESP_RATE, "RR"), (self.resp, Parameter.ETCO2, "EtCO\u2082"))
         for plot, parameter, tag in targets:
             for value, priority in profile.limit_lines(parameter):
+                if plot is self.resp and priority is not Priority.MEDIUM:
+                    continue  # two parameters share the row: their medium limits only, or it is a thicket
                 style = Qt.PenStyle.DashLine if parameter is not Parameter.NIBP_DIA else Qt.PenStyle.DotLine
                 line = pg.InfiniteLine(pos=value, angle=0, pen=_pen(LIMIT_COLOURS[priority], style))
                 plot.addItem(line, ignoreBounds=True)
@@ -247,7 +296,8 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             self._to_origin(infusion_start, "minutes from the infusion start")
 
     def _to_origin(self, t0: float | None, label: str) -> None:
-        self.spo2.getAxis("bottom").setLabel(label, color=theme.TEXT_DIM)
+        self._origin_label = label
+        self._plots()[-1].getAxis("bottom").setLabel(label, color=theme.TEXT_DIM)
         self._x_span = None  # the next refresh sets the range on the new origin
         self._infusion_shown = None
         if t0 is not None:
@@ -263,7 +313,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
     def set_infusion_window(self, window: tuple[float, float] | None, label: str = "Infusion") -> None:
         """Shade [start, end] (epoch seconds) on every plot; None removes the shading."""
         if window is None or self.t0 is None:
-            for region, plot in zip(self._regions, (self.bp, self.hr, self.spo2), strict=False):
+            for region, plot in zip(self._regions, self._plots(), strict=False):
                 plot.removeItem(region)
             self._regions.clear()
             self._infusion_label.setText("")
@@ -271,7 +321,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             return
         a, b = ((window[0] - self.t0) / 60.0, (window[1] - self.t0) / 60.0)
         if not self._regions:
-            for plot in (self.bp, self.hr, self.spo2):
+            for plot in self._plots():
                 region = pg.LinearRegionItem(
                     values=(a, b), movable=False, brush=pg.mkBrush(*theme.INFUSION_SHADE), pen=pg.mkPen(None)
                 )
@@ -295,7 +345,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         for m in self._markers:
             assert self.t0 is not None
             x = (m.time - self.t0) / 60.0
-            for plot in (self.bp, self.hr, self.spo2):
+            for plot in self._plots():
                 line = pg.InfiniteLine(pos=x, angle=90, pen=_pen(m.colour, Qt.PenStyle.DashDotLine))
                 line.setToolTip(m.label)
                 plot.addItem(line, ignoreBounds=True)
@@ -370,7 +420,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             plot.removeItem(label)
         self._limit_labels.clear()
         taken: list[QRectF] = []
-        for plot in (self.bp, self.hr, self.spo2):
+        for plot in self._plots():
             (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
             specs = sorted((s for s in self._limit_specs if s.plot is plot and y0 <= s.value <= y1),
                            key=lambda s: -s.value)  # top first
@@ -505,6 +555,20 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             self.manual_marks[key].setData(x=xs, y=ys, data=tips)
 
     # -- data ------------------------------------------------------------------------------
+    def _refresh_resp(self, store: TrendStore) -> None:
+        """RR and EtCO2 curves; the row is added with the first valid value of either."""
+        tr, vr = store.trends[Parameter.RESP_RATE].snapshot()
+        te, ve = store.trends[Parameter.ETCO2].snapshot()
+        if self.resp is None:
+            if not (np.isfinite(vr).any() or np.isfinite(ve).any()):
+                return
+            self._add_resp_row()
+        assert self.rr_curve is not None and self.etco2_curve is not None
+        tr, vr = with_gaps(tr, vr, GAP_SECONDS)
+        self.rr_curve.setData(self.minutes(tr), vr)
+        te, ve = with_gaps(te, ve, GAP_SECONDS)
+        self.etco2_curve.setData(self.minutes(te), ve)
+
     def minutes(self, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         assert self.t0 is not None
         return (t - self.t0) / 60.0
@@ -514,8 +578,17 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         if self.t0 is None:
             return
         t, v = store.trends[Parameter.HR].snapshot()
+        hr_label = "HR"
+        if not np.isfinite(v).any():  # no HR from the monitor: the pulse rate, judged on the HR limits
+            tp, vp = store.trends[Parameter.PULSE_RATE].snapshot()
+            if np.isfinite(vp).any():
+                t, v, hr_label = tp, vp, "PR"
+        if hr_label != self._hr_label:
+            self._hr_label = hr_label
+            self.hr.setLabel("left", f"{hr_label} /min", color=theme.TEXT_DIM)
         t, v = with_gaps(t, v, GAP_SECONDS)
         self.hr_curve.setData(self.minutes(t), v)
+        self._refresh_resp(store)
         t, v = store.trends[Parameter.SPO2].snapshot()
         t, v = with_gaps(t, v, GAP_SECONDS)
         self.spo2_curve.setData(self.minutes(t), v)
