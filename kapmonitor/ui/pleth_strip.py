@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPixmap, QResizeEvent, QStaticText
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from kapmonitor.model.buffers import WaveBuffer
@@ -24,6 +24,8 @@ from kapmonitor.model.parameters import Parameter
 from kapmonitor.ui import theme
 
 ERASE_SECONDS = 0.3  # the gap ahead of the newest sample
+SCALE_SECONDS = 0.5  # the amplitude scale is looked at again after this much new signal
+_LABEL = QRect(6, 2, 80, 22)
 _MARGIN = 4  # pixels above and below the trace
 
 
@@ -46,6 +48,8 @@ class PlethStrip(QWidget):
         self._low = 0.0
         self._high = 1.0
         self._scaled = False
+        self._scaled_at = 0  # sample index at the last look at the scale
+        self._label = QStaticText("Pleth")
         self.last_band = QRect()  # what the last refresh asked to repaint (tests, benchmarks)
         self.full_redraws = 0
 
@@ -57,7 +61,9 @@ class PlethStrip(QWidget):
         if n == 0 or self.width() <= 0 or self.height() <= 0:
             return
         end = round(end_t * wave.rate_hz)
-        self._follow_scale(values)
+        if not self._scaled or end - self._scaled_at >= SCALE_SECONDS * wave.rate_hz or end < self._scaled_at:
+            self._scaled_at = end
+            self._follow_scale(values)
         if self._pixmap is None or self._drawn_end is None or end < self._drawn_end or end - self._drawn_end >= n:
             self._redraw_all(values, end, wave.rate_hz)
             return
@@ -76,14 +82,14 @@ class PlethStrip(QWidget):
         finite = values[np.isfinite(values)]
         if not len(finite):
             return
-        lo, hi = float(np.percentile(finite, 1)), float(np.percentile(finite, 99))
+        lo, hi = (float(v) for v in np.percentile(finite, (1, 99)))
         pad = max((hi - lo) * 0.15, 1e-3)
         if not self._scaled:
             self._low, self._high, self._scaled = lo - pad, hi + 3 * pad, True
             return
         # follow the signal smoothly so the strip does not jump with each beat
-        self._low += 0.3 * ((lo - pad) - self._low)
-        self._high += 0.3 * ((hi + 3 * pad) - self._high)  # headroom for the label
+        self._low += 0.5 * ((lo - pad) - self._low)
+        self._high += 0.5 * ((hi + 3 * pad) - self._high)  # headroom for the label
 
     def _redraw_all(self, values: npt.NDArray[np.float32], end: int, rate_hz: float) -> None:
         """A new pixmap with the whole buffer swept in (first frame, resize, or a long pause)."""
@@ -143,9 +149,10 @@ class PlethStrip(QWidget):
             painter.fillRect(rect, self._background)
         else:
             painter.drawPixmap(rect, self._pixmap, self._source(rect))
-        painter.setPen(self._colour)
-        painter.setFont(self._font)
-        painter.drawText(QRect(6, 2, 80, 22), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "Pleth")
+        if rect.intersects(_LABEL):
+            painter.setPen(self._colour)
+            painter.setFont(self._font)
+            painter.drawStaticText(_LABEL.topLeft(), self._label)
         painter.end()
 
     def _source(self, rect: QRect) -> QRect:
