@@ -38,11 +38,14 @@ TITLE = "Course report"
 SCORES_TITLE = "Scores"
 INFUSIONS_TITLE = "Infusions"
 FOLLOW_UP_TITLE = "Follow-ups"
+PLAYLISTS_TITLE = "Take-home playlists"
 INFUSION_COLUMNS = ("Date", "Session", "Dose given", "Infusion", "Peak BP", "Alarms H/M/L", "Side effects",
-                    "Interventions", "Take-home playlist")
+                    "Interventions")
+PLAYLIST_COLUMNS = ("Session", "Date", "#", "Track (as heard)")
 SCORE_COLUMNS = ("Date", "Time point", "Instrument", "Total", "Severity", "Change", "Outcome", "Item 9", "By")
 FOLLOW_UP_COLUMNS = ("Due", "Instrument", "Time point", "Status")
-_INFUSION_W = (0.08, 0.08, 0.14, 0.11, 0.07, 0.07, 0.16, 0.14, 0.15)
+_INFUSION_W = (0.09, 0.10, 0.15, 0.11, 0.07, 0.07, 0.21, 0.20)
+_PLAYLIST_W = (0.12, 0.12, 0.05, 0.71)
 _SCORE_W = (0.10, 0.19, 0.08, 0.06, 0.15, 0.08, 0.20, 0.07, 0.07)
 _FOLLOW_UP_W = (0.15, 0.15, 0.45, 0.25)
 # the chart's colour of each instrument (the view and the PDF use the same)
@@ -90,6 +93,7 @@ class CourseReport:
     scores: TableContent
     infusions: TableContent
     follow_up: TableContent
+    playlists: TableContent  # one row per track: a playlist is never cut short on paper
     definitions: tuple[str, ...]
 
 
@@ -180,10 +184,20 @@ def infusions_table(sessions: list[tuple[SessionSummary, SessionDetail]]) -> Tab
     for s, d in sessions:
         date, course, dose, infusion, peak, alarms, status = session_row(s)
         cells = (date.replace("\n", " "), f"{course} · {status}", dose, infusion, peak, alarms,
-                 "; ".join(d.side_effects) or "none", "; ".join(d.interventions) or "none",
-                 "; ".join(d.playlist) or "no music recorded")
+                 "; ".join(d.side_effects) or "none", "; ".join(d.interventions) or "none")
         rows.append(TableRow(cells, None))
     return TableContent(INFUSIONS_TITLE, tuple(zip(INFUSION_COLUMNS, _INFUSION_W, strict=True)), tuple(rows))
+
+
+def playlists_table(sessions: list[tuple[SessionSummary, SessionDetail]]) -> TableContent:
+    rows = []
+    for s, d in sessions:
+        course = figures.course_text(s.course_number, s.course_total)
+        day = _date(s.created_at)[:10]
+        tracks = d.playlist or ("no music recorded",)
+        rows += [TableRow((course, day, str(n) if d.playlist else "", title), None)
+                 for n, title in enumerate(tracks, start=1)]
+    return TableContent(PLAYLISTS_TITLE, tuple(zip(PLAYLIST_COLUMNS, _PLAYLIST_W, strict=True)), tuple(rows))
 
 
 def follow_up_table(summary: CourseSummary) -> TableContent:
@@ -259,5 +273,6 @@ def build_course_report(summary: CourseSummary,
         scores=scores_table(summary),
         infusions=infusions_table(sessions),
         follow_up=follow_up_table(summary),
+        playlists=playlists_table(sessions),
         definitions=definitions(),
     )

@@ -1,6 +1,6 @@
 """The course report painted into a PDF (QPdfWriter + QPainter): page 1 the outcome, the chart of
 the scores over the whole course (infusions marked, response and remission thresholds drawn and
-labelled) and the definitions; then the scores, infusions and follow-up tables.
+labelled) and the definitions; then the scores, infusions, take-home playlists and follow-up tables.
 
 The content comes from kapmonitor.course.report (Qt-free), the same as the course view shows.
 Thread-safety: as report_pdf.writer (a worker thread once a QApplication exists).
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 PAPER_SIZES = {"a4": QPageSize.PageSizeId.A4, "letter": QPageSize.PageSizeId.Letter}
 PAGE1_TITLE = "Course report — outcome"
-TABLES_TITLE = "Course report — scores, infusions, follow-ups"
+TABLES_TITLE = "Course report — scores, infusions, playlists, follow-ups"
 CHART_H = 95.0
 
 
@@ -58,7 +58,7 @@ def write_course_pdf(report: CourseReport, path: Path, paper: str = "a4") -> Non
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pg = Page(painter, w_mm, h_mm)
-        tables = (report.scores, report.infusions, report.follow_up)
+        tables = (report.scores, report.infusions, report.playlists, report.follow_up)
         layouts = [layout_rows(pg, t) for t in tables]
         top = content_top(ch)
         pages = paginate([[h for _, h in lay] for lay in layouts], top, h_mm - 9 - top)
