@@ -49,8 +49,10 @@ from kapmonitor.model.samples import Source
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.pipeline import MonitoringPipeline
 from kapmonitor.recording.reader import read_history
-from kapmonitor.session.entries import RecordSink
+from kapmonitor.session.entries import RecordSink, SessionError
 from kapmonitor.session.infusion import Phase
+from kapmonitor.session.keeper import SessionKeeper, is_nurse_session
+from kapmonitor.session.model import SessionSetup
 from kapmonitor.session.session import NurseSession
 
 log = logging.getLogger(__name__)
@@ -184,8 +186,18 @@ class Bedside:
         self.sounder = AlarmSounder(engine, device=self.sound_config.device, volume=self.sound_config.volume)
         self._sound_on = False
         self.session_start = clock.now()
-        self.session: NurseSession | None = None
         self.alarm_link: SessionAlarmLink | None = None
+        # the nurse's session and the next one (each in its own record); its changes keep the alarm link in step
+        self.sessions = SessionKeeper(
+            self.pipeline.recorder, clock, submit_items=self.pipeline.submit,  # manual vitals: alarms, plot, record
+            add_listener=self.pipeline.dispatcher.add_listener,
+            remove_listener=self.pipeline.dispatcher.remove_listener,
+            # the engine's profile at the moment of the start (limits may change during the session)
+            prestart_factory=lambda session: lambda: self.prestart_check(session),
+            on_infusion_started=self.set_infusion_start,  # the simulated patient follows the nurse
+            simulated=driver.is_simulated, new_record=self.new_record)
+        self.sessions.changed.add(self._session_changed)
+        self._sessions_begun = False  # begin_session() called: a window (or a test) keeps a nurse's session
         # who is on duty before the first session (afterwards the session keeps it); set by the duty bar
         self.duty_source: Callable[[], str] | None = None
         self.music: SessionMusic | None = None
@@ -341,12 +353,46 @@ class Bedside:
             self.sounder = restart_sounder(self.sounder, self._alarms, config)
 
     # -- the nurse's session -----------------------------------------------------------------------
-    def set_session(self, session: NurseSession | None) -> None:
-        """The nurse's session from now on (None: none): keeps the alarm engine in step with it
-        (rise baseline, NIBP-overdue cycle; the supervisor times the infusion-overrun alarm)."""
+    @property
+    def session(self) -> NurseSession | None:
+        """The nurse's session now (None before the first one, or after the monitor changed)."""
+        return self.sessions.session
+
+    def begin_session(self) -> NurseSession | None:
+        """The nurse's session at start-up (a window; never a replay): the record's own session is
+        resumed (--session, the resume offer), the simulator gets its demo session, else none until
+        `create_session`. Raises SessionDatabaseError, ValidationError or OSError when the record's
+        session cannot be resumed (then no session is started in that record)."""
+        self._sessions_begun = True
+        path = self.pipeline.recorder.path
+        if is_nurse_session(path):
+            return self.sessions.resume_session(path)
+        if self.simulated:
+            return self.sessions.start_demo_session(self.simulated_infusion_start)
+        return None
+
+    def create_session(self, setup: SessionSetup, on_duty: str | None = None) -> NurseSession:
+        """A new session from the set-up form; after a discharged (or simulated) one it goes into a
+        new record. Raises NewRecordError or ValidationError, the session before kept."""
+        self._sessions_begun = True
+        return self.sessions.create_session(setup, on_duty)
+
+    def resume_unfinished(self, path: Path) -> NurseSession:
+        """Continue the unfinished session in `path` while monitoring: the record switches to it (the
+        vitals since the start are copied in), its vitals are shown, its session resumes. Raises
+        SessionError when a session runs here already; SessionDatabaseError, OSError, ValueError or
+        ValidationError when the record cannot be used."""
+        if self.sessions.session is not None:
+            raise SessionError("a session was started in this window meanwhile; finish it first")
+        self.resume_record(path)
+        self.sessions.recorder = self.pipeline.recorder
+        return self.sessions.resume_session(path)
+
+    def _session_changed(self, session: NurseSession | None) -> None:
+        """Keeps the alarm engine in step with the nurse's session (rise baseline, NIBP-overdue cycle;
+        the supervisor times the infusion-overrun alarm) and the central station's chair too."""
         if self.alarm_link is not None:
             self.alarm_link.close()
-        self.session = session
         self.alarm_link = None if session is None else SessionAlarmLink(self._alarms, session, self.supervisor)
 
     def prestart_check(self, session: NurseSession) -> object:
@@ -422,6 +468,11 @@ class Bedside:
             message = f"Now reading {new.description}{where}, into a new session record ({started.name}){saved}."
         else:
             message = f"Now reading {new.description}{where}; the session record continues{saved}."
+        if started is not None and (self._sessions_begun or self.sessions.session is not None):
+            # never simulated and patient data in one record: the old record's session is set aside
+            self.sessions.set_aside_session(new.is_simulated, self.pipeline.recorder)
+            if new.is_simulated:
+                self.sessions.start_demo_session(self.simulated_infusion_start)
         switch = MonitorSwitch(new, started, message)
         for callback in list(self.on_monitor_switched):
             callback(switch)

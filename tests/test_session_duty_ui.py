@@ -19,6 +19,7 @@ from kapmonitor.model.clock import ManualClock, RealClock
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.session import Phase, demo_setup
+from kapmonitor.session.keeper import SessionKeeper
 from kapmonitor.session.session import NOT_SIGNED_IN
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.session_integration import SessionController
@@ -82,7 +83,7 @@ def test_new_session_after_discharge_goes_into_a_new_record(qtbot, tmp_path: Pat
         return records[-1]
 
     with SessionRecorder(tmp_path / "first.db") as rec:
-        ctl = SessionController(window, rec, clock, folder=tmp_path, new_record=new_record)
+        ctl = SessionController(window, SessionKeeper(rec, clock, folder=tmp_path, new_record=new_record))
         first = ctl.start_session(demo_setup().with_changes(simulated=False, pseudonym="KAP-1"))
         assert first is not None and first.on_duty == "DN"  # she set it up: signed in, audited
         assert not ctl.new_action.isEnabled()  # one session open: no second one in its record
@@ -116,7 +117,7 @@ def test_without_a_new_record_a_second_session_is_refused(qtbot, tmp_path: Path)
     clock = ManualClock(T0)
     window = make_window(qtbot, clock)
     with SessionRecorder(tmp_path / "only.db") as rec:
-        ctl = SessionController(window, rec, clock, folder=tmp_path)
+        ctl = SessionController(window, SessionKeeper(rec, clock, folder=tmp_path))
         first = ctl.start_session(demo_setup().with_changes(simulated=False))
         assert ctl.start_session(demo_setup().with_changes(simulated=False, pseudonym="KAP-9")) is None
         assert ctl.session is first and "new record" in ctl.status_label.text()
@@ -152,7 +153,7 @@ def test_a_double_tap_on_the_duty_bar_never_floats_the_panel(qtbot, tmp_path: Pa
     clock = ManualClock(T0)
     window = make_window(qtbot, clock)
     with SessionRecorder(tmp_path / "d.db") as rec:
-        ctl = SessionController(window, rec, clock, folder=tmp_path)
+        ctl = SessionController(window, SessionKeeper(rec, clock, folder=tmp_path))
         window.show()
         qtbot.waitExposed(window)
         window.activateWindow()
@@ -193,7 +194,7 @@ def test_session_menu_comes_before_help(qtbot, tmp_path: Path) -> None:  # type:
     clock = ManualClock(T0)
     window = make_window(qtbot, clock)
     with SessionRecorder(tmp_path / "m.db") as rec:
-        SessionController(window, rec, clock, folder=tmp_path)
+        SessionController(window, SessionKeeper(rec, clock, folder=tmp_path))
         titles = [a.text() for a in window.menuBar().actions()]
     assert titles.index("&Session") < titles.index("&Help") == len(titles) - 1
 

@@ -5,25 +5,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kapmonitor.alarms.profile import default_profile
 from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
 from kapmonitor.model.trends import TrendStore
+from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.session import Phase
+from kapmonitor.session.keeper import SessionKeeper, is_nurse_session
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.session_integration import SessionController, is_nurse_session
+from kapmonitor.ui.session_integration import SessionController
 from kapmonitor.ui.session_panel import SessionSidePanel
 from kapmonitor.ui.session_setup import NewSessionDialog
 
 T0 = 1_700_000_000.0
 
 
-def make_window(qtbot, clock: ManualClock) -> MainWindow:  # type: ignore[no-untyped-def]
+def make_window(qtbot, clock: ManualClock, keeper: SessionKeeper | None = None) -> MainWindow:  # type: ignore[no-untyped-def]
     w = MainWindow(WindowFacts(
-        TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=True, device="test"
+        TrendStore(), default_profile(), session_start=T0, now_fn=clock.now, simulated=True, device="test",
+        infusion_window_fn=None if keeper is None else keeper.infusion_window,  # as Bedside.infusion_window
     ))
     qtbot.addWidget(w)
     return w
@@ -31,21 +36,15 @@ def make_window(qtbot, clock: ManualClock) -> MainWindow:  # type: ignore[no-unt
 
 def test_demo_session_autostarts_and_marks_the_trend(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = ManualClock(T0)
-    window = make_window(qtbot, clock)
     started: list[float] = []
     submitted: list[object] = []
     with SessionRecorder(tmp_path / "demo.db") as rec:
-        ctl = SessionController(
-            window,
-            rec,
-            clock,
-            submit_items=submitted.extend,
-            folder=tmp_path,
-            simulated=True,
-            on_infusion_started=started.append,
-        )
+        keeper = SessionKeeper(rec, clock, submit_items=submitted.extend, folder=tmp_path, simulated=True,
+                               on_infusion_started=started.append)
+        window = make_window(qtbot, clock, keeper)
+        ctl = SessionController(window, keeper)
         assert ctl.new_action.isEnabled() and not ctl.vitals_action.isEnabled()
-        session = ctl.start_demo_session(autostart_at=T0 + 60)
+        session = keeper.start_demo_session(autostart_at=T0 + 60)
         assert isinstance(ctl.panel, SessionSidePanel) and ctl.stack.currentWidget() is ctl.panel
         assert ctl.dock.widget() is ctl.body and ctl.dock.titleBarWidget() is ctl.duty_bar
         assert session.simulated and "SIMULATED" in ctl.panel.infusion.title.text()
@@ -72,7 +71,7 @@ def test_new_session_from_the_menu_and_resume(qtbot, tmp_path: Path) -> None:  #
     listeners: list[object] = []
     path = tmp_path / "real.db"
     with SessionRecorder(path) as rec:
-        ctl = SessionController(window, rec, clock, add_listener=listeners.append, folder=tmp_path)
+        ctl = SessionController(window, SessionKeeper(rec, clock, add_listener=listeners.append, folder=tmp_path))
         ctl.new_action.trigger()
         dialog = ctl.dialog
         assert isinstance(dialog, NewSessionDialog)
@@ -99,8 +98,8 @@ def test_new_session_from_the_menu_and_resume(qtbot, tmp_path: Path) -> None:  #
     clock.advance(60)
     window2 = make_window(qtbot, clock)
     with SessionRecorder(path) as rec2:
-        ctl2 = SessionController(window2, rec2, clock, folder=tmp_path)
-        resumed = ctl2.resume_session(path)
+        ctl2 = SessionController(window2, SessionKeeper(rec2, clock, folder=tmp_path))
+        resumed = ctl2.keeper.resume_session(path)
         assert resumed.infusion.paused and resumed.phase() is Phase.INFUSION
         assert ctl2.panel is not None and "PAUSED" in ctl2.panel.infusion.phase_label.text()
 
@@ -110,8 +109,9 @@ def test_a_record_that_cannot_be_resumed_is_reported_and_not_reused(qtbot, tmp_p
     window = make_window(qtbot, clock)
     path = tmp_path / "plain.db"  # a recording without a nurse's session in it
     with SessionRecorder(path) as rec:
-        ctl = SessionController(window, rec, clock, folder=tmp_path)
-        assert ctl.resume_session(path) is None
+        ctl = SessionController(window, SessionKeeper(rec, clock, folder=tmp_path))
+        with pytest.raises(SessionDatabaseError):
+            ctl.keeper.resume_session(path)
         assert "cannot be resumed" in ctl.status_label.text()
         assert not ctl.new_button.isEnabled() and not ctl.new_action.isEnabled()
         assert ctl.session is None

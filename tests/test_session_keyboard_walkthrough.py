@@ -17,6 +17,7 @@ from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.session import Phase
+from kapmonitor.session.keeper import SessionKeeper
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.session_discharge import DischargeDialog
 from kapmonitor.ui.session_integration import SessionController
@@ -73,7 +74,7 @@ def test_keyboard_only_set_up_infusion_discharge(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(window)
     path = tmp_path / "walk.db"
     with SessionRecorder(path) as rec:
-        ctl = SessionController(window, rec, clock, folder=tmp_path)
+        ctl = SessionController(window, SessionKeeper(rec, clock, folder=tmp_path))
         window.who_fn = ctl.who
         window.show()
         qtbot.waitExposed(window)

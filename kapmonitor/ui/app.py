@@ -28,7 +28,8 @@ from kapmonitor.drivers.base import Driver
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.recording.database import SessionDatabaseError
-from kapmonitor.session.session import NurseSession
+from kapmonitor.session.entries import SessionError
+from kapmonitor.session.model import ValidationError
 from kapmonitor.session.storage import SessionSummary, find_unfinished_sessions
 from kapmonitor.ui.alarm_menu import AlarmUi, install_alarm_ui
 from kapmonitor.ui.alarm_output_dialog import AlarmOutputDialog
@@ -38,7 +39,7 @@ from kapmonitor.ui.export_dialog import install_export_action
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.music_menu import MusicUi, install_music_ui
 from kapmonitor.ui.placement import WindowPlacer, install_window_placement
-from kapmonitor.ui.session_integration import SessionController, is_nurse_session
+from kapmonitor.ui.session_integration import SessionController
 from kapmonitor.ui.session_panel import SessionSidePanel
 from kapmonitor.ui.session_resume import ResumeOfferDialog
 from kapmonitor.ui.theme import apply_application_font
@@ -190,14 +191,12 @@ class MonitorApplication:
         problem = None
         if controller is None:
             problem = "this window has no nurse's session"
-        elif controller.session is not None:
-            problem = "a session was started in this window meanwhile; finish it first"
         else:
             try:
-                self.bedside.resume_record(path)
-            except (SessionDatabaseError, OSError, ValueError) as exc:
+                self.bedside.resume_unfinished(path)
+            except (SessionError, SessionDatabaseError, OSError, ValueError) as exc:
                 problem = str(exc)
-        if problem is not None or controller is None:
+        if problem is not None:
             log.error("cannot resume %s: %s", path, problem)
             box = QMessageBox(self.window)
             box.setIcon(QMessageBox.Icon.Warning)
@@ -208,7 +207,6 @@ class MonitorApplication:
             self.resume_problem = box
             return False
         self._show_session_start()  # the session clock and the trend span the whole record
-        controller.resume_session(path)
         log.info("resumed the unfinished session in %s while monitoring", path)
         return True
 
@@ -220,49 +218,25 @@ class MonitorApplication:
         controller = self.session_controller
         if controller is not None and isinstance(controller.panel, SessionSidePanel) and self.window is not None:
             controller.panel.infusion.request_nibp = self.window.request_nibp
-        if switch.new_record is None:
-            return
-        self._show_session_start()
-        if controller is not None:
-            simulated = switch.driver.is_simulated
-            controller.set_aside_session(self.bedside.pipeline.dispatcher.remove_listener, simulated=simulated)
-            if simulated:
-                controller.start_demo_session(self.bedside.simulated_infusion_start)
+        if switch.new_record is not None:  # the bedside set the old record's session aside
+            self._show_session_start()
 
     # -- the nurse's session -------------------------------------------------------------------------
     def _start_nurse_session(self, window: MainWindow) -> None:
         """The nurse's session: resumed when the record already holds one (--session, the resume
         offer), the demo session for the simulator, otherwise created from the Session menu."""
         bedside = self.bedside
-        simulated = bedside.simulated
-        resume = is_nurse_session(bedside.pipeline.recorder.path)  # before anything of ours is written
-        controller = SessionController(
-            window,
-            bedside.pipeline.recorder,
-            bedside.clock,
-            submit_items=bedside.pipeline.submit,  # manual vitals through alarms, plot and record
-            add_listener=bedside.pipeline.dispatcher.add_listener,
-            # the engine's profile at the moment of the start (limits may change during the session)
-            prestart_factory=lambda session: lambda: bedside.prestart_check(session),
-            on_infusion_started=bedside.set_infusion_start,  # the simulated patient follows the nurse
-            simulated=simulated,
-            new_record=bedside.new_record,  # a session after a discharge gets its own record
-        )
+        controller = SessionController(window, bedside.sessions)
         self.session_controller = controller
-        bedside.duty_source = lambda: str(controller.who())
-        controller.session_changed.connect(self._on_session_changed)
-        if not simulated:  # the start-up question may have been put off ("Later"): ask again from the menu
+        bedside.duty_source = bedside.sessions.who
+        if not bedside.simulated:  # the start-up question may have been put off ("Later"): ask again from the menu
             self.resume_action = QAction("&Resume an unfinished session\u2026", controller)
             self.resume_action.triggered.connect(lambda: self.offer_resume(tell_if_none=True))
             controller.menu.addAction(self.resume_action)
-        if resume:
-            controller.resume_session(bedside.pipeline.recorder.path)
-        elif simulated:
-            controller.start_demo_session(bedside.simulated_infusion_start)
-
-    def _on_session_changed(self, session: object) -> None:
-        """Keep the bedside (its alarm link) in step with the session shown."""
-        self.bedside.set_session(session if isinstance(session, NurseSession) else None)
+        try:
+            bedside.begin_session()  # the record's own session resumed, or the simulator's demo session
+        except (SessionDatabaseError, ValidationError, OSError) as exc:
+            log.error("the session in %s cannot be resumed: %s", bedside.pipeline.recorder.path, exc)  # in the dock
 
     # -- alarm sound -----------------------------------------------------------------------------------
     def choose_alarm_output(self) -> None:
