@@ -66,7 +66,7 @@ def test_the_chart_marks_infusions_response_remission_and_thresholds(qtbot, cour
     assert "response: a score at least 50 % below baseline" in view.definitions.text()
     assert "remission: BDI-II ≤ 13, PHQ-9 < 5" in view.definitions.text()
     assert "response first" in view.outcome.text() and not view.safety_label.isVisible()
-    assert view.tabs.tabText(3) == "Follow-ups (0 open)"  # every follow-up of the 12 months done
+    assert view.tabs.tabText(4) == "Follow-ups (0 open)"  # every follow-up of the 12 months done
 
 
 def test_the_course_view_equals_the_course_pdf(qtbot, course, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -86,7 +86,7 @@ def test_the_course_view_equals_the_course_pdf(qtbot, course, tmp_path: Path) ->
                     continue
                 cell = loose(table.item(r, c).text())
                 assert cell in flat, (r, c, cell)
-    for line in view.outcome.text().split("\n"):
+    for line in view.outcome.text().split("\n\n"):
         assert words(line) in text
     assert view.table.rowCount() == 3 and "ondansetron 4 mg IV" in view.table.item(1, 7).text()
     assert view.table.item(0, 8).text().split("\n") == TRACKS  # the take-home playlist of the session
@@ -103,7 +103,7 @@ def test_scores_entered_in_the_view_reach_the_course_and_the_chart(qtbot, tmp_pa
     course = build_course(tmp_path, [s for s in SCORES if s[3] != "month-12"])
     view = CourseView(PSEUDONYM, course.sessions, store_path=course.db)
     qtbot.addWidget(view)
-    assert view.tabs.tabText(3) == "Follow-ups (2 open)"
+    assert view.tabs.tabText(4) == "Follow-ups (2 open)"
     entry = view.enter_score()
     assert entry is not None
     qtbot.addWidget(entry)
@@ -113,7 +113,7 @@ def test_scores_entered_in_the_view_reach_the_course_and_the_chart(qtbot, tmp_pa
     qtbot.keyClicks(entry.item9_edit, "0")
     qtbot.keyClicks(entry.who_edit, "AB")
     qtbot.mouseClick(entry.save_button, Qt.MouseButton.LeftButton)
-    assert view.tabs.tabText(3) == "Follow-ups (1 open)"
+    assert view.tabs.tabText(4) == "Follow-ups (1 open)"
     _, ys = view.chart.curves["phq-9"].getData()
     assert ys[-1] == 2
 
@@ -145,7 +145,7 @@ def test_the_view_writes_the_course_pdf_off_the_gui_thread(qtbot, course, tmp_pa
     pdf = tmp_path / "out.pdf"
     view.export_pdf(pdf)
     assert view.pdf_thread is not None
-    qtbot.waitUntil(lambda: view.pdf_button.text() == "Course PDF…", timeout=20000)
+    qtbot.waitUntil(lambda: view.pdf_button.text() == "PDF…", timeout=20000)
     assert "Course PDF written" in view.pdf_button.toolTip()
     assert "Course report" in pdf_text(pdf) and PSEUDONYM in pdf_text(pdf)
 

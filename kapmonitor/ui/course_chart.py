@@ -38,7 +38,7 @@ class CourseChartWidget(pg.PlotWidget):
         self.getPlotItem().setLabel("left", "total")
         self.getPlotItem().setMenuEnabled(False)
         self.getPlotItem().hideButtons()
-        self.legend = self.getPlotItem().addLegend(offset=(10, 10), labelTextSize="11pt")
+        self.legend = self.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="11pt")  # top right: empty late in a course
         self.labels: list[str] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
 

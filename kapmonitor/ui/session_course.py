@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -113,17 +114,14 @@ class CourseView(QDialog):
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.pseudonym_edit = QLineEdit(pseudonym)
-        self.pseudonym_edit.setPlaceholderText("pseudonym")
+        self.pseudonym_edit.setPlaceholderText("patient pseudonym")
         self.pseudonym_edit.returnPressed.connect(self.load)
-        self.box = FieldBox("Patient pseudonym", self.pseudonym_edit)
+        self.box = FieldBox("", self.pseudonym_edit)
         show = QPushButton("Show")
         show.clicked.connect(self.load)
         row.addWidget(self.box, 1)
-        row.addWidget(show)
+        row.addWidget(show, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(row)
-        self.outcome = QLabel()
-        self.outcome.setWordWrap(True)
-        layout.addWidget(self.outcome)
         safety_row = QHBoxLayout()
         self.safety_label = make_label("", "prompt")
         self.safety_label.setWordWrap(True)
@@ -133,16 +131,25 @@ class CourseView(QDialog):
         safety_row.addWidget(self.safety_label, 1)
         safety_row.addWidget(self.ack_button)
         layout.addLayout(safety_row)
+        # beside the vitals at 1280x800 the view gets about 590x610 px: one page at a time
         self.tabs = QTabWidget()
-        chart_page = QWidget()
-        chart_col = QVBoxLayout(chart_page)
-        chart_col.setContentsMargins(0, 0, 0, 0)
+        self.tabs.setUsesScrollButtons(True)
         self.chart = CourseChartWidget()
-        chart_col.addWidget(self.chart, 1)
+        self.tabs.addTab(self.chart, "Chart")
+        outcome_page = QScrollArea()
+        outcome_page.setWidgetResizable(True)
+        inner = QWidget()
+        outcome_col = QVBoxLayout(inner)
+        self.outcome = QLabel()
+        self.outcome.setWordWrap(True)
         self.definitions = make_label("", "dim")
         self.definitions.setWordWrap(True)
-        chart_col.addWidget(self.definitions)
-        self.tabs.addTab(chart_page, "Chart")
+        outcome_col.addWidget(self.outcome)
+        outcome_col.addWidget(make_label("Definitions", "dim"))
+        outcome_col.addWidget(self.definitions)
+        outcome_col.addStretch(1)
+        outcome_page.setWidget(inner)
+        self.tabs.addTab(outcome_page, "Outcome")
         self.table = _table(VIEW_COLUMNS)
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.tabs.addTab(self.table, "Infusions")
@@ -154,12 +161,15 @@ class CourseView(QDialog):
         buttons = QHBoxLayout()
         self.open_course_button = QPushButton("Open a course…")
         self.open_course_button.clicked.connect(self.open_course)
-        self.score_button = QPushButton("Enter a score…")
+        self.score_button = QPushButton("Score…")
+        self.score_button.setToolTip("Enter a BDI-II, PHQ-9 or MADRS score, or give the PHQ-9 on screen")
         self.score_button.setObjectName("primary")
         self.score_button.clicked.connect(self.enter_score)
-        self.pdf_button = QPushButton("Course PDF…")
+        self.pdf_button = QPushButton("PDF…")
+        self.pdf_button.setToolTip("The course report as a PDF file")
         self.pdf_button.clicked.connect(self.export_pdf)
-        self.open_button = QPushButton("Open record")
+        self.open_button = QPushButton("Record")
+        self.open_button.setToolTip("Open the selected session's record, read-only")
         self.open_button.clicked.connect(self.open_selected)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
@@ -260,13 +270,14 @@ class CourseView(QDialog):
             self._show_prompts()
             return
         self.setWindowTitle(f"Course — {r.pseudonym}")
-        self.outcome.setText("\n".join(line for line in r.outcome_lines if not line.startswith("SAFETY")))
+        self.outcome.setText("\n\n".join(line for line in r.outcome_lines if not line.startswith("SAFETY")))
         self.chart.show_chart(r.chart)
         fill_table(self.scores_table, r.scores)
         fill_table(self.follow_table, r.follow_up)
         open_items = sum(1 for f in self.summary.follow_up if f.status != DONE) if self.summary else 0
-        self.tabs.setTabText(3, f"Follow-ups ({open_items} open)")
-        self.definitions.setText(" · ".join(r.definitions))
+        self.tabs.setTabText(4, f"Follow-ups ({open_items} open)")
+        self.tabs.setTabToolTip(0, "\n".join(r.outcome_lines))
+        self.definitions.setText("\n".join(r.definitions))
         self._show_prompts()
 
     def outstanding_prompts(self) -> list[tuple[int, str]]:
@@ -339,7 +350,7 @@ class CourseView(QDialog):
             path = Path(name)
         report, status = self.report, self.pdf_status
         self.pdf_button.setEnabled(False)
-        self.pdf_button.setText("Writing the PDF…")
+        self.pdf_button.setText("Writing…")
 
         def work() -> None:
             from kapmonitor.report_pdf.course import write_course_pdf
@@ -356,7 +367,7 @@ class CourseView(QDialog):
 
     def _pdf_finished(self, message: str) -> None:
         self.pdf_button.setEnabled(self.report is not None)
-        self.pdf_button.setText("Course PDF…")
+        self.pdf_button.setText("PDF…")
         self.pdf_button.setToolTip(message)
         self.box.set_error(message if "could not" in message else None)
         self.outcome.setToolTip(message)
