@@ -39,7 +39,8 @@ def _noon(day: dt.date) -> float:
 
 
 def record_session(path: Path, day: dt.date, number: int, total: int, pseudonym: str = PSEUDONYM) -> None:
-    """A simulated session record: set-up, a 40-min infusion, NIBP, a side effect, music."""
+    """A simulated session record: set-up, a 40-min infusion, NIBP (peak 150 + 4n), a medium
+    alarm, a side effect, an intervention in session 2, music."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rec = SessionRecorder(path, {"app_version": "0.1.0", "driver": "simulated", "simulated": "true",
                                  "utc_offset_minutes": 0}).start()
@@ -51,6 +52,13 @@ def record_session(path: Path, day: dt.date, number: int, total: int, pseudonym:
             rec.insert("session_info", {"key": k, "value": v})
         rec.insert("infusion_events", {"t": t, "action": "start", "reason": None, "who": "JQN"})
         rec.insert("infusion_events", {"t": t + 2400, "action": "stop", "reason": None, "who": "JQN"})
+        for k, (sys_, dia) in enumerate(((128, 80), (150 + 4 * number, 92), (136, 84))):
+            for param, value in (("nibp_sys", sys_), ("nibp_dia", dia)):
+                rec.insert("samples", {"t": t - 600 + 1200 * k, "parameter": param, "value": float(value),
+                                       "status": "ok", "source": "simulated", "measurement_id": f"m{k}"})
+        rec.insert("alarm_log", {"t": t + 700, "alarm_id": "nibp_sys_high", "parameter": "nibp_sys",
+                                 "kind": "physiological", "priority": "medium", "event": "raised",
+                                 "value": 150.0 + 4 * number, "limit_value": 150.0, "message": "NIBP sys high"})
         rec.insert("clinical_events", {"t": t + 900, "category": "side_effect", "name": "nausea",
                                        "severity": "mild", "who": "JQN"})
         if number == 2:

@@ -94,6 +94,8 @@ def test_the_course_view_equals_the_course_pdf(qtbot, course, tmp_path: Path) ->
     # the session figures are the session summary's (session/figures.py), as in the session PDF
     sessions = course_sessions(PSEUDONYM, course.sessions)
     assert [words(view.table.item(i, 3).text()) for i in range(3)] == [summary_row(s)[3] for s in sessions]
+    assert [words(view.table.item(i, 4).text()) for i in range(3)] == ["154/92", "158/92", "162/92"]
+    assert [view.table.item(i, 5).text() for i in range(3)] == [summary_row(s)[5] for s in sessions] == ["0/1/0"] * 3
     assert summary_row(sessions[0])[3] == "40 min"
 
 

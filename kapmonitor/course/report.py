@@ -44,9 +44,9 @@ INFUSION_COLUMNS = ("Date", "Session", "Dose given", "Infusion", "Peak BP", "Ala
 PLAYLIST_COLUMNS = ("Session", "Date", "#", "Track (as heard)")
 SCORE_COLUMNS = ("Date", "Time point", "Instrument", "Total", "Severity", "Change", "Outcome", "Item 9", "By")
 FOLLOW_UP_COLUMNS = ("Due", "Instrument", "Time point", "Status")
-_INFUSION_W = (0.09, 0.10, 0.15, 0.11, 0.07, 0.07, 0.21, 0.20)
+_INFUSION_W = (0.09, 0.10, 0.14, 0.09, 0.08, 0.12, 0.20, 0.18)
 _PLAYLIST_W = (0.12, 0.12, 0.05, 0.71)
-_SCORE_W = (0.10, 0.19, 0.08, 0.06, 0.15, 0.08, 0.20, 0.07, 0.07)
+_SCORE_W = (0.10, 0.19, 0.10, 0.06, 0.14, 0.08, 0.19, 0.07, 0.07)
 _FOLLOW_UP_W = (0.15, 0.15, 0.45, 0.25)
 # the chart's colour of each instrument (the view and the PDF use the same)
 COLOURS = {"bdi-ii": "#1f5fbf", "phq-9": "#b0008a", "madrs": "#2a8a2a"}
@@ -152,7 +152,9 @@ def read_sessions(summary: CourseSummary) -> list[tuple[SessionSummary, SessionD
 
 
 def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:+.0f} %".replace("-", "−")
+    if x is None:
+        return "—"
+    return "0 %" if round(x) == 0 else f"{x:+.0f} %".replace("-", "−")
 
 
 def _outcome_cell(summary: CourseSummary, change: float | None, instrument: str, total: int, tp: str) -> str:

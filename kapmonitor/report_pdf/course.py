@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 PAPER_SIZES = {"a4": QPageSize.PageSizeId.A4, "letter": QPageSize.PageSizeId.Letter}
 PAGE1_TITLE = "Course report — outcome"
-TABLES_TITLE = "Course report — scores, infusions, playlists, follow-ups"
+TABLES_TITLE = "Course report — tables"
 CHART_H = 95.0
 
 
