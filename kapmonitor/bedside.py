@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.profile import AlarmProfile, load_clinic_profile
@@ -54,6 +54,9 @@ from kapmonitor.session.infusion import Phase
 from kapmonitor.session.keeper import SessionKeeper, is_nurse_session
 from kapmonitor.session.model import SessionSetup
 from kapmonitor.session.session import NurseSession
+
+if TYPE_CHECKING:
+    from kapmonitor.publish.publisher import MqttPublisher
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +208,8 @@ class Bedside:
             self.music = create_session_music(recorder=self.pipeline.recorder, clock=clock.now, demo=False,
                                               open_device=False)
         self.on_monitor_switched: list[Callable[[MonitorSwitch], None]] = []
+        # the chair on the central station (--publish): follows the session, stops with the bedside
+        self.publisher: MqttPublisher | None = None
         self._running = False
 
     # -- facts -------------------------------------------------------------------------------------
@@ -336,6 +341,8 @@ class Bedside:
             self.alarm_link = None
         if self.music is not None:
             self.music.close()
+        if self.publisher is not None:
+            self.publisher.stop()  # "offline (stopped)" while the record is still open
         self.sounder.stop()
         self.supervisor.stop()
         self.pipeline.stop()
@@ -394,6 +401,8 @@ class Bedside:
         if self.alarm_link is not None:
             self.alarm_link.close()
         self.alarm_link = None if session is None else SessionAlarmLink(self._alarms, session, self.supervisor)
+        if self.publisher is not None:
+            self.publisher.set_session(session)
 
     def prestart_check(self, session: NurseSession) -> object:
         """The pre-start check with the engine's profile at the moment of the start."""

@@ -28,6 +28,8 @@ SUBCOMMANDS: dict[str, str] = {
     "export": "export a session database (CSV, JSON, PDF, FHIR)",
     "admin": "administrator steps: set the clinic PIN that protects the alarm profile",
     "course": "a patient's course: depression scores, response and remission, follow-ups due",
+    "gateway": "the bedside without a window: monitor, alarms, record, publish to the central station",
+    "central": "the central station: every chair of the clinic in one window, via an MQTT broker",
 }
 
 
@@ -74,6 +76,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--screenshot", type=Path, metavar="PNG", help="render the main window to PNG and exit")
     p.add_argument("--screenshot-after", type=non_negative_float, default=5.0, metavar="SECONDS",
                    help="session seconds (simulated time) before the screenshot")
+    from kapmonitor.commands.gateway import add_publish_arguments
+
+    add_publish_arguments(p)  # --publish/--chair/--site: this chair on the central station
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,6 +174,9 @@ def run_command(args: argparse.Namespace) -> int:
             return fail(f"--session {args.session} is {kind} record: it cannot continue with driver {args.driver}")
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
         return fail(f"--screenshot must name a .png file, not {args.screenshot}")
+    from kapmonitor.commands.gateway import check_publish_args
+
+    check_publish_args(args)  # a bad --publish/--chair fails here, before the window
     if args.screenshot is None and not has_display():
         return fail("no display to show the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
                     "start kapmonitor from a desktop session, or render with --screenshot PNG")

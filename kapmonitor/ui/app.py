@@ -350,6 +350,11 @@ def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
     except SessionDatabaseError as exc:
         print(f"kapmonitor: error: {exc}", file=sys.stderr)
         return 2
+    from kapmonitor.commands.gateway import publisher_from_args
+
+    publisher = publisher_from_args(args, app.bedside, clock)  # --publish: this chair on the central station
+    if publisher is not None:
+        publisher.start()
     if session_path is None and not args.screenshot and not driver.is_simulated and args.replay is None:
         # then, without blocking, an unfinished session (crash) is offered for resumption
         QTimer.singleShot(0, app.offer_resume_soon)

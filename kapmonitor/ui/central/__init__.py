@@ -1,0 +1,1 @@
+"""The central station's window (`kapmonitor central`)."""

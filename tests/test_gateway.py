@@ -1,0 +1,82 @@
+"""`kapmonitor gateway`: the bedside without a window against a real Mosquitto. It never loads Qt,
+publishes the chair, and on SIGTERM says "offline (stopped)" (retained) and leaves a complete record."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from mqtt_support import MosquittoBroker, mosquitto, wait_for
+from paho.mqtt.enums import CallbackAPIVersion
+
+from kapmonitor.cli import main
+from kapmonitor.recording.reader import read_history
+
+__all__ = ["mosquitto"]
+
+REPO = Path(__file__).resolve().parent.parent
+WRAPPER = ("import sys\nfrom kapmonitor.cli import main\nrc = main(sys.argv[1:])\n"
+           "print('qt-loaded' if any(m.startswith('PySide6') for m in sys.modules) else 'qt-free', flush=True)\n"
+           "sys.exit(rc)\n")
+
+
+def retained_status(port: int, topic: str) -> dict[str, object] | None:
+    got: list[dict[str, object]] = []
+    done = threading.Event()
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="status-probe")
+
+    def on_message(c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        got.append(json.loads(msg.payload))
+        done.set()
+
+    client.on_message = on_message
+    client.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    done.wait(5)
+    client.loop_stop()
+    client.disconnect()
+    return got[0] if got else None
+
+
+def test_gateway_publishes_without_qt_and_stops_cleanly_on_sigterm(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    record = tmp_path / "chair.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRAPPER, "gateway", "--scenario", "normal", "--speed", "30", "--session", str(record),
+         "--publish", mosquitto.url, "--chair", "room-3", "--site", "north"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"},
+    )
+    topic = "kapmonitor/v1/north/room-3/status"
+    try:
+        assert wait_for(lambda: (retained_status(mosquitto.port, topic) or {}).get("state") == "online", 20)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert proc.returncode == 0, err
+    assert out.strip().splitlines()[-1] == "qt-free", out  # the gateway never imports PySide6
+    status = retained_status(mosquitto.port, topic)
+    assert status is not None and status["state"] == "offline" and status["reason"] == "stopped", status
+    history, start = read_history(record)  # the record was flushed and closed: its vitals read back
+    assert start is not None and len(history) > 10
+
+
+def test_gateway_refuses_a_bad_chair_or_broker_in_one_line(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["gateway", "--publish", "mqtt://127.0.0.1:1883"]) == 2
+    assert "--publish needs --chair" in capsys.readouterr().err
+    assert main(["gateway", "--publish", "mqtt://127.0.0.1:1883", "--chair", "room 3"]) == 2
+    assert "chair name 'room 3'" in capsys.readouterr().err
+    assert main(["gateway", "--publish", "http://x", "--chair", "a"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kapmonitor: error:") and len(err.strip().splitlines()) == 1
+    assert main(["gateway", "--chair", "a"]) == 2
+    assert "--chair needs --publish" in capsys.readouterr().err
