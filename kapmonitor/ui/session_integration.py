@@ -134,7 +134,7 @@ class SessionController(QObject):
         self.vitals_action.triggered.connect(self.open_manual_vitals)
         self.discharge_action = QAction("&Discharge / addendum…", self)
         self.discharge_action.triggered.connect(self.open_discharge)
-        self.course_action = QAction("&Course of sessions…", self)
+        self.course_action = QAction("&Course and outcomes…", self)
         self.course_action.triggered.connect(self.open_course)
         for action in (self.new_action, self.vitals_action, self.discharge_action, self.course_action):
             self.menu.addAction(action)
