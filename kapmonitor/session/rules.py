@@ -22,6 +22,10 @@ from kapmonitor.session.infusion import Phase, format_duration
 from kapmonitor.session.model import ValidationError
 
 MOAAS_INTERVAL_S = 15 * 60.0
+# MOAA/S 3 or less (responds only to loud voice or shaking): deeper than the dissociation KAP aims
+# for; ketamine spares breathing, but the nurse watches it (issue 14)
+MOAAS_WATCH_BREATHING_MAX = 3.0
+BREATHING_PROMPT = "MOAA/S \u2264 3: watch breathing (RR/EtCO\u2082, SpO\u2082)"
 CADSS_WINDOW_BEFORE_END_S = 5 * 60.0
 CADSS_WINDOW_AFTER_END_S = 30 * 60.0
 RECENT_SIDE_EFFECT_S = 30 * 60.0  # nausea or dizziness this recent holds a discharge back
@@ -86,6 +90,11 @@ def last_scale(scales: Iterable[ScaleEntry], scale: str, since: float | None = N
     return max(entries, key=lambda s: s.t) if entries else None
 
 
+def latest_moaas(scales: Iterable[ScaleEntry], since: float | None) -> ScaleEntry | None:
+    """The latest MOAA/S not struck out, at or after `since`."""
+    return last_scale((s for s in scales if not s.deleted), "moaas", since=since)
+
+
 def moaas_next_due(phase: Phase, infusion_start: float | None, last_moaas: float | None) -> float | None:
     """MOAA/S every 15 min from the infusion start (or the last one since); None before or after."""
     if infusion_start is None or phase in (Phase.BASELINE, Phase.DISCHARGED):
@@ -117,8 +126,10 @@ def due_prompts(
     planned_end: float | None,
     infusion_stop: float | None,
     observation_s: float,
+    last_moaas: float | None = None,
 ) -> list[Prompt]:
-    """What is due at `t`: NIBP, MOAA/S, CADSS, stopping the pump, discharge."""
+    """What is due at `t`: NIBP, MOAA/S, CADSS, stopping the pump, discharge; and, while the latest
+    MOAA/S (`last_moaas`, its score) is 3 or less, to watch breathing."""
     out: list[Prompt] = []
     if phase is Phase.DISCHARGED:
         return out
@@ -127,6 +138,8 @@ def due_prompts(
         out.append(Prompt("nibp", nibp_due, msg))
     if moaas_due is not None and moaas_due <= t:
         out.append(Prompt("moaas", moaas_due, "MOAA/S assessment due"))
+    if last_moaas is not None and last_moaas <= MOAAS_WATCH_BREATHING_MAX:
+        out.append(Prompt("breathing", t, BREATHING_PROMPT))
     if cadss:
         out.append(Prompt("cadss", t, "CADSS assessment due (end of infusion)"))
     if phase is Phase.INFUSION and not paused and remaining_s <= 0:

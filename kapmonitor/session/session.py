@@ -27,12 +27,11 @@ from kapmonitor.model.clock import Clock
 from kapmonitor.model.events import Emitter
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Item, VitalSample
-from kapmonitor.session import rules
+from kapmonitor.session import rules, snapshot
 from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, MANUAL_PARAMETERS, NOT_SIGNED_IN, DischargeItem
 from kapmonitor.session.entries import (
     ClinicalEvent,
     DischargeError,
-    PrestartBlockedError,
     PrestartCheck,
     PrestartOutcome,
     RecordSink,
@@ -53,16 +52,9 @@ from kapmonitor.session.journal import SessionJournal
 from kapmonitor.session.model import SessionSetup, ValidationError, check_initials, dose_plan
 from kapmonitor.session.restore import ID_TABLES, Restored, read_restored
 from kapmonitor.session.rules import DischargeCheck, NibpSchedule, Prompt
+from kapmonitor.session.snapshot import SessionSnapshot
 
 log = logging.getLogger(__name__)
-
-# also importable from here, as the panels and tests do (their homes: catalogues, entries, rules)
-__all__ = [
-    "DEFAULT_DISCHARGE_ITEMS", "NOT_SIGNED_IN", "ClinicalEvent", "DischargeCheck", "DischargeError", "DischargeItem",
-    "NibpSchedule", "NurseSession", "PrestartBlockedError", "PrestartCheck", "PrestartOutcome", "Prompt",
-    "RecordSink", "ScaleEntry", "SessionClosedError", "SessionError",
-]
-
 
 class NurseSession:
     """One session's infusion record. See the module docstring for threads."""
@@ -377,11 +369,7 @@ class NurseSession:
             return self._last_nibp
 
     def nibp_next_due(self, t: float | None = None) -> float | None:
-        with self._lock:
-            t = self.now() if t is None else t
-            return self.nibp_schedule.next_due(
-                t, self.infusion.phase_at(t), self._last_nibp, self.infusion.started_at, self.infusion.stopped_at
-            )
+        return snapshot.nibp_next_due(self.snapshot(t), self.nibp_schedule)
 
     # -- manual vitals ------------------------------------------------------------------------------
     def submit_manual_vitals(
@@ -475,70 +463,36 @@ class NurseSession:
             return sorted((s for s in self._book.scales.values() if scale is None or s.scale == scale),
                           key=lambda s: s.t)
 
-    # -- what is due (rules.py) ------------------------------------------------------------------------
-    def moaas_next_due(self, t: float | None = None) -> float | None:
+    # -- what is due, markers, discharge assessment (snapshot.py, rules.py) -----------------------------
+    def snapshot(self, t: float | None = None) -> SessionSnapshot:
+        """The session's facts at `t` (default now), frozen: what the clinical rules are asked about."""
         with self._lock:
-            t = self.now() if t is None else t
-            start = self.infusion.started_at
-            last = rules.last_scale(self._book.scales.values(), "moaas", since=start) if start is not None else None
-            return rules.moaas_next_due(self.infusion.phase_at(t), start, None if last is None else last.t)
+            return SessionSnapshot.of(
+                self.now() if t is None else t, self.infusion, observation_min=self.observation_min,
+                last_nibp=self._last_nibp, latest=self._latest, baseline=self._baseline,
+                scales=list(self._book.scales.values()), events=list(self._book.events.values()),
+                infusion_log=self._infusion_log, escort=bool(self.setup.escort),
+            )
+
+    def moaas_next_due(self, t: float | None = None) -> float | None:
+        return snapshot.moaas_next_due(self.snapshot(t))
 
     def cadss_due(self, t: float | None = None) -> bool:
         """True near the end of the infusion (last 5 min to 30 min after) until a CADSS is recorded."""
-        with self._lock:
-            t = self.now() if t is None else t
-            start = self.infusion.started_at
-            scales = self._book.scales.values()
-            recorded = start is not None and rules.last_scale(scales, "cadss", since=start) is not None
-            return rules.cadss_due(t, self.infusion.phase_at(t), start, self.infusion.stopped_at,
-                                   self.infusion.remaining_s(t), recorded)
+        return snapshot.cadss_due(self.snapshot(t))
 
     def due_prompts(self, t: float | None = None) -> list[Prompt]:
-        """What is due now: NIBP, MOAA/S, CADSS, stopping the pump, discharge."""
-        with self._lock:
-            t = self.now() if t is None else t
-            phase = self.infusion.phase_at(t)
-            if phase is Phase.DISCHARGED:
-                return []
-            window = self.infusion.infusion_window(t)
-            return rules.due_prompts(
-                t, phase, nibp_due=self.nibp_next_due(t), moaas_due=self.moaas_next_due(t), cadss=self.cadss_due(t),
-                paused=self.infusion.paused, remaining_s=self.infusion.remaining_s(t),
-                planned_end=window[1] if window else None, infusion_stop=self.infusion.stopped_at,
-                observation_s=self.infusion.observation_s,
-            )
+        """What is due now: NIBP, MOAA/S, CADSS, stopping the pump, discharge, watching breathing."""
+        return snapshot.due_prompts(self.snapshot(t), self.nibp_schedule)
 
-    # -- markers for the trend plot --------------------------------------------------------------------
     def markers(self, t: float | None = None) -> list[tuple[float, str, str]]:
-        """(time, kind, label) of phase changes, pauses, events and scales, in time order."""
-        with self._lock:
-            t = self.now() if t is None else t
-            out = rules.infusion_markers(self._infusion_log, t, self.infusion.stopped_at,
-                                         self.infusion.observation_s, self.infusion.discharged_at)
-            out += [(e.t, e.category, e.label) for e in self._book.events.values() if not e.deleted]
-            out += [(s.t, "scale", s.label) for s in self._book.scales.values()]
-            out.sort(key=lambda m: m[0])
-            return out
+        """(time, kind, label) of phase changes, pauses, events and scales for the trend, in time order."""
+        return snapshot.markers(self.snapshot(t))
 
     # -- discharge -------------------------------------------------------------------------------------------
     def discharge_assessment(self, t: float | None = None) -> list[DischargeCheck]:
         """What the program can tell about each checklist item (the nurse decides)."""
-        with self._lock:
-            t = self.now() if t is None else t
-            return self._assess_all(t)
-
-    def _assess_all(self, t: float) -> list[DischargeCheck]:
-        facts: dict[str, Any] = {
-            "observation_remaining_s": self.infusion.observation_remaining_s(t),
-            "observation_min": self.observation_min,
-            "infusion_stop": self.infusion.stopped_at,
-            "baseline": self._baseline,
-            "latest": self._latest,
-            "scales": list(self._book.scales.values()),
-            "events": list(self._book.events.values()),
-            "escort": bool(self.setup.escort),
-        }
-        return [rules.assess_discharge_item(item, t, **facts) for item in self.discharge_items]
+        return snapshot.discharge_assessment(self.snapshot(t), self.discharge_items)
 
     def discharge(
         self, who: str, checked: Mapping[str, bool], t: float | None = None, override_reason: str | None = None,
@@ -551,7 +505,7 @@ class NurseSession:
             t = self.now() if t is None else t
             if self.infusion.stopped_at is None:
                 raise DischargeError("stop the infusion before discharge")
-            assessment = {c.item.key: c for c in self._assess_all(t)}
+            assessment = {c.item.key: c for c in self.discharge_assessment(t)}
             reason = (override_reason or "").strip()
             checklist = rules.signed_checklist(
                 self.discharge_items, checked, assessment, reason, self.infusion.observation_elapsed_s(t),

@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapmonitor.session.entries import PrestartBlockedError, SessionError
 from kapmonitor.session.infusion import Phase, format_duration
 from kapmonitor.session.model import ValidationError
-from kapmonitor.session.session import NurseSession, PrestartBlockedError, SessionError
+from kapmonitor.session.session import NurseSession
 from kapmonitor.ui.session_common import (
     ERROR,
     FieldBox,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 PROMPT_SHORT = {  # three at once still fit one line of the side panel
     "moaas": "MOAA/S due",
+    "breathing": "MOAA/S \u2264 3: watch breathing",
     "cadss": "CADSS due",
     "stop": "Stop the pump",
     "discharge": "Assess for discharge",
