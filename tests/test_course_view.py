@@ -147,7 +147,7 @@ def test_the_view_writes_the_course_pdf_off_the_gui_thread(qtbot, course, tmp_pa
     pdf = tmp_path / "out.pdf"
     view.export_pdf(pdf)
     assert view.pdf_thread is not None
-    qtbot.waitUntil(lambda: view.pdf_button.text() == "PDF…", timeout=20000)
+    qtbot.waitUntil(lambda: view.pdf_button.text() == "&PDF…", timeout=20000)
     assert "Course PDF written" in view.pdf_button.toolTip()
     assert "Course report" in pdf_text(pdf) and PSEUDONYM in pdf_text(pdf)
 

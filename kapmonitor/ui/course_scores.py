@@ -208,6 +208,11 @@ class ScoreEntryDialog(QDialog):
             "timepoint": FieldBox("Time point", self.timepoint),
             "who": FieldBox("Entered by", self.who_edit),
         }
+        for key, mnemonic in (("instrument", "&Instrument"), ("total", "&Total"),
+                              ("item9", "Item &9 (suicidal thoughts)"), ("date", "&Date (YYYY-MM-DD)"),
+                              ("who", "&Entered by")):
+            self.boxes[key].label.setText(mnemonic)
+            self.boxes[key].label.setBuddy(self.boxes[key].editor)
         for n, box in enumerate(self.boxes.values()):
             grid.addWidget(box, n // 2, n % 2)
         layout.addLayout(grid)
@@ -216,9 +221,9 @@ class ScoreEntryDialog(QDialog):
         self.hint.setWordWrap(True)
         layout.addWidget(self.hint)
         buttons = QHBoxLayout()
-        self.phq9_button = QPushButton("PHQ-9 on screen for the patient…")
+        self.phq9_button = QPushButton("&PHQ-9 on screen for the patient…")
         self.phq9_button.clicked.connect(self.administer_phq9)
-        self.save_button = QPushButton("Save score")
+        self.save_button = QPushButton("&Save score")
         self.save_button.setObjectName("primary")
         self.save_button.clicked.connect(self.save)
         cancel = QPushButton("Cancel")
