@@ -170,3 +170,21 @@ def test_course_export_pdf_from_the_command_line(course, tmp_path: Path) -> None
     due = subprocess.run([sys.executable, "-m", "kapmonitor", "course", "due", "--format", "json"],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert json.loads(due.stdout)["follow_up"] == []  # the whole 12 months done: nothing due
+
+
+def test_course_due_lists_exactly_the_follow_ups_due(tmp_path: Path) -> None:
+    """The 12-month course without its month-12 scores (due a week ago) and without the PHQ-9 of month 9:
+    `course due` lists the two month-12 scores, overdue; the month-9 PHQ-9 can no longer be caught up."""
+    from course_view_fixtures import SCORES
+
+    data = tmp_path / "data"
+    build_course(data, [s for s in SCORES if s[3] != "month-12" and (s[3], s[0]) != ("month-9", "phq-9")])
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KAPMONITOR_DATA_DIR=str(data),
+               KAPMONITOR_CONFIG_DIR=str(tmp_path / "config"))
+    due = subprocess.run([sys.executable, "-m", "kapmonitor", "course", "due", "--format", "json"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert due.returncode == 0, due.stderr
+    rows = json.loads(due.stdout)["follow_up"]
+    month12 = add_months(LAST, 12).isoformat()
+    assert [(r["pseudonym"], r["instrument"], r["timepoint"], r["due"], r["status"]) for r in rows] == [
+        (PSEUDONYM, "bdi-ii", "month-12", month12, "overdue"), (PSEUDONYM, "phq-9", "month-12", month12, "overdue")]
