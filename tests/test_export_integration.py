@@ -21,7 +21,7 @@ from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Item, Source, Status, VitalSample
 from kapmonitor.resources import resource_path
 from kapmonitor.session import NurseSession, demo_setup
-from kapmonitor.session.session import PrestartOutcome
+from kapmonitor.session.entries import PrestartOutcome
 
 T0 = 1_760_000_000.0
 CHECKS = {

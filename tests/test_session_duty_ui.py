@@ -19,8 +19,8 @@ from kapmonitor.model.clock import ManualClock, RealClock
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.session import Phase, demo_setup
+from kapmonitor.session.catalogues import NOT_SIGNED_IN
 from kapmonitor.session.keeper import SessionKeeper
-from kapmonitor.session.session import NOT_SIGNED_IN
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.session_integration import SessionController
 from kapmonitor.ui.session_setup import NewSessionDialog

@@ -22,8 +22,9 @@ from kapmonitor.session import (
     ValidationError,
     demo_setup,
 )
+from kapmonitor.session.entries import DischargeError, PrestartOutcome
 from kapmonitor.session.model import Drug
-from kapmonitor.session.session import DischargeError, NibpSchedule, PrestartOutcome
+from kapmonitor.session.rules import NibpSchedule
 
 T0 = 1_700_000_000.0
 ALL_TICKED = {

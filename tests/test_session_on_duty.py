@@ -13,7 +13,8 @@ import pytest
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.session import NurseSession, ValidationError, demo_setup
-from kapmonitor.session.session import NOT_SIGNED_IN, PrestartOutcome
+from kapmonitor.session.catalogues import NOT_SIGNED_IN
+from kapmonitor.session.entries import PrestartOutcome
 
 T0 = 1_700_000_000.0
 

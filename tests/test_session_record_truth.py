@@ -24,8 +24,8 @@ from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
 from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.session import NurseSession, demo_setup, figures
+from kapmonitor.session.entries import DischargeError
 from kapmonitor.session.model import ValidationError
-from kapmonitor.session.session import DischargeError
 from kapmonitor.session.storage import course_sessions, new_session_path
 
 pytestmark = pytest.mark.usefixtures("qapp")

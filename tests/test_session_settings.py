@@ -8,7 +8,8 @@ import pytest
 
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.session import NurseSession, demo_setup
-from kapmonitor.session.session import DEFAULT_DISCHARGE_ITEMS, DischargeError
+from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS
+from kapmonitor.session.entries import DischargeError
 from kapmonitor.session.settings import (
     SessionSettings,
     SessionSettingsError,

@@ -14,7 +14,7 @@ from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Item, Source, VitalSample
 from kapmonitor.session import NurseSession, Phase, demo_setup
-from kapmonitor.session.session import PrestartOutcome
+from kapmonitor.session.entries import PrestartOutcome
 from kapmonitor.session.storage import find_unfinished_sessions, new_session_path
 from kapmonitor.ui.session_common import clock_text
 from kapmonitor.ui.session_course import CourseView, SessionRecordDialog

@@ -157,7 +157,7 @@ class AlarmUi:
 
     def _on_duty(self) -> str:
         """The signed-in nurse's initials for a form, "" when nobody is signed in (she types hers)."""
-        from kapmonitor.session.session import NOT_SIGNED_IN
+        from kapmonitor.session.catalogues import NOT_SIGNED_IN
 
         who = self.who_fn()
         return "" if not who or who == NOT_SIGNED_IN else who

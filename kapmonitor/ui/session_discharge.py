@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapmonitor.session.entries import DischargeError, SessionError
 from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.model import ValidationError
-from kapmonitor.session.session import DischargeError, NurseSession, SessionError
+from kapmonitor.session.session import NurseSession
 from kapmonitor.ui.session_common import ERROR, OK, FieldBox, apply_session_style, enter_presses, make_label
 
 log = logging.getLogger(__name__)

@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
 )
 
 from kapmonitor.session.catalogues import QUICK_INTERVENTIONS, ROUTES, SEVERITIES, SIDE_EFFECTS, QuickIntervention
+from kapmonitor.session.entries import ClinicalEvent, SessionError
 from kapmonitor.session.model import ValidationError
-from kapmonitor.session.session import ClinicalEvent, NurseSession, SessionError
+from kapmonitor.session.session import NurseSession
 from kapmonitor.ui.session_common import (
     OK,
     WARN,

@@ -11,9 +11,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from kapmonitor.session.catalogues import SCALES
+from kapmonitor.session.entries import SessionError
 from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.model import ValidationError
-from kapmonitor.session.session import NurseSession, SessionError
+from kapmonitor.session.session import NurseSession
 from kapmonitor.ui.session_common import (
     FieldBox,
     NumberInputError,
