@@ -123,7 +123,7 @@ def session_row(s: SessionSummary) -> list[str]:
 def session_detail(path: Path) -> SessionDetail:
     """Side effects, interventions and the tracks heard in one record. Raises SessionDatabaseError."""
     try:
-        with RecordReader.open(path, closed=True) as reader:
+        with RecordReader.open(path) as reader:  # the session under way may be among them: not `closed`
             events = [e for e in reader.clinical_events() if not e.deleted]
             music = reader.music_events() if "music_events" in reader.tables() else []
     except sqlite3.Error as exc:
