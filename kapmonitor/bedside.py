@@ -328,11 +328,17 @@ class Bedside:
         self._running = True
         self.supervisor.start()
         if sound:
-            self.sounder.start()  # a sound device that cannot play is raised as a technical alarm
-            self._sound_on = True
+            self.start_sound()
         self.session_start = self.clock.now()
         if self._history_start is not None:  # the session clock spans the whole record
             self.session_start = min(self.session_start, self._history_start)
+
+    def start_sound(self) -> None:
+        """Open the alarm sound (after `start(sound=False)`: the window opens it right after its first
+        paint, as starting PortAudio takes ~0.1 s; the sounder then plays whatever the engine says)."""
+        if self._running and not self._sound_on:  # not after stop(): a late call opens nothing
+            self.sounder.start()  # a sound device that cannot play is raised as a technical alarm
+            self._sound_on = True
 
     def stop(self) -> None:
         """Silence the music, stop the alarms and the monitor, flush and close the record."""

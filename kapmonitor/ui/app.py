@@ -16,10 +16,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
@@ -53,6 +53,31 @@ class _Found(QObject):
     ready = Signal(object)  # list[SessionSummary]
 
 
+class _AfterFirstPaint(QObject):
+    """Calls `callback` once, just after the first paint of any widget (or after `latest_ms` if none
+    comes, so the call is never lost). GUI thread only."""
+
+    def __init__(self, app: QApplication, callback: Callable[[], None], latest_ms: int = 1000) -> None:
+        super().__init__()
+        self._app = app
+        self._callback = callback
+        self._done = False
+        app.installEventFilter(self)
+        QTimer.singleShot(latest_ms, self._fire)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self._done:
+            self._app.removeEventFilter(self)
+            QTimer.singleShot(0, self._fire)  # once the painting has finished
+        return False
+
+    def _fire(self) -> None:
+        if not self._done:
+            self._done = True
+            self._app.removeEventFilter(self)
+            self._callback()
+
+
 class MonitorApplication:
     """One running kapmonitor window bound to its `bedside`. Create in the GUI thread."""
 
@@ -73,6 +98,7 @@ class MonitorApplication:
         self.resume_question: ResumeOfferDialog | None = None
         self.resume_problem: QMessageBox | None = None
         self._resume_found: _Found | None = None
+        self._after_paint: _AfterFirstPaint | None = None
 
     def start(self, sound: bool = True) -> None:
         """Start the bedside (record, monitor, alarms), then build and show the window.
@@ -80,7 +106,7 @@ class MonitorApplication:
         `sound` False (screenshots) leaves the alarm sound off; nothing else changes.
         """
         bedside = self.bedside
-        bedside.start(sound=sound)
+        bedside.start(sound=False)  # the alarm sound opens right after the first paint (below)
         window = MainWindow(bedside)
         self.window = window
         self._follow_monitor(source_changed=False)
@@ -109,6 +135,8 @@ class MonitorApplication:
         self.placer = install_window_placement(window)
         window.show()
         window.start()
+        if sound:  # after the first paint: PortAudio's start-up (~0.1 s) no longer delays the window
+            self._after_paint = _AfterFirstPaint(self.qt_app, bedside.start_sound)
 
     def _follow_monitor(self, source_changed: bool = True) -> None:
         """The window follows the monitor read now: banner and device (after a switch), NIBP (F5 only

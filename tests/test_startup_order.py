@@ -1,0 +1,70 @@
+"""Start-up order: monitoring and alarms run before the window is built, the window is painted
+before the alarm sound device is opened (PortAudio's start-up no longer delays the first paint), and
+the alarm sound is then opened without anyone asking. Real MonitorApplication offscreen; the sound
+device is a stand-in stream (the real device is exercised by the sound tests on the null sink)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject
+
+from kapmonitor.drivers.base import DriverOptions
+from kapmonitor.drivers.simulator import SimulatedMonitor
+from kapmonitor.model.clock import RealClock
+
+
+class _Stream:
+    def __init__(self, **kwargs: Any) -> None:
+        self.active = False
+
+    def start(self) -> None:
+        self.active = True
+
+    def stop(self) -> None:
+        self.active = False
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_window_paints_before_the_alarm_sound_opens_and_the_sound_then_opens(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    from kapmonitor.ui.app import MonitorApplication
+
+    monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
+    clock = RealClock()
+    app = MonitorApplication(SimulatedMonitor(DriverOptions(), clock), clock, tmp_path / "s.db", None)
+    order: list[str] = []
+    opened: list[_Stream] = []
+
+    def factory(**kwargs: Any) -> _Stream:
+        order.append("sound opened")
+        opened.append(_Stream(**kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(app.bedside.sounder, "_factory", factory)
+
+    class Painted(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and "painted" not in order:
+                order.append("painted")
+            return False
+
+    watcher = Painted()
+    app.qt_app.installEventFilter(watcher)
+    try:
+        app.start(sound=True)
+        assert app.window is not None
+        qtbot.addWidget(app.window)
+        assert app.bedside.pipeline.alarms is not None and app.bedside.supervisor is not None
+        qtbot.waitUntil(lambda: "sound opened" in order, timeout=5000)
+        assert order[:2] == ["painted", "sound opened"]
+        assert opened[0].active and app.bedside.sounder.failure is None
+    finally:
+        app.qt_app.removeEventFilter(watcher)
+        app.stop()
+    app.bedside.start_sound()  # a late call after stop opens nothing
+    assert len(opened) == 1
