@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -42,6 +42,38 @@ log = logging.getLogger(__name__)
 
 
 ConnectionChoice = MonitorChoice  # what the dialog returns: driver, port, baud rate (saved in monitor.toml)
+
+# How to wire and set up each monitor, shown under the driver (the README's "Connecting a monitor" in short)
+WIRING_NOTES: dict[str, str] = {
+    "simulated": "No cable: training data from the built-in simulator, never a patient's.",
+    "ge-s5": (
+        "<b>Cable:</b> null-modem with RTS/CTS into the rear \u201cComputer Interface\u201d 9-pin port "
+        "(B20\u2013B125: female, TxD/RxD and RTS/CTS swapped; CARESCAPE B450\u2013B850: a USB-serial adapter "
+        "in the monitor). <b>Settings:</b> 19200 8E1, RTS/CTS, fixed on the monitor (CARESCAPE sw 3+: 115200). "
+        "Nothing to set on the monitor: kapmonitor requests the data."),
+    "philips-intellivue": (
+        "<b>Cable:</b> CAT-5 straight-through from the MIB/RS232 RJ45 jack into an RS-232 port or an FTDI "
+        "USB adapter (MP20\u2013MP90: pin 4 GND, 5 TxD, 7 RxD; leave pin 1 (5 V) unconnected). "
+        "<b>On the monitor</b> (Configuration/Service Mode): Main Setup \u2192 Hardware \u2192 Data Export: "
+        "port <b>DtOut1</b>, <b>Fix 115200</b> (or Fix 19200). No flow control."),
+    "hl7": (
+        "<b>Network:</b> the monitor or gateway and this computer on one wired network, a fixed IP for this "
+        "computer, incoming TCP allowed. <b>Monitor sends</b> (GE, Mindray, Philips Efficia, Comen, Edan): "
+        "port <b>listen:0.0.0.0:2575</b>; on the monitor/gateway set server IP = this computer, port 2575, "
+        "HL7 v2 with MLLP, <b>acknowledgement on</b>, periodic vitals. <b>kapmonitor connects</b> (Nihon "
+        "Kohden): <b>tcp:UNIT-IP:PORT</b> (e.g. 7998, NK gateway 9001). A gateway with several beds: add "
+        "<b>;bed=NAME</b> (PV1-3) to the port."),
+    "masimo-ascii1": (
+        "<b>Cable:</b> Rad-8/Rad-87: null-modem (2\u20133 crossed) from the rear 9-pin socket; Radical-7: the "
+        "docking station\u2019s serial port; Root: Masimo USB data cable in USB port 1 or 2. "
+        "<b>On the device:</b> serial output = <b>ASCII 1</b> (Rad-8 ships as ASCII 2: setup level 3, "
+        "Serial Output; Root: Device Output \u2192 USB Port = ASCII 1, restart). <b>Settings:</b> 9600 8N1, "
+        "no handshake (Root USB: 19200). No NIBP: enter it by hand."),
+    "ivy-450c": (
+        "<b>Cable:</b> the monitor\u2019s RS-232 serial output (cable from Ivy or the service manual; no "
+        "published pinout) into a serial port or USB adapter. <b>Settings:</b> 9600 8N1, no handshake. "
+        "The monitor streams by itself: nothing to set, nothing is sent to it."),
+}
 
 
 class _ProbeSignals(QObject):
@@ -95,6 +127,11 @@ class ConnectionDialog(QDialog):
             self.driver_combo.addItem(name, name)
         self.driver_info = QLabel()
         self.driver_info.setWordWrap(True)
+        self.wiring_label = QLabel()  # cable, port settings, what to set on the monitor or gateway
+        self.wiring_label.setWordWrap(True)
+        self.wiring_label.setTextFormat(Qt.TextFormat.RichText)
+        self.wiring_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.wiring_label.setObjectName("wiring")
         self.port_combo = QComboBox()
         self.port_combo.setEditable(True)
         self.port_combo.setToolTip("Serial port, e.g. /dev/ttyUSB0 or COM3; pseudo-terminals can be typed in")
@@ -113,6 +150,7 @@ class ConnectionDialog(QDialog):
         form = QFormLayout()
         form.addRow("Monitor driver", self.driver_combo)
         form.addRow("", self.driver_info)
+        form.addRow("How to connect", self.wiring_label)
         self.port_label = QLabel("Serial port")  # "Network port" for a network driver (hl7)
         form.addRow(self.port_label, port_row)
         form.addRow("Baud rate", self.baud_combo)
@@ -174,6 +212,8 @@ class ConnectionDialog(QDialog):
                                      "to this computer) or tcp:HOST:PORT (kapmonitor connects to the monitor)")
         else:
             self.driver_info.setText(error or description)
+        notes = WIRING_NOTES.get(self.current_driver(), "See the README, \u201cConnecting a monitor\u201d.")
+        self.wiring_label.setText(notes)
         self.result_label.setText("")
 
     def current_driver(self) -> str:
