@@ -28,7 +28,8 @@ from kapmonitor.model.events import Emitter
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Item, VitalSample
 from kapmonitor.session import rules, snapshot
-from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, MANUAL_PARAMETERS, NOT_SIGNED_IN, DischargeItem
+from kapmonitor.session.catalogues import DEFAULT_DISCHARGE_ITEMS, MANUAL_PARAMETERS, DischargeItem
+from kapmonitor.session.duty import OnDuty
 from kapmonitor.session.entries import (
     ClinicalEvent,
     DischargeError,
@@ -49,7 +50,7 @@ from kapmonitor.session.entries import (
 from kapmonitor.session.entry_book import EntryBook
 from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError, Phase
 from kapmonitor.session.journal import SessionJournal
-from kapmonitor.session.model import SessionSetup, ValidationError, check_initials, dose_plan
+from kapmonitor.session.model import SessionSetup, ValidationError, dose_plan
 from kapmonitor.session.restore import ID_TABLES, Restored, read_restored
 from kapmonitor.session.rules import DischargeCheck, NibpSchedule, Prompt
 from kapmonitor.session.snapshot import SessionSnapshot
@@ -92,7 +93,7 @@ class NurseSession:
         self._baseline: dict[Parameter, float] = {}
         self._closed = False
         self._confirmed_volume: float | None = None  # the pump's read-back at Stop
-        self._on_duty: str | None = None
+        self._duty = OnDuty(self._journal, self._lock)
         self.prestart: PrestartOutcome | None = None
         if _restored is None:
             self.created_at = clock.now()
@@ -170,48 +171,30 @@ class NurseSession:
     def _notify(self) -> None:
         self._listeners.emit()  # a failing view is logged and never stops the others
 
-    # -- the nurse on duty -------------------------------------------------------------------------
+    # -- the nurse on duty (duty.py) ------------------------------------------------------------------
     @property
     def on_duty(self) -> str | None:
         """Initials of the nurse signed in at the bedside now; None when nobody is."""
-        with self._lock:
-            return self._on_duty
+        return self._duty.initials
 
     def acting(self, who: str | None = None) -> str:
-        """Who an action is credited to: `who` if given, else the nurse on duty, else NOT_SIGNED_IN.
-
-        Never the set-up nurse by default: a nurse who took over must be credited, not her colleague.
-        """
-        if who is not None and who.strip():
-            return who.strip()
-        with self._lock:
-            return self._on_duty or NOT_SIGNED_IN
+        """Who an action is credited to: `who` if given, else the nurse on duty, else NOT_SIGNED_IN."""
+        return self._duty.acting(who)
 
     def sign_in(self, initials: str, t: float | None = None) -> str:
         """The nurse on duty signs in (a change of nurse when another one was): audited, kept in the record.
 
         Allowed after discharge too (alarms are still acknowledged then). Raises ValidationError.
         """
-        initials = check_initials(initials)
-        with self._lock:
-            previous = self._on_duty
-            if previous == initials:
-                return initials
-            self._on_duty = initials
-            self._journal.on_duty(self.now() if t is None else t, initials, previous, initials)
-        log.info("nurse on duty: %s (was %s)", initials, previous or "nobody")
-        self._notify()
+        initials, changed = self._duty.sign_in(initials, self.now() if t is None else t)
+        if changed:
+            self._notify()
         return initials
 
     def sign_out(self, t: float | None = None) -> None:
         """Nobody is on duty any more: later actions are credited NOT_SIGNED_IN until someone signs in."""
-        with self._lock:
-            previous = self._on_duty
-            if previous is None:
-                return
-            self._on_duty = None
-            self._journal.on_duty(self.now() if t is None else t, previous, previous, None)
-        self._notify()
+        if self._duty.sign_out(self.now() if t is None else t):
+            self._notify()
 
     # -- time and state ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -532,5 +515,6 @@ class NurseSession:
         self._book.scales = {s.id: s for s in r.scales}
         self._ids.update(r.max_ids)
         self._last_nibp, self._latest, self._closed = r.last_nibp, dict(r.latest), r.discharged
-        self._confirmed_volume, self._on_duty, self.prestart = r.confirmed_volume, r.on_duty, r.prestart
+        self._confirmed_volume, self.prestart = r.confirmed_volume, r.prestart
+        self._duty.restore(r.on_duty)
         self._baseline = dict(r.baseline)
