@@ -32,7 +32,7 @@ def _db_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))  # with -wal and -shm
 
 
-def _pleth_counts(db: Path, start: float, minutes: int) -> tuple[int, int]:
+def _pleth_counts(db: Path, minutes: int) -> tuple[int, int]:
     """(pleth samples read back from the record, pleth samples of the simulated time): none dropped
     (the simulator's first chunk starts at the start, so the record holds one chunk more)."""
     from kapmonitor.recording.reader import RecordReader
@@ -82,7 +82,7 @@ def run(quick: bool) -> list[Figure]:
     pipeline.stop()
     final_db = _db_bytes(db)
     failure = pipeline.recorder.failure
-    wave_samples, fed_samples = _pleth_counts(db, start, minutes)
+    wave_samples, fed_samples = _pleth_counts(db, minutes)
     tmp.cleanup()
 
     done_h = samples[-1][0] if samples else 0.0
