@@ -51,6 +51,7 @@ from kapmonitor.session.entry_book import EntryBook
 from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError, Phase
 from kapmonitor.session.journal import SessionJournal
 from kapmonitor.session.model import SessionSetup, ValidationError, dose_plan
+from kapmonitor.session.readings import LatestReadings
 from kapmonitor.session.restore import ID_TABLES, Restored, read_restored
 from kapmonitor.session.rules import DischargeCheck, NibpSchedule, Prompt
 from kapmonitor.session.snapshot import SessionSnapshot
@@ -88,8 +89,7 @@ class NurseSession:
         self.infusion = InfusionClock(setup.duration_min * 60.0, self.observation_min * 60.0)
         self._infusion_log: list[tuple[float, str, str | None]] = []
         self._ids: dict[str, int] = dict.fromkeys(ID_TABLES, 0)
-        self._last_nibp: float | None = None
-        self._latest: dict[Parameter, tuple[float, float]] = {}
+        self._readings = LatestReadings(self._lock)
         self._baseline: dict[Parameter, float] = {}
         self._closed = False
         self._confirmed_volume: float | None = None  # the pump's read-back at Stop
@@ -222,8 +222,7 @@ class NurseSession:
 
     def latest(self) -> dict[Parameter, tuple[float, float]]:
         """Latest valid value of each parameter as (time, value)."""
-        with self._lock:
-            return dict(self._latest)
+        return self._readings.latest()
 
     def infusion_window(self, t: float | None = None) -> tuple[float, float] | None:
         """(start, actual or planned end) for shading the trend; None before the start."""
@@ -281,7 +280,7 @@ class NurseSession:
             except InfusionTransitionError as exc:
                 raise SessionError(str(exc)) from exc
             self._write_infusion_event(t, "start", None, who)
-            self._baseline = {p: v for p, (_, v) in self._latest.items() if p in MANUAL_PARAMETERS}
+            self._baseline = {p: v for p, (_, v) in self._readings.latest().items() if p in MANUAL_PARAMETERS}
             self._journal.started(t, {p.value: v for p, v in self._baseline.items()}, outcome)
             if outcome is not None:
                 self.prestart = outcome
@@ -335,21 +334,11 @@ class NurseSession:
 
     # -- acquisition listener ---------------------------------------------------------------------
     def on_items(self, items: Sequence[Item]) -> None:
-        """Dispatcher listener: keeps the latest valid readings and the last NIBP time."""
-        with self._lock:
-            for item in items:
-                if isinstance(item, VitalSample) and item.valid and item.value is not None:
-                    prev = self._latest.get(item.parameter)
-                    if prev is None or item.time >= prev[0]:
-                        self._latest[item.parameter] = (item.time, item.value)
-                    if item.parameter is Parameter.NIBP_SYS and (
-                        self._last_nibp is None or item.time > self._last_nibp
-                    ):
-                        self._last_nibp = item.time
+        """Dispatcher listener: keeps the latest valid readings and the last NIBP time (readings.py)."""
+        self._readings.on_items(items)
 
     def last_nibp(self) -> float | None:
-        with self._lock:
-            return self._last_nibp
+        return self._readings.last_nibp
 
     def nibp_next_due(self, t: float | None = None) -> float | None:
         return snapshot.nibp_next_due(self.snapshot(t), self.nibp_schedule)
@@ -452,7 +441,7 @@ class NurseSession:
         with self._lock:
             return SessionSnapshot.of(
                 self.now() if t is None else t, self.infusion, observation_min=self.observation_min,
-                last_nibp=self._last_nibp, latest=self._latest, baseline=self._baseline,
+                last_nibp=self._readings.last_nibp, latest=self._readings.latest(), baseline=self._baseline,
                 scales=list(self._book.scales.values()), events=list(self._book.events.values()),
                 infusion_log=self._infusion_log, escort=bool(self.setup.escort),
             )
@@ -514,7 +503,8 @@ class NurseSession:
         self._book.events = {e.id: e for e in r.events}
         self._book.scales = {s.id: s for s in r.scales}
         self._ids.update(r.max_ids)
-        self._last_nibp, self._latest, self._closed = r.last_nibp, dict(r.latest), r.discharged
+        self._readings.restore(r.latest, r.last_nibp)
+        self._closed = r.discharged
         self._confirmed_volume, self.prestart = r.confirmed_volume, r.prestart
         self._duty.restore(r.on_duty)
         self._baseline = dict(r.baseline)
