@@ -38,7 +38,8 @@ class CourseChartWidget(pg.PlotWidget):
         self.getPlotItem().setLabel("left", "total")
         self.getPlotItem().setMenuEnabled(False)
         self.getPlotItem().hideButtons()
-        self.legend = self.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="11pt")  # top right: empty late in a course
+        # top right: empty late in a course, when the scores have come down
+        self.legend = self.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="10pt")
         self.labels: list[str] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
 
@@ -66,13 +67,12 @@ class CourseChartWidget(pg.PlotWidget):
                 lines.append((s.response_line, Qt.PenStyle.DashLine,
                               f"{s.name} response ≤ {s.response_line:g} (−50 % of baseline)"))
             for value, style, text in lines:
+                # a line across the course, named in the legend (top right, empty late in a course):
+                # labels on the lines themselves collide with the scores at 590 px wide
                 pen = QPen(colour, 1.5)
                 pen.setStyle(style)
                 pen.setCosmetic(True)
-                line = pg.InfiniteLine(value, angle=0, pen=pen, label=text,
-                                       labelOpts={"position": 0.98, "color": colour, "anchors": [(1, 1), (1, 1)]})
-                line.label.setFont(font)
-                item.addItem(line)
+                item.plot([day_x(c.start) - 86400 * 5, day_x(c.end) + 86400 * 5], [value, value], pen=pen, name=text)
                 self.labels.append(text)
             for day, what in ((s.response_reached, "response"), (s.remission_reached, "remission"),
                               (s.relapse, "relapse")):
