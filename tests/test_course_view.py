@@ -86,6 +86,8 @@ def test_the_course_view_equals_the_course_pdf(qtbot, course, tmp_path: Path) ->
                     continue
                 cell = loose(table.item(r, c).text())
                 assert cell in flat, (r, c, cell)
+    marks = [x for x in view.chart.labels if x.startswith("◆") or "≤" in x]  # response, remission, thresholds
+    assert len(marks) == 10 and all(loose(x) in flat for x in marks), marks
     for line in view.outcome.text().split("\n\n"):
         assert words(line) in text
     assert view.table.rowCount() == 3 and "ondansetron 4 mg IV" in view.table.item(1, 7).text()

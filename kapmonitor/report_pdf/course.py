@@ -91,7 +91,7 @@ def _page1(pg: Page, r: CourseReport, y: float) -> None:
 def draw_course_chart(pg: Page, c: CourseChart, y0: float, h: float) -> None:
     """Totals by date, one panel per instrument scale (0..max), infusions as vertical lines, the
     response line (50 % of baseline, dashed) and the remission threshold (dotted) labelled."""
-    left, right = 12.0, pg.w - 40.0
+    left, right = 12.0, pg.w - 50.0
     top, bot = y0 + 2, y0 + h - 10
     span = max((c.end - c.start).days, 1)
 
@@ -125,7 +125,8 @@ def draw_course_chart(pg: Page, c: CourseChart, y0: float, h: float) -> None:
         colour = QColor(s.colour)
         lines = [(s.remission_line, Qt.PenStyle.DotLine, f"{s.name} remission ≤ {s.remission_line:g}")]
         if s.response_line is not None:
-            lines.append((s.response_line, Qt.PenStyle.DashLine, f"{s.name} response ≤ {s.response_line:g} (−50 %)"))
+            lines.append((s.response_line, Qt.PenStyle.DashLine,
+                          f"{s.name} response ≤ {s.response_line:g} (−50 % of baseline)"))
         for value, style, text in lines:
             pg.line(left, yv(value), right, yv(value), colour, 0.3, style)
             pg.text(right + 1, yv(value) - 2, pg.w - right - 1, 4, text, 6, colour=colour)
@@ -143,7 +144,8 @@ def draw_course_chart(pg: Page, c: CourseChart, y0: float, h: float) -> None:
             if mark is None:
                 continue
             total = next(t for d2, t in s.points if d2 == mark)
-            pg.text(x(mark) + 1, yv(total) + (1 if what != "relapse" else -5), 30, 4, f"◆ {s.name} {what}", 6,
+            pg.text(x(mark) + 1, yv(total) + (1 if what != "relapse" else -5), 50, 4,
+                    f"◆ {s.name} {what} {mark.isoformat()}", 6,
                     bold=True, colour=colour)
     # legend under the axis
     lx = left
