@@ -5,7 +5,10 @@ just before the fork) on its command line. It does what `kapmonitor run` does on
 monitor (offscreen): import kapmonitor's GUI, build `MonitorApplication` (profile, session
 database, pipeline, alarm sounder) and start it; an event filter on the main window notes the
 first paint event. The child reports the time to "imports done" and to "first paint".
-In the same run a bare interpreter (`python -c pass`) is timed, for the share Python itself takes.
+In the same run, alternating with it, a bare PySide6 + pyqtgraph window (a QMainWindow holding one
+PlotWidget, 1280x800, the same first-paint filter) is timed the same way: the start-up target is the
+ratio of the two medians, so a loaded or slow machine moves both. A bare interpreter
+(`python -c pass`) is timed too, for the share Python itself takes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,36 @@ import time
 from benchmarks.common import REPO_ROOT, Figure, median, min_max
 
 TARGET_S = 1.5
+TARGET_RATIO = 1.6  # kapmonitor's first paint / a bare PySide6 + pyqtgraph window's, same run
+
+BARE_CHILD = r"""
+import sys, time
+t_launch = float(sys.argv[1])
+import os
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv[:1])
+result = {}
+
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and "paint" not in result:
+            result["paint"] = time.time()
+            QTimer.singleShot(0, app.quit)
+        return False
+
+watcher = FirstPaint()
+app.installEventFilter(watcher)
+window = QMainWindow()
+window.setCentralWidget(pg.PlotWidget())
+window.resize(1280, 800)
+window.show()
+QTimer.singleShot(20000, app.quit)
+app.exec()
+print("RESULT " + __import__("json").dumps({"paint": result.get("paint", float("nan")) - t_launch}))
+"""
 
 CHILD = r"""
 import sys, time
@@ -60,6 +93,7 @@ def run(quick: bool) -> list[Figure]:
     imports: list[float] = []
     paints: list[float] = []
     bare: list[float] = []
+    bare_window: list[float] = []
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="kapbench-start-") as tmp:
         for i in range(runs + 1):  # the first run warms the file cache and is not counted
@@ -71,9 +105,18 @@ def run(quick: bool) -> list[Figure]:
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
             t = time.time()
             subprocess.run([sys.executable, "-c", "pass"], check=False)
+            bare_s = time.time() - t
+            launch = time.time()
+            bare_proc = subprocess.run([sys.executable, "-c", BARE_CHILD, repr(launch)], cwd=REPO_ROOT, env=env,
+                                       capture_output=True, text=True, timeout=60)
+            bare_line = next((ln for ln in bare_proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
             if i == 0:
                 continue
-            bare.append(time.time() - t)
+            bare.append(bare_s)
+            if bare_line is not None:
+                bare_paint = json.loads(bare_line[len("RESULT "):])["paint"]
+                if bare_paint == bare_paint:
+                    bare_window.append(bare_paint)
             if line is None:
                 problems.append(f"run {i}: exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}")
                 continue
@@ -86,9 +129,19 @@ def run(quick: bool) -> list[Figure]:
     note = f"{len(paints)} of {runs} runs after one warm-up run" + (f"; {problems[0]}" if problems else "")
     if not paints:
         return [Figure("startup.first_paint", None, "s", f"< {TARGET_S:g} s", False, note=note)]
+    ratio = median(paints) / median(bare_window) if bare_window else None
     return [
+        Figure("startup.vs_bare_qt_window", ratio, "ratio", f"\u2264 {TARGET_RATIO:g}",
+               ratio is not None and ratio <= TARGET_RATIO and not problems,
+               spread=(f"kapmonitor {median(paints):.2f} s / bare window {median(bare_window):.2f} s "
+                       f"(min {min(bare_window):.2f} / max {max(bare_window):.2f})" if bare_window else ""),
+               runs=len(paints), note="first paint of the nurse's window / of a bare PySide6 + pyqtgraph window, "
+                                      "alternating in the same run"),
         Figure("startup.first_paint", median(paints), "s", f"< {TARGET_S:g} s",
                median(paints) < TARGET_S and not problems, spread=min_max(paints), runs=len(paints), note=note),
+        Figure("startup.bare_qt_window", median(bare_window) if bare_window else None, "s",
+               spread=min_max(bare_window) if bare_window else "", runs=len(bare_window),
+               note="PySide6 + pyqtgraph imported, a QMainWindow with one PlotWidget painted"),
         Figure("startup.imports_done", median(imports), "s", spread=min_max(imports), runs=len(imports),
                note="interpreter start, kapmonitor.ui.app imported (with the bedside core and the window modules)"),
         Figure("startup.bare_python", median(bare), "s", spread=min_max(bare), runs=len(bare),

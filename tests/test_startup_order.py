@@ -68,3 +68,34 @@ def test_the_window_paints_before_the_alarm_sound_opens_and_the_sound_then_opens
         app.stop()
     app.bedside.start_sound()  # a late call after stop opens nothing
     assert len(opened) == 1
+
+
+def test_start_up_imports_leave_the_course_view_for_when_it_is_opened() -> None:
+    """The course view (course report, export tables) is imported when the nurse opens it, not before
+    the first paint; a fresh interpreter importing the application shows it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kapmonitor.ui.app; print(sorted(m for m in "
+            "('kapmonitor.ui.session_course', 'kapmonitor.course.report') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_course_button_still_opens_the_course_view(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.model.clock import ManualClock
+    from kapmonitor.session import NurseSession, demo_setup
+    from kapmonitor.ui.session_panel import SessionSidePanel
+
+    session = NurseSession.create(demo_setup().with_changes(simulated=False), ManualClock(1_700_000_000.0),
+                                  path=tmp_path / "s.kapsession")
+    try:
+        panel = SessionSidePanel(session, folder=tmp_path)
+        qtbot.addWidget(panel)
+        dialog = panel.open_course()
+        qtbot.addWidget(dialog)
+        assert type(dialog).__name__ == "CourseView"
+        dialog.close()
+    finally:
+        session.shutdown()

@@ -30,7 +30,6 @@ from kapmonitor.session.infusion import Phase
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
 from kapmonitor.ui.session_common import ERROR, WARN, SessionBridge, apply_session_style
-from kapmonitor.ui.session_course import CourseView
 from kapmonitor.ui.session_discharge import AddendumDialog, DischargeDialog
 from kapmonitor.ui.session_events import EventsPanel
 from kapmonitor.ui.session_infusion import InfusionPanel
@@ -201,6 +200,10 @@ class SessionSidePanel(QWidget):
         return self._show(DischargeDialog(self.session, self))
 
     def open_course(self) -> QDialog:
+        # imported on first use: the course view pulls in the course report and export modules (~60 ms
+        # of imports that would otherwise delay the nurse's window at start-up)
+        from kapmonitor.ui.session_course import CourseView
+
         return self._show(CourseView(self.session.setup.pseudonym, self.folder, self))
 
     def refresh(self) -> None:
