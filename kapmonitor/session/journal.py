@@ -60,6 +60,11 @@ class SessionJournal:
         action = "sign_out" if now_on_duty is None else "sign_in" if previous is None else "change_nurse"
         self.audit(t, who, action, "session_info", None, {"on_duty": previous}, {"on_duty": now_on_duty})
 
+    def resumed(self, t: float, who: str, phase: Phase, elapsed_s: float) -> None:
+        """The program restarted and reopened the session (audited; the infusion event is written apart)."""
+        self.audit(t, who, "resume", "session_info", None, None, {"phase": phase.value, "elapsed_s": elapsed_s},
+                   "program restarted; session resumed")
+
     def infusion_event(self, row_id: int, t: float, action: str, reason: str | None, who: str | None) -> None:
         self.sink.insert("infusion_events", {"id": row_id, "t": t, "action": action, "reason": reason, "who": who})
 

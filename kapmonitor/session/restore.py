@@ -10,6 +10,7 @@ Thread-safety: `read_restored` opens and closes its own read-only connection; ca
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.recording.reader import RecordReader, latest_valid, max_row_ids
 from kapmonitor.session.catalogues import MANUAL_PARAMETERS
 from kapmonitor.session.entries import ClinicalEvent, PrestartOutcome, ScaleEntry
+from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError
 from kapmonitor.session.storage import read_info
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,21 @@ def read_restored(path: Path) -> Restored:
         )
     _read_facts(restored)
     return restored
+
+
+def replay_infusion(
+    clock: InfusionClock, events: Iterable[tuple[int, float, str, str | None]],
+) -> list[tuple[float, str, str | None]]:
+    """Apply the recorded infusion actions to `clock` in order and return them as the session's
+    infusion log; an inconsistent action is logged and skipped by the clock (kept in the log)."""
+    out: list[tuple[float, str, str | None]] = []
+    for _id, t, action, reason in events:
+        try:
+            clock.apply(action, t, reason)
+        except InfusionTransitionError as exc:
+            log.warning("ignoring inconsistent infusion record %r at %s: %s", action, t, exc)
+        out.append((t, action, reason))
+    return out
 
 
 def _read_facts(r: Restored) -> None:

@@ -4,8 +4,8 @@
 writes every change to the session recorder as it happens (the recorder commits at least every
 half second, so a crash loses at most that). Row ids are assigned here, so edits and the audit
 trail can name the row they change. What may be entered is in catalogues.py and entries.py, when
-things are due and what discharge needs in rules.py, the SQL in recording/ (session_rows.py for
-writes, reader.py for the read-back on resume); this module gathers the facts under its lock.
+things are due and what discharge needs in rules.py, asked of one `snapshot()` (snapshot.py); the
+nurse on duty in duty.py, the latest readings in readings.py, the SQL in recording/.
 
 Thread-safety: every public method may be called from any thread; state is guarded by one
 re-entrant lock. Listeners (`add_listener`) are called after a change, outside the lock, in the
@@ -52,7 +52,7 @@ from kapmonitor.session.infusion import InfusionClock, InfusionTransitionError, 
 from kapmonitor.session.journal import SessionJournal
 from kapmonitor.session.model import SessionSetup, ValidationError, dose_plan
 from kapmonitor.session.readings import LatestReadings
-from kapmonitor.session.restore import ID_TABLES, Restored, read_restored
+from kapmonitor.session.restore import ID_TABLES, Restored, read_restored, replay_infusion
 from kapmonitor.session.rules import DischargeCheck, NibpSchedule, Prompt
 from kapmonitor.session.snapshot import SessionSnapshot
 
@@ -144,9 +144,7 @@ class NurseSession:
         with session._lock:
             phase = session.infusion.phase_at(t)
             session._write_infusion_event(t, "recovered", f"session reopened in phase {phase.value}", who)
-            session._journal.audit(t, session.acting(who), "resume", "session_info", None, None,
-                                   {"phase": phase.value, "elapsed_s": session.infusion.elapsed_s(t)},
-                                   "program restarted; session resumed")
+            session._journal.resumed(t, session.acting(who), phase, session.infusion.elapsed_s(t))
         log.info("resumed session %s in phase %s", path, phase.value)
         return session
 
@@ -231,12 +229,7 @@ class NurseSession:
 
     def volume_infused_ml(self, t: float | None = None) -> float:
         """The volume read back from the pump once confirmed at Stop, else rate × infusing time."""
-        with self._lock:
-            t = self.now() if t is None else t
-            stop = self.infusion.stopped_at
-            if self._confirmed_volume is not None and stop is not None and t >= stop:
-                return self._confirmed_volume
-            return self.infusion.volume_infused_ml(t, self.plan.rate_ml_per_h)
+        return snapshot.volume_given(self.snapshot(t))
 
     def infusion_overrun_s(self, t: float | None = None) -> float:
         """Seconds the pump has run past the planned infusion time (0 when not infusing)."""
@@ -307,8 +300,7 @@ class NurseSession:
 
     def computed_volume_ml(self, t: float | None = None) -> float:
         """Planned rate × infusing time: what the pump should have given by `t` (no cap at the plan)."""
-        with self._lock:
-            return self.infusion.volume_infused_ml(self.now() if t is None else t, self.plan.rate_ml_per_h)
+        return self.snapshot(t).computed_ml
 
     def check_infused_volume(self, volume_ml: object, computed_ml: float | None = None) -> float:
         """The pump's read-back volume as a float, or ValidationError('volume_ml', why)."""
@@ -444,6 +436,7 @@ class NurseSession:
                 last_nibp=self._readings.last_nibp, latest=self._readings.latest(), baseline=self._baseline,
                 scales=list(self._book.scales.values()), events=list(self._book.events.values()),
                 infusion_log=self._infusion_log, escort=bool(self.setup.escort),
+                rate_ml_per_h=self.plan.rate_ml_per_h, confirmed_ml=self._confirmed_volume,
             )
 
     def moaas_next_due(self, t: float | None = None) -> float | None:
@@ -494,12 +487,7 @@ class NurseSession:
 
     # -- restore -----------------------------------------------------------------------------------------------
     def _restore(self, r: Restored) -> None:
-        for _id, t, action, reason in r.infusion_events:
-            try:
-                self.infusion.apply(action, t, reason)
-            except InfusionTransitionError as exc:
-                log.warning("ignoring inconsistent infusion record %r at %s: %s", action, t, exc)
-            self._infusion_log.append((t, action, reason))
+        self._infusion_log = replay_infusion(self.infusion, r.infusion_events)
         self._book.events = {e.id: e for e in r.events}
         self._book.scales = {s.id: s for s in r.scales}
         self._ids.update(r.max_ids)

@@ -1,9 +1,10 @@
 """One frozen snapshot of a nurse's session at one moment, and the clinical rules asked of it.
 
 `NurseSession.snapshot(t)` copies what the rules need under its lock (the infusion clock read at
-`t`, the latest and baseline vitals, the last NIBP, scales, events and the infusion log); the
-functions here then answer without the session: when the next NIBP and MOAA/S are due, whether a
-CADSS is due, the markers on the trend, what the program can tell about each discharge item. The
+`t`, the latest and baseline vitals, the last NIBP, scales, events, the infusion log and volumes);
+the functions here then answer without the session: when the next NIBP and MOAA/S are due, whether
+a CADSS is due, what is due now, the markers on the trend, the volume given, what the program can
+tell about each discharge item. The
 rules themselves are in rules.py; this module only feeds them one consistent set of facts.
 
 Pure; thread-safe (a snapshot never changes).
@@ -46,13 +47,15 @@ class SessionSnapshot:
     events: tuple[ClinicalEvent, ...]  # struck-out ones too (the rules skip them)
     infusion_log: tuple[InfusionLogEntry, ...]
     escort: bool
+    computed_ml: float  # planned rate x infusing time by `t` (no cap at the plan)
+    confirmed_ml: float | None  # the pump's read-back at Stop, when the nurse gave it
 
     @classmethod
     def of(
         cls, t: float, clock: InfusionClock, *, observation_min: float, last_nibp: float | None,
         latest: Mapping[Parameter, tuple[float, float]], baseline: Mapping[Parameter, float],
         scales: Sequence[ScaleEntry], events: Sequence[ClinicalEvent], infusion_log: Sequence[InfusionLogEntry],
-        escort: bool,
+        escort: bool, rate_ml_per_h: float, confirmed_ml: float | None,
     ) -> SessionSnapshot:
         """Read the infusion clock at `t` and copy the rest (call under the session's lock)."""
         window = clock.infusion_window(t)
@@ -63,7 +66,15 @@ class SessionSnapshot:
             observation_min=observation_min, observation_remaining_s=clock.observation_remaining_s(t),
             last_nibp=last_nibp, latest=dict(latest), baseline=dict(baseline), scales=tuple(scales),
             events=tuple(events), infusion_log=tuple(infusion_log), escort=escort,
+            computed_ml=clock.volume_infused_ml(t, rate_ml_per_h), confirmed_ml=confirmed_ml,
         )
+
+
+def volume_given(s: SessionSnapshot) -> float:
+    """The volume read back from the pump from the Stop on, when confirmed; else rate x infusing time."""
+    if s.confirmed_ml is not None and s.stopped_at is not None and s.t >= s.stopped_at:
+        return s.confirmed_ml
+    return s.computed_ml
 
 
 def nibp_next_due(s: SessionSnapshot, schedule: NibpSchedule) -> float | None:
