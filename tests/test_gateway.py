@@ -37,7 +37,10 @@ def retained_status(port: int, topic: str) -> dict[str, object] | None:
 
     client.on_message = on_message
     client.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
-    client.connect("127.0.0.1", port)
+    try:
+        client.connect("127.0.0.1", port)
+    except OSError:
+        return None
     client.loop_start()
     done.wait(5)
     client.loop_stop()
@@ -80,3 +83,34 @@ def test_gateway_refuses_a_bad_chair_or_broker_in_one_line(capsys) -> None:  # t
     assert err.startswith("kapmonitor: error:") and len(err.strip().splitlines()) == 1
     assert main(["gateway", "--chair", "a"]) == 2
     assert "--chair needs --publish" in capsys.readouterr().err
+
+
+def test_gateway_sends_hl7_to_the_interface_engine_and_records_the_acks(tmp_path: Path) -> None:
+    from mqtt_support import free_port
+    from test_hl7_out import Receiver, outbox_rows
+
+    port = free_port()
+    receiver = Receiver(port)
+    receiver.start()
+    record = tmp_path / "chair.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kapmonitor", "gateway", "--scenario", "normal", "--speed", "120", "--session",
+         str(record), "--hl7-out", f"tcp:127.0.0.1:{port}", "--chair", "room-4"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert wait_for(lambda: len(receiver.acked) >= 3 and any("-n" in i for i in receiver.acked), 30), \
+            receiver.received
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        receiver.stop()
+    assert proc.returncode == 0, err
+    rows = outbox_rows(record)
+    acked = {str(r["control_id"]) for r in rows if r["acked_at"] is not None}
+    assert set(receiver.acked) <= acked | {str(r["control_id"]) for r in rows}
+    assert set(receiver.acked) == acked  # an ACK the gateway read is in the record, and only those

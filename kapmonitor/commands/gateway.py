@@ -23,6 +23,7 @@ from kapmonitor.commands import CommandError
 if TYPE_CHECKING:
     from kapmonitor.bedside import Bedside
     from kapmonitor.model.clock import Clock
+    from kapmonitor.publish.hl7_out import Hl7Outbox
     from kapmonitor.publish.publisher import MqttPublisher
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ def add_publish_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--show-as", choices=["pseudonym", "chair"], default="pseudonym",
                    help="what the central shows: the session's pseudonym (default) or only the chair name")
     add_broker_credentials(g)
+    p.add_argument("--hl7-out", metavar="tcp:HOST:PORT",
+                   help="send NIBP and one-minute vitals as HL7 ORU^R01 (IHE PCD-01) over MLLP to the clinic's "
+                        "interface engine; unacknowledged messages wait in the session record (needs --chair)")
 
 
 def add_broker_credentials(g: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
@@ -62,9 +66,21 @@ def check_publish_args(args: argparse.Namespace) -> None:
     """Fail before anything starts: --chair without --publish, a bad URL or name."""
     from kapmonitor.publish.broker import BrokerConfigError, check_name
 
+    hl7 = getattr(args, "hl7_out", None)
+    if hl7 is not None:
+        from kapmonitor.publish.hl7_out import parse_target
+
+        try:
+            parse_target(hl7)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if not args.chair:
+            raise CommandError("--hl7-out needs --chair NAME (the only patient identifier sent)")
     if args.publish is None:
-        if args.chair is not None:
+        if args.chair is not None and hl7 is None:
             raise CommandError("--chair needs --publish mqtt://HOST:PORT")
+        if args.chair is not None:
+            check_name_or_fail("chair", args.chair)
         return
     if not args.chair:
         raise CommandError("--publish needs --chair NAME (the chair's name on the central station)")
@@ -74,6 +90,31 @@ def check_publish_args(args: argparse.Namespace) -> None:
     except BrokerConfigError as exc:
         raise CommandError(str(exc)) from None
     broker_from_args(args, args.publish)
+
+
+def check_name_or_fail(what: str, name: str) -> None:
+    from kapmonitor.publish.broker import BrokerConfigError, check_name
+
+    try:
+        check_name(what, name)
+    except BrokerConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def hl7_from_args(args: argparse.Namespace, bedside: Bedside, clock: Clock) -> Hl7Outbox | None:
+    """The HL7 outbox listening to the bedside's vitals and started, with what the record still
+    holds unacknowledged; or None without --hl7-out."""
+    if getattr(args, "hl7_out", None) is None:
+        return None
+    from kapmonitor.publish.hl7_out import Hl7Outbox
+    from kapmonitor.recording.reader import read_hl7_pending
+
+    recorder = bedside.pipeline.recorder
+    outbox = Hl7Outbox(args.hl7_out, args.chair, clock, lambda: bedside.pipeline.recorder,
+                       pending=read_hl7_pending(recorder.path))
+    bedside.pipeline.dispatcher.add_listener(outbox)
+    outbox.start()
+    return outbox
 
 
 def publisher_from_args(args: argparse.Namespace, bedside: Bedside, clock: Clock) -> MqttPublisher | None:
@@ -164,8 +205,10 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     publisher = None
+    outbox = None
     try:
         bedside.start(sound=True)
+        outbox = hl7_from_args(args, bedside, clock)
         publisher = publisher_from_args(args, bedside, clock)
         if publisher is not None:
             publisher.start()
@@ -177,6 +220,8 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         while not done.wait(0.2):
             pass
     finally:
+        if outbox is not None:
+            outbox.stop()  # what is not acknowledged stays in the record for the next start
         if publisher is not None:
             publisher.stop()  # "offline (stopped)", retained, before the record closes
         bedside.stop()  # alarms and monitor stopped, record flushed and closed

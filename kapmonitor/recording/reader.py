@@ -36,7 +36,7 @@ _TIMED_TABLES = ("samples", "alarm_log", "infusion_events", "clinical_events", "
                  "music_events", "link_events")
 # the tables a reader may name (a table name is never taken from outside this list)
 _TABLES = frozenset((*_TIMED_TABLES, "meta", "session_info", "waves", "raw_frames", "limit_changes",
-                     "device_notices", "audit"))
+                     "device_notices", "audit", "hl7_outbox"))
 _SAMPLE_COLUMNS = "t, parameter, value, status, source, measurement_id"
 
 
@@ -380,6 +380,23 @@ def read_history(path: Path) -> tuple[list[VitalSample], float | None]:
         with contextlib.suppress(ValueError):
             starts.append(float(created))
     return history, (min(starts) if starts else None)
+
+
+def read_hl7_pending(path: Path) -> list[tuple[str, str, float, bytes]]:
+    """The HL7 messages of a record not yet acknowledged (nor refused), oldest first, as
+    (control_id, kind, t, message): what the outbox must send after a restart."""
+    if not _usable(path):
+        return []
+    try:
+        with _reading(path) as reader:
+            if "hl7_outbox" not in reader.tables():
+                return []
+            cur = reader.conn.execute("SELECT control_id, kind, t, message FROM hl7_outbox "
+                                      "WHERE acked_at IS NULL ORDER BY id")
+            return [(str(c), str(k), float(t), bytes(m)) for c, k, t, m in cur]
+    except (SessionDatabaseError, sqlite3.Error) as exc:
+        log.warning("cannot read the HL7 outbox of %s: %s", path, exc)
+        return []
 
 
 def read_rows(path: Path, tables: Sequence[str]) -> list[tuple[str, dict[str, object]]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 -- identity of the recording: app version, driver, port, simulated flag, time zone, ...
@@ -167,7 +167,22 @@ _V2 = """
 ALTER TABLE waves ADD COLUMN encoding INTEGER NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2}
+# version 3: the durable outbox of HL7 ORU^R01 messages to the clinic's interface engine
+# (kapmonitor.publish.hl7_out): a row is written before it is sent; acked_at is set on its ACK
+_V3 = """
+CREATE TABLE hl7_outbox (
+    id         INTEGER PRIMARY KEY,
+    t          REAL NOT NULL,
+    kind       TEXT NOT NULL,
+    control_id TEXT NOT NULL UNIQUE,
+    message    BLOB NOT NULL,
+    acked_at   REAL,
+    ack_code   TEXT,
+    detail     TEXT
+);
+"""
+
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3}
 
 
 class SchemaError(Exception):

@@ -378,11 +378,12 @@ def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
     except SessionDatabaseError as exc:
         print(f"kapmonitor: error: {exc}", file=sys.stderr)
         return 2
-    from kapmonitor.commands.gateway import publisher_from_args
+    from kapmonitor.commands.gateway import hl7_from_args, publisher_from_args
 
     publisher = publisher_from_args(args, app.bedside, clock)  # --publish: this chair on the central station
     if publisher is not None:
         publisher.start()
+    hl7_from_args(args, app.bedside, clock)  # --hl7-out: NIBP and vitals to the clinic's interface engine
     if session_path is None and not args.screenshot and not driver.is_simulated and args.replay is None:
         # then, without blocking, an unfinished session (crash) is offered for resumption
         QTimer.singleShot(0, app.offer_resume_soon)

@@ -41,7 +41,10 @@ def run_central(args: argparse.Namespace, broker: BrokerConfig) -> int:
     if not args.screenshot and not args.no_sound:
         sound.start()  # a sound device that cannot play is a technical alarm in the sound engine (logged)
     window.start()
-    window.show()
+    if args.screenshot is None:
+        window.showMaximized()  # the whole screen: a title bar must not push the alarm bar off it
+    else:
+        window.show()
     code = {"rc": 0}
 
     def terminate(*_: object) -> None:

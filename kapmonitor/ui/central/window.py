@@ -76,7 +76,7 @@ class ChairTile(QFrame):
         self.key = ""
         self.setObjectName("chairTile")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(178)
+        self.setFixedHeight(170)
         grid = QGridLayout(self)
         grid.setContentsMargins(10, 6, 10, 6)
         grid.setHorizontalSpacing(14)
@@ -99,8 +99,12 @@ class ChairTile(QFrame):
         self.link = QLabel()
         self.link.setFont(_font(17))
         self.link.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        grid.addWidget(self.name, 0, 0, 1, 2)
-        grid.addWidget(self.phase, 0, 2)
+        for w in (self.name, self.phase, self.hr, self.spo2, self.nibp, self.due, self.link):
+            w.setStyleSheet("background: transparent;")
+            w.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # shrink, never scroll
+        self.alarm.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        grid.addWidget(self.name, 0, 0)
+        grid.addWidget(self.phase, 0, 1, 1, 2)
         grid.addWidget(self.alarm, 1, 0, 1, 3)
         grid.addWidget(self.hr, 2, 0)
         grid.addWidget(self.spo2, 2, 1)
@@ -121,14 +125,14 @@ class ChairTile(QFrame):
         c = theme.TEXT_DIM if stale or age is None else colour
         age_txt = "" if age is None else _age(age)
         return (f"<span style='color:{theme.TEXT_DIM};font-size:16px'>{label}</span> "
-                f"<span style='color:{c};font-size:40px;font-weight:bold'>{value}</span>"
+                f"<span style='color:{c};font-size:36px;font-weight:bold'>{value}</span>"
                 f"<span style='color:{theme.TEXT_DIM};font-size:15px'> {unit} {age_txt}</span>")
 
     def show_view(self, v: ChairView, selected: bool, mono: float) -> None:
         self.key = v.key
         self.name.setText(v.name if v.site == self._window.only_site else f"{v.name}  ({v.site})")
         clock = f" {v.clock}" if v.clock else ""
-        self.phase.setText(f"{v.phase}{clock}")
+        self.phase.setText(f"{v.phase.replace('-', ' ')}{clock}")
         top = v.top_alarm
         own = sorted(v.central_alarms, key=lambda a: -int(a[1]))
         if top is not None and (not own or top.priority >= own[0][1]):
@@ -164,7 +168,8 @@ class ChairTile(QFrame):
         self.due.setText("Due: " + (" \u00b7 ".join(due) if due else "nothing"))
         link_ok = v.heard == "online" and v.monitor_link not in ("disconnected", "no-data", "not-answering")
         self.link.setText(f"{v.heard} \u00b7 monitor {v.monitor_link}")
-        self.link.setStyleSheet(f"color:{theme.TEXT_DIM if link_ok else INOP_COLOURS[0]};")
+        self.link.setToolTip(v.offline_reason)
+        self.link.setStyleSheet(f"background: transparent; color:{theme.TEXT_DIM if link_ok else INOP_COLOURS[0]};")
         border = theme.DEFAULT_MARK if selected else theme.PANEL_BORDER
         self.setStyleSheet(f"QFrame#chairTile {{ background:{theme.PANEL}; border:2px solid {border}; "
                            "border-radius:6px; }")
@@ -179,7 +184,7 @@ class CentralWindow(QMainWindow):
         self.sound = sound
         self.only_site = site or "clinic"
         self.setWindowTitle(f"kapmonitor central \u2014 {site or 'all sites'}")
-        self.selected: str | None = None
+        self.selected: str | None = None  # the chair whose trend is shown; None: the most urgent
         self.tiles: list[ChairTile] = []
         self.order: list[str] = []  # chair keys as shown, most urgent first
         self.history: dict[str, dict[str, deque[tuple[float, float]]]] = {}
@@ -209,6 +214,7 @@ class CentralWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.tile_box)
         body.addWidget(scroll, 3)
         right = QVBoxLayout()
@@ -218,6 +224,7 @@ class CentralWindow(QMainWindow):
         self.plot = pg.PlotWidget(background=theme.BACKGROUND)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "minutes ago")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setYRange(30, 200)
         self.plot.addLegend(offset=(10, 10))
         self.curves = {
@@ -286,8 +293,7 @@ class CentralWindow(QMainWindow):
         now = time.monotonic()
         views = self.model.chairs(now)
         self.order = [v.key for v in views]
-        if self.selected is None and views:
-            self.selected = views[0].key
+        shown = self.selected if self.selected in self.order else (views[0].key if views else None)
         while len(self.tiles) < len(views):
             tile = ChairTile(self)
             self.tiles.append(tile)
@@ -295,7 +301,7 @@ class CentralWindow(QMainWindow):
         for i, tile in enumerate(self.tiles):
             if i < len(views):
                 self._record(views[i], now)
-                tile.show_view(views[i], views[i].key == self.selected, now)
+                tile.show_view(views[i], views[i].key == shown, now)
                 tile.show()
             else:
                 tile.hide()
@@ -306,12 +312,12 @@ class CentralWindow(QMainWindow):
         self.header.setStyleSheet(f"color:{theme.TEXT if connected else INOP_COLOURS[0]};")
         engine = self.model.alarms
         self.alarm_bar.update_from(engine.active_alarms(), None, time.time(), now)  # the engine's RealClock
-        self._show_trend(views, now)
+        self._show_trend(views, shown, now)
         if self.sound is not None:
             self.sound.sync()
 
-    def _show_trend(self, views: list[ChairView], now: float) -> None:
-        view = next((v for v in views if v.key == self.selected), None)
+    def _show_trend(self, views: list[ChairView], key: str | None, now: float) -> None:
+        view = next((v for v in views if v.key == key), None)
         if view is None:
             for c in self.curves.values():
                 c.setData([], [])
