@@ -61,3 +61,29 @@ def test_hr_tile_shows_pulse_rate_labelled_pr_without_hr(qtbot) -> None:  # type
     store.on_items([VitalSample(T0 + 102, Parameter.HR, 66.0), VitalSample(T0 + 102, Parameter.PULSE_RATE, 64.0)])
     window.refresh_fast()
     assert tile.label_text() == "HR" and tile.value_label.text() == "66" and tile.detail_label.text() == ""
+
+
+def test_compact_tiles_stack_in_a_narrow_column_and_nothing_is_cut(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.ui import theme
+    from kapmonitor.ui.tiles import NumericTile, TileRow
+
+    rr = NumericTile("RR", "/min", theme.PARAMETER_COLOURS[Parameter.RESP_RATE], value_px=48, compact=True)
+    etco2 = NumericTile("EtCO\u2082", "mmHg", theme.PARAMETER_COLOURS[Parameter.ETCO2], value_px=48, compact=True)
+    row = TileRow([rr, etco2])
+    qtbot.addWidget(row)
+    for tile, value, detail in ((rr, "15", "\u226524 \u22648"), (etco2, "39", "\u226550 \u226425")):
+        tile.set_value(value)
+        tile.set_detail(detail)
+    row.resize(243, 340)  # the nurse's column beside the session panel
+    row.show()
+    qtbot.waitExposed(row)
+    qtbot.wait(20)
+    assert row.stacked and etco2.y() > rr.y()
+    for tile in (rr, etco2):
+        assert tile.width() >= tile.minimumSizeHint().width()
+        assert_texts_apart(tile)
+    row.resize(320, 170)
+    qtbot.wait(20)
+    assert not row.stacked and etco2.x() > rr.x()
+    for tile in (rr, etco2):
+        assert_texts_apart(tile)

@@ -36,12 +36,12 @@ from kapmonitor.model.samples import LinkState, Source
 from kapmonitor.ui import theme
 from kapmonitor.ui.alarm_bar import AlarmBar, AlarmBridge
 from kapmonitor.ui.pleth_strip import PlethStrip
-from kapmonitor.ui.tiles import NO_VALUE, NumericTile
+from kapmonitor.ui.tiles import NO_VALUE, NumericTile, TileRow
 from kapmonitor.ui.trend_plot import Band, TrendPlot
 
 log = logging.getLogger(__name__)
 
-FAST_REDRAW_MS = 40  # tiles, pleth, alarm bar
+FAST_REDRAW_MS = 32  # tiles, pleth, alarm bar: ~31 Hz (alarms themselves are shown on their event)
 TREND_REDRAW_MS = 1000  # each trend repaint costs ~20 ms of software rendering
 MANUAL_MAX_AGE = 300.0  # a value typed in by the nurse stays on its tile (marked MANUAL) this long
 NIBP_NOT_POSSIBLE = "This monitor cannot start a NIBP measurement from kapmonitor \u2014 start it on the monitor"
@@ -270,13 +270,9 @@ class MainWindow(QMainWindow):
                                    compact=True)
         self.etco2_tile = NumericTile("EtCO\u2082", "mmHg", theme.PARAMETER_COLOURS[Parameter.ETCO2], value_px=48,
                                       compact=True)
-        self.resp_row = QWidget()
-        resp_layout = QHBoxLayout(self.resp_row)
-        resp_layout.setContentsMargins(0, 0, 0, 0)
-        resp_layout.setSpacing(6)
+        self.resp_row = TileRow([self.rr_tile, self.etco2_tile])  # stacked when the column is narrow
         for tile in (self.rr_tile, self.etco2_tile):
             tile.setVisible(False)
-            resp_layout.addWidget(tile, 1)
         self.resp_row.setVisible(False)
         right.addWidget(self.resp_row, 1)
         self.side_area = QVBoxLayout()
@@ -677,6 +673,7 @@ class MainWindow(QMainWindow):
             if tile.isHidden():
                 tile.setVisible(True)
                 self.resp_row.setVisible(True)
+                self.resp_row.relayout()
             text, manual = self._value_text(parameter, now)
             tile.set_value(text)
             tile.set_manual(manual)

@@ -13,7 +13,17 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kapmonitor.alarms.profile import Priority
 from kapmonitor.ui import theme
@@ -243,3 +253,49 @@ class NumericTile(QFrame):
             palette = label.palette()
             palette.setColor(QPalette.ColorRole.WindowText, QColor(fg))
             label.setPalette(palette)
+
+
+class TileRow(QWidget):
+    """Compact tiles side by side, stacked instead when the column is too narrow for their names
+    (the nurse's column narrows when the session panel is beside it): nothing is ever cut."""
+
+    SPACING = 6
+
+    def __init__(self, tiles: list[NumericTile], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tiles = tiles
+        self._layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(self.SPACING)
+        # the side-by-side minimum must not become the row's minimum width (see minimumSizeHint)
+        self._layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        for tile in tiles:
+            self._layout.addWidget(tile, 1)
+
+    @property
+    def stacked(self) -> bool:
+        return self._layout.direction() is QBoxLayout.Direction.TopToBottom
+
+    def _fits_side_by_side(self, width: int) -> bool:
+        shown = [t for t in self.tiles if not t.isHidden()]
+        need = sum(t.minimumSizeHint().width() for t in shown) + self.SPACING * max(0, len(shown) - 1)
+        return width >= need
+
+    def relayout(self) -> None:
+        """Side by side or stacked for the current width (also after a tile is shown)."""
+        direction = (QBoxLayout.Direction.LeftToRight if self._fits_side_by_side(self.width())
+                     else QBoxLayout.Direction.TopToBottom)
+        if self._layout.direction() is not direction:
+            self._layout.setDirection(direction)
+
+    def minimumSizeHint(self) -> QSize:
+        # never ask for the side-by-side width: stacking is the answer to a narrow column
+        hint = super().minimumSizeHint()
+        shown = [t for t in self.tiles if not t.isHidden()]
+        if shown:
+            hint.setWidth(max(t.minimumSizeHint().width() for t in shown))
+        return hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.relayout()
