@@ -190,3 +190,28 @@ def test_course_due_lists_exactly_the_follow_ups_due(tmp_path: Path) -> None:
     month12 = add_months(LAST, 12).isoformat()
     assert [(r["pseudonym"], r["instrument"], r["timepoint"], r["due"], r["status"]) for r in rows] == [
         (PSEUDONYM, "bdi-ii", "month-12", month12, "overdue"), (PSEUDONYM, "phq-9", "month-12", month12, "overdue")]
+
+
+def test_the_phq9_form_outlives_the_course_view(qtbot, course) -> None:  # type: ignore[no-untyped-def]
+    """The patient mid-questionnaire is not cut off when the nurse closes the course view."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QWidget
+
+    nurse = QWidget()
+    qtbot.addWidget(nurse)
+    view = CourseView(PSEUDONYM, course.sessions, nurse, store_path=course.db)
+    entry = view.enter_score()
+    assert entry is not None
+    entry.instrument.setCurrentIndex(entry.instrument.findData("phq-9"))
+    qtbot.keyClicks(entry.who_edit, "AB")
+    qtbot.mouseClick(entry.phq9_button, Qt.MouseButton.LeftButton)
+    form = entry.form
+    assert form is not None and form.isVisible() and form.parentWidget() is nurse
+    qtbot.keyClick(form, Qt.Key.Key_1)
+    view.close()
+    view.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert form.isVisible() and form.answers[0] == 1
+    for _ in range(8):
+        qtbot.keyClick(form, Qt.Key.Key_0)
+    assert form.score_id is not None  # saved although the view that started it is gone

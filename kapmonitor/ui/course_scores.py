@@ -178,9 +178,13 @@ class ScoreEntryDialog(QDialog):
     saved = Signal(int)
 
     def __init__(self, store_path: Path, pseudonym: str, choices: Sequence[str], today: dt.date,
-                 first_infusion: dt.date | None = None, parent: QWidget | None = None) -> None:
+                 first_infusion: dt.date | None = None, parent: QWidget | None = None,
+                 host: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store_path, self.pseudonym, self.today, self.first_infusion = store_path, pseudonym, today, first_infusion
+        # the PHQ-9 form and the safety prompt belong to `host` (the nurse's window): they outlive this
+        # dialog and the course view, so a patient mid-questionnaire or an open prompt is never closed with them
+        self.host = host or parent
         self.setWindowTitle(f"Enter a score — {pseudonym}")
         apply_session_style(self)
         layout = QVBoxLayout(self)
@@ -301,7 +305,7 @@ class ScoreEntryDialog(QDialog):
         self.saved.emit(self.score_id)
         if prompt_id is not None and item9 is not None:
             self.prompt_dialog = SafetyPromptDialog(self.store_path, self.pseudonym, prompt_id,
-                                                    safety_text(key, item9), self.parentWidget())
+                                                    safety_text(key, item9), self.host)
             self.prompt_dialog.show()
         self.accept()
 
@@ -310,10 +314,13 @@ class ScoreEntryDialog(QDialog):
             ctx = self.context()
         except ValueError:
             return
-        self.form = Phq9Form(ctx, self.parentWidget())
-        self.form.saved.connect(self.saved.emit)
+        self.form = Phq9Form(ctx, self.host)
+        self.form.saved.connect(self._form_saved)  # a bound slot: dropped if this dialog is gone first
         self.form.show()
         self.accept()
+
+    def _form_saved(self, score_id: int) -> None:
+        self.saved.emit(score_id)
 
 
 class Phq9Form(QDialog):

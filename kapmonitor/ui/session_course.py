@@ -323,17 +323,21 @@ class CourseView(QDialog):
         choices = list(dict.fromkeys(f.timepoint for f in self.summary.follow_up if f.status != DONE))
         infusions = self.summary.infusion_dates
         self.entry = ScoreEntryDialog(self.store_path, self.summary.course.pseudonym, choices, self.today,
-                                      infusions[0] if infusions else None, self)
-        self.entry.saved.connect(lambda _id: self.load())
+                                      infusions[0] if infusions else None, self, self.parentWidget() or self)
+        self.entry.saved.connect(self._score_saved)
         self.entry.open()
         return self.entry
+
+    def _score_saved(self, _score_id: int) -> None:
+        self.load()
 
     def acknowledge_next(self) -> SafetyPromptDialog | None:
         prompts = self.outstanding_prompts()
         if not prompts or self.summary is None:
             return None
         prompt_id, text = prompts[0]
-        self.prompt_dialog = SafetyPromptDialog(self.store_path, self.summary.course.pseudonym, prompt_id, text, self)
+        self.prompt_dialog = SafetyPromptDialog(self.store_path, self.summary.course.pseudonym, prompt_id, text,
+                                                self.parentWidget() or self)
         self.prompt_dialog.panel.acknowledged.connect(self.load)
         self.prompt_dialog.show()
         return self.prompt_dialog
