@@ -118,8 +118,10 @@ def test_bdi_ii_total_and_item_9_raise_a_prompt_that_closes_only_when_acknowledg
     entry.show()
     assert entry.instrument.currentData() == "bdi-ii" and "never shown" in entry.hint.text()
     qtbot.keyClicks(entry.total_edit, "70")
-    qtbot.keyClicks(entry.item9_edit, "1")
     qtbot.keyClicks(entry.who_edit, "AB")
+    qtbot.mouseClick(entry.save_button, Qt.MouseButton.LeftButton)
+    assert "item 9" in entry.boxes["item9"].message and scores(store_path) == []  # never left out
+    qtbot.keyClicks(entry.item9_edit, "1")
     qtbot.mouseClick(entry.save_button, Qt.MouseButton.LeftButton)
     assert "out of range 0–63" in entry.boxes["total"].message and scores(store_path) == []
     entry.total_edit.clear()

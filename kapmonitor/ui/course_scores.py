@@ -295,6 +295,10 @@ class ScoreEntryDialog(QDialog):
             item9 = self._int(self.item9_edit, "item9", True) if self.item9_edit.isEnabled() else None
         except ValueError:
             return
+        if self.item9_edit.isEnabled() and item9 is None:
+            # the suicidal-thoughts answer is never left out of a score taken at the bedside
+            self.boxes["item9"].set_error("needed: the answer to item 9 (0–3)")
+            return
         key = str(self.instrument.currentData())
         assert total is not None
         try:
