@@ -21,8 +21,8 @@ import numpy as np
 
 from benchmarks.common import Figure, median, min_max, qt_quiet
 
-CPU_TARGET = 10.0
-REDRAW_TARGET = 20.0
+CPU_TARGET = 5.0
+REDRAW_TARGET = 30.0
 TREND_HOURS = 4.0
 
 
