@@ -215,3 +215,25 @@ def test_the_phq9_form_outlives_the_course_view(qtbot, course) -> None:  # type:
     for _ in range(8):
         qtbot.keyClick(form, Qt.Key.Key_0)
     assert form.score_id is not None  # saved although the view that started it is gone
+
+
+def test_a_course_opened_from_the_view_for_a_pseudonym_with_sessions(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from course_view_fixtures import record_session
+
+    from kapmonitor.course.store import CourseStore
+
+    sessions, db = tmp_path / "sessions", tmp_path / "courses.db"
+    record_session(sessions / "a.db", INFUSIONS[0], 1, 3)
+    view = CourseView(PSEUDONYM, sessions, store_path=db)
+    qtbot.addWidget(view)
+    assert view.table.rowCount() == 1 and not view.score_button.isEnabled() and not db.exists()  # nothing written
+    assert "No course opened" in view.outcome.text() and not view.open_course_button.isHidden()
+    view._ask_initials = lambda: "AB"  # type: ignore[method-assign]  # the initials typed into the question
+    view.open_course()
+    with CourseStore.open_read_only(db) as store:
+        course = store.course(PSEUDONYM)
+        linked = [link.session_id for link in store.sessions(PSEUDONYM)]
+    assert linked == ["a.db"] and course is not None and course.opened_by == "AB"
+    assert course.opened == INFUSIONS[0]  # the day of its first session here
+    assert view.summary is not None and [s.link.session_id for s in view.summary.sessions] == ["a.db"]
+    assert view.score_button.isEnabled() and view.open_course_button.isHidden() and view.table.rowCount() == 1

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from kapmonitor.course.report import CourseReport, SessionDetail, build_course_report, read_sessions, session_detail
 from kapmonitor.course.report import session_row as summary_row
 from kapmonitor.course.schedule import DONE, ScheduleSettingsError, load_settings
+from kapmonitor.course.sessions import read_session
 from kapmonitor.course.store import CourseStore, CourseStoreError, default_path
 from kapmonitor.course.summary import CourseSummary, build
 from kapmonitor.export.report.tables import TableContent
@@ -298,14 +299,21 @@ class CourseView(QDialog):
 
     # -- actions ------------------------------------------------------------------------------------
     def open_course(self) -> None:
-        """Open a course at screening today (who: asked in the score entry later; here the login)."""
+        """Open a course at screening: today, or the day of the pseudonym's first session here."""
         pseudonym = self.pseudonym_edit.text().strip()
         who = self._ask_initials()
         if not pseudonym or not who:
             return
+        days = [dt.date.fromtimestamp(s.created_at) for s in self.sessions if s.created_at is not None]
+        opened = min([self.today, *days])
         try:
             with CourseStore.open(self.store_path) as store:
-                store.add_course(pseudonym, who, self.today)
+                store.add_course(pseudonym, who, opened)
+                for s in self.sessions:  # they join it, as with `kapmonitor course add`
+                    try:
+                        store.link_session(pseudonym, read_session(s.path).link, who)
+                    except (SessionDatabaseError, sqlite3.Error, OSError) as exc:
+                        log.warning("session %s not linked to the course: %s", s.path, exc)
         except CourseStoreError as exc:
             self.box.set_error(str(exc))
             return
