@@ -54,7 +54,14 @@ from kapmonitor.session import figures
 from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
 from kapmonitor.ui.course_chart import CourseChartWidget
 from kapmonitor.ui.course_scores import SafetyPromptDialog, ScoreEntryDialog, safety_text
-from kapmonitor.ui.session_common import ERROR, FieldBox, apply_session_style, keep_units_together, make_label
+from kapmonitor.ui.session_common import (
+    ERROR,
+    FieldBox,
+    apply_session_style,
+    big_font,
+    keep_units_together,
+    make_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +150,7 @@ class CourseView(QDialog):
         outcome_col = QVBoxLayout(inner)
         self.outcome = QLabel()
         self.outcome.setWordWrap(True)
+        self.outcome.setFont(big_font(17, bold=False))
         self.definitions = make_label("", "dim")
         self.definitions.setWordWrap(True)
         outcome_col.addWidget(self.outcome)
@@ -271,7 +279,8 @@ class CourseView(QDialog):
             self._show_prompts()
             return
         self.setWindowTitle(f"Course — {r.pseudonym}")
-        self.outcome.setText("\n\n".join(line for line in r.outcome_lines if not line.startswith("SAFETY")))
+        self.outcome.setText("\n\n".join(keep_units_together(line) for line in r.outcome_lines
+                                           if not line.startswith("SAFETY")))
         self.chart.show_chart(r.chart)
         fill_table(self.scores_table, r.scores)
         fill_table(self.follow_table, r.follow_up)
