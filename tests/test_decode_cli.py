@@ -32,7 +32,7 @@ def test_db00_csv(capsys: pytest.CaptureFixture[str]) -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert out.splitlines()[0] == "time,parameter,value,unit,status"
     assert {r["parameter"] for r in rows} == {"hr", "spo2", "pulse_rate", "nibp_sys", "nibp_dia", "nibp_mean",
-                                             "nibp_pulse"}
+                                             "nibp_pulse", "resp_rate"}  # RR from ECG impedance
     assert all(ISO_Z.match(r["time"]) for r in rows)
     sys_rows = [(r["time"], r["value"], r["status"]) for r in rows if r["parameter"] == "nibp_sys" and r["value"]]
     assert sys_rows[:3] == [("2018-08-02T14:30:20Z", "87", "old"), ("2018-08-02T14:30:28Z", "86", "ok"),

@@ -37,6 +37,10 @@ _SPECIAL: dict[int, Status] = {
 _ECG = struct.Struct("<IHh")
 _NIBP = struct.Struct("<IH4h")
 _SPO2 = struct.Struct("<IH3h")
+_CO2 = struct.Struct("<IH4h")
+_I16 = struct.Struct("<h")
+_ACTIVE = 0x1 | 0x2  # module exists and measures
+STANDARD_PRESSURE_MMHG = 760.0
 _U32 = struct.Struct("<I")
 _U16 = struct.Struct("<H")
 _WFHDR = struct.Struct("<hHH")
@@ -239,8 +243,31 @@ class GeS5Decoder(Decoder):
         sp_exists = bool(sp_status & p.STATUS_EXISTS)
         out.append(_sample(t, Parameter.SPO2, spo2, 100.0, sp_exists, src))
         out.append(_sample(t, Parameter.PULSE_RATE, pr, 1.0, sp_exists, src))
+        out.extend(self._respiration(record, b, t, bool(ecg_status & p.STATUS_EXISTS)))
         n_status, n_label, sys_, dia, mean, pulse = _NIBP.unpack_from(record, b + p.NIBP_GROUP)
         out.extend(self._nibp.update(t, n_status, n_label, (sys_, dia, mean, pulse), aux_changed, src))
+
+    def _respiration(self, record: bytes, b: int, t: float, ecg_exists: bool) -> list[Item]:
+        """EtCO2 and RR from the CO2 group while a CO2 module measures (EtCO2 = et % x ambient pressure),
+        else RR from ECG impedance when it has a value; nothing when neither measures, so a monitor
+        without respiration raises no "no value" alarm."""
+        src = self.source
+        out: list[Item] = []
+        status, label, et, _fi, rr, amb = _CO2.unpack_from(record, b + p.CO2_GROUP)
+        if status & _ACTIVE == _ACTIVE:
+            st = special_status(et)
+            if st is not None:
+                out.append(VitalSample(t, Parameter.ETCO2, None, st, src))
+            else:
+                pressure = amb / 10.0 if special_status(amb) is None and amb > 0 else STANDARD_PRESSURE_MMHG
+                out.append(_sample(t, Parameter.ETCO2, et, 1.0 / (pressure / 10_000.0), True, src))
+            if label & p.CO2_RR_SOURCE_MASK:
+                out.append(_sample(t, Parameter.RESP_RATE, rr, 1.0, True, src))
+                return out
+        (imp_rr,) = _I16.unpack_from(record, b + p.ECG_GROUP + p.ECG_IMP_RR)
+        if ecg_exists and special_status(imp_rr) is None:
+            out.append(_sample(t, Parameter.RESP_RATE, imp_rr, 1.0, True, src))
+        return out
 
     def _wave(self, record: bytes, hdr: p.Header, bounds: list[tuple[int, int, int]], arrival_time: float,
               out: list[Item]) -> None:

@@ -62,6 +62,9 @@ WF_RATES_HZ: dict[int, float] = {1: 300.0, 2: 300.0, 3: 300.0, 4: 100.0, 5: 100.
 ECG_GROUP = 0  # group_hdr(status u32, label u16), hr, st1, st2, st3, imp_rr
 NIBP_GROUP = 72  # group_hdr, sys, dia, mean, hr (pressures in 1/100 mmHg)
 SPO2_GROUP = 118  # group_hdr, SpO2 (1/100 %), pr, ir_amp, SvO2
+CO2_GROUP = 132  # group_hdr, et and fi (1/100 %), rr (/min), amb_press (1/10 mmHg); label bits 0-2: RR source
+ECG_IMP_RR = 14  # imp_rr (/min, from ECG impedance) inside the ECG group
+CO2_RR_SOURCE_MASK = 0x7  # 0 not selected, 1 CO2, 2 ECG impedance
 
 # NIBP label bits
 NIBP_AUTO = 1 << 3
