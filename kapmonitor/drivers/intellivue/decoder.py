@@ -49,12 +49,16 @@ log = logging.getLogger(__name__)
 NOT_ANSWERING_TEXT = "monitor not answering (are you connected to the right port / cable?)"
 ECHO_FRAMES_TO_REPORT = 3
 MMHG_PER_KPA = 7.500617
+STANDARD_PRESSURE_MMHG = 760.0
 
 NUMERIC_PARAMETERS: dict[int, Parameter] = {
     m.NOM_ECG_CARD_BEAT_RATE: Parameter.HR,
     m.NOM_PULS_OXIM_SAT_O2: Parameter.SPO2,
     m.NOM_PLETH_PULS_RATE: Parameter.PULSE_RATE,
+    m.NOM_AWAY_CO2_ET: Parameter.ETCO2,
 }
+# two sources of one respiratory rate: the airway (CO2) one is preferred when it has a value
+RESP_RATE_IDS: tuple[int, ...] = (m.NOM_AWAY_RESP_RATE, m.NOM_RESP_RATE)
 NIBP_PARAMETERS: dict[int, Parameter] = {
     m.NOM_PRESS_BLD_NONINV_SYS: Parameter.NIBP_SYS,
     m.NOM_PRESS_BLD_NONINV_DIA: Parameter.NIBP_DIA,
@@ -425,6 +429,7 @@ class IntelliVueDecoder(Decoder):
         nibp_time: bytes | None = None
         pulse: NuObs | None = None
         pulse_time: bytes | None = None
+        rr: dict[int, NuObs] = {}
         for ctx, handle, attrs in reply.observations:
             has_bp = has_pulse = False
             stamp: bytes | None = None
@@ -437,6 +442,8 @@ class IntelliVueDecoder(Decoder):
                     elif obs.physio_id == m.NOM_PRESS_BLD_NONINV_PULS_RATE:
                         pulse = obs
                         has_pulse = True
+                    elif obs.physio_id in RESP_RATE_IDS:
+                        rr[obs.physio_id] = obs
                     elif obs.physio_id in NUMERIC_PARAMETERS:
                         out.append(self._numeric(t, NUMERIC_PARAMETERS[obs.physio_id], obs))
                 elif aid == m.ATTR_NU_CMPD_VAL_OBS and len(raw) >= 4:
@@ -448,6 +455,8 @@ class IntelliVueDecoder(Decoder):
                         if obs.physio_id in NIBP_PARAMETERS:
                             nibp[obs.physio_id] = obs
                             has_bp = True
+                        elif obs.physio_id in RESP_RATE_IDS:
+                            rr[obs.physio_id] = obs
                         elif obs.physio_id in NUMERIC_PARAMETERS:
                             out.append(self._numeric(t, NUMERIC_PARAMETERS[obs.physio_id], obs))
                 elif aid == m.ATTR_TIME_STAMP_ABS and len(raw) >= 8:
@@ -472,6 +481,9 @@ class IntelliVueDecoder(Decoder):
                     nibp_time = stamp
                 if has_pulse:
                     pulse_time = stamp
+        if rr:
+            samples = [self._numeric(t, Parameter.RESP_RATE, rr[i]) for i in RESP_RATE_IDS if i in rr]
+            out.append(next((s for s in samples if s.value is not None), samples[0]))
         if nibp:
             out.extend(self._nibp_result(t, nibp, nibp_time, pulse, pulse_time))
         return out
@@ -635,8 +647,11 @@ def _value_status(parameter: Parameter, obs: NuObs) -> tuple[float | None, Statu
     if status in (Status.INVALID, Status.UNAVAILABLE, Status.CALIBRATING):
         return None, status
     value = fv.value
-    if parameter in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN) and obs.unit == m.NOM_DIM_KILO_PASCAL:
+    pressure = parameter in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN, Parameter.ETCO2)
+    if pressure and obs.unit == m.NOM_DIM_KILO_PASCAL:
         value = round(value * MMHG_PER_KPA, 1)
+    elif parameter is Parameter.ETCO2 and obs.unit == m.NOM_DIM_PERCENT:
+        value = round(value * STANDARD_PRESSURE_MMHG / 100.0, 1)  # a % display: at standard pressure
     if not math.isfinite(value) or not is_plausible(parameter, value):
         return None, Status.IMPLAUSIBLE
     return value, status
