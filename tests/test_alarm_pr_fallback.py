@@ -103,3 +103,13 @@ def test_no_respiration_from_the_monitor_raises_nothing() -> None:
     for s in range(0, 40):
         rig.feed(s, (HR, 70.0, OK), (Parameter.SPO2, 97.0, OK))
     assert rig.active() == {}
+
+
+def test_respiration_invalid_all_along_raises_nothing_until_it_had_a_value() -> None:
+    rig = Rig()
+    for s in range(0, 5):  # an IntelliVue without impedance RR: RR invalid in every poll
+        rig.feed(s, (HR, 70.0, OK), (Parameter.RESP_RATE, None, Status.INVALID))
+    assert rig.active() == {}
+    rig.feed(5, (HR, 70.0, OK), (Parameter.RESP_RATE, 14.0, OK))
+    rig.feed(6, (HR, 70.0, OK), (Parameter.RESP_RATE, None, Status.INVALID))
+    assert rig.active() == {"resp_rate.invalid": (Priority.MEDIUM, "RR: invalid data")}

@@ -87,3 +87,11 @@ def test_compact_tiles_stack_in_a_narrow_column_and_nothing_is_cut(qtbot) -> Non
     assert not row.stacked and etco2.x() > rr.x()
     for tile in (rr, etco2):
         assert_texts_apart(tile)
+
+
+def test_a_parameter_invalid_all_along_shows_no_tile(qtbot) -> None:  # type: ignore[no-untyped-def]
+    now = Now(T0 + 100)
+    window, store = window_at(qtbot, 1280, 800, now)
+    store.on_items([VitalSample(T0 + 100, Parameter.RESP_RATE, None, Status.INVALID)])
+    window.refresh_fast()
+    assert not window.rr_tile.isVisible() and not window.resp_row.isVisible()

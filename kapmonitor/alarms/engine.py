@@ -79,6 +79,9 @@ _STATUS_TEXT = {
     Status.IMPLAUSIBLE: "implausible value",
 }
 _DIRECTIONS = ("upper", "lower")
+# optional parameters: a monitor may report them as invalid all along (RR with no impedance lead, a
+# CO2 module without a line): no technical alarm until they have had a valid value in this session
+_OPTIONAL = frozenset({Parameter.RESP_RATE, Parameter.ETCO2})
 _EPS = 1e-9
 _HISTORY = 10_000
 
@@ -136,6 +139,7 @@ class AlarmEngine:
         self._onset_done: set[tuple[Parameter, str, Priority]] = set()
         self._last_value: dict[Parameter, float] = {}
         self._hr_valid_at = -math.inf  # last valid HR: without one, PR is judged on the HR limits
+        self._optional_seen: set[Parameter] = set()  # optional parameters that have had a valid value
         # link supervision
         self._session = False
         self._session_since = -math.inf
@@ -292,6 +296,7 @@ class AlarmEngine:
             self._onset_done.clear()
             self._last_value.clear()
             self._hr_valid_at = -math.inf
+            self._optional_seen.clear()
             self._nibp = None
             self._touch()
             return len(ended)
@@ -419,6 +424,8 @@ class AlarmEngine:
                     self._no_value(p, t)
                 return
             self._data_seen(t)
+            if p in _OPTIONAL:
+                self._optional_seen.add(p)
             if watched:
                 self._set_condition(t, f"{p.value}.invalid", False)
                 self._set_condition(t, f"{p.value}.implausible", False)
@@ -433,6 +440,8 @@ class AlarmEngine:
             return
         if s.status in _BENIGN_STATUSES and s.status is not Status.OK:
             return  # measuring / not updated: nothing to judge
+        if p in _OPTIONAL and p not in self._optional_seen:
+            return  # never measured here: not a fault of this session
         if watched:
             text = _STATUS_TEXT.get(s.status, "no value")
             self._set_condition(t, f"{p.value}.invalid", True, parameter=p, kind=AlarmKind.TECHNICAL,

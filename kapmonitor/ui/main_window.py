@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable
 
@@ -42,6 +43,7 @@ from kapmonitor.ui.trend_plot import Band, TrendPlot
 log = logging.getLogger(__name__)
 
 FAST_REDRAW_MS = 32  # tiles, pleth, alarm bar: ~31 Hz (alarms themselves are shown on their event)
+GIL_SWITCH_S = 0.001  # see start()
 TREND_REDRAW_MS = 1000  # each trend repaint costs ~20 ms of software rendering
 MANUAL_MAX_AGE = 300.0  # a value typed in by the nurse stays on its tile (marked MANUAL) this long
 NIBP_NOT_POSSIBLE = "This monitor cannot start a NIBP measurement from kapmonitor \u2014 start it on the monitor"
@@ -410,6 +412,9 @@ class MainWindow(QMainWindow):
 
     # -- behaviour ------------------------------------------------------------------------------
     def start(self) -> None:
+        # the GUI thread's Python (a trend redraw) hands the GIL to the monitor's reader thread after
+        # 1 ms instead of Python's 5 ms: an alarm waits less behind a redraw (benchmarks/alarm_latency)
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self.refresh_trend()
         self.refresh_fast()
         self.fast_timer.start()
@@ -582,6 +587,7 @@ class MainWindow(QMainWindow):
         alarms = self.engine.active_alarms(now)
         if self.alarm_bar is not None:
             self.alarm_bar.update_from(alarms, self.engine.audio_paused_until, now)
+            self.alarm_bar.repaint()  # now, not behind other queued work (a pending redraw)
         self._alarm_states = tile_states(alarms)
         self._refresh_tiles(now)
 
@@ -668,8 +674,8 @@ class MainWindow(QMainWindow):
         """RR and EtCO2: hidden until the monitor sends them, then kept (a lost value shows a dash)."""
         for tile, parameter in ((self.rr_tile, Parameter.RESP_RATE), (self.etco2_tile, Parameter.ETCO2)):
             latest = self.store.latest(parameter)
-            if latest is None:
-                continue
+            if latest is None or (tile.isHidden() and latest.value is None):
+                continue  # shown from its first valid value: a monitor reporting it invalid all along has none
             if tile.isHidden():
                 tile.setVisible(True)
                 self.resp_row.setVisible(True)
