@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, tuple[str, float]] = {
     "export": ("benchmarks.bench_export", 300),
     "replay": ("benchmarks.bench_replay", 300),
     "audio": ("benchmarks.bench_audio", 500),
+    "central": ("benchmarks.bench_central", 300),
 }
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 

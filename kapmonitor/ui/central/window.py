@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 STALE_S = 10.0  # a value older than this is shown dimmed with its age
 TREND_S = 3600.0  # how much of each chair's trend the central keeps (received vitals only)
+MIN_REFRESH_S = 0.1
+TREND_REDRAW_S = 1.0
 HR_C = theme.PARAMETER_COLOURS[Parameter.HR]
 SPO2_C = theme.PARAMETER_COLOURS[Parameter.SPO2]
 
@@ -61,6 +63,14 @@ def _num(r: Reading | None) -> str:
 
 def _age(age_s: float) -> str:
     return "now" if age_s < STALE_S else format_age(age_s)
+
+
+def _set(label: QLabel, text: str, sheet: str | None = None) -> None:
+    """Change a label only when its text or style changes (a 16-chair central redraws 4 times a second)."""
+    if label.text() != text:
+        label.setText(text)
+    if sheet is not None and label.styleSheet() != sheet:
+        label.setStyleSheet(sheet)
 
 
 class _Bridge(QObject):
@@ -130,9 +140,9 @@ class ChairTile(QFrame):
 
     def show_view(self, v: ChairView, selected: bool, mono: float) -> None:
         self.key = v.key
-        self.name.setText(v.name if v.site == self._window.only_site else f"{v.name}  ({v.site})")
+        _set(self.name, v.name if v.site == self._window.only_site else f"{v.name}  ({v.site})")
         clock = f" {v.clock}" if v.clock else ""
-        self.phase.setText(f"{v.phase.replace('-', ' ')}{clock}")
+        _set(self.phase, f"{v.phase.replace('-', ' ')}{clock}")
         top = v.top_alarm
         own = sorted(v.central_alarms, key=lambda a: -int(a[1]))
         if top is not None and (not own or top.priority >= own[0][1]):
@@ -150,29 +160,29 @@ class ChairTile(QFrame):
             bg, fg, lit, text = theme.PANEL, theme.TEXT_DIM, True, "no active alarms"
         if not lit:
             bg, fg = "#111111", "#ffffff"
-        self.alarm.setText(text)
-        self.alarm.setStyleSheet(f"background:{bg};color:{fg};border-radius:3px;")
+        _set(self.alarm, text, f"background:{bg};color:{fg};border-radius:3px;")
         hr, spo2 = v.hr, v.spo2
-        self.hr.setText(self._value("HR", _num(hr), "/min", HR_C, None if hr is None else hr.age_s))
-        self.spo2.setText(self._value("SpO\u2082", _num(spo2), "%", SPO2_C, None if spo2 is None else spo2.age_s))
+        _set(self.hr, self._value("HR", _num(hr), "/min", HR_C, None if hr is None else hr.age_s))
+        _set(self.spo2, self._value("SpO\u2082", _num(spo2), "%", SPO2_C, None if spo2 is None else spo2.age_s))
         if v.nibp is None:
-            self.nibp.setText(self._value("NIBP", "--/--", "mmHg", theme.TEXT, None))
+            _set(self.nibp, self._value("NIBP", "--/--", "mmHg", theme.TEXT, None))
         else:
             s, d, age = v.nibp
             text = f"{'--' if s is None else f'{s:.0f}'}/{'--' if d is None else f'{d:.0f}'}"
-            self.nibp.setText(self._value("NIBP", text, "mmHg", theme.TEXT, age))
+            _set(self.nibp, self._value("NIBP", text, "mmHg", theme.TEXT, age))
         due = list(v.due)
         if v.next_nibp_in_s is not None and not any("NIBP" in d for d in due):
             n = v.next_nibp_in_s
             due.append("NIBP due now" if n <= 0 else f"NIBP in {int(n) // 60}:{int(n) % 60:02d}")
-        self.due.setText("Due: " + (" \u00b7 ".join(due) if due else "nothing"))
+        _set(self.due, "Due: " + (" \u00b7 ".join(due) if due else "nothing"))
         link_ok = v.heard == "online" and v.monitor_link not in ("disconnected", "no-data", "not-answering")
-        self.link.setText(f"{v.heard} \u00b7 monitor {v.monitor_link}")
+        _set(self.link, f"{v.heard} \u00b7 monitor {v.monitor_link}",
+             f"background: transparent; color:{theme.TEXT_DIM if link_ok else INOP_COLOURS[0]};")
         self.link.setToolTip(v.offline_reason)
-        self.link.setStyleSheet(f"background: transparent; color:{theme.TEXT_DIM if link_ok else INOP_COLOURS[0]};")
         border = theme.DEFAULT_MARK if selected else theme.PANEL_BORDER
-        self.setStyleSheet(f"QFrame#chairTile {{ background:{theme.PANEL}; border:2px solid {border}; "
-                           "border-radius:6px; }")
+        sheet = f"QFrame#chairTile {{ background:{theme.PANEL}; border:2px solid {border}; border-radius:6px; }}"
+        if sheet != self.styleSheet():  # a style sheet re-polishes the whole tile: only on a change
+            self.setStyleSheet(sheet)
 
 
 class CentralWindow(QMainWindow):
@@ -189,8 +199,13 @@ class CentralWindow(QMainWindow):
         self.order: list[str] = []  # chair keys as shown, most urgent first
         self.history: dict[str, dict[str, deque[tuple[float, float]]]] = {}
         self._bridge = _Bridge()
-        self._bridge.changed.connect(self.refresh, Qt.ConnectionType.QueuedConnection)
+        self._bridge.changed.connect(self._on_changed, Qt.ConnectionType.QueuedConnection)
         self._pending = False
+        self._last_refresh = 0.0
+        self._last_trend: tuple[float, str | None] = (0.0, None)
+        self._soon = QTimer(self)  # news from the broker redraws at most 10 times a second
+        self._soon.setSingleShot(True)
+        self._soon.timeout.connect(self.refresh)
 
         central = QWidget()
         central.setStyleSheet(f"background:{theme.BACKGROUND}; color:{theme.TEXT};")
@@ -257,6 +272,13 @@ class CentralWindow(QMainWindow):
             self._pending = True
             self._bridge.changed.emit()
 
+    def _on_changed(self) -> None:
+        wait = MIN_REFRESH_S - (time.monotonic() - self._last_refresh)
+        if wait <= 0:
+            self.refresh()
+        elif not self._soon.isActive():
+            self._soon.start(int(wait * 1000) + 1)
+
     def acknowledge_own(self) -> None:
         """Acknowledge the central's own alarms (never a chair's: those are acknowledged at the chair)."""
         self.model.alarms.acknowledge(who="central station")
@@ -291,6 +313,7 @@ class CentralWindow(QMainWindow):
     def refresh(self) -> None:
         self._pending = False
         now = time.monotonic()
+        self._last_refresh = now
         views = self.model.chairs(now)
         self.order = [v.key for v in views]
         shown = self.selected if self.selected in self.order else (views[0].key if views else None)
@@ -308,8 +331,8 @@ class CentralWindow(QMainWindow):
         self.empty.setVisible(not views)
         chairs = f"{len(views)} chair{'s' if len(views) != 1 else ''}"
         connected = self.model.connected
-        self.header.setText(f"Central station \u00b7 {chairs} \u00b7 {self.model.broker_state}")
-        self.header.setStyleSheet(f"color:{theme.TEXT if connected else INOP_COLOURS[0]};")
+        _set(self.header, f"Central station \u00b7 {chairs} \u00b7 {self.model.broker_state}")
+        _set(self.header, self.header.text(), f"color:{theme.TEXT if connected else INOP_COLOURS[0]};")
         engine = self.model.alarms
         self.alarm_bar.update_from(engine.active_alarms(), None, time.time(), now)  # the engine's RealClock
         self._show_trend(views, shown, now)
@@ -317,12 +340,15 @@ class CentralWindow(QMainWindow):
             self.sound.sync()
 
     def _show_trend(self, views: list[ChairView], key: str | None, now: float) -> None:
+        if key == self._last_trend[1] and now - self._last_trend[0] < TREND_REDRAW_S:
+            return  # the trend moves slowly: redrawn once a second or when another chair is chosen
+        self._last_trend = (now, key)
         view = next((v for v in views if v.key == key), None)
         if view is None:
             for c in self.curves.values():
                 c.setData([], [])
             return
-        self.trend_title.setText(f"{view.name}: trend received here")
+        _set(self.trend_title, f"{view.name}: trend received here")
         hist = self.history.get(view.key, {})
         for name, curve in self.curves.items():
             pts = hist.get(name)
