@@ -53,3 +53,36 @@ def test_rr_and_etco2_in_csv_json_and_fhir(tmp_path: Path) -> None:
 
     assert by_code("9279-1") == [(12.0, "/min"), (7.0, "/min")]
     assert by_code("19889-5") == [(38.0, "mm[Hg]"), (52.0, "mm[Hg]")]
+
+
+def test_pdf_vitals_table_has_rr_and_etco2_rows_only_when_recorded(tmp_path: Path) -> None:
+    from kapmonitor.export.data import load_session
+    from kapmonitor.export.report import build_report
+    from kapmonitor.export.snapshot import take_snapshot
+
+    db = tmp_path / "resp.db"
+    rec = SessionRecorder(db, {"simulated": "false"}).start()
+    rec.on_items([VitalSample(T0 + s, p, v, Status.OK, Source.MONITOR) for s in range(300)
+                  for p, v in ((Parameter.RESP_RATE, 14.0 if s < 240 else 6.0),
+                               (Parameter.ETCO2, 36.0 if s < 240 else 55.0))])
+    rec.stop()
+    conn = take_snapshot(db)
+    data = load_session(conn)
+    conn.close()
+    rows = {r.label: r for r in build_report(data).summary.vitals}
+    # no infusion: baseline = median of the first 5 min; extreme = lowest RR, highest EtCO2
+    rr = rows["Respiratory rate"]
+    assert rr.baseline.startswith("14 /min") and rr.peak.startswith("6 /min")
+    assert rows["EtCO\u2082"].baseline.startswith("36 mmHg") and rows["EtCO\u2082"].peak.startswith("55 mmHg")
+    assert rows["Respiratory rate"].tone == "high" and rows["EtCO\u2082"].tone == "medium"  # the limits crossed
+    result = run_export(db, tmp_path / "out", ExportOptions(formats=("pdf",)))
+    assert result.files
+
+    db2 = tmp_path / "no_resp.db"
+    rec = SessionRecorder(db2, {"simulated": "false"}).start()
+    rec.on_items([VitalSample(T0 + s, Parameter.HR, 70.0, Status.OK, Source.MONITOR) for s in range(30)])
+    rec.stop()
+    conn = take_snapshot(db2)
+    labels = [r.label for r in build_report(load_session(conn)).summary.vitals]
+    conn.close()
+    assert "Respiratory rate" not in labels and "EtCO\u2082" not in labels and "Heart rate" in labels

@@ -144,7 +144,8 @@ def extreme(
 # (times, valid values) of one parameter id, in time order
 Series = Callable[[str], tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]
 BASELINE_WINDOW_S = 300.0  # HR and SpO2 baseline: median of the 5 min before the infusion start
-PEAK_PARAMETERS = ("nibp_sys", "nibp_dia", "nibp_mean", "hr", "spo2")  # SpO2: its lowest value
+PEAK_PARAMETERS = ("nibp_sys", "nibp_dia", "nibp_mean", "hr", "spo2", "resp_rate", "etco2")
+LOWEST_IS_WORST = frozenset({"spo2", "resp_rate"})  # their extreme is the lowest value
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ def baseline(series: Series, infusion_start: float | None) -> dict[str, Vitals]:
             out[p] = Vitals(float(v[sel[-1]]), float(t[sel[-1]])) if len(sel) else Vitals(None, None)
         else:
             out[p] = Vitals(float(v[0]), float(t[0])) if len(v) else Vitals(None, None)
-    for p in ("hr", "spo2"):
+    for p in ("hr", "spo2", "resp_rate", "etco2"):
         t, v = series(p)
         if not len(t):
             out[p] = Vitals(None, None)
@@ -180,11 +181,12 @@ def baseline(series: Series, infusion_start: float | None) -> dict[str, Vitals]:
 def peaks(
     series: Series, infusion_start: float | None, parameters: Iterable[str] = PEAK_PARAMETERS
 ) -> dict[str, Vitals]:
-    """Highest BP and HR, lowest SpO2, from the infusion start (the whole record when it never started)."""
+    """Highest BP, HR and EtCO2, lowest SpO2 and RR, from the infusion start (the whole record when it
+    never started)."""
     out: dict[str, Vitals] = {}
     for p in parameters:
         t, v = series(p)
-        found = extreme(t, v, infusion_start, lowest=p == "spo2")
+        found = extreme(t, v, infusion_start, lowest=p in LOWEST_IS_WORST)
         out[p] = Vitals(None, None) if found is None else Vitals(found[0], found[1])
     return out
 

@@ -33,7 +33,7 @@ from kapmonitor.session import figures
 PATIENT_TITLE = "Patient and session"
 DRUG_TITLE = "Drug and infusion"
 VITALS_TITLE = "Vital signs: baseline (before the infusion) and extremes (from the start)"
-VITALS_HEADERS = ("Baseline", "Highest (SpO₂: lowest)")
+VITALS_HEADERS = ("Baseline", "Highest (SpO₂, RR: lowest)")
 ALARMS_TITLE = "Alarms raised"
 DISCHARGE_TITLE = "Discharge"
 MAX_PAUSE_LINES = 4
@@ -44,7 +44,10 @@ VITAL_ROWS = (
     ("NIBP mean", "nibp_mean", "mmHg"),
     ("Heart rate", "hr", "/min"),
     ("SpO₂", "spo2", "%"),
+    ("Respiratory rate", "resp_rate", "/min"),  # these two only when the monitor sent them
+    ("EtCO₂", "etco2", "mmHg"),
 )
+OPTIONAL_ROWS = frozenset({"resp_rate", "etco2"})
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -217,8 +220,10 @@ def _vitals(data: SessionData, profile: AlarmProfile, clock: ReportClock) -> tup
     rows = []
     for label, key, unit in VITAL_ROWS:
         b, pk = base[key], peak[key]
+        if key in OPTIONAL_ROWS and b.value is None and pk.value is None:
+            continue
         base_txt = "—" if b.value is None else f"{fmt_num(round(b.value, 1))} {unit}"
-        if b.value is not None and key in ("hr", "spo2"):
+        if b.value is not None and key in ("hr", "spo2", "resp_rate", "etco2"):
             base_txt += "  (5-min median)"
         elif b.t is not None:
             base_txt += f"  at {clock.clock(b.t)}"
