@@ -201,8 +201,6 @@ class Bedside:
             simulated=driver.is_simulated, new_record=self.new_record)
         self.sessions.changed.add(self._session_changed)
         self._sessions_begun = False  # begin_session() called: a window (or a test) keeps a nurse's session
-        # who is on duty before the first session (afterwards the session keeps it); set by the duty bar
-        self.duty_source: Callable[[], str] | None = None
         self.music: SessionMusic | None = None
         if music and not self.is_replay:  # every music action goes into the record's music_events
             self.music = create_session_music(recorder=self.pipeline.recorder, clock=clock.now, demo=False,
@@ -275,9 +273,10 @@ class Bedside:
         return None if self.session is None else self.session.infusion_window(now)
 
     def who(self) -> str | None:
-        """Who acts at the bedside: the nurse on duty (signed in), else "not signed in"; None headless."""
-        if self.duty_source is not None:
-            return self.duty_source()
+        """Who acts at the bedside: the nurse on duty (signed in, also before the first session), else
+        "not signed in", once the bedside keeps a nurse's session; None on one without (headless)."""
+        if self._sessions_begun:
+            return self.sessions.who()
         return None if self.session is None else self.session.on_duty
 
     def music_bands(self, now: float) -> list[MusicBand]:

@@ -256,7 +256,6 @@ class MonitorApplication:
         bedside = self.bedside
         controller = SessionController(window, bedside.sessions)
         self.session_controller = controller
-        bedside.duty_source = bedside.sessions.who
         if not bedside.simulated:  # the start-up question may have been put off ("Later"): ask again from the menu
             self.resume_action = QAction("&Resume an unfinished session\u2026", controller)
             self.resume_action.triggered.connect(lambda: self.offer_resume(tell_if_none=True))
