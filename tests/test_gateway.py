@@ -114,3 +114,13 @@ def test_gateway_sends_hl7_to_the_interface_engine_and_records_the_acks(tmp_path
     acked = {str(r["control_id"]) for r in rows if r["acked_at"] is not None}
     assert set(receiver.acked) <= acked | {str(r["control_id"]) for r in rows}
     assert set(receiver.acked) == acked  # an ACK the gateway read is in the record, and only those
+
+
+def test_run_checks_publish_and_hl7_options_before_the_window(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    png = str(tmp_path / "x.png")
+    assert main(["run", "--chair", "a", "--screenshot", png]) == 2
+    assert "--chair needs --publish" in capsys.readouterr().err
+    assert main(["run", "--hl7-out", "tcp:engine:2575", "--screenshot", png]) == 2
+    assert "--hl7-out needs --chair" in capsys.readouterr().err
+    assert main(["run", "--hl7-out", "engine:2575", "--chair", "a", "--screenshot", png]) == 2
+    assert "tcp:HOST:PORT" in capsys.readouterr().err

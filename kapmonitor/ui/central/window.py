@@ -164,12 +164,16 @@ class ChairTile(QFrame):
         hr, spo2 = v.hr, v.spo2
         _set(self.hr, self._value("HR", _num(hr), "/min", HR_C, None if hr is None else hr.age_s))
         _set(self.spo2, self._value("SpO\u2082", _num(spo2), "%", SPO2_C, None if spo2 is None else spo2.age_s))
-        if v.nibp is None:
+        # the last complete measurement: while the cuff inflates the monitor sends systolic without a value
+        hist = self._window.history.get(v.key, {})
+        sys_h, dia_h = hist.get("nibp_sys"), hist.get("nibp_dia")
+        if not sys_h or not dia_h:
             _set(self.nibp, self._value("NIBP", "--/--", "mmHg", theme.TEXT, None))
         else:
-            s, d, age = v.nibp
-            text = f"{'--' if s is None else f'{s:.0f}'}/{'--' if d is None else f'{d:.0f}'}"
-            _set(self.nibp, self._value("NIBP", text, "mmHg", theme.TEXT, age))
+            (ts, s), (td, d) = sys_h[-1], dia_h[-1]
+            paired = abs(ts - td) < 30.0
+            text = f"{s:.0f}/{d:.0f}" if paired else f"{s:.0f}/--"
+            _set(self.nibp, self._value("NIBP", text, "", theme.TEXT, mono - ts))  # mmHg: room for the age
         due = list(v.due)
         if v.next_nibp_in_s is not None and not any("NIBP" in d for d in due):
             n = v.next_nibp_in_s
