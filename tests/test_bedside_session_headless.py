@@ -1,7 +1,8 @@
 """The nurse's session is the Qt-free core's too: kapmonitor.bedside.Bedside, in its own interpreter that
 never imports Qt, starts the simulator's demo session, creates a patient's session (in a new record), starts
 and stops the infusion, discharges, starts the next session in yet another record, and on the way keeps the
-alarm engine linked to the session shown. The records are read back after the stop."""
+alarm engine linked to the session shown; a patient's monitor then sets the last session aside. The records
+are read back after the stop."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
 
     from kapmonitor.bedside import Bedside
+    from kapmonitor.config import MonitorChoice
     from kapmonitor.drivers.base import DriverOptions
     from kapmonitor.drivers.simulator import SimulatedMonitor
     from kapmonitor.model.clock import RealClock
@@ -53,6 +55,10 @@ CHILD = textwrap.dedent(
         after = bedside.create_session(setup.with_changes(pseudonym="KAP-8"))  # discharged: the next record
         facts["next_record"] = str(bedside.pipeline.recorder.path)
         facts["next"] = [after is not session, bedside.session is after, after.on_duty]
+        # a patient's monitor instead of the simulator: a new record, the session of the old one set aside
+        bedside.switch_monitor(MonitorChoice("ge-s5", sys.argv[2]))
+        facts["set_aside"] = [bedside.session is None, bedside.alarm_link is None,
+                              bedside.sessions.can_start_new_session(), bedside.who()]
     finally:
         bedside.stop()
     facts["qt"] = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "pyqtgraph"))
@@ -66,14 +72,15 @@ def test_the_bedside_creates_runs_and_discharges_a_session_without_qt(tmp_path: 
     env = dict(os.environ, KAPMONITOR_DATA_DIR=str(tmp_path / "data"), KAPMONITOR_CONFIG_DIR=str(tmp_path / "config"))
     env.pop("DISPLAY", None)
     env.pop("QT_QPA_PLATFORM", None)
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(db)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(db), str(tmp_path / "no-port")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     facts = json.loads(proc.stdout.strip().splitlines()[-1])
     assert facts["qt"] == []  # not even imported on the way
     assert facts["demo"] == [True, True, True]
     assert facts["linked"] and facts["close_reason"] == "The infusion is running."
     assert facts["closed"] and facts["next"] == [True, True, "AB"]  # the nurse on duty stays signed in
+    assert facts["set_aside"] == [True, True, True, "AB"]  # alarms unlinked from it; she is still on duty
     record, next_record = Path(facts["record"]), Path(facts["next_record"])
     assert len({db, record, next_record}) == 3  # never two sessions in one record
     # read back: the demo in its record, the patient's session discharged in hers, the next one just begun
