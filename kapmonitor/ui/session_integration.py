@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
@@ -61,9 +61,7 @@ def offer_resume(
 
 class SessionController(QObject):
     """Binds the session dock and menu to the bedside's `SessionKeeper` (which creates, resumes and
-    replaces the NurseSession). `session_changed(session)` fires when the dock shows another one."""
-
-    session_changed = Signal(object)
+    replaces the NurseSession); the keeper's `changed` tells it when to show another one."""
 
     def __init__(self, window: MainWindow, keeper: SessionKeeper) -> None:
         super().__init__(window)
@@ -249,7 +247,6 @@ class SessionController(QObject):
             previous.deleteLater()
         self.duty_bar.refresh()
         self._update_actions()
-        self.session_changed.emit(session)
         if session is not None:
             self.tick()
 
