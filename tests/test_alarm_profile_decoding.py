@@ -14,9 +14,10 @@ from kapmonitor.alarms.profile import ProfileError, default_profile, load_clinic
 
 GOOD = (Path(__file__).parents[1] / "resources" / "alarm_profile.toml").read_bytes()
 LATIN1 = GOOD.replace(b'signed_off_by = ""', 'signed_off_by = "Dr. Müller"'.encode("latin-1"))
+LATIN1_LINE = LATIN1[: LATIN1.index(b"\xfc")].count(b"\n") + 1  # the line the bad byte is on
 
 BROKEN: dict[str, tuple[bytes, str]] = {
-    "latin-1": (LATIN1, "not UTF-8 text (byte 0xfc on line 10)"),
+    "latin-1": (LATIN1, f"not UTF-8 text (byte 0xfc on line {LATIN1_LINE})"),
     "limits-not-a-list": (b"limits = 5\n", "must be a list of tables"),
     "limits-of-text": (b'limits = ["hr"]\n', "must be a list of tables"),
     "priority-a-number": (b'[[limits]]\nparameter = "hr"\npriority = 3\nabove = 120\n', "priority must be"),
