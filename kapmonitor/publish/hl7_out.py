@@ -31,6 +31,7 @@ from kapmonitor.drivers.hl7.mllp import MllpFramer, frame
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Item, Status, VitalSample
+from kapmonitor.recording.session_rows import mark_hl7_acknowledged
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +214,7 @@ class Hl7Outbox:
                 continue
             if code in ("AA", "CA", "AR", "CR"):
                 refused = code in ("AR", "CR")
-                self._sink().execute(
-                    "UPDATE hl7_outbox SET acked_at = ?, ack_code = ?, detail = ? WHERE control_id = ?",
-                    (self._clock.now(), code, text or None, head.control_id))
+                mark_hl7_acknowledged(self._sink(), head.control_id, self._clock.now(), code, text or None)
                 with self._lock:
                     if self._queue and self._queue[0].control_id == head.control_id:
                         self._queue.popleft()

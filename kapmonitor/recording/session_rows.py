@@ -1,4 +1,5 @@
-"""The writes of the nurse's session beyond plain inserts: set-up facts and audited edits.
+"""The writes beyond plain inserts: the session's set-up facts and audited edits, the HL7 outbox's
+acknowledgements.
 
 The session (session/session.py) names what changes; the SQL lives here, beside the recorder and
 the schema, so a column is renamed in one place. Every write goes through the sink's queue
@@ -47,3 +48,11 @@ def update_row(sink: StatementSink, table: str, row_id: int, changes: Mapping[st
         return
     sets = ", ".join(f"{k} = ?" for k in changes)
     sink.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*changes.values(), row_id))
+
+
+def mark_hl7_acknowledged(sink: StatementSink, control_id: str, t: float, ack_code: str, detail: str | None) -> None:
+    """Record the interface engine's answer to one outbox message (MSA-1 code and its text)."""
+    sink.execute(
+        "UPDATE hl7_outbox SET acked_at = ?, ack_code = ?, detail = ? WHERE control_id = ?",
+        (t, ack_code, detail, control_id),
+    )
