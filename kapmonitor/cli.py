@@ -13,9 +13,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from kapmonitor import __version__
+from kapmonitor.commands.options import accelerated_start, has_display, non_negative_float, positive_float
+
+if TYPE_CHECKING:
+    from kapmonitor.bedside import Bedside
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +44,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
-    return value
 
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be zero or more: {text!r}")
-    return value
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -119,17 +106,6 @@ def _normalise(argv: list[str]) -> list[str]:
     return argv
 
 
-def _accelerated_start(session: Path | None) -> float:
-    """An accelerated clock resuming a record starts after the record's end: an earlier accelerated run
-    may have recorded far ahead of the wall clock, and time in one record never runs backwards."""
-    import time
-
-    from kapmonitor.recording.reader import last_record_time
-
-    end = last_record_time(session) if session is not None else None
-    return max(time.time(), end + 1.0) if end is not None else time.time()
-
-
 def run_command(args: argparse.Namespace) -> int:
     """`kapmonitor run`: check everything a user could have got wrong, then start the GUI."""
     from kapmonitor.drivers.base import Driver, DriverOptions
@@ -180,7 +156,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.screenshot is None and not has_display():
         return fail("no display to show the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
                     "start kapmonitor from a desktop session, or render with --screenshot PNG")
-    clock: Clock = RealClock() if args.speed == 1.0 else AcceleratedClock(args.speed, _accelerated_start(args.session))
+    clock: Clock = RealClock() if args.speed == 1.0 else AcceleratedClock(args.speed, accelerated_start(args.session))
     options = DriverOptions(port=args.port, baudrate=args.baud, scenario=args.scenario, seed=args.seed)
     try:
         if args.replay is not None:
@@ -208,7 +184,15 @@ def run_command(args: argparse.Namespace) -> int:
     # lazy: only `kapmonitor run` loads Qt; every other command starts without it
     from kapmonitor.ui.app import run_gui
 
-    return run_gui(args, driver, clock)
+    def on_started(bedside: Bedside) -> None:
+        from kapmonitor.commands.gateway import hl7_from_args, publisher_from_args
+
+        publisher = publisher_from_args(args, bedside, clock)  # --publish: this chair on the central station
+        if publisher is not None:
+            publisher.start()
+        hl7_from_args(args, bedside, clock)  # --hl7-out: NIBP and vitals to the clinic's interface engine
+
+    return run_gui(args, driver, clock, on_started)
 
 
 def apply_saved_monitor(args: argparse.Namespace) -> bool:
@@ -232,14 +216,6 @@ def apply_saved_monitor(args: argparse.Namespace) -> bool:
     args.baud = args.baud or choice.baudrate
     log.info("the saved monitor: %s %s", choice.driver, args.port or "")
     return True
-
-
-def has_display() -> bool:
-    """Whether Qt can open a window here (Linux without X or Wayland cannot; Qt would abort)."""
-    if not sys.platform.startswith("linux"):
-        return True
-    env = os.environ
-    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
 
 
 def fail(message: str) -> int:

@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from kapmonitor.cli import non_negative_float
     from kapmonitor.commands.gateway import add_broker_credentials
+    from kapmonitor.commands.options import non_negative_float
 
     parser.add_argument("--broker", required=True, metavar="URL", help="the broker: mqtt://HOST:PORT or mqtts://HOST:PORT")
     parser.add_argument("--site", help="show only this site (default: every site on the broker)")
@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kapmonitor.cli import has_display
     from kapmonitor.commands.gateway import broker_from_args
+    from kapmonitor.commands.options import has_display
     from kapmonitor.publish.broker import BrokerConfig, BrokerConfigError, check_name
 
     broker = broker_from_args(args, args.broker)

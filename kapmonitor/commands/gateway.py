@@ -137,7 +137,7 @@ def publisher_from_args(args: argparse.Namespace, bedside: Bedside, clock: Clock
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from kapmonitor.cli import positive_float
+    from kapmonitor.commands.options import positive_float
     from kapmonitor.drivers.registry import available_drivers
 
     parser.add_argument("--driver", default="simulated", help=f"monitor driver: {', '.join(available_drivers())} "
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     import sys
 
     from kapmonitor.bedside import Bedside
-    from kapmonitor.cli import _accelerated_start
+    from kapmonitor.commands.options import accelerated_start
     from kapmonitor.drivers.base import Driver
     from kapmonitor.model.clock import AcceleratedClock, RealClock
     from kapmonitor.recording.database import SessionDatabaseError
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     check_publish_args(args)
     if args.session is not None and args.session.exists() and not args.session.is_file():
         raise CommandError(f"--session {args.session} is not a file")
-    clock: Clock = RealClock() if args.speed == 1.0 else AcceleratedClock(args.speed, _accelerated_start(args.session))
+    clock: Clock = RealClock() if args.speed == 1.0 else AcceleratedClock(args.speed, accelerated_start(args.session))
     driver = _make_driver(args, clock)
     assert isinstance(driver, Driver)
     try:

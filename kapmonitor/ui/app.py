@@ -368,8 +368,10 @@ class MonitorApplication:
         return result["code"]
 
 
-def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
-    """Entry point of `kapmonitor run`."""
+def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock,
+            on_started: Callable[[Bedside], None] | None = None) -> int:
+    """Entry point of `kapmonitor run`. `on_started(bedside)` runs once monitoring runs (the command
+    line attaches publishing and HL7 out there)."""
     session_path = args.session
     app = MonitorApplication(driver, clock, session_path, args.profile)
     try:
@@ -377,12 +379,8 @@ def run_gui(args: argparse.Namespace, driver: Driver, clock: Clock) -> int:
     except SessionDatabaseError as exc:
         print(f"kapmonitor: error: {exc}", file=sys.stderr)
         return 2
-    from kapmonitor.commands.gateway import hl7_from_args, publisher_from_args
-
-    publisher = publisher_from_args(args, app.bedside, clock)  # --publish: this chair on the central station
-    if publisher is not None:
-        publisher.start()
-    hl7_from_args(args, app.bedside, clock)  # --hl7-out: NIBP and vitals to the clinic's interface engine
+    if on_started is not None:
+        on_started(app.bedside)
     if session_path is None and not args.screenshot and not driver.is_simulated and args.replay is None:
         # then, without blocking, an unfinished session (crash) is offered for resumption
         QTimer.singleShot(0, app.offer_resume_soon)
