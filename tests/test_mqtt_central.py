@@ -263,3 +263,24 @@ def test_bedside_alarm_set_follows_the_last_message_of_a_burst() -> None:
     assert model.bedside_audio_state() is Priority.HIGH
     model.handle(topic, alarms([]), now=2.0)
     assert model.chairs(now=2.0)[0].alarms == () and model.bedside_audio_state() is None
+
+
+def test_a_patients_alarm_ranks_above_an_equipment_alarm_of_the_same_priority() -> None:
+    """Two chairs with a high alarm each: the one whose patient's blood pressure is high comes before the one
+    whose monitor link is lost (the same priority, but the patient's own condition), whatever their names."""
+    model = offline_model()
+
+    def alarms(active: list[dict[str, object]]) -> bytes:
+        return json.dumps({"type": "alarms", "t": 1.0, "seq": 1, "event": None, "active": active}).encode()
+
+    link = {"id": "link-lost", "priority": "high", "message": "Link to the monitor lost", "acknowledged": False,
+            "kind": "technical"}
+    bp = {"id": "nibp_sys.upper", "priority": "high", "message": "NIBP sys 186 > 180", "acknowledged": False,
+          "kind": "physiological"}
+    model.handle("kapmonitor/v1/clinic/a-room/alarms", alarms([link]), now=1.0)
+    model.handle("kapmonitor/v1/clinic/z-room/alarms", alarms([bp]), now=1.0)
+    assert [v.chair for v in model.chairs(now=1.1)] == ["z-room", "a-room"]
+    low = {**bp, "priority": "low"}
+    model.handle("kapmonitor/v1/clinic/z-room/alarms", alarms([low]), now=2.0)
+    assert [v.chair for v in model.chairs(now=2.1)] == ["a-room", "z-room"]  # priority still comes first
+

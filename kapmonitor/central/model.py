@@ -74,6 +74,13 @@ class BedsideAlarm:
     priority: Priority
     message: str
     acknowledged: bool
+    kind: str = "physiological"  # physiological / technical / system, as the bedside's engine says
+
+    @property
+    def rank(self) -> int:
+        """Priority first; then unacknowledged before acknowledged; then the patient's own alarm before an
+        equipment (technical) one of the same standing."""
+        return int(self.priority) * 4 + (not self.acknowledged) * 2 + (self.kind == "physiological")
 
 
 @dataclass(frozen=True)
@@ -207,8 +214,8 @@ class CentralModel:
             a = central.get(alarm_id)
             if a is not None:
                 own.append((alarm_id, a.priority, a.message))
-        urgency = max([int(p) * 2 + 1 for _, p, _ in own] + [int(a.priority) * 2 + (not a.acknowledged)
-                                                                for a in c.alarms] + [0])
+        # the central's own alarms (chair offline, monitor link lost) are technical and unacknowledged
+        urgency = max([int(p) * 4 + 2 for _, p, _ in own] + [a.rank for a in c.alarms] + [0])
         heard = "online" if c.online and not c.timed_out else ("offline" if not c.online else "no heartbeat")
         if not self.connected:
             heard = "unknown (broker unreachable)"
@@ -454,8 +461,8 @@ class CentralModel:
         if not isinstance(active, list):
             raise ValueError("active is not a list")
         alarms = [BedsideAlarm(str(a["id"]), _PRIORITY[str(a["priority"])], str(a["message"]),
-                               bool(a["acknowledged"])) for a in active]
-        alarms.sort(key=lambda a: (-int(a.priority), a.acknowledged))
+                               bool(a["acknowledged"]), str(a.get("kind", "physiological"))) for a in active]
+        alarms.sort(key=lambda a: -a.rank)
         with self._lock:
             self._chair(site, chair).alarms = tuple(alarms)
         return [], []
