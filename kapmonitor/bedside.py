@@ -18,6 +18,8 @@ on them; `on_monitor_switched` callbacks run in the calling thread.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,7 @@ from kapmonitor.model.samples import Source
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.pipeline import MonitoringPipeline
 from kapmonitor.recording.reader import read_history
+from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.session.entries import RecordSink, SessionError
 from kapmonitor.session.infusion import Phase
 from kapmonitor.session.keeper import SessionKeeper, is_nurse_session
@@ -190,6 +193,7 @@ class Bedside:
         self._sound_on = False
         self.session_start = clock.now()
         self.alarm_link: SessionAlarmLink | None = None
+        self._course_joined: set[int] = set()  # sessions already handed to their course (by id)
         # the nurse's session and the next one (each in its own record); its changes keep the alarm link in step
         self.sessions = SessionKeeper(
             self.pipeline.recorder, clock, submit_items=self.pipeline.submit,  # manual vitals: alarms, plot, record
@@ -408,6 +412,32 @@ class Bedside:
         self.alarm_link = None if session is None else SessionAlarmLink(self._alarms, session, self.supervisor)
         if self.publisher is not None:
             self.publisher.set_session(session)
+        if session is not None and not session.simulated:
+            session.add_listener(lambda: self._join_course_when_discharged(session))
+
+    def _join_course_when_discharged(self, session: NurseSession) -> None:
+        """A patient's session, once discharged, joins its patient's course (if the clinic keeps one for
+        the pseudonym), on a worker thread: the course database is another file and may be slow or locked.
+        Called in the thread that changed the session."""
+        if not session.closed or id(session) in self._course_joined:
+            return
+        self._course_joined.add(id(session))
+        recorder = self.pipeline.recorder.current  # the record this session was discharged in
+        threading.Thread(target=self._join_course, args=(recorder,), name="course-join", daemon=True).start()
+
+    @staticmethod
+    def _join_course(recorder: SessionRecorder) -> None:
+        # lazy: the course package is needed only at a discharge, never at start-up
+        from kapmonitor.course.sessions import join_course
+        from kapmonitor.course.store import CourseStoreError
+
+        path = recorder.path
+        recorder.flush()  # the discharge is in the file before the course reads it
+        try:
+            if join_course(path):
+                log.info("session %s joined its patient's course", path.name)
+        except (CourseStoreError, OSError, sqlite3.Error) as exc:
+            log.warning("session %s not linked to its patient's course: %s", path.name, exc)
 
     def prestart_check(self, session: NurseSession) -> object:
         """The pre-start check with the engine's profile at the moment of the start."""
