@@ -90,7 +90,7 @@ class _ScrollingPleth:
 
 def pleth_figures(app: object, quick: bool) -> list[Figure]:
     """The sweep strip against the scrolling plot it replaced, same size, same run."""
-    from kapmonitor.ui.pleth_strip import PlethStrip
+    from kapmonitor.ui.vitals.pleth_strip import PlethStrip
 
     frames = 90 if quick else 600
     sweep_ms: list[float] = []

@@ -19,8 +19,8 @@ from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.music.therapist_window import TherapistWindow
 from kapmonitor.ui.placement import install_window_placement, mark_therapist_window
-from kapmonitor.ui.therapist_window import TherapistWindow
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ from kapmonitor.alarms.profile import default_profile
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
-from kapmonitor.ui.alarm_menu import install_alarm_ui
+from kapmonitor.ui.alarms.menu import install_alarm_ui
 
 T0 = 1_700_000_000.0
 
@@ -44,7 +44,7 @@ def test_every_cell_shows_its_whole_text_on_hover(qtbot) -> None:  # type: ignor
     from PySide6.QtGui import QHelpEvent
     from PySide6.QtWidgets import QToolTip
 
-    from kapmonitor.ui.alarm_history import COLUMNS, AlarmHistoryPanel
+    from kapmonitor.ui.alarms.history import COLUMNS, AlarmHistoryPanel
 
     engine = AlarmEngine(default_profile(), ManualClock(T0))
     engine.on_items([VitalSample(T0, Parameter.NIBP_SYS, 190, measurement_id="m1"),

@@ -23,8 +23,8 @@ from kapmonitor.alarms.profile import (
 )
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.ui.limit_change_dialog import LimitChangeDialog
-from kapmonitor.ui.profile_editor import PinDialog, ProfileEditorDialog
+from kapmonitor.ui.alarms.limit_change_dialog import LimitChangeDialog
+from kapmonitor.ui.alarms.profile_editor import PinDialog, ProfileEditorDialog
 
 T0 = 1_700_000_000.0
 PIN = "246810"
@@ -136,7 +136,7 @@ def _answer_pin(qtbot, dlg: LimitChangeDialog, pin: str | None, seen: list[str])
 def test_switching_an_alarm_off_for_one_session_needs_the_pin_and_is_shown(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QMainWindow
 
-    from kapmonitor.ui.alarm_menu import install_alarm_ui
+    from kapmonitor.ui.alarms.menu import install_alarm_ui
 
     store = PinStore(tmp_path / "cfg" / "clinic_pin.json")
     engine = AlarmEngine(default_profile(), ManualClock(T0))

@@ -14,7 +14,7 @@ import tomli_w
 
 from kapmonitor.alarms.pin import PinStore
 from kapmonitor.alarms.profile import default_profile, load_clinic_profile, load_profile
-from kapmonitor.ui.profile_editor import ProfileEditorDialog
+from kapmonitor.ui.alarms.profile_editor import ProfileEditorDialog
 
 PIN = "246810"
 

@@ -51,7 +51,7 @@ def test_notice_while_music_plays_on_the_alarm_output(qtbot, tmp_path: Path, mon
     from kapmonitor.bedside import Bedside
     from kapmonitor.drivers.base import DriverOptions
     from kapmonitor.drivers.simulator import SimulatedMonitor
-    from kapmonitor.ui.alarm_bar import AlarmBar
+    from kapmonitor.ui.alarms.bar import AlarmBar
     from kapmonitor.ui.app import MonitorApplication
 
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
@@ -124,7 +124,7 @@ def test_moving_the_alarm_sound_to_a_working_output_ends_the_audio_failure() -> 
 
 
 def test_the_output_dialog(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from kapmonitor.ui.alarm_output_dialog import SYSTEM_DEFAULT, AlarmOutputDialog
+    from kapmonitor.ui.alarms.output_dialog import SYSTEM_DEFAULT, AlarmOutputDialog
 
     played: list[tuple[object, float]] = []
     dialog = AlarmOutputDialog(AlarmSoundConfig("USB Speaker", 0.5), outputs=["Built-in", "HDMI"],
@@ -156,7 +156,7 @@ def test_test_sound_plays_on_a_real_device() -> None:
         pytest.skip("no sound card here; scripts/dev.sh test provides one")
     import sounddevice
 
-    from kapmonitor.ui.alarm_output_dialog import play_test_sound
+    from kapmonitor.ui.alarms.output_dialog import play_test_sound
 
     play_test_sound(None, 0.5)
     sounddevice.wait()

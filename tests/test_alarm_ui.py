@@ -17,10 +17,10 @@ from kapmonitor.alarms.profile import Priority, default_profile, load_profile
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
-from kapmonitor.ui.alarm_bar import AlarmBar, AlarmBridge
-from kapmonitor.ui.alarm_history import AlarmHistoryPanel
-from kapmonitor.ui.limit_change_dialog import LimitChangeDialog
-from kapmonitor.ui.profile_editor import ProfileEditorDialog
+from kapmonitor.ui.alarms.bar import AlarmBar, AlarmBridge
+from kapmonitor.ui.alarms.history import AlarmHistoryPanel
+from kapmonitor.ui.alarms.limit_change_dialog import LimitChangeDialog
+from kapmonitor.ui.alarms.profile_editor import ProfileEditorDialog
 
 T0 = 1_700_000_000.0
 
@@ -236,7 +236,7 @@ def test_profile_editor_validates_and_saves(qtbot, tmp_path: Path) -> None:  # t
 def test_alarm_menu_limit_change_history_and_baseline(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QMainWindow
 
-    from kapmonitor.ui.alarm_menu import BaselineDialog, install_alarm_ui
+    from kapmonitor.ui.alarms.menu import BaselineDialog, install_alarm_ui
 
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -408,7 +408,7 @@ def test_a_tap_on_a_row_shows_its_whole_text(qtbot, engine: AlarmEngine) -> None
 
 def test_alarm_text_is_at_least_28_px_and_grows_with_the_screen(qtbot) -> None:  # type: ignore[no-untyped-def]
     from kapmonitor.ui import theme
-    from kapmonitor.ui.alarm_bar import rows_for_screen
+    from kapmonitor.ui.alarms.bar import rows_for_screen
 
     assert rows_for_screen(800) == 2 and rows_for_screen(700) == 2 and rows_for_screen(1080) == 3
     assert theme.scale_for(1280, 800) == 1.0 and theme.scale_for(1024, 700) == 1.0
@@ -454,7 +454,7 @@ def test_every_font_grows_with_a_maximised_4k_window(qtbot, engine: AlarmEngine)
     status bar grow with it, not only the tile values (defect 23); back at 1280x800, as designed."""
     from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 
-    from kapmonitor.ui.session_common import apply_session_style, big_font
+    from kapmonitor.ui.session.common import apply_session_style, big_font
 
     window, dock = _nurse_window(qtbot, engine, (1280, 800))
     panel = QWidget()
@@ -492,7 +492,7 @@ def test_every_font_grows_with_a_maximised_4k_window(qtbot, engine: AlarmEngine)
 
 
 def test_the_more_badge_opens_the_alarm_history(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
-    from kapmonitor.ui.alarm_menu import install_alarm_ui
+    from kapmonitor.ui.alarms.menu import install_alarm_ui
 
     window, _ = _nurse_window(qtbot, engine, (1280, 800))
     ui = install_alarm_ui(window, engine, who_fn=lambda: "AB", on_profile_changed=lambda _p: None)

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from kapmonitor.drivers.intellivue.emulator import FdTransport, IntelliVueEmulator
 from kapmonitor.drivers.probe import probe_connection
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.ui.connection_dialog import ConnectionChoice, ConnectionDialog
+from kapmonitor.ui.monitor.connection_dialog import ConnectionChoice, ConnectionDialog
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -16,7 +16,7 @@ from kapmonitor.drivers.hl7.emulator import run_emulator as run_hl7
 from kapmonitor.drivers.ivy.emulator import run_emulator as run_ivy
 from kapmonitor.drivers.registry import available_drivers
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.ui.connection_dialog import WIRING_NOTES, ConnectionChoice, ConnectionDialog
+from kapmonitor.ui.monitor.connection_dialog import WIRING_NOTES, ConnectionChoice, ConnectionDialog
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -24,7 +24,7 @@ from kapmonitor.course.report import build_course_report
 from kapmonitor.course.schedule import add_months
 from kapmonitor.report_pdf.course import write_course_pdf
 from kapmonitor.session.storage import course_sessions
-from kapmonitor.ui.session_course import CourseView, summary_row
+from kapmonitor.ui.course.view import CourseView, summary_row
 
 pytestmark = pytest.mark.usefixtures("qapp")
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
 from kapmonitor.ui import theme
-from kapmonitor.ui.alarm_history import AlarmHistoryPanel
-from kapmonitor.ui.export_dialog import ExportDialog
+from kapmonitor.ui.alarms.history import AlarmHistoryPanel
+from kapmonitor.ui.export.dialog import ExportDialog
 
 T0 = 1_700_000_000.0
 

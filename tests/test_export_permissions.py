@@ -14,7 +14,7 @@ import pytest
 from export_fixtures import Built, build_session
 
 from kapmonitor.export import ExportOptions, run_export
-from kapmonitor.ui.export_dialog import ExportDialog
+from kapmonitor.ui.export.dialog import ExportDialog
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -69,7 +69,7 @@ def test_a_registered_format_is_offered_and_written_everywhere(
     assert (tmp_path / "out" / "registry_count.txt").read_text() == f"{n} samples, {n} vitals rows\n"
 
     from kapmonitor.cli import build_parser
-    from kapmonitor.ui.export_dialog import ExportDialog
+    from kapmonitor.ui.export.dialog import ExportDialog
 
     dialog = ExportDialog(built.path, out_dir=tmp_path / "dialog")
     qtbot.addWidget(dialog)

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from kapmonitor.drivers.hl7.emulator import run_emulator
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.ui.connection_dialog import ConnectionChoice, ConnectionDialog
+from kapmonitor.ui.monitor.connection_dialog import ConnectionChoice, ConnectionDialog
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,8 +10,8 @@ from shared_paths import PROTOCOLS
 
 from kapmonitor.acquisition.dispatcher import Dispatcher
 from kapmonitor.drivers.hl7.decoder import Hl7Decoder
-from kapmonitor.ui import demo_banner
-from kapmonitor.ui.demo_banner import DemoWatch, install_demo_banner
+from kapmonitor.ui.monitor import demo_banner
+from kapmonitor.ui.monitor.demo_banner import DemoWatch, install_demo_banner
 
 DEMO = (PROTOCOLS / "hl7" / "mindray_vs900_demo_mode.hl7").read_bytes()
 # the same VS-900 (its id in MSH-3 and OBX-18) out of demo mode

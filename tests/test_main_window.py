@@ -15,7 +15,7 @@ from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkEvent, LinkState, Source, Status, VitalSample
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.tiles import ALARM_COLOURS
+from kapmonitor.ui.vitals.tiles import ALARM_COLOURS
 
 T0 = 1_800_000_000.0
 
@@ -149,7 +149,7 @@ def test_link_state_is_shown(qtbot) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_music_bands_are_drawn_and_follow_the_track(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from kapmonitor.ui.trend_plot import Band
+    from kapmonitor.ui.vitals.trend_plot import Band
 
     store = TrendStore()
     now = Now(T0 + 600)

@@ -144,7 +144,7 @@ def test_trend_dump_output_is_not_answering_with_a_hint(pty: PtyPair) -> None:
 def test_connection_dialog_offers_masimo_with_its_serial_defaults_and_tests_it(qtbot, pty: PtyPair) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import Qt
 
-    from kapmonitor.ui.connection_dialog import ConnectionChoice, ConnectionDialog
+    from kapmonitor.ui.monitor.connection_dialog import ConnectionChoice, ConnectionDialog
 
     dlg = ConnectionDialog(test_seconds=3.0)
     qtbot.addWidget(dlg)

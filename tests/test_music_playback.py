@@ -62,7 +62,7 @@ def test_real_playback_crossfade_gapless_duck_no_underruns(qtbot, tmp_path: Path
     _require_sound_card()
     import pyqtgraph as pg
 
-    from kapmonitor.ui.therapist_window import TherapistWindow
+    from kapmonitor.ui.music.therapist_window import TherapistWindow
 
     pl = Playlist()
     pl.add_paths([write_tone(tmp_path / "one.wav", F1, 12, rate=44100, amp=0.5, fmt="WAV")], 0)

@@ -37,7 +37,7 @@ def test_session_music_and_menu_without_a_sound_card(qtbot, tmp_path: Path, monk
     monkeypatch.setenv("KAPMONITOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
     from kapmonitor.audio.session_music import create_session_music
-    from kapmonitor.ui.music_menu import install_music_ui
+    from kapmonitor.ui.music.menu import install_music_ui
 
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -108,7 +108,7 @@ def test_output_device_can_be_changed_while_playing(tmp_path: Path) -> None:
 def test_therapist_window_lists_outputs_and_keeps_the_choice(qtbot) -> None:  # type: ignore[no-untyped-def]
     from music_fixtures import FakePlayer
 
-    from kapmonitor.ui.therapist_window import TherapistWindow
+    from kapmonitor.ui.music.therapist_window import TherapistWindow
 
     player = FakePlayer()
     ctl = MusicController(Playlist(), player)

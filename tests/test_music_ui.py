@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QAbstractButton, QWidget
 
 from kapmonitor.audio.controller import MusicController, MusicSettings, State
 from kapmonitor.audio.playlist import Playlist
-from kapmonitor.ui.music_playlist_editor import COL_AVOID, COL_NOTES, COL_STATUS
-from kapmonitor.ui.therapist_window import TherapistWindow
+from kapmonitor.ui.music.playlist_editor import COL_AVOID, COL_NOTES, COL_STATUS
+from kapmonitor.ui.music.therapist_window import TherapistWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -328,7 +328,7 @@ def test_volume_slider_keeps_its_width_when_ducking(window, qtbot) -> None:  # t
 def test_the_playing_row_is_never_cut(window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtGui import QFontMetrics
 
-    from kapmonitor.ui.music_playlist_editor import COL_ARTIST, COL_TITLE
+    from kapmonitor.ui.music.playlist_editor import COL_ARTIST, COL_TITLE
 
     w, ctl, _ = window
     (track,) = ctl.playlist.add_paths(

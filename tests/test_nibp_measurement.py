@@ -63,7 +63,7 @@ def test_trend_store_holds_one_item_per_measurement() -> None:
 def test_trend_plot_draws_a_bar_for_a_measurement_whose_parts_arrive_apart(qtbot) -> None:  # type: ignore[no-untyped-def]
     """Defect: the plot paired systolic and diastolic by identical time, so a monitor that stamps
     the parts of one measurement a few hundred ms apart got no bar at all."""
-    from kapmonitor.ui.trend_plot import TrendPlot
+    from kapmonitor.ui.vitals.trend_plot import TrendPlot
 
     plot = TrendPlot(default_profile())
     qtbot.addWidget(plot)

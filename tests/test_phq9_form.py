@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from kapmonitor.course.store import CourseStore
-from kapmonitor.ui.course_scores import Phq9Form, SafetyPromptDialog, ScoreContext, ScoreEntryDialog
+from kapmonitor.ui.course.scores import Phq9Form, SafetyPromptDialog, ScoreContext, ScoreEntryDialog
 
 pytestmark = pytest.mark.usefixtures("qapp")
 TODAY = dt.date.today()

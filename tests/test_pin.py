@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDialog
 
 from kapmonitor.alarms.pin import PinError, PinLockedError, PinStore
 from kapmonitor.cli import main
-from kapmonitor.ui.profile_editor import PinDialog
+from kapmonitor.ui.alarms.profile_editor import PinDialog
 
 PIN = "246810"
 

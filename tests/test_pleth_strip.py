@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from kapmonitor.model.buffers import WaveBuffer
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.ui import theme
-from kapmonitor.ui.pleth_strip import ERASE_SECONDS, PlethStrip
+from kapmonitor.ui.vitals.pleth_strip import ERASE_SECONDS, PlethStrip
 
 RATE = 100.0
 SECONDS = 8.0

@@ -65,7 +65,7 @@ def test_hr_tile_shows_pulse_rate_labelled_pr_without_hr(qtbot) -> None:  # type
 
 def test_compact_tiles_stack_in_a_narrow_column_and_nothing_is_cut(qtbot) -> None:  # type: ignore[no-untyped-def]
     from kapmonitor.ui import theme
-    from kapmonitor.ui.tiles import NumericTile, TileRow
+    from kapmonitor.ui.vitals.tiles import NumericTile, TileRow
 
     rr = NumericTile("RR", "/min", theme.PARAMETER_COLOURS[Parameter.RESP_RATE], value_px=48, compact=True)
     etco2 = NumericTile("EtCO\u2082", "mmHg", theme.PARAMETER_COLOURS[Parameter.ETCO2], value_px=48, compact=True)

@@ -37,7 +37,7 @@ def test_rule_is_pure_and_ends_at_discharge() -> None:
 
 
 def test_the_side_panel_shows_the_breathing_prompt(qtbot, session: NurseSession, clock: ManualClock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    from kapmonitor.ui.session_panel import SessionSidePanel
+    from kapmonitor.ui.session.panel import SessionSidePanel
 
     panel = SessionSidePanel(session)
     qtbot.addWidget(panel)

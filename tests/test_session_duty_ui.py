@@ -22,8 +22,8 @@ from kapmonitor.session import Phase, demo_setup
 from kapmonitor.session.catalogues import NOT_SIGNED_IN
 from kapmonitor.session.keeper import SessionKeeper
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.session_integration import SessionController
-from kapmonitor.ui.session_setup import NewSessionDialog
+from kapmonitor.ui.session.integration import SessionController
+from kapmonitor.ui.session.setup import NewSessionDialog
 
 T0 = 1_700_000_000.0
 
@@ -125,8 +125,8 @@ def test_without_a_new_record_a_second_session_is_refused(qtbot, tmp_path: Path)
 
 def test_initials_fields_are_prefilled_with_the_nurse_on_duty(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from kapmonitor.session import NurseSession
-    from kapmonitor.ui.session_events import EventsPanel
-    from kapmonitor.ui.session_vitals import ManualVitalsDialog
+    from kapmonitor.ui.session.events import EventsPanel
+    from kapmonitor.ui.session.vitals import ManualVitalsDialog
 
     clock = ManualClock(T0)
     session = NurseSession.create(demo_setup().with_changes(simulated=False), clock, path=tmp_path / "p.db")
@@ -168,7 +168,7 @@ def test_limit_and_baseline_forms_are_prefilled_with_the_nurse_on_duty(qtbot, tm
     from PySide6.QtWidgets import QApplication
 
     from kapmonitor.alarms.engine import AlarmEngine
-    from kapmonitor.ui.alarm_menu import install_alarm_ui
+    from kapmonitor.ui.alarms.menu import install_alarm_ui
 
     clock = ManualClock(T0)
     window = make_window(qtbot, clock)

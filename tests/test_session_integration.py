@@ -18,9 +18,9 @@ from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.session import Phase
 from kapmonitor.session.keeper import SessionKeeper, is_nurse_session
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.session_integration import SessionController
-from kapmonitor.ui.session_panel import SessionSidePanel
-from kapmonitor.ui.session_setup import NewSessionDialog
+from kapmonitor.ui.session.integration import SessionController
+from kapmonitor.ui.session.panel import SessionSidePanel
+from kapmonitor.ui.session.setup import NewSessionDialog
 
 T0 = 1_700_000_000.0
 
@@ -122,8 +122,8 @@ def test_offer_resume_lists_unfinished_real_sessions(qtbot, tmp_path: Path) -> N
     from PySide6.QtWidgets import QApplication
 
     from kapmonitor.session import NurseSession, demo_setup
-    from kapmonitor.ui.session_integration import offer_resume
-    from kapmonitor.ui.session_resume import ResumeOfferDialog
+    from kapmonitor.ui.session.integration import offer_resume
+    from kapmonitor.ui.session.resume import ResumeOfferDialog
 
     clock = ManualClock(T0)
     assert offer_resume(tmp_path) is None  # nothing unfinished: no dialog at all

@@ -19,10 +19,10 @@ from kapmonitor.recording.recorder import SessionRecorder
 from kapmonitor.session import Phase
 from kapmonitor.session.keeper import SessionKeeper
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.session_discharge import DischargeDialog
-from kapmonitor.ui.session_integration import SessionController
-from kapmonitor.ui.session_setup import NewSessionDialog
-from kapmonitor.ui.session_vitals import ManualVitalsDialog
+from kapmonitor.ui.session.discharge import DischargeDialog
+from kapmonitor.ui.session.integration import SessionController
+from kapmonitor.ui.session.setup import NewSessionDialog
+from kapmonitor.ui.session.vitals import ManualVitalsDialog
 
 T0 = 1_700_000_000.0
 

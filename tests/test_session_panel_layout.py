@@ -14,12 +14,12 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.session import NurseSession, demo_setup
-from kapmonitor.ui.session_common import keep_units_together
-from kapmonitor.ui.session_discharge import DischargeDialog
-from kapmonitor.ui.session_events import EditEventDialog, EventsPanel
-from kapmonitor.ui.session_panel import SessionSidePanel
-from kapmonitor.ui.session_scales import ScalesPanel
-from kapmonitor.ui.session_setup import NewSessionDialog
+from kapmonitor.ui.session.common import keep_units_together
+from kapmonitor.ui.session.discharge import DischargeDialog
+from kapmonitor.ui.session.events import EditEventDialog, EventsPanel
+from kapmonitor.ui.session.panel import SessionSidePanel
+from kapmonitor.ui.session.scales import ScalesPanel
+from kapmonitor.ui.session.setup import NewSessionDialog
 
 T0 = 1_700_000_000.0
 

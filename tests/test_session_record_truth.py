@@ -103,7 +103,7 @@ class Bedside:
 
 def test_course_view_equals_the_pdf_for_a_session_closed_mid_infusion(tmp_path: Path) -> None:
     """Defect 17: "Infusion 0:00" and "H 0" in the course view where the PDF said 65 min and High 1."""
-    from kapmonitor.ui.session_course import summary_row
+    from kapmonitor.ui.course.view import summary_row
 
     bed = Bedside(tmp_path)
     bed.nibp(124, 78)
@@ -134,8 +134,8 @@ def test_course_view_equals_the_pdf_for_a_session_closed_mid_infusion(tmp_path: 
 def test_dose_given_is_the_confirmed_pump_volume_everywhere(tmp_path: Path) -> None:
     """Defect 9: 53:27 infused, 4.68 mL against 3.50 mL planned (0.67 mg/kg): Stop confirms the pump's
     volume; record, course view and PDF show it and flag the deviation."""
-    from kapmonitor.ui.session_common import ERROR
-    from kapmonitor.ui.session_course import CourseView, summary_row
+    from kapmonitor.ui.course.view import CourseView, summary_row
+    from kapmonitor.ui.session.common import ERROR
 
     bed = Bedside(tmp_path)
     bed.nibp(124, 78)
@@ -311,7 +311,7 @@ def test_course_view_pdf_and_exports_share_one_definition_of_baseline_peaks_and_
     baseline, not the peak, in the course view, the PDF and the JSON export alike."""
     from kapmonitor.export.data import load_session
     from kapmonitor.export.snapshot import take_snapshot
-    from kapmonitor.ui.session_course import summary_row
+    from kapmonitor.ui.course.view import summary_row
 
     bed = Bedside(tmp_path)
     bed.nibp(172, 99)  # anxious before the start: the baseline, and a medium alarm

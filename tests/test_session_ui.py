@@ -16,16 +16,16 @@ from kapmonitor.model.samples import Item, Source, VitalSample
 from kapmonitor.session import NurseSession, Phase, demo_setup
 from kapmonitor.session.entries import PrestartOutcome
 from kapmonitor.session.storage import find_unfinished_sessions, new_session_path
-from kapmonitor.ui.session_common import clock_text
-from kapmonitor.ui.session_course import CourseView, SessionRecordDialog
-from kapmonitor.ui.session_discharge import AddendumDialog, DischargeDialog
-from kapmonitor.ui.session_events import EditEventDialog, EventsPanel
-from kapmonitor.ui.session_infusion import InfusionPanel, OverrideDialog, PauseDialog, StopDialog
-from kapmonitor.ui.session_panel import SessionSidePanel
-from kapmonitor.ui.session_resume import ResumeOfferDialog
-from kapmonitor.ui.session_scales import ScalesPanel
-from kapmonitor.ui.session_setup import NewSessionDialog
-from kapmonitor.ui.session_vitals import ManualVitalsDialog
+from kapmonitor.ui.course.view import CourseView, SessionRecordDialog
+from kapmonitor.ui.session.common import clock_text
+from kapmonitor.ui.session.discharge import AddendumDialog, DischargeDialog
+from kapmonitor.ui.session.events import EditEventDialog, EventsPanel
+from kapmonitor.ui.session.infusion import InfusionPanel, OverrideDialog, PauseDialog, StopDialog
+from kapmonitor.ui.session.panel import SessionSidePanel
+from kapmonitor.ui.session.resume import ResumeOfferDialog
+from kapmonitor.ui.session.scales import ScalesPanel
+from kapmonitor.ui.session.setup import NewSessionDialog
+from kapmonitor.ui.session.vitals import ManualVitalsDialog
 
 T0 = 1_700_000_000.0
 

@@ -77,7 +77,7 @@ def test_start_up_imports_leave_the_course_view_for_when_it_is_opened() -> None:
     import sys
 
     code = ("import sys, kapmonitor.ui.app; print(sorted(m for m in "
-            "('kapmonitor.ui.session_course', 'kapmonitor.course.report') if m in sys.modules))")
+            "('kapmonitor.ui.course.view', 'kapmonitor.course.report') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}, check=True)
     assert out.stdout.strip() == "[]"
@@ -86,7 +86,7 @@ def test_start_up_imports_leave_the_course_view_for_when_it_is_opened() -> None:
 def test_the_course_button_still_opens_the_course_view(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from kapmonitor.model.clock import ManualClock
     from kapmonitor.session import NurseSession, demo_setup
-    from kapmonitor.ui.session_panel import SessionSidePanel
+    from kapmonitor.ui.session.panel import SessionSidePanel
 
     session = NurseSession.create(demo_setup().with_changes(simulated=False), ManualClock(1_700_000_000.0),
                                   path=tmp_path / "s.kapsession")

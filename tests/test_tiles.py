@@ -16,7 +16,7 @@ from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Source, Status, VitalSample
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MANUAL_MAX_AGE, MainWindow
-from kapmonitor.ui.tiles import ElidedLabel, NumericTile
+from kapmonitor.ui.vitals.tiles import ElidedLabel, NumericTile
 
 T0 = 1_800_000_000.0
 

@@ -15,7 +15,7 @@ from kapmonitor.bedside import WindowFacts
 from kapmonitor.drivers.simulator import SimulatedPatient, run_patient_for
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.trend_plot import Band, Marker, TrendPlot
+from kapmonitor.ui.vitals.trend_plot import Band, Marker, TrendPlot
 
 T0 = 1_800_000_000.0
 MARKERS = [(20, "Nurse JD took over"), (90, "Phase: infusion"), (110, "Nausea (mild)"), (130, "Ondansetron 4 mg IV"),

@@ -13,7 +13,7 @@ from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Item, VitalSample
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.trend_plot import Band, Marker
+from kapmonitor.ui.vitals.trend_plot import Band, Marker
 
 
 def _window(qtbot, store: TrendStore) -> MainWindow:  # type: ignore[no-untyped-def]

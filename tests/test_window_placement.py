@@ -27,8 +27,8 @@ from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.music.therapist_window import TherapistWindow
 from kapmonitor.ui.placement import WindowPlacer, choose_frame, mark_therapist_window
-from kapmonitor.ui.therapist_window import TherapistWindow
 
 T0 = 1_800_000_000.0
 

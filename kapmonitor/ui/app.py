@@ -31,17 +31,17 @@ from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.session.entries import SessionError
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.storage import SessionSummary, find_unfinished_sessions
-from kapmonitor.ui.alarm_menu import AlarmUi, install_alarm_ui
-from kapmonitor.ui.alarm_output_dialog import AlarmOutputDialog
-from kapmonitor.ui.connection_dialog import ConnectionMenu, install_connection_action
-from kapmonitor.ui.demo_banner import install_demo_banner
-from kapmonitor.ui.export_dialog import install_export_action
+from kapmonitor.ui.alarms.menu import AlarmUi, install_alarm_ui
+from kapmonitor.ui.alarms.output_dialog import AlarmOutputDialog
+from kapmonitor.ui.export.dialog import install_export_action
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.music_menu import MusicUi, install_music_ui
+from kapmonitor.ui.monitor.connection_dialog import ConnectionMenu, install_connection_action
+from kapmonitor.ui.monitor.demo_banner import install_demo_banner
+from kapmonitor.ui.music.menu import MusicUi, install_music_ui
 from kapmonitor.ui.placement import WindowPlacer, install_window_placement
-from kapmonitor.ui.session_integration import SessionController
-from kapmonitor.ui.session_panel import SessionSidePanel
-from kapmonitor.ui.session_resume import ResumeOfferDialog
+from kapmonitor.ui.session.integration import SessionController
+from kapmonitor.ui.session.panel import SessionSidePanel
+from kapmonitor.ui.session.resume import ResumeOfferDialog
 from kapmonitor.ui.theme import apply_application_font
 
 log = logging.getLogger(__name__)

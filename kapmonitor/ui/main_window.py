@@ -35,10 +35,10 @@ from kapmonitor.bedside import BedsideView
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkState, Source
 from kapmonitor.ui import theme
-from kapmonitor.ui.alarm_bar import AlarmBar, AlarmBridge
-from kapmonitor.ui.pleth_strip import PlethStrip
-from kapmonitor.ui.tiles import NO_VALUE, NumericTile, TileRow
-from kapmonitor.ui.trend_plot import Band, TrendPlot
+from kapmonitor.ui.alarms.bar import AlarmBar, AlarmBridge
+from kapmonitor.ui.vitals.pleth_strip import PlethStrip
+from kapmonitor.ui.vitals.tiles import NO_VALUE, NumericTile, TileRow
+from kapmonitor.ui.vitals.trend_plot import Band, TrendPlot
 
 log = logging.getLogger(__name__)
 

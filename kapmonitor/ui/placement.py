@@ -244,7 +244,7 @@ class WindowPlacer(QObject):
         pause = getattr(self.nurse_window, "pause_alarm_audio", None)
         if not callable(acknowledge) or not callable(pause):
             return
-        from kapmonitor.ui.alarm_bar import ACK_KEY, PAUSE_KEY
+        from kapmonitor.ui.alarms.bar import ACK_KEY, PAUSE_KEY
 
         for key, slot in ((ACK_KEY, acknowledge), (PAUSE_KEY, pause)):
             shortcut = QShortcut(QKeySequence(key), window)

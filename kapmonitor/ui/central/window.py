@@ -38,7 +38,7 @@ from kapmonitor.central.model import CentralModel, ChairView, Reading
 from kapmonitor.central.sound import CentralSound
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.ui import theme
-from kapmonitor.ui.alarm_bar import AlarmBar
+from kapmonitor.ui.alarms.bar import AlarmBar
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from kapmonitor.session.model import (
     validation_errors,
 )
 from kapmonitor.session.storage import suggest_course
-from kapmonitor.ui.session_common import (
+from kapmonitor.ui.session.common import (
     FieldBox,
     NumberInputError,
     apply_session_style,

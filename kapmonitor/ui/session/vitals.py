@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLineEdit, QPus
 from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import (
+from kapmonitor.ui.session.common import (
     FieldBox,
     NumberInputError,
     apply_session_style,

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.session.storage import SessionSummary, mark_abandoned
-from kapmonitor.ui.session_common import FieldBox, apply_session_style, enter_presses, make_label
+from kapmonitor.ui.session.common import FieldBox, apply_session_style, enter_presses, make_label
 
 log = logging.getLogger(__name__)
 

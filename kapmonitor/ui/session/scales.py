@@ -15,7 +15,7 @@ from kapmonitor.session.entries import SessionError
 from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import (
+from kapmonitor.ui.session.common import (
     FieldBox,
     NumberInputError,
     ReservedLabel,

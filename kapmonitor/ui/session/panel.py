@@ -29,12 +29,12 @@ from PySide6.QtWidgets import (
 from kapmonitor.session.infusion import Phase
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import ERROR, WARN, SessionBridge, apply_session_style
-from kapmonitor.ui.session_discharge import AddendumDialog, DischargeDialog
-from kapmonitor.ui.session_events import EventsPanel
-from kapmonitor.ui.session_infusion import InfusionPanel
-from kapmonitor.ui.session_scales import ScalesPanel
-from kapmonitor.ui.session_vitals import ManualVitalsDialog
+from kapmonitor.ui.session.common import ERROR, WARN, SessionBridge, apply_session_style
+from kapmonitor.ui.session.discharge import AddendumDialog, DischargeDialog
+from kapmonitor.ui.session.events import EventsPanel
+from kapmonitor.ui.session.infusion import InfusionPanel
+from kapmonitor.ui.session.scales import ScalesPanel
+from kapmonitor.ui.session.vitals import ManualVitalsDialog
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ class SessionSidePanel(QWidget):
     def open_course(self) -> QDialog:
         # imported on first use: the course view pulls in the course report and export modules (~60 ms
         # of imports that would otherwise delay the nurse's window at start-up)
-        from kapmonitor.ui.session_course import CourseView
+        from kapmonitor.ui.course.view import CourseView
 
         return self._show(CourseView(self.session.setup.pseudonym, self.folder, self))
 

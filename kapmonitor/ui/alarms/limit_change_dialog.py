@@ -121,7 +121,7 @@ class LimitChangeDialog(QDialog):
 
     def _switch_off_with_pin(self, exc: AlarmOffError) -> AlarmProfile | None:
         """The administrator PIN for an alarm switched off; None (and the reason shown) without it."""
-        from kapmonitor.ui.profile_editor import PinDialog
+        from kapmonitor.ui.alarms.profile_editor import PinDialog
 
         new_off = ", ".join(o for o in exc.off if o not in self._profile.alarms_off())
         self.error.setText(f"{new_off}: this switches the alarm off. It needs the administrator PIN.")

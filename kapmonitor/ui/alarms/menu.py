@@ -32,10 +32,10 @@ from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.pin import PinStore
 from kapmonitor.alarms.profile import AlarmProfile, clinic_profile_path, default_profile, load_profile_or_default
 from kapmonitor.alarms.profile_record import ProfileRecord
-from kapmonitor.ui.alarm_bar import AlarmBridge
-from kapmonitor.ui.alarm_history import AlarmHistoryPanel
-from kapmonitor.ui.limit_change_dialog import LimitChangeDialog
-from kapmonitor.ui.profile_editor import open_profile_editor
+from kapmonitor.ui.alarms.bar import AlarmBridge
+from kapmonitor.ui.alarms.history import AlarmHistoryPanel
+from kapmonitor.ui.alarms.limit_change_dialog import LimitChangeDialog
+from kapmonitor.ui.alarms.profile_editor import open_profile_editor
 
 log = logging.getLogger(__name__)
 

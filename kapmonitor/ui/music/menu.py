@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 
 from kapmonitor.audio.session_music import SessionMusic
 from kapmonitor.audio.timeline import Band, track_bands
+from kapmonitor.ui.music.therapist_window import InfusionWindowFn, TherapistWindow
 from kapmonitor.ui.placement import mark_therapist_window
-from kapmonitor.ui.therapist_window import InfusionWindowFn, TherapistWindow
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from kapmonitor.course import timepoints
 from kapmonitor.course.instruments import INSTRUMENTS, PHQ9_ANSWERS, PHQ9_ITEMS, PHQ9_QUESTION, PHQ_9
 from kapmonitor.course.store import CourseStore, CourseStoreError, check_baseline, check_new_score
 from kapmonitor.ui import theme
-from kapmonitor.ui.session_common import FieldBox, apply_session_style, big_font, enter_presses, make_label
+from kapmonitor.ui.session.common import FieldBox, apply_session_style, big_font, enter_presses, make_label
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from kapmonitor.session.catalogues import QUICK_INTERVENTIONS, ROUTES, SEVERITIE
 from kapmonitor.session.entries import ClinicalEvent, SessionError
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import (
+from kapmonitor.ui.session.common import (
     OK,
     WARN,
     FieldBox,

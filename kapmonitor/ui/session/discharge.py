@@ -24,7 +24,7 @@ from kapmonitor.session.entries import DischargeError, SessionError
 from kapmonitor.session.infusion import format_duration
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import ERROR, OK, FieldBox, apply_session_style, enter_presses, make_label
+from kapmonitor.ui.session.common import ERROR, OK, FieldBox, apply_session_style, enter_presses, make_label
 
 log = logging.getLogger(__name__)
 

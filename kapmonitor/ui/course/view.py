@@ -52,9 +52,9 @@ from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.recording.reader import RecordReader
 from kapmonitor.session import figures
 from kapmonitor.session.storage import SessionSummary, course_sessions, read_info
-from kapmonitor.ui.course_chart import CourseChartWidget
-from kapmonitor.ui.course_scores import SafetyPromptDialog, ScoreEntryDialog, safety_text
-from kapmonitor.ui.session_common import (
+from kapmonitor.ui.course.chart import CourseChartWidget
+from kapmonitor.ui.course.scores import SafetyPromptDialog, ScoreEntryDialog, safety_text
+from kapmonitor.ui.session.common import (
     ERROR,
     FieldBox,
     apply_session_style,

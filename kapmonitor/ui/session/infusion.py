@@ -27,7 +27,7 @@ from kapmonitor.session.entries import PrestartBlockedError, SessionError
 from kapmonitor.session.infusion import Phase, format_duration
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.session import NurseSession
-from kapmonitor.ui.session_common import (
+from kapmonitor.ui.session.common import (
     ERROR,
     FieldBox,
     ReservedLabel,

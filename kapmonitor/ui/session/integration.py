@@ -26,9 +26,9 @@ from kapmonitor.session.session import NurseSession
 from kapmonitor.session.settings import SessionSettings
 from kapmonitor.session.storage import find_unfinished_sessions
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.session_common import apply_session_style
-from kapmonitor.ui.session_panel import DutyBar, SessionSidePanel
-from kapmonitor.ui.trend_plot import Marker
+from kapmonitor.ui.session.common import apply_session_style
+from kapmonitor.ui.session.panel import DutyBar, SessionSidePanel
+from kapmonitor.ui.vitals.trend_plot import Marker
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def offer_resume(
     folder: Path | None = None, parent: QWidget | None = None, include_simulated: bool = False
 ) -> Path | None:
     """If unfinished sessions exist, ask (modal) whether to resume one; its path, or None."""
-    from kapmonitor.ui.session_resume import ResumeOfferDialog
+    from kapmonitor.ui.session.resume import ResumeOfferDialog
 
     found = find_unfinished_sessions(folder, include_simulated=include_simulated)
     if not found:
@@ -181,7 +181,7 @@ class SessionController(QObject):
             self.panel.open_discharge()
 
     def open_course(self) -> None:
-        from kapmonitor.ui.session_course import CourseView
+        from kapmonitor.ui.course.view import CourseView
 
         pseudonym = self.session.setup.pseudonym if self.session is not None else ""
         dialog = CourseView(pseudonym, self.keeper.folder, self.window)
@@ -190,7 +190,7 @@ class SessionController(QObject):
 
     # -- creating a session ----------------------------------------------------------------------
     def open_new_session(self) -> None:
-        from kapmonitor.ui.session_setup import NewSessionDialog
+        from kapmonitor.ui.session.setup import NewSessionDialog
 
         if not self.can_start_new_session():
             return

@@ -41,9 +41,9 @@ from PySide6.QtWidgets import (
 from kapmonitor.audio.controller import MAX_CROSSFADE, MIN_CROSSFADE, MusicController, MusicStatus, State
 from kapmonitor.audio.player import output_devices
 from kapmonitor.audio.take_home import format_duration
-from kapmonitor.ui.music_bridge import MusicBridge
-from kapmonitor.ui.music_phase_timeline import PhaseSpan, PhaseTimelineWidget
-from kapmonitor.ui.music_playlist_editor import PlaylistEditor
+from kapmonitor.ui.music.bridge import MusicBridge
+from kapmonitor.ui.music.phase_timeline import PhaseSpan, PhaseTimelineWidget
+from kapmonitor.ui.music.playlist_editor import PlaylistEditor
 from kapmonitor.ui.reflow import ReflowGrid
 
 log = logging.getLogger(__name__)

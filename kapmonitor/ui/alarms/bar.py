@@ -63,7 +63,7 @@ from kapmonitor.alarms.presentation import (
     sort_for_display,
 )
 from kapmonitor.ui import theme
-from kapmonitor.ui.tiles import ElidedLabel
+from kapmonitor.ui.vitals.tiles import ElidedLabel
 
 MAX_ROWS = 3  # reserved rows on a tall screen: the bar keeps its height with no alarm or with ten
 TALL_SCREEN_PX = 1000  # below this (logical) screen height two rows are reserved, so the session panel fits

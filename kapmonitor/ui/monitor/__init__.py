@@ -1,0 +1,1 @@
+"""Choosing and showing the monitor: the connection dialog, the demo-mode banner."""

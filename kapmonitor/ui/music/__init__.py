@@ -1,0 +1,1 @@
+"""The therapist's window and the Music menu."""

@@ -1,0 +1,1 @@
+"""The nurse's vital-sign display: numeric tiles, the trend plot, the pleth strip."""
