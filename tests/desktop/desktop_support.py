@@ -305,8 +305,15 @@ class App:
 
     # -- input ----------------------------------------------------------------------------------------------
     def activate(self, window: Window) -> None:
-        self.desktop.x(["xdotool", "windowactivate", "--sync", window.id])
-        time.sleep(0.3)
+        """Give `window` the keyboard, and wait until the window manager says it has it (on a loaded machine
+        a key typed too early goes to the window that had the focus before)."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            self.desktop.x(["xdotool", "windowactivate", "--sync", window.id])
+            time.sleep(0.3)
+            active = self.desktop.x(["xdotool", "getactivewindow"]).strip()
+            if active == str(window.id) or time.monotonic() > deadline:
+                return
 
     def key(self, *keys: str, window: Window | None = None) -> None:
         """Real key presses into the focused window (after activating `window`)."""
