@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -318,10 +318,17 @@ class ScoreEntryDialog(QDialog):
             ctx = self.context()
         except ValueError:
             return
-        self.form = Phq9Form(ctx, self.host)
-        self.form.saved.connect(self._form_saved)  # a bound slot: dropped if this dialog is gone first
-        self.form.show()
+        form = self.form = Phq9Form(ctx, self.host)
+        form.saved.connect(self._form_saved)  # a bound slot: dropped if this dialog is gone first
+        view = self.parentWidget()
+        if view is not None and view is not self.host and view.isVisible():
+            # the course view steps aside while the patient answers: she does not see her course, and the
+            # window manager cannot give the course view the keyboard back over her form
+            view.hide()
+            form.finished.connect(view.show)
+        form.show()
         self.accept()
+        QTimer.singleShot(0, form, form.bring_to_front)
 
     def _form_saved(self, score_id: int) -> None:
         self.saved.emit(score_id)
@@ -334,6 +341,11 @@ class Phq9Form(QDialog):
     item 9 above 0, the safety prompt to acknowledge before the form can close."""
 
     saved = Signal(int)
+
+    def bring_to_front(self) -> None:
+        """Above every other kapmonitor window, with the keyboard (the patient answers here)."""
+        self.raise_()
+        self.activateWindow()
 
     def __init__(self, ctx: ScoreContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
