@@ -13,13 +13,13 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from benchmarks.faults import HOLDER  # the fault suite's record holder, one copy
 from kapmonitor.export import ExportError, ExportOptions, run_export
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
@@ -317,22 +317,6 @@ def test_second_recorder_in_this_process_is_refused(tmp_path: Path) -> None:
         assert again.flush()
 
 
-HOLDER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from kapmonitor.model.parameters import Parameter
-    from kapmonitor.model.samples import VitalSample
-    from kapmonitor.recording.recorder import SessionRecorder
-
-    rec = SessionRecorder(Path(sys.argv[1]), meta={"driver": "first"}).start()
-    rec.on_items([VitalSample(float(i), Parameter.HR, 60.0) for i in range(100)])
-    rec.flush()
-    print("ready", flush=True)
-    sys.stdin.readline()
-    rec.stop()
-    """
-)
 
 
 @pytest.mark.slow

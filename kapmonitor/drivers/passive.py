@@ -20,7 +20,7 @@ import serial
 
 from kapmonitor.drivers.base import Decoder, Driver, DriverOptions, SerialSettings
 from kapmonitor.drivers.errors import LinkLostError, PortOpenError
-from kapmonitor.drivers.transport import open_port
+from kapmonitor.drivers.transport import open_port, read_available
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import Item, LinkEvent, LinkState, RawFrame
 
@@ -65,14 +65,7 @@ class PassiveSerialDriver(Driver):
         port = self._port
         if port is None:
             raise LinkLostError("port closed")
-        try:
-            # the port's own read timeout (set at open) bounds this call
-            data = port.read(max(1, port.in_waiting))
-            if data and port.in_waiting:
-                data += port.read(port.in_waiting)
-        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
-            # TypeError/AttributeError: pyserial after close() from another thread
-            raise LinkLostError(f"port {self.options.port} lost: {exc}") from exc
+        data = read_available(port, self.options.port)
         if not data:
             return []
         self.stats.bytes_in += len(data)

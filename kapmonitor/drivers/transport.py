@@ -15,7 +15,7 @@ import os
 import serial
 
 from kapmonitor.drivers.base import SerialSettings
-from kapmonitor.drivers.errors import PortOpenError
+from kapmonitor.drivers.errors import LinkLostError, PortOpenError
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +68,18 @@ def open_port(
         log.info("opened %s at %s baud", url, port.baudrate)
         return port
     raise PortOpenError(f"cannot open port {url}")  # pragma: no cover - the loop returns or raises
+
+
+def read_available(port: serial.SerialBase, name: str | None) -> bytes:
+    """What the port has now (at least one byte, or b"" when its read timeout passes first).
+
+    The port's own read timeout bounds the call. A port that fails, or that another thread closed
+    (pyserial then raises TypeError/AttributeError), raises LinkLostError naming `name`.
+    """
+    try:
+        data = port.read(max(1, port.in_waiting))
+        if data and port.in_waiting:
+            data += port.read(port.in_waiting)
+    except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+        raise LinkLostError(f"port {name} lost: {exc}") from exc
+    return bytes(data)

@@ -22,7 +22,7 @@ from kapmonitor.drivers.base import Driver, DriverOptions, SerialSettings
 from kapmonitor.drivers.errors import LinkLostError, PortOpenError
 from kapmonitor.drivers.ge_s5 import protocol as p
 from kapmonitor.drivers.ge_s5.decoder import GeS5Decoder
-from kapmonitor.drivers.transport import open_port
+from kapmonitor.drivers.transport import open_port, read_available
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, LinkState, RawFrame, VitalSample
 
@@ -125,14 +125,7 @@ class GeS5Driver(Driver):
         port = self._port
         if port is None:
             raise LinkLostError("port closed")
-        try:
-            # the port's own read timeout (set at open; changing it re-configures the port) bounds this
-            data = port.read(max(1, port.in_waiting))
-            if data and port.in_waiting:
-                data += port.read(port.in_waiting)
-        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
-            # TypeError/AttributeError: pyserial after close() from another thread
-            raise LinkLostError(f"port {self.options.port} lost: {exc}") from exc
+        data = read_available(port, self.options.port)
         now = self.clock.now()
         items = self._pending
         self._pending = []
