@@ -8,62 +8,40 @@ infusion window is shaded; phase changes, events and music bands are overlaid wh
 entered by hand are ringed (magenta) and say so on hover.
 Curves are created once and fed with `setData`; GUI thread only.
 
-Labels never overlap (they are laid out in pixels again whenever the view changes size or range):
-limit labels closer than a text height merge into one label ("DIA 100 · SYS 90 · SYS 80", each in
-its priority's colour); event labels closer than a text height fold into the first ("MOAA/S 4 +1")
-with every event in its tooltip; a music title is cut to its band ("Gymnopédie…") or left to the
-band's tooltip when the band is too short. The whole text is always on hover.
+Labels never overlap: their layout is `TrendLabels` (trend_labels.py).
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontMetricsF
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem
 
 from kapmonitor.alarms.profile import AlarmProfile, Priority
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui import theme
+from kapmonitor.ui.vitals.trend_labels import (
+    BAND_HEIGHT,
+    BAND_Y,
+    INFUSION_LABEL_Y,
+    Band,
+    LimitSpec,
+    Marker,
+    TrendLabels,
+)
 
 GAP_SECONDS = 3.0  # continuous values further apart than this are not joined
-LABEL_GAP_PX = 2.0  # the least space between two labels
-LABEL_MARGIN_PX = 4.0  # labels keep this far from the plot's edges
-MIN_BAND_LABEL_CHARS = 3  # a band shorter than this many letters shows its title only on hover
-INFUSION_LABEL_Y = 218.0
-MARKER_LABEL_Y = 45.0  # event labels run upwards from here on the NIBP plot
-BAND_Y, BAND_HEIGHT = 80.2, 1.6
-LABEL_FILL = (0, 0, 0, 190)
 MANUAL_COLOUR = "#e040fb"  # rings around values entered by hand: a colour no parameter or alarm uses
-LABEL_Z = 50.0
 LIMIT_COLOURS = {Priority.HIGH: theme.ALARM_HIGH, Priority.MEDIUM: theme.ALARM_MEDIUM, Priority.LOW: theme.ALARM_LOW}
 
-
-@dataclass(frozen=True)
-class Marker:
-    """A vertical marker on the trend: a phase change, pause, event or intervention."""
-
-    time: float
-    label: str
-    colour: str = "#c8c8c8"
-
-
-@dataclass(frozen=True)
-class Band:
-    """A shaded time span at the bottom of the plot (a music track)."""
-
-    start: float
-    end: float
-    label: str
-    colour: tuple[int, int, int, int] = (120, 90, 200, 70)
+__all__ = ["Band", "Marker", "TrendPlot", "with_gaps"]
 
 
 def with_gaps(t: npt.NDArray[np.float64], v: npt.NDArray[np.float64], gap: float) -> tuple[
@@ -80,28 +58,6 @@ def with_gaps(t: npt.NDArray[np.float64], v: npt.NDArray[np.float64], gap: float
     return t2, v2
 
 
-@dataclass(frozen=True)
-class _LimitSpec:
-    plot: pg.PlotItem
-    value: float
-    text: str
-    colour: str
-
-
-def _coloured(parts: Sequence[tuple[str, str]]) -> str:
-    """'DIA 100 · SYS 90', each part in its own colour (HTML for a TextItem)."""
-    return " \u00b7 ".join(f'<span style="color:{c}">{html.escape(t)}</span>' for t, c in parts)
-
-
-def _text_item(font: QFont, anchor: tuple[float, float], angle: float = 0.0) -> pg.TextItem:
-    # on a dark box above the curves: readable where the NIBP bars crowd under it
-    item = pg.TextItem("", anchor=anchor, angle=angle, fill=pg.mkBrush(*LABEL_FILL))
-    item.setFont(font)
-    item.textItem.document().setDocumentMargin(1)  # compact: the box is what the layout measures
-    item.setZValue(LABEL_Z)
-    return item
-
-
 def _manual_tip(x: float, y: float, data: object) -> str:
     return str(data)
 
@@ -112,7 +68,7 @@ def _pen(colour: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QColor | pg
     return pen
 
 
-class TrendPlot(pg.GraphicsLayoutWidget):
+class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
     """NIBP (mmHg), HR (/min) and SpO2 (%) trends over the session; a fourth row for respiratory rate
     and EtCO2 appears once the monitor sends them (`resp` is None until then). Without HR from the
     monitor (a pulse oximeter alone) the HR row draws the pulse rate, labelled PR."""
@@ -177,7 +133,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
         for line, plot in zip(self._now_lines, (self.bp, self.hr, self.spo2), strict=True):
             plot.addItem(line, ignoreBounds=True)
         self._limit_items: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
-        self._limit_specs: list[_LimitSpec] = []
+        self._limit_specs: list[LimitSpec] = []
         self._limit_labels: list[tuple[pg.PlotItem, pg.TextItem]] = []
         self._markers: list[Marker] = []
         self._marker_items: list[tuple[pg.PlotItem, pg.GraphicsObject]] = []
@@ -278,7 +234,7 @@ class TrendPlot(pg.GraphicsLayoutWidget):
                 line = pg.InfiniteLine(pos=value, angle=0, pen=_pen(LIMIT_COLOURS[priority], style))
                 plot.addItem(line, ignoreBounds=True)
                 self._limit_items.append((plot, line))
-                self._limit_specs.append(_LimitSpec(plot, value, f"{tag} {value:g}".strip(), LIMIT_COLOURS[priority]))
+                self._limit_specs.append(LimitSpec(plot, value, f"{tag} {value:g}".strip(), LIMIT_COLOURS[priority]))
         self._layout_labels()
 
     @property
@@ -373,173 +329,6 @@ class TrendPlot(pg.GraphicsLayoutWidget):
             self.spo2.addItem(rect, ignoreBounds=True)
             self._band_items.append(rect)
         self._layout_labels()
-
-    # -- label layout (pixels) ---------------------------------------------------------------------
-    def labels(self) -> list[pg.TextItem]:
-        """Every text shown on the plots (limits, events, music, infusion): what must never overlap."""
-        items = [label for _, label in self._limit_labels] + self._marker_labels + self._band_labels
-        if self._infusion_label.toPlainText():
-            items.append(self._infusion_label)
-        return [i for i in items if i.isVisible() and i.textItem.toPlainText()]
-
-    def _on_view_changed(self, *_args: object) -> None:
-        # the three linked views report one change three times: lay out once, after them
-        if not self._laying_out and not self._layout_timer.isActive():
-            self._layout_timer.start()
-
-    def _layout_labels(self) -> None:
-        """Place every label in pixels so that none overlaps another (see the module docstring)."""
-        if self._laying_out:
-            return
-        self._laying_out = True
-        try:
-            obstacles = self._layout_limit_labels()
-            infusion = self._infusion_rect()
-            self._layout_marker_labels(obstacles + ([infusion] if infusion is not None else []))
-            self._layout_band_labels()
-        finally:
-            self._laying_out = False
-
-    @staticmethod
-    def _scene(plot: pg.PlotItem, x: float, y: float) -> QPointF:
-        point: QPointF = plot.getViewBox().mapViewToScene(QPointF(x, y))
-        return point
-
-    @staticmethod
-    def _box(item: pg.TextItem) -> tuple[float, float]:
-        """Width and height of a label's text box in pixels (unrotated)."""
-        rect = item.textItem.boundingRect()
-        return rect.width(), rect.height()
-
-    def _infusion_rect(self) -> QRectF | None:
-        if self._infusion_shown is None or not self._infusion_label.toPlainText():
-            return None
-        top_left = self._scene(self.bp, self._infusion_shown[0], INFUSION_LABEL_Y)
-        w, h = self._box(self._infusion_label)
-        return QRectF(top_left.x(), top_left.y(), w, h)
-
-    def _layout_limit_labels(self) -> list[QRectF]:
-        """Limit labels at the right edge, merged when their lines are closer than a text height.
-        Returns the scene rectangles they take."""
-        for plot, label in self._limit_labels:
-            plot.removeItem(label)
-        self._limit_labels.clear()
-        taken: list[QRectF] = []
-        for plot in self._plots():
-            (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
-            specs = sorted((s for s in self._limit_specs if s.plot is plot and y0 <= s.value <= y1),
-                           key=lambda s: -s.value)  # top first
-            top_px = self._scene(plot, x0, y1).y()
-            groups: list[list[_LimitSpec]] = []
-            bottom_taken = -math.inf
-            probe = _text_item(self._label_font, (1, 1))
-            probe.setText("SYS 888")
-            _, h = self._box(probe)
-            for spec in specs:
-                y_px = self._scene(plot, x0, spec.value).y()
-                above = max(y_px - h, top_px)  # the label sits on its line (below it at the very top)
-                if groups and above < bottom_taken + LABEL_GAP_PX:
-                    groups[-1].append(spec)
-                else:
-                    groups.append([spec])
-                    bottom_taken = above + h
-            right = x1 - LABEL_MARGIN_PX * plot.getViewBox().viewPixelSize()[0]
-            for group in groups:
-                first = group[0]
-                y_px = self._scene(plot, x0, first.value).y()
-                below = y_px - h < top_px
-                label = _text_item(self._label_font, (1, 0) if below else (1, 1))
-                label.setHtml(_coloured([(s.text, s.colour) for s in group]))
-                label.setToolTip("alarm limits: " + " \u00b7 ".join(s.text for s in group))
-                label.setPos(right, first.value)
-                plot.addItem(label, ignoreBounds=True)
-                self._limit_labels.append((plot, label))
-                w, _ = self._box(label)
-                right_px = self._scene(plot, right, first.value).x()
-                taken.append(QRectF(right_px - w, y_px if below else y_px - h, w, h))
-        return taken
-
-    def _layout_marker_labels(self, obstacles: list[QRectF]) -> None:
-        """Vertical event labels: one per text height of width; closer ones fold into it (+n)."""
-        for label in self._marker_labels:
-            self.bp.removeItem(label)
-        self._marker_labels.clear()
-        if self.t0 is None or not self._markers:
-            return
-        t0 = self.t0
-        (x0, x1), (_y0, y1) = self.bp.getViewBox().viewRange()
-        probe = _text_item(self._axis_font, (0, 1), angle=90)
-        probe.setText("Mg")
-        _, thickness = self._box(probe)
-        left_px = self._scene(self.bp, x0, MARKER_LABEL_Y).x() + LABEL_MARGIN_PX
-        # a label runs up the left side of its line; right at the start of the axis, up its right side
-        groups: list[tuple[list[Marker], bool]] = []
-        last_right = -math.inf
-        for m in self._markers:
-            x = (m.time - t0) / 60.0
-            if not x0 <= x <= x1:
-                continue
-            x_px = self._scene(self.bp, x, MARKER_LABEL_Y).x()
-            right_side = x_px - thickness < left_px
-            column_left = x_px if right_side else x_px - thickness
-            if groups and column_left < last_right + LABEL_GAP_PX:
-                groups[-1][0].append(m)
-            else:
-                groups.append(([m], right_side))
-                last_right = column_left + thickness
-        base = self._scene(self.bp, x0, MARKER_LABEL_Y).y()
-        top = self._scene(self.bp, x0, y1).y() + LABEL_MARGIN_PX
-        metrics = QFontMetricsF(self._axis_font)
-        for group, right_side in groups:
-            first = group[0]
-            x = (first.time - t0) / 60.0
-            x_px = self._scene(self.bp, x, MARKER_LABEL_Y).x()
-            column = QRectF(x_px if right_side else x_px - thickness, top, thickness, base - top)
-            room = base - top
-            for rect in obstacles:
-                if rect.intersects(column):
-                    room = min(room, base - rect.bottom() - LABEL_GAP_PX)
-            more = f" +{len(group) - 1}" if len(group) > 1 else ""
-            length = max(0.0, room - 4 - metrics.horizontalAdvance(more))
-            text = metrics.elidedText(first.label, Qt.TextElideMode.ElideRight, length)
-            label = _text_item(self._axis_font, (0, 0) if right_side else (0, 1), angle=90)
-            label.setColor(first.colour)
-            label.setText(text + more if text else "")
-            label.setToolTip("\n".join(f"{(m.time - t0) / 60.0:.0f} min  {m.label}" for m in group))
-            label.setPos(x, MARKER_LABEL_Y)
-            if room < thickness:  # no room at all: the line keeps its tooltip
-                label.setVisible(False)
-            self.bp.addItem(label, ignoreBounds=True)
-            self._marker_labels.append(label)
-
-    def _layout_band_labels(self) -> None:
-        """Music titles, each cut to its own band (no room: the band's tooltip has it)."""
-        for label in self._band_labels:
-            self.spo2.removeItem(label)
-        self._band_labels.clear()
-        if self.t0 is None:
-            return
-        (x0, x1), _ = self.spo2.getViewBox().viewRange()
-        metrics = QFontMetricsF(self._label_font)
-        starts = [max((b.start - self.t0) / 60.0, x0) for b in self._bands]
-        for i, band in enumerate(self._bands):
-            a = starts[i]
-            b = min((band.end - self.t0) / 60.0, x1)
-            if i + 1 < len(starts):
-                b = min(b, max(starts[i + 1], a))  # never into the next title
-            if b <= a:
-                continue
-            room = self._scene(self.spo2, b, BAND_Y).x() - self._scene(self.spo2, a, BAND_Y).x() - LABEL_GAP_PX - 2
-            text = metrics.elidedText(band.label, Qt.TextElideMode.ElideRight, max(0.0, room))
-            if len(text.rstrip("\u2026")) < min(MIN_BAND_LABEL_CHARS, len(band.label)):
-                continue
-            label = _text_item(self._label_font, (0, 1))
-            label.setColor("#c9b8ff")
-            label.setText(text)
-            label.setToolTip(band.label)
-            label.setPos(a, BAND_Y + BAND_HEIGHT)
-            self.spo2.addItem(label, ignoreBounds=True)
-            self._band_labels.append(label)
 
     def _show_manual(self, store: TrendStore) -> None:
         """Ring the values the nurse entered by hand (redrawn only when there are new ones)."""
