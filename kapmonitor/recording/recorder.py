@@ -16,6 +16,8 @@ The record is watched and recovers by itself:
 - a damaged database (integrity check fails) is never written into: a new record is started
   beside it (`<name>.continued-<time>.db`) and the failure is reported once.
 The record has one writer: a second recorder (in this or another process) is refused.
+The watching, the memory hold and the recovery copy are in recovery.py; how monitor data is laid
+out in rows (waves, raw frames) is in monitor_rows.py.
 
 Thread-safety: every public method may be called from any thread.
 """
@@ -24,56 +26,32 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import shutil
 import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, RawFrame, VitalSample, WaveChunk
-from kapmonitor.recording import wavecodec
-from kapmonitor.recording.database import (
-    DamagedDatabaseError,
-    LockedConnection,
-    SessionDatabaseError,
-    WriterLock,
-    open_for_writing,
-)
+from kapmonitor.model.samples import Item
+from kapmonitor.recording.database import DamagedDatabaseError, LockedConnection, WriterLock, open_for_writing
+from kapmonitor.recording.monitor_rows import MonitorRowWriter
+from kapmonitor.recording.recovery import BUFFER_LIMIT_ITEMS, FileWatch, HeldWork, copy_into_recovery, items_in, sibling
 
 log = logging.getLogger(__name__)
 
-_SAMPLE_SQL = "INSERT INTO samples (t, parameter, value, status, source, measurement_id) VALUES (?, ?, ?, ?, ?, ?)"
-_WAVE_SQL = "INSERT INTO waves (t0, parameter, rate_hz, data, source, encoding) VALUES (?, ?, ?, ?, ?, ?)"
-_WAVE_APPEND_SQL = "UPDATE waves SET data = ?, encoding = ? WHERE rowid = ?"
-_RAW_SQL = "INSERT INTO raw_frames (t, direction, data) VALUES (?, ?, ?)"
-_LINK_SQL = "INSERT INTO link_events (t, state, detail) VALUES (?, ?, ?)"
-_NOTICE_SQL = "INSERT INTO device_notices (t, code, message) VALUES (?, ?, ?)"
 _SYSTEM_SQL = (
     "INSERT INTO alarm_log (t, alarm_id, kind, priority, event, value, limit_value, message) "
     "VALUES (?, 'storage', 'system', 'low', ?, ?, ?, ?)"
 )
 
-# Items held in memory while the disk cannot be written: a monitor sends about 5-10 a second (values,
-# 1-s pleth chunks, raw frames), so this is hours, in under ~100 MB. Above it the oldest monitor data
-# is dropped and counted, never the nurse's entries.
-BUFFER_LIMIT_ITEMS = 100_000
 # Writing the held work again is tried only with at least this much free space.
 MIN_FREE_BYTES = 512 * 1024
 # Below this much free space the status bar warns (a session takes about 2-3 MB an hour).
 LOW_SPACE_BYTES = 50 * 1024 * 1024
 _SPACE_CHECK_S = 10.0
-# A wave row holds up to this many seconds of consecutive chunks (appended as they come, committed each
-# time as any row): longer rows compress better and cost less per row.
-WAVE_ROW_SECONDS = 5.0
-
 _STOP = object()
 # a row the schema refuses is dropped alone; anything else is the storage failing
 _BAD_ROW = (ValueError, sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
@@ -81,21 +59,6 @@ _BAD_ROW = (ValueError, sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite
 
 class RecorderError(Exception):
     """The recorder cannot write (disk full, file removed, ...)."""
-
-
-def _items_in(work: tuple[Any, ...]) -> int:
-    return len(work[1]) if work[0] == "items" else 1
-
-
-def _sibling(path: Path, label: str, t: float) -> Path:
-    """`<stem>.<label>-<local time>.db` beside `path`, never an existing file."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(t))
-    candidate = path.with_name(f"{path.stem}.{label}-{stamp}{path.suffix or '.db'}")
-    n = 2
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}.{label}-{stamp}-{n}{path.suffix or '.db'}")
-        n += 1
-    return candidate
 
 
 class SessionRecorder:
@@ -118,7 +81,6 @@ class SessionRecorder:
         self._commit_interval = commit_interval
         self._watch_interval = watch_interval
         self._retry_interval = retry_interval
-        self._buffer_limit = max(1, buffer_limit)
         self._on_failure = on_failure
         self._on_recovered = on_recovered
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -128,23 +90,18 @@ class SessionRecorder:
         self._ready = threading.Event()
         self._open_error: Exception | None = None
         self._conn: sqlite3.Connection | None = None
-        self._wal_id: tuple[int, int] | None = None
-        # the last wave row of each (parameter, source, rate): its rowid (None before its insert), start,
-        # values and whether they changed since written (writer thread); forgotten whenever a
-        # transaction is rolled back or the file changes
-        self._open_waves: dict[tuple[str, str, float], tuple[int | None, float, npt.NDArray[np.float32], bool]] = {}
-        self._held: deque[tuple[Any, ...]] = deque()  # work waiting for the disk, oldest first
-        self._held_items = 0
+        self._watch = FileWatch(self.path)
+        # the open wave rows (writer thread); forgotten whenever a transaction is rolled back or the file changes
+        self._rows = MonitorRowWriter()
+        self._held = HeldWork(buffer_limit)  # work waiting for the disk, oldest first
         self._failed_since: float | None = None
         self._failed_wall: float | None = None
-        self._lost_now = 0  # items dropped during the current failure
         self._lost_file = False  # the record's file is gone: recover, not just retry
         self._rejected_since_flush = False
         self._tried_writing = False  # the last retry wrote (and rolled back), not just looked at free space
         self.failure: str | None = None  # the storage problem now (None: writing normally)
         self.free_bytes: int | None = None  # free space beside the record, looked at every 10 s
         self.replaced: str | None = None  # why `path` is not the file asked for
-        self.lost_items = 0  # dropped from the full memory buffer over the whole recording
         self.rejected_rows = 0
         self.rows_written = 0
         self.commits = 0
@@ -222,13 +179,18 @@ class SessionRecorder:
     @property
     def held_items(self) -> int:
         """Items held in memory while the storage fails."""
-        return self._held_items
+        return self._held.items
+
+    @property
+    def lost_items(self) -> int:
+        """Items dropped from the full memory buffer over the whole recording."""
+        return self._held.lost_total
 
     def status(self) -> tuple[str, bool]:
         """The status-bar line and whether all is well (False: shown as a problem)."""
         failure, replaced = self.failure, self.replaced
         if failure is not None:
-            held = self._held_items
+            held = self._held.items
             keep = f"; {held} values held in memory until it can write again" if held else ""
             return f"\u25cf NOT RECORDING: {failure}{keep}", False
         if replaced is not None:
@@ -262,12 +224,13 @@ class SessionRecorder:
             conn = open_for_writing(self.path)
         except DamagedDatabaseError as exc:
             # monitoring must start: a new record beside the damaged one, which is kept untouched
-            fresh = _sibling(self.path, "continued", time.time())
+            fresh = sibling(self.path, "continued", time.time())
             log.error("%s; recording into %s instead", exc, fresh)
             conn = open_for_writing(fresh)
             self.replaced = f"{self.path.name} is damaged, kept untouched; a new record is written"
             self._meta["continues_damaged_record"] = self.path.name
             self.path = fresh
+            self._watch.follow(fresh)
         self._adopt(conn)
         if self._meta:
             conn.execute("BEGIN")
@@ -276,52 +239,20 @@ class SessionRecorder:
                 [(k, str(v)) for k, v in self._meta.items()],
             )
             conn.execute("COMMIT")
-        self._note_wal()
+        self._watch.note_wal()
         return conn
 
     def _adopt(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._open_waves.clear()
+        self._rows.forget()
         self._tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         self._columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in self._tables}
-        self._wal_id = None
 
     def _lock(self) -> WriterLock | None:
         return self._conn.writer_lock if isinstance(self._conn, LockedConnection) else None
 
-    def _note_wal(self) -> None:
-        with contextlib.suppress(OSError):
-            st = os.stat(self.path.with_name(self.path.name + "-wal"))
-            self._wal_id = (st.st_dev, st.st_ino)
-
     def _file_problem(self) -> str | None:
-        """Why the file being written is no longer the record on disk, or None."""
-        lock = self._lock()
-        if lock is None:
-            return None
-        name = self.path.name
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return f"the session record {name} was deleted or moved"
-        except OSError:
-            return None  # cannot look (permissions): the writes will tell
-        if not lock.still_linked():
-            return f"the session record {name} was deleted"
-        if (st.st_dev, st.st_ino) != lock.identity:
-            return f"the session record {name} was replaced by another file"
-        if self._wal_id is None:
-            self._note_wal()
-            return None
-        try:
-            wst = os.stat(self.path.with_name(name + "-wal"))
-        except FileNotFoundError:
-            return f"the journal of the session record ({name}-wal) was deleted"
-        except OSError:
-            return None
-        if (wst.st_dev, wst.st_ino) != self._wal_id:
-            return f"the journal of the session record ({name}-wal) was replaced"
-        return None
+        return self._watch.problem(self._lock())
 
     def _loop(self) -> None:
         in_tx = False
@@ -358,7 +289,7 @@ class SessionRecorder:
                     waiting.append(work[1])
                     continue
                 if self.failure is not None:
-                    self._hold(work)  # storage failing: keep it, producers never block
+                    self._held.append(work)  # storage failing: keep it, producers never block
                     continue
                 try:
                     if not in_tx:
@@ -409,7 +340,7 @@ class SessionRecorder:
                 event.set()
             waiting.clear()
         if self._held:
-            log.error("session record closed with %d values not written: %s", self._held_items, self.failure)
+            log.error("session record closed with %d values not written: %s", self._held.items, self.failure)
 
     def _db(self) -> sqlite3.Connection:
         assert self._conn is not None
@@ -420,7 +351,7 @@ class SessionRecorder:
         if self.failure is None:
             self._failed_since = time.monotonic()
             self._failed_wall = time.time()
-            self._lost_now = 0
+            self._held.lost_now = 0
         self.failure = message
         log.error("%s", message)
         self._report_failure(message)
@@ -441,13 +372,10 @@ class SessionRecorder:
 
     def _storage_error(self, message: str, unwritten: list[tuple[Any, ...]]) -> None:
         """The transaction failed: roll it back and hold its work (and all that follows) in memory."""
-        self._open_waves.clear()
+        self._rows.forget()
         with contextlib.suppress(sqlite3.Error):
             self._db().execute("ROLLBACK")
-        for work in reversed(unwritten):
-            self._held.appendleft(work)
-            self._held_items += _items_in(work)
-        self._trim()
+        self._held.put_back(unwritten)
         problem = self._file_problem()
         if problem is not None:
             self._lost_file = True
@@ -457,25 +385,8 @@ class SessionRecorder:
         if self.failure != message:
             self._set_failure(message)
 
-    def _hold(self, work: tuple[Any, ...]) -> None:
-        self._held.append(work)
-        self._held_items += _items_in(work)
-        self._trim()
-
-    def _trim(self) -> None:
-        """Keep the memory bound: drop the oldest monitor data first, never the nurse's rows."""
-        while self._held_items > self._buffer_limit:
-            index = next((i for i, w in enumerate(self._held) if w[0] == "items"), None)
-            if index is None:
-                return
-            dropped = self._held[index]
-            del self._held[index]
-            self._held_items -= len(dropped[1])
-            self._lost_now += len(dropped[1])
-            self.lost_items += len(dropped[1])
-
     def _reject(self, work: tuple[Any, ...], exc: Exception) -> None:
-        self.rejected_rows += _items_in(work)
+        self.rejected_rows += items_in(work)
         self._rejected_since_flush = True
         log.error("a row was refused by the session record and not written: %s", exc)
         self._report_failure(f"a row was refused by the session record: {exc}")
@@ -500,32 +411,31 @@ class SessionRecorder:
         self._tried_writing = True
         try:
             conn.execute("BEGIN")
-            for work in self._held:
+            for work in self._held.work:
                 try:
                     self._write(conn, work)
                 except _BAD_ROW as exc:
                     self._reject(work, exc)
             if self._failed_wall is not None:
-                lost = self._lost_now
+                lost = self._held.lost_now
                 conn.execute(
                     _SYSTEM_SQL,
                     (time.time(), "recording_gap", float(lost), round(seconds, 1),
-                     f"Recording resumed after {seconds:.0f} s ({self.failure}); {self._held_items} values "
+                     f"Recording resumed after {seconds:.0f} s ({self.failure}); {self._held.items} values "
                      f"kept in memory and written, {lost} lost"),
                 )
             conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            self._open_waves.clear()
+            self._rows.forget()
             log.debug("still cannot write the session record: %s", exc)
             return False
         self.commits += 1
         self.last_commit_monotonic = time.monotonic()
         log.warning("recording resumed after %.0f s: %d values written from memory, %d lost",
-                    seconds, self._held_items, self._lost_now)
+                    seconds, self._held.items, self._held.lost_now)
         self._held.clear()
-        self._held_items = 0
         self.failure = None
         self._failed_since = self._failed_wall = None
         self._report_recovered()
@@ -533,32 +443,15 @@ class SessionRecorder:
 
     def _recover(self) -> bool:
         """Copy the whole open record into a recovery file beside it and continue there."""
-        self._open_waves.clear()
-        old = self._db()
+        self._rows.forget()
         original = self.path
-        target = _sibling(original, "recovered", time.time())
-        try:
-            with contextlib.suppress(sqlite3.Error):
-                old.execute("ROLLBACK")
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
-            os.close(fd)
-            copy = sqlite3.connect(target)
-            try:
-                old.backup(copy)  # SQLite still has the unlinked files open: every committed row
-            finally:
-                copy.close()
-            conn = open_for_writing(target)
-        except (OSError, sqlite3.Error, SessionDatabaseError) as exc:
-            log.error("cannot create the recovery file %s: %s", target, exc)
-            with contextlib.suppress(OSError):
-                if target.exists() and target.stat().st_size == 0:
-                    target.unlink()
+        copied = copy_into_recovery(self._db(), original)
+        if copied is None:
             return False
-        with contextlib.suppress(sqlite3.Error):
-            old.close()  # releases the old file (and its lock)
+        conn, target = copied
         self._adopt(conn)
         self.path = target
+        self._watch.follow(target)
         lost_at = time.strftime("%H:%M:%S", time.localtime(self._failed_wall or time.time()))
         self.replaced = f"{original.name} was deleted or moved at {lost_at}; nothing was lost"
         # the (latched) alarm says where the record is now
@@ -578,7 +471,7 @@ class SessionRecorder:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             log.error("cannot note the recovery in %s: %s", target, exc)
-        self._note_wal()
+        self._watch.note_wal()
         log.warning("session record recovered into %s", target)
         return True
 
@@ -603,55 +496,5 @@ class SessionRecorder:
             self.rows_written += 1
 
     def _write_items(self, conn: sqlite3.Connection, items: list[Item]) -> None:
-        samples = []
-        raws = []
-        try:
-            for item in items:
-                if isinstance(item, VitalSample):
-                    p, st, src = item.parameter.value, item.status.value, item.source.value
-                    samples.append((item.time, p, item.value, st, src, item.measurement_id))
-                elif isinstance(item, WaveChunk):
-                    self._add_wave(conn, item)
-                elif isinstance(item, RawFrame):
-                    raws.append((item.time, item.direction, item.data))
-                elif isinstance(item, LinkEvent):
-                    conn.execute(_LINK_SQL, (item.time, item.state.value, item.detail))
-                elif isinstance(item, DeviceNotice):
-                    conn.execute(_NOTICE_SQL, (item.time, item.code, item.message))
-        finally:
-            self._write_waves(conn)  # also what came before a refused item
-        if samples:
-            conn.executemany(_SAMPLE_SQL, samples)
-        if raws:
-            conn.executemany(_RAW_SQL, raws)
+        self._rows.write(conn, items)
         self.rows_written += len(items)
-
-    def _add_wave(self, conn: sqlite3.Connection, chunk: WaveChunk) -> None:
-        """A chunk that continues the last wave row of its wave (starting within half a sample of
-        where that row ends) is appended to it, up to WAVE_ROW_SECONDS a row; else it starts a new
-        row. Fewer, longer rows compress better (the record is about a third smaller). The rows are
-        encoded and written once per batch (`_write_waves`), however many chunks it holds."""
-        key = (chunk.parameter.value, chunk.source.value, chunk.rate_hz)
-        new = np.asarray(chunk.values, dtype=np.float32)
-        last = self._open_waves.get(key)
-        if last is not None:
-            rowid, t0, values, _ = last
-            rate = chunk.rate_hz
-            end = t0 + len(values) / rate
-            if abs(chunk.time - end) <= 0.5 / rate and len(values) + len(new) <= WAVE_ROW_SECONDS * rate:
-                self._open_waves[key] = (rowid, t0, np.concatenate((values, new)), True)
-                return
-            self._write_waves(conn, key)
-        self._open_waves[key] = (None, chunk.time, new, True)
-
-    def _write_waves(self, conn: sqlite3.Connection, only: tuple[str, str, float] | None = None) -> None:
-        """Insert or update the wave rows changed since they were last written."""
-        for key, (rowid, t0, values, changed) in list(self._open_waves.items()):
-            if not changed or (only is not None and key != only):
-                continue
-            encoding, data = wavecodec.encode(values)
-            if rowid is None:
-                rowid = conn.execute(_WAVE_SQL, (t0, key[0], key[2], data, key[1], encoding)).lastrowid
-            else:
-                conn.execute(_WAVE_APPEND_SQL, (data, encoding, rowid))
-            self._open_waves[key] = (rowid, t0, values, False)
