@@ -104,14 +104,16 @@ def test_heartbeat_loss_link_loss_and_bad_messages() -> None:
     assert offline_alarm_id("clinic/c") not in active_ids(model)
 
 
-def test_the_central_cannot_acknowledge_bedside_alarms() -> None:
-    """Nothing in the model sends to a chair: there is no publish path at all."""
-    import inspect
+def test_by_default_the_central_cannot_acknowledge_bedside_alarms() -> None:
+    """Without --allow-ack the model refuses to send anything to a chair, and no operator can be signed in."""
+    from kapmonitor.central.commands import AckError, CentralCommander
 
-    import kapmonitor.central.model as m
-
-    assert ".publish(" not in inspect.getsource(m)
-    assert not [name for name in dir(CentralModel) if "ack" in name.lower() or "silence" in name.lower()]
+    model = offline_model()
+    assert not model.allow_commands
+    with pytest.raises(PermissionError, match="--allow-ack"):
+        model.send_command("clinic", "a", {"type": "command"})
+    with pytest.raises(AckError, match="not started with acknowledgements allowed"):
+        CentralCommander(model, "Anna", "desk-1")
 
 
 # -- against the broker ---------------------------------------------------------------------------------------

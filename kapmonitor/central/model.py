@@ -6,8 +6,10 @@ is still heard. `chairs()` returns immutable views, most urgent first.
 
 The central raises its own technical alarms in an `AlarmEngine` (so the alarm bar and sounder
 can be reused): a chair whose heartbeat stops or whose Last Will says offline, a chair whose
-monitor link is lost, and the broker being unreachable. The central has no way to acknowledge
-or silence a bedside alarm: nothing here sends anything to a chair.
+monitor link is lost, and the broker being unreachable. By default the central cannot acknowledge
+or silence a bedside alarm: `send_command` refuses unless the model was made with
+`allow_commands=True` (`kapmonitor central --allow-ack`, see `central.commands`), and a chair acts
+on a command only when its own clinic setting allows it (its status says `central_ack`).
 
 Ages never compare the bedside's clock with ours: a vitals message carries the bedside time of
 sending, so a value's age is (its age when sent) + (our monotonic time since it arrived).
@@ -35,7 +37,7 @@ from kapmonitor.alarms.profile import Priority, default_profile
 from kapmonitor.model.clock import RealClock
 from kapmonitor.model.events import Emitter
 from kapmonitor.publish.broker import BrokerConfig, check_name
-from kapmonitor.publish.payloads import ROOT, parse_topic
+from kapmonitor.publish.payloads import ROOT, ChairTopic, encode, parse_topic
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ class BedsideAlarm:
     message: str
     acknowledged: bool
     kind: str = "physiological"  # physiological / technical / system, as the bedside's engine says
+    raised_at: float | None = None  # bedside time it was raised: names this occurrence in a command
+    latched: bool = False  # a high alarm whose condition ended; it waits for an acknowledgement
 
     @property
     def rank(self) -> int:
@@ -104,6 +108,7 @@ class ChairView:
     alarms: tuple[BedsideAlarm, ...]  # the bedside's active alarms, most urgent first
     central_alarms: tuple[tuple[str, Priority, str], ...]  # (id, priority, message) raised here
     urgency: int
+    accepts_ack: bool = False  # the chair's status says its clinic lets the central acknowledge
 
     @property
     def top_alarm(self) -> BedsideAlarm | None:
@@ -133,6 +138,7 @@ class ChairState:
     alarms: tuple[BedsideAlarm, ...] = ()
     timed_out: bool = False
     offline_due: float | None = None  # a Last Will alarms at this time unless the chair returns first
+    accepts_ack: bool = False
 
     @property
     def key(self) -> str:
@@ -145,6 +151,7 @@ class CentralModel:
     def __init__(
         self, broker: BrokerConfig, site: str | None = None, *, alarms: AlarmEngine | None = None,
         heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S, client_id: str = "kapmonitor-central",
+        allow_commands: bool = False,
     ) -> None:
         self.broker = broker
         self.site = None if site is None else check_name("site", site)
@@ -153,6 +160,8 @@ class CentralModel:
         self._lock = threading.Lock()
         self._chairs: dict[str, ChairState] = {}
         self._listeners: Emitter[[]] = Emitter("central")
+        self.allow_commands = allow_commands
+        self.results: Emitter[[str, dict[str, object]]] = Emitter("central results")  # (chair key, result)
         self._connected = threading.Event()
         self._down_since: float | None = time.monotonic()
         self._connected_at: float | None = None
@@ -232,6 +241,7 @@ class CentralModel:
             offline_reason=c.offline_reason, monitor_link=c.monitor_link, phase=c.phase, clock=c.clock, due=c.due,
             next_nibp_in_s=next_nibp, hr=self._reading(c, "hr", t) or self._reading(c, "pulse_rate", t),
             spo2=self._reading(c, "spo2", t), nibp=nibp, alarms=c.alarms, central_alarms=tuple(own), urgency=urgency,
+            accepts_ack=c.accepts_ack and c.online and not c.timed_out,
         )
 
     @staticmethod
@@ -347,6 +357,15 @@ class CentralModel:
         if self._down_since is None:
             self._down_since = time.monotonic()
 
+    def send_command(self, site: str, chair: str, payload: dict[str, object]) -> bool:
+        """Publish a command to one chair (QoS 1, never retained); False when the broker is not reachable.
+        Raises PermissionError unless the central was started with commands allowed. Any thread."""
+        if not self.allow_commands:
+            raise PermissionError("this central station was not started with --allow-ack")
+        topic = ChairTopic(check_name("site", site), check_name("chair", chair)).topic("command")
+        info = self._client.publish(topic, encode(payload), qos=1, retain=False)
+        return bool(info.rc == mqtt.MQTT_ERR_SUCCESS and self.connected)
+
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         self.handle(msg.topic, bytes(msg.payload), retained=bool(msg.retain))
 
@@ -357,6 +376,8 @@ class CentralModel:
         if where is None:
             return False
         site, chair, kind = where
+        if kind == "command":
+            return False  # a central's own command, seen through the subscription: not a chair's news
         self.messages += 1
         if not payload:
             return self._forget(f"{site}/{chair}", kind)  # a cleared retained message
@@ -367,6 +388,11 @@ class CentralModel:
             t = time.monotonic() if now is None else now
             if kind == "status":
                 raise_, clear = self._on_status(site, chair, data, t, retained)
+            elif kind == "result":
+                if retained or not isinstance(data.get("request_id"), str):
+                    raise ValueError("a result must carry a request id and never be retained")
+                self.results.emit(f"{site}/{chair}", data)
+                raise_, clear = [], []
             else:
                 raise_, clear = getattr(self, f"_on_{kind}")(site, chair, data, t)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -411,6 +437,7 @@ class CentralModel:
                 c.name = str(d["name"])
             c.heartbeat_s = float(d.get("heartbeat_s") or 1.0)  # type: ignore[arg-type]
             c.last_heard = t
+            c.accepts_ack = d.get("central_ack") is True
             label = c.name or chair
             if state == "online":
                 c.online, c.timed_out, c.offline_reason, c.offline_due = True, False, "", None
@@ -461,7 +488,9 @@ class CentralModel:
         if not isinstance(active, list):
             raise ValueError("active is not a list")
         alarms = [BedsideAlarm(str(a["id"]), _PRIORITY[str(a["priority"])], str(a["message"]),
-                               bool(a["acknowledged"]), str(a.get("kind", "physiological"))) for a in active]
+                               bool(a["acknowledged"]), str(a.get("kind", "physiological")),
+                               None if a.get("raised_at") is None else float(a["raised_at"]),
+                               a.get("latched") is True) for a in active]
         alarms.sort(key=lambda a: -a.rank)
         with self._lock:
             self._chair(site, chair).alarms = tuple(alarms)

@@ -15,6 +15,7 @@ import argparse
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,9 @@ def add_publish_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--site", default="clinic", help="site name (default: clinic)")
     g.add_argument("--show-as", choices=["pseudonym", "chair"], default="pseudonym",
                    help="what the central shows: the session's pseudonym (default) or only the chair name")
+    g.add_argument("--allow-central-ack", action="store_true",
+                   help="accept acknowledgements of this chair's alarms from the central station (also needs the "
+                        "clinic setting: kapmonitor admin central-ack on); each one is credited and recorded")
     add_broker_credentials(g)
     p.add_argument("--hl7-out", metavar="tcp:HOST:PORT",
                    help="send NIBP and one-minute vitals as HL7 ORU^R01 (IHE PCD-01) over MLLP to the clinic's "
@@ -76,6 +80,14 @@ def check_publish_args(args: argparse.Namespace) -> None:
             raise CommandError(str(exc)) from None
         if not args.chair:
             raise CommandError("--hl7-out needs --chair NAME (the only patient identifier sent)")
+    if getattr(args, "allow_central_ack", False):
+        from kapmonitor.publish.ack_policy import central_ack_allowed
+
+        if args.publish is None:
+            raise CommandError("--allow-central-ack needs --publish mqtt://HOST:PORT and --chair NAME")
+        allowed, why = central_ack_allowed()
+        if not allowed:
+            raise CommandError(f"--allow-central-ack: {why}")
     if args.publish is None:
         if args.chair is not None and hl7 is None:
             raise CommandError("--chair needs --publish mqtt://HOST:PORT")
@@ -117,6 +129,20 @@ def hl7_from_args(args: argparse.Namespace, bedside: Bedside, clock: Clock) -> H
     return outbox
 
 
+def central_ack_hook(args: argparse.Namespace, bedside: Bedside, clock: Clock) -> Callable[[MqttPublisher], None]:
+    """What every publisher of this bedside does with the central's commands: always answered (so a
+    refusal is recorded too), acted on only with --allow-central-ack (checked against the clinic setting)."""
+    from kapmonitor.publish.commands import RemoteAcknowledger
+
+    enabled = bool(getattr(args, "allow_central_ack", False))
+
+    def hook(publisher: MqttPublisher) -> None:
+        publisher.set_commands(RemoteAcknowledger(bedside.alarms, lambda: bedside.pipeline.recorder, clock,
+                                                  publisher.where, enabled=enabled))
+
+    return hook
+
+
 def publisher_from_args(args: argparse.Namespace, bedside: Bedside, clock: Clock) -> MqttPublisher | None:
     """A publisher attached to the bedside's pipeline and session (not started), or None."""
     if getattr(args, "publish", None) is None:
@@ -130,6 +156,7 @@ def publisher_from_args(args: argparse.Namespace, bedside: Bedside, clock: Clock
     publisher = MqttPublisher(broker, args.chair, clock, site=args.site, identity=args.show_as)
     publisher.attach(bedside.pipeline.dispatcher, bedside.alarms)
     publisher.set_session(bedside.session)
+    central_ack_hook(args, bedside, clock)(publisher)
     reader = bedside.pipeline.reader  # a link state reported before the publisher listened
     publisher.on_items([LinkEvent(clock.now(), reader.link_state, "")])
     bedside.publisher = publisher  # follows the session from now on, stops with the bedside

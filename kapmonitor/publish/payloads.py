@@ -1,6 +1,7 @@
 """Topics and JSON payloads of kapmonitor over MQTT (schema: resources/mqtt_payloads.schema.json).
 
-`kapmonitor/v1/<site>/<chair>/{status,vitals,alarms,session}`; every payload names its `type`,
+`kapmonitor/v1/<site>/<chair>/{status,vitals,alarms,session}` (and `command`/`result` for the
+central's acknowledgement, see `commands`); every payload names its `type`,
 the `schema` version, the `site` and `chair`. Only the pseudonym (or, if the clinic says so, just
 the chair name) identifies the patient. Pure functions of immutable inputs: thread-safe.
 """
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 ROOT = "kapmonitor/v1"
 SCHEMA = 1
-KINDS = ("status", "vitals", "alarms", "session")
+KINDS = ("status", "vitals", "alarms", "session", "command", "result")
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,13 @@ def _head(kind: str, where: ChairTopic, t: float | None) -> dict[str, object]:
 
 def status_payload(
     where: ChairTopic, state: str, t: float | None, *, name: str, link: str, link_detail: str = "",
-    heartbeat_s: float, seq: int, dropped: int = 0, reason: str = "",
+    heartbeat_s: float, seq: int, dropped: int = 0, reason: str = "", central_ack: bool = False,
 ) -> dict[str, object]:
-    """online (each heartbeat) or offline (Last Will, clean stop); `link` is the monitor link."""
+    """online (each heartbeat) or offline (Last Will, clean stop); `link` is the monitor link;
+    `central_ack`: this chair accepts acknowledgements from the central (the clinic enabled it)."""
     out = _head("status", where, t)
     out.update(state=state, name=name, link=link, link_detail=link_detail, heartbeat_s=heartbeat_s, seq=seq,
-               dropped=dropped, reason=reason)
+               dropped=dropped, reason=reason, central_ack=central_ack)
     return out
 
 

@@ -29,6 +29,7 @@ from kapmonitor.model.clock import Clock
 from kapmonitor.model.samples import Item, LinkEvent, VitalSample
 from kapmonitor.publish import payloads
 from kapmonitor.publish.broker import BrokerConfig, check_name
+from kapmonitor.publish.commands import RemoteAcknowledger
 from kapmonitor.publish.payloads import ChairTopic, encode
 from kapmonitor.session.session import NurseSession
 
@@ -78,6 +79,8 @@ class MqttPublisher:
         self._seq = 0
         self._alarm_seq = 0
         self._last_session: dict[str, object] | None = None
+        # the central's acknowledgements (`set_commands`): the command topic is read, every command answered
+        self.commands: RemoteAcknowledger | None = None
         self._client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"kapmonitor-{site}-{chair}",
             protocol=mqtt.MQTTv311, clean_session=True,
@@ -92,6 +95,7 @@ class MqttPublisher:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_message = self._on_message
 
     # -- inputs (any thread, never blocking) --------------------------------------------------------
     def on_items(self, items: Sequence[Item]) -> None:
@@ -137,6 +141,11 @@ class MqttPublisher:
         if session is not None:
             session.add_listener(self._session_changed)
         self._wake.set()
+
+    def set_commands(self, commands: RemoteAcknowledger) -> None:
+        """Answer the central's commands on this chair's command topic (before `start`); the status then
+        says whether this chair accepts them."""
+        self.commands = commands
 
     def _session_changed(self) -> None:
         with self._lock:
@@ -197,6 +206,8 @@ class MqttPublisher:
             return
         log.info("connected to broker %s", self.broker.display_url)
         self._last_error = ""
+        if self.commands is not None:  # subscribed again after every reconnect (clean session)
+            client.subscribe(self.where.topic("command"), qos=1)
         with self._lock:
             self._resend = True
         self._connected.set()
@@ -210,6 +221,18 @@ class MqttPublisher:
             return  # after a refusal paho also reports a disconnect; keep the refusal's reason
         self._connected.clear()
         self._last_error = str(reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        commands = self.commands
+        if commands is None:
+            return  # a retained leftover command is refused as stale (and logged) by the checks
+        try:
+            result = commands.handle(msg.topic, bytes(msg.payload))
+        except Exception:  # a bad command must never end the network thread (and with it publishing)
+            log.exception("central command could not be handled")
+            return
+        if result is not None:
+            self._publish("result", result, 1, False)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
         self._last_error = "cannot connect"
@@ -227,7 +250,7 @@ class MqttPublisher:
         return payloads.status_payload(
             self.where, state, self._clock.now(), name=self._name(), link=self._link, link_detail=self._link_detail,
             heartbeat_s=self.heartbeat_s, seq=self._seq, dropped=self.dropped_vitals + self.dropped_alarm_events,
-            reason=reason,
+            reason=reason, central_ack=self.commands is not None and self.commands.enabled,
         )
 
     def _publish(self, kind: str, payload: dict[str, object], qos: int, retain: bool) -> bool:
