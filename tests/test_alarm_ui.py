@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from kapmonitor.alarms.engine import AlarmEngine
@@ -175,6 +176,25 @@ def test_history_panel_via_bridge(qtbot, engine: AlarmEngine) -> None:  # type: 
     assert top[1] == "acknowledged" and top[-1] == "CD" and top[4] == "185" and top[5] == "180"
     panel.set_events(engine.events())
     assert panel.row_count() == 2
+
+
+def test_bridge_delivers_an_alarm_from_the_reader_thread_before_queued_redraw_work(
+        qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]
+    """The alarm is not queued behind a redraw already waiting in the GUI thread (the trend's
+    repaint): it is handled first, and the events keep their order."""
+    bridge = AlarmBridge()
+    seen: list[str] = []
+    bridge.event_received.connect(lambda ev: seen.append(f"{ev.event.value} {ev.alarm_id}"))
+    engine.add_listener(bridge.listener)
+    QTimer.singleShot(0, lambda: seen.append("redraw"))  # queued GUI work, posted before the alarm
+    reader = threading.Thread(target=lambda: _nibp(engine, 185, 80, "m1"))
+    reader.start()
+    reader.join(5)
+    assert seen == []  # nothing runs in the reader thread's time
+    qtbot.waitUntil(lambda: "redraw" in seen, timeout=2000)
+    assert seen[0] == "raised nibp_sys.upper" and seen[-1] == "redraw", seen
+    engine.acknowledge("CD")  # in the GUI thread: at once
+    assert seen[-1] == "acknowledged nibp_sys.upper"
 
 
 def test_limit_change_dialog_requires_initials_and_reason(qtbot, engine: AlarmEngine) -> None:  # type: ignore[no-untyped-def]

@@ -21,10 +21,12 @@ text or colour changed, so a redraw at 25 Hz costs next to nothing. GUI thread o
 from __future__ import annotations
 
 import html
+import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal, SignalInstance
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QRect, Qt, Signal, SignalInstance
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -63,7 +65,7 @@ from kapmonitor.alarms.presentation import (
     sort_for_display,
 )
 from kapmonitor.ui import theme
-from kapmonitor.ui.vitals.tiles import ElidedLabel
+from kapmonitor.ui.elided import ElidedLabel
 
 MAX_ROWS = 3  # reserved rows on a tall screen: the bar keeps its height with no alarm or with ten
 TALL_SCREEN_PX = 1000  # below this (logical) screen height two rows are reserved, so the session panel fits
@@ -94,16 +96,44 @@ def alarm_text(a: ActiveAlarm, now: float) -> str:
     return full_text(alarm_parts(a, now))
 
 
-class AlarmBridge(QObject):
-    """Carries engine events (any thread) into the GUI thread as a queued signal.
+_ALARM_WAKE = QEvent.Type(QEvent.registerEventType())
 
-    `engine.add_listener(bridge.listener)`; connect `event_received` to the history panel.
+
+class AlarmBridge(QObject):
+    """Carries engine events (any thread) into the GUI thread, in order, as `event_received`.
+
+    `engine.add_listener(bridge.listener)`; connect `event_received` to the alarm bar or the history
+    panel. An event from another thread waits in a queue and wakes the GUI thread with a
+    high-priority posted event, so it is handled before redraw work already queued (a trend repaint
+    posted by its timer) and the nurse sees the alarm within one slice of GUI work. An event raised
+    in the GUI thread itself (an acknowledgement) is delivered at once, after any still queued.
+    `listener` is thread-safe; `event_received` is emitted in the thread that made the bridge.
     """
 
     event_received = Signal(object)
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._home = threading.get_ident()
+        self._pending: deque[AlarmEvent] = deque()  # append and popleft are atomic: no lock needed
+
     def listener(self, ev: AlarmEvent) -> None:
-        self.event_received.emit(ev)
+        if threading.get_ident() == self._home:
+            self._deliver()
+            self.event_received.emit(ev)
+            return
+        self._pending.append(ev)
+        QCoreApplication.postEvent(self, QEvent(_ALARM_WAKE), Qt.EventPriority.HighEventPriority.value)
+
+    def _deliver(self) -> None:
+        while self._pending:
+            self.event_received.emit(self._pending.popleft())
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == _ALARM_WAKE:
+            self._deliver()
+            return True
+        return super().event(event)
 
 
 class _Row(QLabel):
