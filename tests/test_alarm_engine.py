@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 import pytest
@@ -491,3 +492,26 @@ def test_determinism_independent_of_tick_granularity() -> None:
     assert a == b
     assert a == c
     assert any(x[1] == LINK_LOST and x[2] == "raised" and x[0] == 609.0 for x in a)
+
+
+def test_listeners_hear_an_alarm_before_it_is_logged(rig: Rig) -> None:
+    """The screen, sounder and record hear the decision first; the log line (a handler that may
+    write to a slow terminal or disk) comes after them, never between the decision and the nurse."""
+    heard_when_logged: list[int] = []
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "nibp_sys.upper" in record.getMessage():
+                heard_when_logged.append(sum(e.alarm_id == "nibp_sys.upper" for e in rig.events))
+
+    logger = logging.getLogger("kapmonitor.alarms.engine")
+    watch, level = Watch(level=logging.INFO), logger.level
+    logger.addHandler(watch)
+    logger.setLevel(logging.INFO)
+    try:
+        rig.at(0).nibp(185, 80)
+        rig.engine.acknowledge("AB")
+    finally:
+        logger.removeHandler(watch)
+        logger.setLevel(level)
+    assert heard_when_logged == [1, 2]  # raised, acknowledged: each heard before its log line

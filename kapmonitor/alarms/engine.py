@@ -766,8 +766,10 @@ class AlarmEngine:
     def _emit(self, ev: AlarmEvent) -> None:
         self.revision += 1
         self._history.append(ev)
-        log.info("alarm %s %s %s: %s", ev.event.value, ev.priority.label, ev.alarm_id, ev.message)
         self._listeners.emit(ev)  # a faulty listener is logged and never stops the alarm system
+        # logged after the listeners (the screen, the sounder, the record): a slow log handler
+        # never stands between a decision and the nurse
+        log.info("alarm %s %s %s: %s", ev.event.value, ev.priority.label, ev.alarm_id, ev.message)
 
 
 def _as_pr(message: str, side: str) -> str:
