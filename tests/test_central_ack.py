@@ -278,3 +278,15 @@ def test_acl_the_central_writes_only_commands_and_a_chair_none(tmp_path: Path) -
             c.disconnect()
             c.loop_stop()
         broker.stop()
+
+
+def test_central_acknowledges_only_with_a_named_operator(capsys: pytest.CaptureFixture[str]) -> None:
+    from kapmonitor.cli import main
+
+    assert main(["central", "--broker", "mqtt://127.0.0.1:9", "--allow-ack", "--screenshot", "x.png"]) == 2
+    assert "--allow-ack needs --operator NAME" in capsys.readouterr().err
+    assert main(["central", "--broker", "mqtt://127.0.0.1:9", "--operator", "Anna", "--screenshot", "x.png"]) == 2
+    assert "go with --allow-ack" in capsys.readouterr().err
+    assert main(["central", "--broker", "mqtt://127.0.0.1:9", "--allow-ack", "--operator", "  ",
+                 "--screenshot", "x.png"]) == 2
+    assert "--operator: no operator name" in capsys.readouterr().err

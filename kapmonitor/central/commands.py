@@ -48,7 +48,7 @@ class Outcome:
     request_id: str
     alarm_id: str
     message: str  # the alarm's text at the central
-    state: str  # sent / accepted / refused / no answer
+    state: str  # sent / accepted / refused / no answer / not sent
     reason: str = ""
     at: float = 0.0  # our monotonic time of the last change
 
@@ -60,6 +60,8 @@ class Outcome:
             return f"Acknowledged at the chair: {self.message}"
         if self.state == "refused":
             return f"Chair refused the acknowledgement: {self.reason}"
+        if self.state == "not sent":
+            return f"Acknowledgement not sent: {self.reason}"
         return f"No answer from the chair about: {self.message}"
 
 
@@ -128,6 +130,8 @@ class CentralCommander:
         elif not self.model.connected:
             why = "the message broker is unreachable"
         if why:
+            with self._lock:
+                self._last[key] = Outcome("", alarm.alarm_id, alarm.message, "not sent", why, time.monotonic())
             self._write({"event": "not_sent", "chair": key, "alarm_id": alarm.alarm_id, "reason": why,
                          "operator": self.operator, "station": self.station})
             raise AckError(why)

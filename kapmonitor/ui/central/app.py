@@ -33,9 +33,20 @@ def run_central(args: argparse.Namespace, broker: BrokerConfig) -> int:
     apply_application_font(app)
     app.setPalette(dark_palette())
     app.setStyleSheet(STYLESHEET)
-    model = CentralModel(broker, args.site, client_id=f"kapmonitor-central-{int(time.time() * 1000) % 10**9}")
+    allow = bool(getattr(args, "allow_ack", False))
+    model = CentralModel(broker, args.site, client_id=f"kapmonitor-central-{int(time.time() * 1000) % 10**9}",
+                         allow_commands=allow)
+    commander = None
+    if allow:  # --allow-ack: a named operator, and the audit file opened before anything is shown
+        from kapmonitor.central.commands import AckError, CentralCommander
+
+        try:
+            commander = CentralCommander(model, args.operator, args.station, args.audit_file)
+        except AckError as exc:
+            print(f"kapmonitor: error: {exc}", file=sys.stderr)
+            return 2
     sound = CentralSound(model)
-    window = CentralWindow(model, sound, args.site)
+    window = CentralWindow(model, sound, args.site, commander=commander)
     window.resize(1280, 800)
     model.start()
     if not args.screenshot and not args.no_sound:
@@ -74,4 +85,6 @@ def run_central(args: argparse.Namespace, broker: BrokerConfig) -> int:
         window.stop()
         sound.stop()
         model.stop()
+        if commander is not None:
+            commander.close()
     return code["rc"]

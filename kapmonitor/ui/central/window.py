@@ -3,8 +3,11 @@ the central's own alarms (chair offline, monitor link lost, broker unreachable) 
 
 A tile shows the chair's name (pseudonym or chair name), phase and infusion clock, HR/SpO2/NIBP
 with their age, the highest active bedside alarm in its colour with its marker, what is due next,
-and the link state. The central cannot acknowledge or silence a bedside alarm: there is no control
-for it. Its own alarms can be acknowledged here (they belong to the central); audio pause is not
+and the link state. By default the central cannot acknowledge or silence a bedside alarm: there is
+no control for it. Started with --allow-ack (a `CentralCommander`), a tile whose chair accepts it
+offers "Acknowledge at chair…" for its unacknowledged alarm; a confirmation names the alarm and the
+operator (Cancel is the default: Enter or Escape send nothing), and the tile shows the chair's
+answer. Its own alarms can be acknowledged here (they belong to the central); audio pause is not
 offered, so nothing silences the chairs' alarms at the central either.
 
 Thread-safety: the model calls its listeners from paho's and its supervisor's threads; `_Bridge`
@@ -26,6 +29,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -34,7 +39,8 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.alarms.presentation import COLOURS, INOP_COLOURS, flash_on, format_age
 from kapmonitor.alarms.profile import Priority
-from kapmonitor.central.model import CentralModel, ChairView, Reading
+from kapmonitor.central.commands import AckError, CentralCommander
+from kapmonitor.central.model import BedsideAlarm, CentralModel, ChairView, Reading
 from kapmonitor.central.sound import CentralSound
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.ui import theme
@@ -46,6 +52,8 @@ STALE_S = 10.0  # a value older than this is shown dimmed with its age
 TREND_S = 3600.0  # how much of each chair's trend the central keeps (received vitals only)
 MIN_REFRESH_S = 0.1
 TREND_REDRAW_S = 1.0
+TILE_H = 170
+ACK_ROW_H = 40  # the tile's extra row when the central may acknowledge: the button and the chair's answer
 HR_C = theme.PARAMETER_COLOURS[Parameter.HR]
 SPO2_C = theme.PARAMETER_COLOURS[Parameter.SPO2]
 
@@ -84,9 +92,10 @@ class ChairTile(QFrame):
         super().__init__()
         self._window = window
         self.key = ""
+        self.ack_target: BedsideAlarm | None = None  # the alarm the button would acknowledge
         self.setObjectName("chairTile")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(170)
+        self.setFixedHeight(TILE_H + (ACK_ROW_H if window.commander is not None else 0))
         grid = QGridLayout(self)
         grid.setContentsMargins(10, 6, 10, 6)
         grid.setHorizontalSpacing(14)
@@ -124,6 +133,19 @@ class ChairTile(QFrame):
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(2, 1)
+        self.answer = QLabel()  # the chair's answer to the last acknowledgement asked here
+        self.answer.setFont(_font(16))
+        self.answer.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.ack_button = QPushButton("Acknowledge at chair\u2026")
+        self.ack_button.setFont(_font(17, True))
+        self.ack_button.setMinimumHeight(ACK_ROW_H - 6)
+        self.ack_button.setAutoDefault(False)
+        self.ack_button.clicked.connect(lambda: self._window.ask_acknowledge(self.key, self.ack_target))
+        self.ack_button.hide()
+        self.answer.hide()
+        if window.commander is not None:
+            grid.addWidget(self.answer, 4, 0, 1, 2)
+            grid.addWidget(self.ack_button, 4, 2)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._window.select(self.key)
@@ -183,18 +205,40 @@ class ChairTile(QFrame):
         _set(self.link, f"{v.heard} \u00b7 monitor {v.monitor_link}",
              f"background: transparent; color:{theme.TEXT_DIM if link_ok else INOP_COLOURS[0]};")
         self.link.setToolTip(v.offline_reason)
+        self._show_ack(v)
         border = theme.DEFAULT_MARK if selected else theme.PANEL_BORDER
         sheet = f"QFrame#chairTile {{ background:{theme.PANEL}; border:2px solid {border}; border-radius:6px; }}"
         if sheet != self.styleSheet():  # a style sheet re-polishes the whole tile: only on a change
             self.setStyleSheet(sheet)
 
 
+    def _show_ack(self, v: ChairView) -> None:
+        """The button only where the central may act: enabled here, the chair accepts it, and it has an
+        unacknowledged alarm (the most urgent one is the one acknowledged)."""
+        commander = self._window.commander
+        if commander is None:
+            return
+        self.ack_target = next((a for a in v.alarms if not a.acknowledged and a.raised_at is not None), None)
+        self.ack_button.setVisible(v.accepts_ack and self.ack_target is not None)
+        last = commander.last(v.key)
+        self.answer.setVisible(last is not None or not v.accepts_ack)
+        if last is not None:
+            colour = {"accepted": theme.TEXT, "sent": theme.TEXT_DIM}.get(last.state, INOP_COLOURS[0])
+            _set(self.answer, last.text, f"background: transparent; color:{colour};")
+        elif not v.accepts_ack:
+            _set(self.answer, "acknowledged at the chair only (not enabled there)",
+                 f"background: transparent; color:{theme.TEXT_DIM};")
+
+
 class CentralWindow(QMainWindow):
     """Every chair of the clinic, most urgent first. Create in the GUI thread, then `start()`."""
 
-    def __init__(self, model: CentralModel, sound: CentralSound | None = None, site: str | None = None) -> None:
+    def __init__(self, model: CentralModel, sound: CentralSound | None = None, site: str | None = None,
+                 commander: CentralCommander | None = None) -> None:
         super().__init__()
         self.model = model
+        self.commander = commander  # None: the central never acknowledges a chair's alarm (the default)
+        self.confirm: QMessageBox | None = None  # the open confirmation, if any
         self.sound = sound
         self.only_site = site or "clinic"
         self.setWindowTitle(f"kapmonitor central \u2014 {site or 'all sites'}")
@@ -288,6 +332,34 @@ class CentralWindow(QMainWindow):
         self.model.alarms.acknowledge(who="central station")
         self.refresh()
 
+    def ask_acknowledge(self, key: str, alarm: BedsideAlarm | None) -> None:
+        """Confirm, then ask the chair to acknowledge `alarm` (never without the operator's second click)."""
+        if self.commander is None or alarm is None:
+            return
+        name = next((v.name for v in self.model.chairs() if v.key == key), key)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Acknowledge at the chair",
+                          f"Acknowledge this alarm at {name}?\n\n{alarm.priority.marker} {alarm.message}\n\n"
+                          f"It is credited to {self.commander.operator} at central {self.commander.station} and "
+                          "recorded at the chair and here. Nobody at the chair may have seen it yet.", parent=self)
+        send = box.addButton("Acknowledge", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)  # Enter cancels; only a click on "Acknowledge" sends
+        box.setEscapeButton(cancel)
+        send.setAutoDefault(False)
+
+        def done() -> None:
+            self.confirm = None
+            if box.clickedButton() is send and self.commander is not None:
+                try:
+                    self.commander.acknowledge(key, alarm)
+                except AckError as exc:  # recorded by the commander; the tile shows why
+                    log.warning("acknowledgement at %s not sent: %s", key, exc)
+            self.refresh()
+
+        box.finished.connect(done)
+        self.confirm = box
+        box.open()  # window-modal, never blocking the GUI thread
+
     def select(self, key: str) -> None:
         self.selected = key
         self.refresh()
@@ -337,6 +409,8 @@ class CentralWindow(QMainWindow):
         connected = self.model.connected
         _set(self.header, f"Central station \u00b7 {chairs} \u00b7 {self.model.broker_state}")
         _set(self.header, self.header.text(), f"color:{theme.TEXT if connected else INOP_COLOURS[0]};")
+        if self.commander is not None:
+            self.commander.tick()
         engine = self.model.alarms
         self.alarm_bar.update_from(engine.active_alarms(), None, time.time(), now)  # the engine's RealClock
         self._show_trend(views, shown, now)

@@ -1,0 +1,127 @@
+"""The central window's "Acknowledge at chair…" (real widgets offscreen, a real Mosquitto): shown only when
+the central was started with --allow-ack and the chair accepts it; it needs a confirmation in which Enter
+and Escape send nothing; a confirmed click publishes one command to that chair's command topic."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from mqtt_support import MosquittoBroker, mosquitto, wait_for
+from paho.mqtt.enums import CallbackAPIVersion
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from kapmonitor.central.commands import CentralCommander
+from kapmonitor.central.model import CentralModel
+from kapmonitor.publish import parse_broker_url
+from kapmonitor.publish.payloads import ChairTopic, encode, status_payload
+
+__all__ = ["mosquitto"]
+
+
+@pytest.fixture
+def app() -> QApplication:
+    existing = QApplication.instance()
+    return existing if isinstance(existing, QApplication) else QApplication([])
+
+
+def feed_chair(model: CentralModel, chair: str, accepts: bool) -> None:
+    where = ChairTopic("clinic", chair)
+    model.handle(where.topic("status"), encode(status_payload(where, "online", 100.0, name=chair, link="connected",
+                                                               heartbeat_s=1.0, seq=1, central_ack=accepts)))
+    alarm = {"id": "spo2.low", "parameter": "spo2", "kind": "physiological", "priority": "high",
+             "message": "SpO2 84 % < 85", "value": 84.0, "limit": 85.0, "raised_at": 1234.5, "acknowledged": False,
+             "latched": True, "escalated": False, "audio_paused": False}
+    model.handle(where.topic("alarms"), json.dumps({"type": "alarms", "schema": 1, "site": "clinic", "chair": chair,
+                                                    "t": 100.0, "seq": 1, "event": None, "active": [alarm]}).encode())
+
+
+@pytest.fixture
+def central(mosquitto: MosquittoBroker) -> Iterator[CentralModel]:
+    model = CentralModel(parse_broker_url(mosquitto.url, environ={}), allow_commands=True)
+    model.start()
+    assert wait_for(lambda: model.connected, 5)
+    yield model
+    model.stop()
+
+
+def commands_seen(port: int) -> tuple[mqtt.Client, list[dict[str, object]]]:
+    got: list[dict[str, object]] = []
+    ready = threading.Event()
+    c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="command-probe")
+    c.on_connect = lambda cl, *a: cl.subscribe("kapmonitor/v1/+/+/command", qos=1)
+    c.on_subscribe = lambda *a: ready.set()
+    c.on_message = lambda cl, u, msg: got.append({"topic": msg.topic, **json.loads(msg.payload)})
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    assert ready.wait(5)
+    return c, got
+
+
+def test_acknowledge_button_confirm_and_send(app: QApplication, mosquitto: MosquittoBroker, central: CentralModel,
+                                             tmp_path: Path) -> None:
+    from kapmonitor.ui.central.window import CentralWindow
+
+    probe, got = commands_seen(mosquitto.port)
+    commander = CentralCommander(central, "Anna Berg", "desk-1", tmp_path / "audit.jsonl")
+    window = CentralWindow(central, None, "clinic", commander=commander)
+    try:
+        feed_chair(central, "room1", accepts=True)
+        feed_chair(central, "room2", accepts=False)
+        window.resize(1280, 800)
+        window.show()
+        window.refresh()
+        tiles = {t.key: t for t in window.tiles[: len(window.order)]}
+        assert tiles["clinic/room1"].ack_button.isVisible()
+        assert not tiles["clinic/room2"].ack_button.isVisible()  # the chair's clinic did not enable it
+        assert "not enabled there" in tiles["clinic/room2"].answer.text()
+        QTest.mouseClick(tiles["clinic/room1"].ack_button, Qt.MouseButton.LeftButton)
+        box = window.confirm
+        assert box is not None and box.isVisible()
+        assert "SpO2 84 %" in box.text() and "Anna Berg at central desk-1" in box.text()
+        QTest.keyClick(box, Qt.Key.Key_Return)  # Enter: the default button is Cancel
+        assert wait_for(lambda: (app.processEvents(), window.confirm is None)[1], 2)
+        QTest.mouseClick(tiles["clinic/room1"].ack_button, Qt.MouseButton.LeftButton)
+        box = window.confirm
+        assert box is not None
+        QTest.keyClick(box, Qt.Key.Key_Escape)
+        assert wait_for(lambda: (app.processEvents(), window.confirm is None)[1], 2)
+        app.processEvents()
+        assert got == [] and commander.last("clinic/room1") is None  # nothing sent so far
+        QTest.mouseClick(tiles["clinic/room1"].ack_button, Qt.MouseButton.LeftButton)
+        box = window.confirm
+        assert box is not None
+        send = next(b for b in box.buttons() if b.text() == "Acknowledge")
+        QTest.mouseClick(send, Qt.MouseButton.LeftButton)
+        assert wait_for(lambda: (app.processEvents(), got)[1], 5)
+        assert len(got) == 1 and got[0]["topic"] == "kapmonitor/v1/clinic/room1/command"
+        assert got[0]["alarm_id"] == "spo2.low" and got[0]["raised_at"] == 1234.5 and got[0]["operator"] == "Anna Berg"
+        window.refresh()
+        assert tiles["clinic/room1"].answer.isVisible()
+        assert tiles["clinic/room1"].answer.text().startswith("Acknowledge sent")
+    finally:
+        window.close()
+        commander.close()
+        probe.disconnect()
+        probe.loop_stop()
+
+
+def test_no_acknowledge_control_by_default(app: QApplication) -> None:
+    from kapmonitor.ui.central.window import CentralWindow
+
+    model = CentralModel(parse_broker_url("mqtt://127.0.0.1:9", environ={}))
+    model._connected.set()  # as if subscribed; no network
+    window = CentralWindow(model, None, "clinic")
+    feed_chair(model, "room1", accepts=True)  # even a chair that accepts it gets no button here
+    window.show()
+    window.refresh()
+    tile = window.tiles[0]
+    assert not tile.ack_button.isVisible() and not tile.answer.isVisible()
+    assert tile.height() == 170
+    window.close()
