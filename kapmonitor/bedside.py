@@ -59,7 +59,10 @@ from kapmonitor.session.model import SessionSetup
 from kapmonitor.session.session import NurseSession
 
 if TYPE_CHECKING:
+    from kapmonitor.publish.hl7_out import Hl7Outbox
+    from kapmonitor.publish.live import PublishingControl
     from kapmonitor.publish.publisher import MqttPublisher
+    from kapmonitor.publish.settings import PublishSettings
 
 log = logging.getLogger(__name__)
 
@@ -210,9 +213,41 @@ class Bedside:
             self.music = create_session_music(recorder=self.pipeline.recorder, clock=clock.now, demo=False,
                                               open_device=False)
         self.on_monitor_switched: list[Callable[[MonitorSwitch], None]] = []
-        # the chair on the central station (--publish): follows the session, stops with the bedside
-        self.publisher: MqttPublisher | None = None
+        # the chair on the central station and HL7 out (`configure_publishing`): follow the session, stop with it
+        self._publishing: PublishingControl | None = None
         self._running = False
+
+    # -- publishing (central station, HL7 out) ----------------------------------------------------------
+    @property
+    def publishing(self) -> PublishingControl:
+        """The publisher and HL7 outbox in use and their settings (created on first use: lazy paho)."""
+        if self._publishing is None:
+            from kapmonitor.publish.live import PublishingControl
+
+            self._publishing = PublishingControl(self.pipeline, self._alarms, self.clock, lambda: self.session)
+        return self._publishing
+
+    @property
+    def publisher(self) -> MqttPublisher | None:
+        return None if self._publishing is None else self._publishing.publisher
+
+    @publisher.setter
+    def publisher(self, publisher: MqttPublisher | None) -> None:
+        self.publishing.publisher = publisher  # attached and started by the caller; stops with the bedside
+
+    @property
+    def hl7_outbox(self) -> Hl7Outbox | None:
+        return None if self._publishing is None else self._publishing.outbox
+
+    def publish_settings(self) -> PublishSettings | None:
+        """The publishing settings in force (None: not published, or started without settings)."""
+        return None if self._publishing is None else self._publishing.settings
+
+    def configure_publishing(self, settings: PublishSettings | None) -> None:
+        """Start, stop or change publishing to the central station and HL7 out, live: monitoring,
+        alarms and recording go on; connecting and the old link's goodbye happen on a worker thread.
+        Raises BrokerConfigError or ValueError for unusable settings, changing nothing."""
+        self.publishing.configure(settings)
 
     # -- facts -------------------------------------------------------------------------------------
     @property
@@ -350,8 +385,8 @@ class Bedside:
             self.alarm_link = None
         if self.music is not None:
             self.music.close()
-        if self.publisher is not None:
-            self.publisher.stop()  # "offline (stopped)" while the record is still open
+        if self._publishing is not None:
+            self._publishing.stop()  # "offline (stopped)" and HL7 out stopped while the record is still open
         self.sounder.stop()
         self.supervisor.stop()
         self.pipeline.stop()

@@ -152,6 +152,7 @@ def run_command(args: argparse.Namespace) -> int:
         return fail(f"--screenshot must name a .png file, not {args.screenshot}")
     from kapmonitor.commands.gateway import check_publish_args
 
+    apply_saved_publishing(args)  # Monitor > Central station publishing..., unless the command line says otherwise
     check_publish_args(args)  # a bad --publish/--chair fails here, before the window
     if args.screenshot is None and not has_display():
         return fail("no display to show the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
@@ -185,12 +186,18 @@ def run_command(args: argparse.Namespace) -> int:
     from kapmonitor.ui.app import run_gui
 
     def on_started(bedside: Bedside) -> None:
-        from kapmonitor.commands.gateway import hl7_from_args, publisher_from_args
+        from kapmonitor.commands.gateway import central_ack_hook
+        from kapmonitor.publish.broker import BrokerConfigError
+        from kapmonitor.publish.settings import settings_from_args
 
-        publisher = publisher_from_args(args, bedside, clock)  # --publish: this chair on the central station
-        if publisher is not None:
-            publisher.start()
-        hl7_from_args(args, bedside, clock)  # --hl7-out: NIBP and vitals to the clinic's interface engine
+        # every publisher of this run (also one set up later from the window) answers the central's commands
+        bedside.publishing.publisher_hooks.append(central_ack_hook(args, bedside, clock))
+        # --publish: this chair on the central station; --hl7-out: NIBP and vitals to the interface engine.
+        # Through the bedside, so Monitor > Central station publishing... can change them while monitoring.
+        try:
+            bedside.configure_publishing(settings_from_args(args))
+        except (BrokerConfigError, ValueError) as exc:  # checked before the window; a file may vanish since
+            log.error("publishing not started: %s", exc)
 
     return run_gui(args, driver, clock, on_started)
 
@@ -216,6 +223,16 @@ def apply_saved_monitor(args: argparse.Namespace) -> bool:
     args.baud = args.baud or choice.baudrate
     log.info("the saved monitor: %s %s", choice.driver, args.port or "")
     return True
+
+
+def apply_saved_publishing(args: argparse.Namespace) -> None:
+    """What the command line leaves open of publishing comes from publish.toml (saved from the window)."""
+    from kapmonitor.publish.settings import fill_args, load_publish_settings
+
+    saved, problem = load_publish_settings()
+    if problem:
+        print(f"kapmonitor: warning: {problem}", file=sys.stderr)
+    fill_args(args, saved)
 
 
 def fail(message: str) -> int:

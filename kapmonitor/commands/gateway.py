@@ -35,8 +35,9 @@ def add_publish_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("central station (MQTT)")
     g.add_argument("--publish", metavar="URL", help="publish this chair to a broker: mqtt://HOST:PORT or mqtts://HOST:PORT")
     g.add_argument("--chair", help="chair name on the central station (letters, digits, - _ .)")
-    g.add_argument("--site", default="clinic", help="site name (default: clinic)")
-    g.add_argument("--show-as", choices=["pseudonym", "chair"], default="pseudonym",
+    # no argparse defaults: `run` fills what is not given from publish.toml, then check_publish_args
+    g.add_argument("--site", help="site name (default: clinic)")
+    g.add_argument("--show-as", choices=["pseudonym", "chair"],
                    help="what the central shows: the session's pseudonym (default) or only the chair name")
     g.add_argument("--allow-central-ack", action="store_true",
                    help="accept acknowledgements of this chair's alarms from the central station (also needs the "
@@ -57,11 +58,14 @@ def add_broker_credentials(g: argparse._ArgumentGroup | argparse.ArgumentParser)
 
 def broker_from_args(args: argparse.Namespace, url: str) -> object:
     """The `BrokerConfig` of `url` and the credential options; a bad one is a one-line CommandError."""
-    from kapmonitor.publish.broker import BrokerConfigError, parse_broker_url
+    from kapmonitor.publish.broker import PASSWORD_ENV, BrokerConfigError, parse_broker_url
 
+    saved = getattr(args, "mqtt_password", None)  # from publish.toml (kapmonitor run)
+    environ = {PASSWORD_ENV: saved} if saved and args.mqtt_password_file is None else None
     try:
         return parse_broker_url(url, username=args.mqtt_user, password_file=args.mqtt_password_file,
-                                ca_file=args.mqtt_ca, cert_file=args.mqtt_cert, key_file=args.mqtt_key)
+                                ca_file=args.mqtt_ca, cert_file=args.mqtt_cert, key_file=args.mqtt_key,
+                                environ=environ)
     except BrokerConfigError as exc:
         raise CommandError(str(exc)) from None
 
@@ -70,6 +74,8 @@ def check_publish_args(args: argparse.Namespace) -> None:
     """Fail before anything starts: --chair without --publish, a bad URL or name."""
     from kapmonitor.publish.broker import BrokerConfigError, check_name
 
+    args.site = args.site or "clinic"
+    args.show_as = args.show_as or "pseudonym"
     hl7 = getattr(args, "hl7_out", None)
     if hl7 is not None:
         from kapmonitor.publish.hl7_out import parse_target

@@ -37,6 +37,7 @@ from kapmonitor.ui.export.dialog import install_export_action
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.monitor.connection_dialog import ConnectionMenu, install_connection_action
 from kapmonitor.ui.monitor.demo_banner import install_demo_banner
+from kapmonitor.ui.monitor.publish_menu import PublishMenu, install_publish_action
 from kapmonitor.ui.music.menu import MusicUi, install_music_ui
 from kapmonitor.ui.placement import WindowPlacer, install_window_placement
 from kapmonitor.ui.session.integration import SessionController
@@ -93,6 +94,7 @@ class MonitorApplication:
         self.music_ui: MusicUi | None = None
         self.alarm_ui: AlarmUi | None = None
         self.connection_menu: ConnectionMenu | None = None
+        self.publish_menu: PublishMenu | None = None
         self.placer: WindowPlacer | None = None
         self.resume_action: QAction | None = None
         self.resume_question: ResumeOfferDialog | None = None
@@ -114,6 +116,8 @@ class MonitorApplication:
         bedside.on_monitor_switched.append(self._monitor_switched)
         # Monitor > Monitor connection...: driver, port, test; switches at once and is remembered
         self.connection_menu = install_connection_action(window, bedside, window.monitor_menu)
+        # Monitor > Central station publishing...: broker, chair, TLS, HL7 out; applied live and remembered
+        self.publish_menu = install_publish_action(window, bedside, window.monitor_menu)
         # Alarms > history, per-session limit change, BP baseline, resume audio, clinic profile (PIN)
         self.alarm_ui = install_alarm_ui(window, bedside.alarms, who_fn=bedside.who,
                                          on_profile_changed=window.set_profile, record=bedside.profile_record)

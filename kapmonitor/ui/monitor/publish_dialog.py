@@ -1,0 +1,316 @@
+"""Monitor ▸ Central station publishing…: where this chair is published (MQTT broker, chair and site
+names, what the central shows, TLS and log-in) and HL7 out, changed while monitoring goes on.
+
+Each field is checked on Apply and a bad one says under itself what to change (nothing is applied
+then). "Test connection" tries the broker on a worker thread and shows the answer. Apply starts,
+changes or stops publishing at once (`Bedside.configure_publishing`) and saves the settings in
+publish.toml (mode 0600; it holds the password). The link state (connected / reconnecting / off)
+is shown and kept current. Enter applies nothing (no default button); Escape closes. Non-modal, so
+alarms stay answerable; placed beside the vitals by ui/placement.py like every dialog.
+GUI thread only, except the test's worker, which only emits `_TestSignals.finished`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapmonitor.publish.broker import BrokerConfigError
+from kapmonitor.publish.hl7_out import Hl7Outbox
+from kapmonitor.publish.publisher import MqttPublisher
+from kapmonitor.publish.settings import PublishSettings, normalise_hl7_target, save_publish_settings, try_broker
+from kapmonitor.ui.monitor.publish_menu import PublishingHost
+
+log = logging.getLogger(__name__)
+
+OK_COLOUR, WARN_COLOUR, ERROR_COLOUR, OFF_COLOUR = "#1a7f1a", "#a35a00", "#c02020", "#555555"
+SHOW_AS_TEXT = {"pseudonym": "The session's pseudonym", "chair": "Only the chair name"}
+
+
+def link_state(publisher: MqttPublisher | None, outbox: Hl7Outbox | None) -> tuple[str, str, str]:
+    """(MQTT text, HL7 text, colour of the worst) for the dialog's state line."""
+    colour = OFF_COLOUR
+    if publisher is None:
+        mqtt = "Central station: off (this chair is not published)"
+    elif publisher.connected:
+        mqtt = f"Central station: connected \u2014 {publisher.where.site}/{publisher.where.chair} " \
+               f"on {publisher.broker.display_url}"
+        colour = OK_COLOUR
+    else:
+        mqtt = f"Central station: reconnecting \u2014 {publisher.state}"
+        colour = WARN_COLOUR
+    if outbox is None:
+        hl7 = "HL7 out: off"
+    elif outbox.connected:
+        hl7 = f"HL7 out: connected to {outbox.host}:{outbox.port}, {outbox.pending} waiting"
+    else:
+        why = f" ({outbox.last_error})" if outbox.last_error else ""
+        hl7 = f"HL7 out: not connected to {outbox.host}:{outbox.port}{why}, {outbox.pending} waiting"
+        if outbox.last_error:
+            colour = WARN_COLOUR
+    return mqtt, hl7, colour
+
+
+class _TestSignals(QObject):
+    finished = Signal(bool, str)  # emitted from the worker thread (queued to the GUI)
+
+
+class PublishDialog(QDialog):
+    """The publishing settings of this chair. `host` None: only edit (no Apply to a running bedside)."""
+
+    def __init__(self, parent: QWidget | None, host: PublishingHost | None, initial: PublishSettings | None,
+                 note: str | None = None, save_path: Path | None = None, test_seconds: float = 5.0) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Central station publishing")
+        self.setMinimumWidth(520)
+        self.host = host
+        self.save_path = save_path
+        self.test_seconds = test_seconds
+        self._worker: threading.Thread | None = None
+        self._signals = _TestSignals(self)
+        self._signals.finished.connect(self._on_test_finished)
+        s = initial or PublishSettings()
+
+        self.state_label = QLabel()
+        self.state_label.setWordWrap(True)
+        self.state_label.setObjectName("linkState")
+        self.note_label = QLabel(note or "")
+        self.note_label.setWordWrap(True)
+        self.note_label.setVisible(bool(note))
+        self.note_label.setStyleSheet(f"color: {WARN_COLOUR};")
+
+        self.enabled_box = QCheckBox("Publish this chair to the central station")
+        self.enabled_box.setChecked(s.enabled)
+        self.url_edit = QLineEdit(s.broker_url)
+        self.url_edit.setPlaceholderText("mqtt://broker.local:1883 or mqtts://broker.local:8883")
+        self.chair_edit = QLineEdit(s.chair)
+        self.chair_edit.setPlaceholderText("e.g. chair-3 (letters, digits, - _ .)")
+        self.site_edit = QLineEdit(s.site)
+        self.show_combo = QComboBox()
+        for key, text in SHOW_AS_TEXT.items():
+            self.show_combo.addItem(text, key)
+        self.show_combo.setCurrentIndex(max(0, self.show_combo.findData(s.show_as)))
+        self.show_combo.setToolTip("Only the chair name: no patient identifier leaves this computer")
+        self.user_edit = QLineEdit(s.username)
+        self.user_edit.setPlaceholderText("if the broker asks for one")
+        self.password_edit = QLineEdit(s.password)
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.ca_edit = QLineEdit(str(s.ca_file or ""))
+        self.cert_edit = QLineEdit(str(s.cert_file or ""))
+        self.key_edit = QLineEdit(str(s.key_file or ""))
+        for edit in (self.ca_edit, self.cert_edit, self.key_edit):
+            edit.setPlaceholderText("for mqtts:// only")
+        self.hl7_edit = QLineEdit(s.hl7_out.removeprefix("tcp:"))
+        self.hl7_edit.setPlaceholderText("HOST:PORT of the interface engine (empty: off)")
+
+        self.errors: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        rows: list[tuple[str, str, QWidget]] = [
+            ("url", "Broker address", self.url_edit),
+            ("chair", "Chair name", self.chair_edit),
+            ("site", "Site", self.site_edit),
+            ("show_as", "Central shows", self.show_combo),
+            ("username", "User name", self.user_edit),
+            ("password", "Password", self.password_edit),
+            ("ca", "CA file", self._with_browse(self.ca_edit, "CA certificate")),
+            ("cert", "Client certificate", self._with_browse(self.cert_edit, "Client certificate")),
+            ("key", "Client key", self._with_browse(self.key_edit, "Client key")),
+            ("hl7", "HL7 out", self.hl7_edit),
+        ]
+        for key, text, widget in rows:
+            form.addRow(text, widget)
+            error = QLabel()
+            error.setWordWrap(True)
+            error.setStyleSheet(f"color: {ERROR_COLOUR};")
+            error.setVisible(False)
+            self.errors[key] = error
+            form.addRow("", error)
+
+        self.test_button = QPushButton("Test connection")
+        self.test_button.clicked.connect(self.start_test)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.clicked.connect(self.apply)
+        self.apply_button.setEnabled(host is not None)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.reject)
+        for button in (self.test_button, self.apply_button, self.close_button):
+            button.setAutoDefault(False)  # Enter applies nothing: no default button at all
+            button.setDefault(False)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setObjectName("result")
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.test_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.apply_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.state_label)
+        layout.addWidget(self.note_label)
+        layout.addWidget(self.enabled_box)
+        layout.addLayout(form)
+        layout.addWidget(self.result_label)
+        layout.addLayout(buttons)
+
+        self.enabled_box.toggled.connect(self._enable_fields)
+        self._enable_fields()
+        self._timer = QTimer(self)  # the link state, kept current while the dialog is open
+        self._timer.timeout.connect(self.refresh_state)
+        self._timer.start(1000)
+        self.refresh_state()
+
+    def _with_browse(self, edit: QLineEdit, title: str) -> QWidget:
+        row = QWidget()
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(edit, 1)
+        browse = QPushButton("Browse\u2026")
+        browse.setAutoDefault(False)
+        browse.clicked.connect(lambda: self._browse(edit, title))
+        box.addWidget(browse)
+        return row
+
+    def _browse(self, edit: QLineEdit, title: str) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, title, edit.text() or str(Path.home()),
+            "Certificates and keys (*.crt *.pem *.key *.cer);;All files (*)",
+            options=QFileDialog.Option.DontUseNativeDialog)  # placed clear of the alarms like every window
+        if path:
+            edit.setText(path)
+
+    def _enable_fields(self) -> None:
+        on = self.enabled_box.isChecked()
+        for w in (self.url_edit, self.site_edit, self.show_combo, self.user_edit, self.password_edit,
+                  self.ca_edit, self.cert_edit, self.key_edit):
+            w.setEnabled(on)
+        self.test_button.setEnabled(on and not self.testing)
+
+    # -- the settings ----------------------------------------------------------------------------
+    def settings(self) -> PublishSettings:
+        """What the fields say now (not checked)."""
+
+        def path(edit: QLineEdit) -> Path | None:
+            text = edit.text().strip()
+            return Path(text).expanduser() if text else None
+
+        return PublishSettings(
+            enabled=self.enabled_box.isChecked(), broker_url=self.url_edit.text().strip(),
+            chair=self.chair_edit.text().strip(), site=self.site_edit.text().strip() or "clinic",
+            show_as=str(self.show_combo.currentData()), username=self.user_edit.text().strip(),
+            password=self.password_edit.text(), ca_file=path(self.ca_edit), cert_file=path(self.cert_edit),
+            key_file=path(self.key_edit), hl7_out=normalise_hl7_target(self.hl7_edit.text()),
+        )
+
+    def show_problems(self, problems: dict[str, str]) -> None:
+        for key, label in self.errors.items():
+            text = problems.get(key, "")
+            label.setText(text)
+            label.setVisible(bool(text))
+
+    def check(self) -> PublishSettings | None:
+        """The settings when every field is usable, else None with each problem shown under its field."""
+        settings = self.settings()
+        problems = settings.problems()
+        self.show_problems(problems)
+        if problems:
+            self._result(ERROR_COLOUR, "Not applied: correct the fields marked in red.")
+            return None
+        return settings
+
+    def _result(self, colour: str, text: str) -> None:
+        self.result_label.setStyleSheet(f"color: {colour};")
+        self.result_label.setText(text)
+
+    # -- apply -----------------------------------------------------------------------------------
+    def apply(self) -> bool:
+        """Check, publish with these settings from now on, and save them for the next start."""
+        settings = self.check()
+        if settings is None or self.host is None:
+            return False
+        try:
+            self.host.configure_publishing(settings if settings.active else None)
+        except (BrokerConfigError, ValueError, OSError) as exc:
+            self._result(ERROR_COLOUR, f"Not applied: {exc}")
+            return False
+        try:
+            save_publish_settings(settings, self.save_path)
+            saved = " Saved for the next start."
+        except OSError as exc:
+            saved = f" Applies until kapmonitor closes: the settings could not be saved ({exc.strerror or exc})."
+        if settings.enabled:
+            what = f"Publishing as {settings.site}/{settings.chair} to {settings.broker_config().display_url}."
+        else:
+            what = "This chair is no longer published to the central station."
+        if settings.hl7_out:
+            what += f" HL7 out to {settings.hl7_out.removeprefix('tcp:')}."
+        self._result(OK_COLOUR, what + saved)
+        log.info("publishing settings applied from the window")
+        QTimer.singleShot(300, self.refresh_state)
+        return True
+
+    def refresh_state(self) -> None:
+        host = self.host
+        mqtt, hl7, colour = link_state(None if host is None else host.publisher,
+                                       None if host is None else host.hl7_outbox)
+        self.state_label.setText(f"<b>{mqtt}</b><br>{hl7}")
+        self.state_label.setStyleSheet(f"color: {colour};")
+
+    # -- test connection -------------------------------------------------------------------------
+    @property
+    def testing(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def start_test(self) -> None:
+        """Try the broker with what the fields say, on a worker thread."""
+        if self.testing:
+            return
+        settings = self.settings()
+        problems = {k: v for k, v in settings.problems().items() if k not in ("chair", "site", "hl7")}
+        self.show_problems(problems)
+        if problems:
+            self._result(ERROR_COLOUR, "Not tested: correct the fields marked in red.")
+            return
+        try:
+            config = settings.broker_config()
+        except BrokerConfigError as exc:
+            self._result(ERROR_COLOUR, f"Not tested: {exc}")
+            return
+        self.test_button.setEnabled(False)
+        self._result(OFF_COLOUR, f"Testing {config.display_url} \u2026")
+        signals, seconds = self._signals, self.test_seconds
+
+        def work() -> None:
+            ok, text = try_broker(config, seconds)
+            signals.finished.emit(ok, text)
+
+        self._worker = threading.Thread(target=work, name="broker-test", daemon=True)
+        self._worker.start()
+
+    @Slot(bool, str)
+    def _on_test_finished(self, ok: bool, text: str) -> None:
+        self._result(OK_COLOUR if ok else ERROR_COLOUR, text)
+        self.test_button.setEnabled(self.enabled_box.isChecked())
+        log.info("broker test: %s", text)
+
+    def done(self, r: int) -> None:
+        self._timer.stop()
+        super().done(r)

@@ -1,0 +1,180 @@
+"""Monitor ▸ Central station publishing… in the running app, against a real Mosquitto on loopback:
+bad input is refused field by field, Apply publishes the chair at once (retained status online)
+without restarting monitoring, a new chair name moves it to a new topic (the old one says offline),
+switching off says offline; the settings are saved 0600 and the password appears in no log.
+"Test connection" answers from a worker thread. Enter applies nothing; Escape closes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from mqtt_support import MosquittoBroker, free_port, make_password_file, mosquitto, wait_for
+from paho.mqtt.enums import CallbackAPIVersion
+from PySide6.QtCore import Qt
+
+from kapmonitor.drivers.base import DriverOptions
+from kapmonitor.drivers.simulator import SimulatedMonitor
+from kapmonitor.model.clock import RealClock
+from kapmonitor.publish.settings import load_publish_settings
+
+__all__ = ["mosquitto"]  # the fixture
+
+pytestmark = pytest.mark.timeout(120)
+SECRET = "n0t-in-any-l0g"
+
+
+def retained(url: str, topic: str, timeout: float = 5.0) -> dict[str, object] | None:
+    """The retained message on `topic` now, as a fresh subscriber (the central) gets it."""
+    host, port = url.removeprefix("mqtt://").split(":")
+    got: list[dict[str, object]] = []
+    done = threading.Event()
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+
+    def on_message(c: object, u: object, msg: mqtt.MQTTMessage) -> None:
+        if msg.retain:
+            got.append(json.loads(msg.payload))
+            done.set()
+
+    client.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
+    client.on_message = on_message
+    client.connect(host, int(port))
+    client.loop_start()
+    done.wait(timeout)
+    client.disconnect()
+    client.loop_stop()
+    return got[0] if got else None
+
+
+def status_is(url: str, topic: str, state: str) -> bool:
+    payload = retained(url, topic, 1.0)
+    return payload is not None and payload.get("state") == state
+
+
+@pytest.fixture
+def app(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
+    from kapmonitor.ui.app import MonitorApplication
+
+    clock = RealClock()
+    running = MonitorApplication(SimulatedMonitor(DriverOptions(seed=1), clock), clock, None, None)
+    running.start(sound=False)
+    qtbot.addWidget(running.window)
+    yield running
+    running.stop()
+    if running.placer is not None:
+        running.qt_app.removeEventFilter(running.placer)
+
+
+def open_dialog(app):  # type: ignore[no-untyped-def]
+    app.publish_menu.action.trigger()
+    dlg = app.publish_menu.dialog
+    assert dlg is not None and dlg.isVisible() and not dlg.isModal()  # alarms stay answerable
+    return dlg
+
+
+def fill(dlg, **fields: str) -> None:  # type: ignore[no-untyped-def]
+    for name, value in fields.items():
+        getattr(dlg, f"{name}_edit").setText(value)
+
+
+def test_apply_publishes_renames_and_stops_live(qtbot, app, mosquitto: MosquittoBroker,  # type: ignore[no-untyped-def]
+                                                tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    bedside = app.bedside
+    reader, record = bedside.pipeline.reader, bedside.pipeline.recorder.path
+    assert app.publish_menu.action in app.window.monitor_menu.actions()
+    dlg = open_dialog(app)
+    assert "off" in dlg.state_label.text()
+
+    # bad input: each field says what is wrong, nothing is applied
+    dlg.enabled_box.setChecked(True)
+    fill(dlg, url="http://broker:1883", chair="")
+    assert not dlg.apply()
+    assert dlg.errors["url"].isVisibleTo(dlg) and "mqtt://" in dlg.errors["url"].text()
+    assert dlg.errors["chair"].isVisibleTo(dlg) and "chair" in dlg.errors["chair"].text().lower()
+    fill(dlg, url=f"mqtts://127.0.0.1:{mosquitto.port}", chair="chair-7", ca=str(tmp_path / "no-ca.crt"))
+    assert not dlg.apply()
+    assert "does not exist" in dlg.errors["ca"].text() and not dlg.errors["url"].isVisibleTo(dlg)
+    assert bedside.publisher is None and not (tmp_path / "config" / "publish.toml").exists()
+
+    # good: published at once, retained online; monitoring never restarted
+    fill(dlg, url=mosquitto.url, ca="", site="north", hl7="")
+    assert dlg.apply(), dlg.result_label.text()
+    assert not dlg.errors["ca"].isVisibleTo(dlg) and "north/chair-7" in dlg.result_label.text()
+    assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-7/status", "online"), 10)
+    qtbot.waitUntil(lambda: "connected" in dlg.state_label.text() and "reconnecting" not in dlg.state_label.text(),
+                    timeout=5000)
+    assert bedside.pipeline.reader is reader and bedside.pipeline.recorder.path == record
+    path = tmp_path / "config" / "publish.toml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    saved, _ = load_publish_settings(path)
+    assert saved is not None and (saved.enabled, saved.chair, saved.site) == (True, "chair-7", "north")
+
+    # a new chair name: a new topic; the old chair says offline (stopped)
+    fill(dlg, chair="chair-8")
+    assert dlg.apply()
+    assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-8/status", "online"), 10)
+    assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-7/status", "offline"), 10)
+
+    # switched off: offline, nothing published, the state says off
+    dlg.enabled_box.setChecked(False)
+    assert dlg.apply()
+    assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-8/status", "offline"), 10)
+    assert bedside.publisher is None
+    qtbot.waitUntil(lambda: "off" in dlg.state_label.text(), timeout=3000)
+    assert load_publish_settings(path)[0].enabled is False  # type: ignore[union-attr]
+    assert bedside.pipeline.reader is reader
+
+
+def test_password_broker_test_connection_and_no_password_in_logs(qtbot, app, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    broker = MosquittoBroker(tmp_path, password_file=make_password_file(tmp_path / "pw", {"chair7": SECRET}))
+    broker.start()
+    try:
+        dlg = open_dialog(app)
+        dlg.enabled_box.setChecked(True)
+        fill(dlg, url=broker.url, chair="chair-7", user="chair7", password="wrong")
+        dlg.test_button.click()  # the GUI thread is not blocked: the answer comes later
+        assert dlg.testing or dlg.result_label.text()
+        qtbot.waitUntil(lambda: "refused" in dlg.result_label.text(), timeout=8000)
+        fill(dlg, password=SECRET)
+        dlg.test_button.click()
+        qtbot.waitUntil(lambda: "Connected" in dlg.result_label.text(), timeout=8000)
+        assert dlg.apply()
+        qtbot.waitUntil(lambda: app.bedside.publisher is not None and app.bedside.publisher.connected, timeout=10000)
+        fill(dlg, url=f"mqtt://127.0.0.1:{free_port()}")
+        dlg.test_button.click()
+        qtbot.waitUntil(lambda: "cannot reach" in dlg.result_label.text(), timeout=8000)
+        texts = [caplog.text, dlg.result_label.text(), dlg.state_label.text(), repr(app.bedside.publish_settings())]
+        assert all(SECRET not in t for t in texts)
+        path = tmp_path / "config" / "publish.toml"
+        assert SECRET in path.read_text() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        app.bedside.configure_publishing(None)
+        app.bedside.publishing.wait(10)
+        broker.stop()
+
+
+def test_enter_applies_nothing_and_escape_closes(qtbot, app, mosquitto: MosquittoBroker) -> None:  # type: ignore[no-untyped-def]
+    dlg = open_dialog(app)
+    dlg.enabled_box.setChecked(True)
+    fill(dlg, url=mosquitto.url, chair="chair-5")
+    dlg.activateWindow()
+    dlg.chair_edit.setFocus()
+    qtbot.keyClick(dlg.chair_edit, Qt.Key.Key_Return)
+    qtbot.keyClick(dlg.url_edit, Qt.Key.Key_Enter)
+    assert dlg.isVisible() and app.bedside.publisher is None and dlg.result_label.text() == ""
+    qtbot.keyClick(dlg.chair_edit, Qt.Key.Key_Escape)
+    assert not dlg.isVisible() and app.bedside.publisher is None
+    # opened again: what was saved (nothing yet), not what was typed and abandoned
+    again = open_dialog(app)
+    assert again is not dlg and again.chair_edit.text() == ""
