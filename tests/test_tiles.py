@@ -15,8 +15,10 @@ from kapmonitor.bedside import WindowFacts
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import Source, Status, VitalSample
 from kapmonitor.model.trends import TrendStore
-from kapmonitor.ui.main_window import MANUAL_MAX_AGE, MainWindow
-from kapmonitor.ui.vitals.tiles import ElidedLabel, NumericTile
+from kapmonitor.ui.elided import ElidedLabel
+from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.vitals.tile_panel import MANUAL_MAX_AGE
+from kapmonitor.ui.vitals.tiles import NumericTile
 
 T0 = 1_800_000_000.0
 

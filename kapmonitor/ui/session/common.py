@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QSizePolicy, QVBox
 
 from kapmonitor.session.session import NurseSession
 from kapmonitor.ui import theme
+from kapmonitor.ui.elided import elide_words
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,8 @@ class ReservedLabel(QLabel):
         parent: QWidget | None = None,
         elide: bool = False,
     ) -> None:
-        """`elide`: exactly one line, never more; a longer text ends in "…" and shows whole on hover."""
+        """`elide`: exactly one line, never more; a longer text is shortened at a whole word with "…"
+        (ui/elided.py) and shows whole on hover."""
         super().__init__("", parent)
         self.lines = 1 if elide else lines
         self.elide = elide
@@ -204,7 +206,7 @@ class ReservedLabel(QLabel):
         metrics = self.fontMetrics()
         margins = self.contentsMargins()
         width = max(10, self.width() - margins.left() - margins.right() - 2)
-        super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, width))
+        super().setText(elide_words(self._full, metrics.horizontalAdvance, width))  # whole words, as ElidedLabel
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -3,8 +3,8 @@
 A tile shows its parameter's colour; the alarm system colours it (`set_alarm(priority, flash_on)`,
 from alarms/presentation.py), so the tile and the alarm bar always agree. Each text has a line of
 its own (name, unit and limits on top; the big value; a MANUAL mark and one detail line below), so
-texts never run into each other: a text too long for its line is cut with "…" and shown whole on
-hover. GUI thread only.
+texts never run into each other: a text too long for its line is cut at a whole word with "…" and
+shown whole on hover (ui/elided.py). GUI thread only.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from kapmonitor.alarms.profile import Priority
 from kapmonitor.ui import theme
+from kapmonitor.ui.elided import ElidedLabel
 
 ALARM_COLOURS = {Priority.HIGH: theme.ALARM_HIGH, Priority.MEDIUM: theme.ALARM_MEDIUM, Priority.LOW: theme.ALARM_LOW}
 NO_VALUE = "\u2014"  # em dash: no valid value
@@ -40,53 +41,6 @@ def _font(px: int, bold: bool = False, scaled: bool = True) -> QFont:
     font.setPixelSize(theme.scaled_px(px) if scaled else px)
     font.setBold(bold)
     return font
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that never pushes its neighbours: cut with "…" when too long, whole on hover.
-
-    `text()` is always the full text; only the painting is shortened.
-    """
-
-    def __init__(self, text: str = "", tooltip: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self._base_tooltip = tooltip
-        self.setToolTip(tooltip)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setWordWrap(False)
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(0, self.fontMetrics().height())
-
-    def sizeHint(self) -> QSize:
-        return QSize(self.fontMetrics().horizontalAdvance(self.text()) + 2, self.fontMetrics().height())
-
-    def is_elided(self) -> bool:
-        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
-
-    def shown_text(self) -> str:
-        """What is painted (the text, or its start and "…")."""
-        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self._update_tooltip()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._update_tooltip()
-
-    def _update_tooltip(self) -> None:
-        tip = self.text() if self.text() and self.is_elided() else self._base_tooltip
-        if self.toolTip() != tip:
-            self.setToolTip(tip)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-        painter.setFont(self.font())
-        painter.drawText(self.contentsRect(), int(self.alignment()), self.shown_text())
-        painter.end()
 
 
 class NumericTile(QFrame):
