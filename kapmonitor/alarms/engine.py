@@ -108,6 +108,7 @@ class _Alarm:
     raised_value: float | None = None
     raised_limit: float | None = None
     raised_message: str = ""
+    remote_ack_by: str | None = None  # acknowledged from the central station, by this operator
 
     def mark_raised(self, priority: Priority, value: float | None, limit: float | None, message: str) -> None:
         self.raised_priority, self.raised_value, self.raised_limit = priority, value, limit
@@ -204,6 +205,7 @@ class AlarmEngine:
                     raised_value=a.raised_value,
                     raised_limit=a.raised_limit,
                     raised_message=a.raised_message,
+                    acknowledged_remotely_by=a.remote_ack_by if a.acknowledged else None,
                 )
                 for a in self._alarms.values()
             ]
@@ -308,8 +310,9 @@ class AlarmEngine:
             self._set_condition(t, alarm_id, False)
 
     # -- nurse actions ---------------------------------------------------------------------------
-    def acknowledge(self, who: str | None = None, alarm_id: str | None = None) -> int:
-        """Acknowledge every unacknowledged alarm (or one). Returns how many were acknowledged."""
+    def acknowledge(self, who: str | None = None, alarm_id: str | None = None, *, remote: bool = False) -> int:
+        """Acknowledge every unacknowledged alarm (or one). Returns how many were acknowledged.
+        `remote`: from the central station (the nurse's row then says who, see `ActiveAlarm`)."""
         with self._lock:
             t = self._advance(self._clock.now())
             count = 0
@@ -319,6 +322,7 @@ class AlarmEngine:
                 count += 1
                 a.acknowledged = True
                 a.silenced = False
+                a.remote_ack_by = who if remote else None
                 self._emit_for(t, a, AlarmEventType.ACKNOWLEDGED, f"{a.message} (acknowledged)", who)
                 if not a.condition_present:
                     del self._alarms[a.alarm_id]

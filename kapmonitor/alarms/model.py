@@ -40,6 +40,19 @@ class AlarmEventType(StrEnum):
     BASELINE_SET = "baseline_set"
 
 
+CENTRAL = " at central "
+
+
+def central_credit(operator: str, station: str) -> str:
+    """Who the alarm log names for an acknowledgement from the central station."""
+    return f"{operator}{CENTRAL}{station}"
+
+
+def is_central_credit(who: str | None) -> bool:
+    """True for a `central_credit` (the nurse's window then says so: nobody at the chair acted)."""
+    return who is not None and CENTRAL in who
+
+
 @dataclass(frozen=True)
 class LimitChange:
     """One changed field of the alarm profile (a row of the `limit_changes` table)."""
@@ -107,3 +120,4 @@ class ActiveAlarm:
     raised_value: float | None = None
     raised_limit: float | None = None
     raised_message: str = ""
+    acknowledged_remotely_by: str | None = None  # acknowledged from the central station: who (the row says it)

@@ -182,7 +182,8 @@ def _pieces(a: ActiveAlarm, now: float) -> tuple[list[str], str, list[str], list
     if a.latched:
         state.append("ended, acknowledge")
     elif a.acknowledged:
-        state.append("acknowledged")
+        by = a.acknowledged_remotely_by
+        state.append(f"acknowledged by {by}" if by else "acknowledged")
     if a.audio_paused:
         state.append("audio paused")
     if (a.condition_present and a.raised_priority is not None and a.value is not None

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kapmonitor.alarms.engine import AlarmEngine
+from kapmonitor.alarms.model import central_credit
 from kapmonitor.model.clock import Clock
 from kapmonitor.model.events import Emitter
 from kapmonitor.publish.payloads import SCHEMA, ChairTopic
@@ -45,9 +46,7 @@ REMEMBERED = 256  # request ids kept to answer a duplicate delivery without acti
 DISABLED = "acknowledgement from the central station is not enabled at this chair"
 
 
-def credit(operator: str, station: str) -> str:
-    """Who the alarm log names for an acknowledgement from the central."""
-    return f"{operator} at central {station}"
+credit = central_credit  # "<operator> at central <station>"
 
 
 def _text(value: object, what: str) -> str:
@@ -132,7 +131,7 @@ class RemoteAcknowledger:
             who = credit(operator, station)
             reason, message = self._refusal(topic, data, rid, alarm_id)
             if reason is None:
-                count = self.alarms.acknowledge(who=who, alarm_id=alarm_id)
+                count = self.alarms.acknowledge(who=who, alarm_id=alarm_id, remote=True)
                 reason = "" if count == 1 else "the alarm was acknowledged or cleared meanwhile"
         except ValueError as exc:
             reason = str(exc)
