@@ -8,37 +8,23 @@ touches a widget; a label is touched only when its text or colour changes (see b
 from __future__ import annotations
 
 import logging
-import math
 import sys
-import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QPainter, QPaintEvent, QResizeEvent, QShortcut
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSizePolicy,
-    QStatusBar,
-    QToolBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QToolBar, QVBoxLayout, QWidget
 
 from kapmonitor import __version__
 from kapmonitor.alarms.model import AlarmEvent, AlarmEventType, is_central_credit
-from kapmonitor.alarms.presentation import flash_on, tile_states
-from kapmonitor.alarms.profile import AlarmProfile, Priority
+from kapmonitor.alarms.presentation import tile_states
+from kapmonitor.alarms.profile import AlarmProfile
 from kapmonitor.bedside import BedsideView
-from kapmonitor.model.parameters import Parameter
-from kapmonitor.model.samples import LinkState, Source
-from kapmonitor.ui import theme
+from kapmonitor.ui import banners, theme
 from kapmonitor.ui.alarms.bar import AlarmBar, AlarmBridge
+from kapmonitor.ui.status_bar import StatusBar
 from kapmonitor.ui.vitals.pleth_strip import PlethStrip
-from kapmonitor.ui.vitals.tiles import NO_VALUE, NumericTile, TileRow
+from kapmonitor.ui.vitals.tile_panel import TilePanel
 from kapmonitor.ui.vitals.trend_plot import Band, TrendPlot
 
 log = logging.getLogger(__name__)
@@ -46,127 +32,9 @@ log = logging.getLogger(__name__)
 FAST_REDRAW_MS = 32  # tiles, pleth, alarm bar: ~31 Hz (alarms themselves are shown on their event)
 GIL_SWITCH_S = 0.001  # see start()
 TREND_REDRAW_MS = 1000  # each trend repaint costs ~20 ms of software rendering
-MANUAL_MAX_AGE = 300.0  # a value typed in by the nurse stays on its tile (marked MANUAL) this long
 NIBP_NOT_POSSIBLE = "This monitor cannot start a NIBP measurement from kapmonitor \u2014 start it on the monitor"
 NO_NIBP_TEXT = "no NIBP from this monitor \u2014 enter manually"  # a pulse oximeter: no cuff at all
 NO_NIBP_MESSAGE = "This monitor has no NIBP (a pulse oximeter): measure the blood pressure and enter it manually"
-
-LINK_TEXT = {
-    LinkState.CONNECTING: ("connecting\u2026", theme.ALARM_MEDIUM),
-    LinkState.CONNECTED: ("connected", "#3dff6e"),
-    LinkState.NO_DATA: ("NO DATA", theme.ALARM_HIGH),
-    LinkState.NOT_ANSWERING: ("MONITOR NOT ANSWERING", theme.ALARM_HIGH),
-    LinkState.DISCONNECTED: ("DISCONNECTED \u2013 reconnecting", theme.ALARM_HIGH),
-    LinkState.CLOSED: ("closed", theme.TEXT_DIM),
-}
-
-
-def format_age(seconds: float) -> str:
-    """'42 s ago', '7 min ago', '2 h 05 min ago'."""
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    minutes = int(seconds // 60)
-    if minutes < 120:
-        return f"{minutes} min ago"
-    return f"{minutes // 60} h {minutes % 60:02d} min ago"
-
-
-def format_clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
-def _set_label(label: QLabel, text: str, style: str | None = None) -> None:
-    """Change a label only when needed: re-applying a style sheet at 25 Hz re-polishes the widget
-    each time, a few per cent of a core for nothing."""
-    if label.text() != text:
-        label.setText(text)
-    if style is not None and label.styleSheet() != style:
-        label.setStyleSheet(style)
-
-
-def _font(px: int, bold: bool = False) -> QFont:
-    font = QFont(theme.FONT_FAMILY)
-    font.setPixelSize(px)
-    font.setBold(bold)
-    return font
-
-
-class ElidedLabel(QLabel):
-    """A label that gives way: shown elided with "…" when short of room, whole on hover.
-
-    Its minimum width is a few characters (`min_chars`), so it never pushes its neighbours off.
-    """
-
-    min_chars = 6
-
-    def __init__(self, text: str = "") -> None:
-        super().__init__("")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        self.setText(text)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
-        self.updateGeometry()
-
-    def minimumSizeHint(self) -> QSize:
-        hint = super().minimumSizeHint()
-        fm = self.fontMetrics()
-        chars = min(self.min_chars, len(self.text()))
-        return QSize(fm.horizontalAdvance("M" * chars) + 4 if chars else 0, hint.height())
-
-    def shown_text(self) -> str:
-        """What the label shows now (elided to its width)."""
-        width = self.contentsRect().width() - 2 * self.margin()
-        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, max(0, width))
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        painter.setFont(self.font())
-        rect = self.contentsRect()
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), self.shown_text())
-        painter.end()
-
-
-class Banner(QLabel):
-    """A full-width coloured strip (simulated source, profile fallback).
-
-    Never cut: where the whole text does not fit (a 1024-px screen) it shows the part before " \u2014 "
-    ("SIMULATED MONITOR"), the whole text on hover; it never widens the window either."""
-
-    def __init__(self, text: str, background: str, foreground: str = "#000000") -> None:
-        super().__init__(text)
-        self.full_text = text
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setFont(_font(20, bold=True))
-        self.setStyleSheet(f"background: {background}; color: {foreground}; padding: 4px;")
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setToolTip(text)
-
-    def setText(self, text: str) -> None:
-        self.full_text = text
-        self.setToolTip(text)
-        self._fit()
-
-    def _fit(self) -> None:
-        if self.wordWrap():
-            super().setText(self.full_text)
-            return
-        room = self.contentsRect().width() - 8  # the 4 px padding each side
-        short = self.full_text.split(" \u2014 ", 1)[0]
-        fits = self.fontMetrics().horizontalAdvance(self.full_text) <= room
-        shown = self.full_text if fits or room <= 0 else short
-        if shown != self.text():
-            super().setText(shown)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit()
 
 
 class MainWindow(QMainWindow):
@@ -210,22 +78,12 @@ class MainWindow(QMainWindow):
         root = QVBoxLayout(central)
         root.setContentsMargins(6, 4, 6, 4)
         root.setSpacing(4)
-        self.simulated_banner: Banner | None = None
-        if simulated:
-            self.simulated_banner = Banner(
-                "SIMULATED MONITOR \u2014 training data, not from a patient", theme.SIMULATED
-            )
-            root.addWidget(self.simulated_banner)
-        self.replay_banner: Banner | None = None
-        if replay_of is not None:
-            self.replay_banner = Banner(f"REPLAY of {replay_of} \u2014 recorded data, not live", "#2f7bff", "#ffffff")
-            root.addWidget(self.replay_banner)
-        self.profile_banner: Banner | None = None
-        if profile_warning:
-            self.profile_banner = Banner(f"ALARM PROFILE: {profile_warning}", theme.ALARM_MEDIUM)
-            self.profile_banner.setWordWrap(True)
-            self.profile_banner.setFont(_font(16, bold=True))
-            root.addWidget(self.profile_banner)
+        self.simulated_banner = banners.simulated_banner() if simulated else None
+        self.replay_banner = banners.replay_banner(replay_of) if replay_of is not None else None
+        self.profile_banner = banners.profile_banner(profile_warning) if profile_warning else None
+        for banner in (self.simulated_banner, self.replay_banner, self.profile_banner):
+            if banner is not None:
+                root.addWidget(banner)
         self.alarm_area = QVBoxLayout()
         self.alarm_area.setSpacing(2)
         root.addLayout(self.alarm_area)
@@ -260,35 +118,16 @@ class MainWindow(QMainWindow):
         left.addWidget(self.pleth, 1)
         body.addLayout(left, 3)
 
-        right = QVBoxLayout()
-        right.setSpacing(6)
-        self.hr_tile = NumericTile("HR", "/min", theme.PARAMETER_COLOURS[Parameter.HR])
-        self.spo2_tile = NumericTile("SpO\u2082", "%", theme.PARAMETER_COLOURS[Parameter.SPO2])
-        self.nibp_tile = NumericTile("NIBP", "mmHg", theme.PARAMETER_COLOURS[Parameter.NIBP_SYS], value_px=72)
-        self.tiles = {"hr": self.hr_tile, "spo2": self.spo2_tile, "nibp": self.nibp_tile}
-        for tile in self.tiles.values():
-            right.addWidget(tile, 1)
-        # respiration: two compact tiles side by side, shown once the monitor sends RR or EtCO2
-        self.rr_tile = NumericTile("RR", "/min", theme.PARAMETER_COLOURS[Parameter.RESP_RATE], value_px=48,
-                                   compact=True)
-        self.etco2_tile = NumericTile("EtCO\u2082", "mmHg", theme.PARAMETER_COLOURS[Parameter.ETCO2], value_px=48,
-                                      compact=True)
-        self.resp_row = TileRow([self.rr_tile, self.etco2_tile])  # stacked when the column is narrow
-        for tile in (self.rr_tile, self.etco2_tile):
-            tile.setVisible(False)
-        self.resp_row.setVisible(False)
-        right.addWidget(self.resp_row, 1)
-        self.side_area = QVBoxLayout()
-        right.addLayout(self.side_area)
-        right_box = QWidget()
-        right_box.setLayout(right)
-        right_box.setMinimumWidth(262)
-        right_box.setMaximumWidth(720)
-        self.vitals_box = right_box  # the tiles: no other window may cover them (ui/placement.py)
-        body.addWidget(right_box, 1)
+        self.tile_panel = TilePanel(self.profile)
+        panel = self.tile_panel
+        self.hr_tile, self.spo2_tile, self.nibp_tile = panel.hr_tile, panel.spo2_tile, panel.nibp_tile
+        self.rr_tile, self.etco2_tile, self.resp_row = panel.rr_tile, panel.etco2_tile, panel.resp_row
+        self.tiles = panel.tiles
+        self.side_area = panel.side_area
+        self.vitals_box = panel  # the tiles: no other window may cover them (ui/placement.py)
+        body.addWidget(panel, 1)
         root.addLayout(body, 1)
         self.setCentralWidget(central)
-        self._set_limit_texts()
 
         self._build_status_bar(bedside.device_text())
         self._build_menus()
@@ -300,7 +139,6 @@ class MainWindow(QMainWindow):
         self.trend_timer.setInterval(TREND_REDRAW_MS)
         self.trend_timer.timeout.connect(self.refresh_trend)
         self.redraws = 0
-        self._alarm_states: dict[Parameter, tuple[Priority, bool]] = {}
         # alarm to screen within a frame: an engine event (any thread) is queued into the GUI thread
         # and redraws the bar and the tiles' colours at once, not at the next redraw tick. The bridge
         # has no Qt parent: once the window is gone the queued connection simply has no receiver.
@@ -312,42 +150,16 @@ class MainWindow(QMainWindow):
 
     # -- construction -------------------------------------------------------------------------
     def _build_status_bar(self, device_text: str) -> None:
-        """Device, link, recording, messages and the session clock. Every one is a permanent widget,
-        so a message (F2, F5, a menu's status tip) never replaces the link or recording state: it is
-        mirrored into its own label. The device name gives way first (elided, full name on hover);
-        the clock is always whole."""
-        bar = QStatusBar()
-        bar.setSizeGripEnabled(False)
-        self.device_label = ElidedLabel(device_text)
-        self.device_label.setMaximumWidth(theme.scaled_px(360))
-        self.link_label = QLabel("")
-        self.link_label.setFont(_font(theme.scaled_px(15), bold=True))
-        self.recording_label = ElidedLabel("")
-        self.recording_label.min_chars = 18
-        self.message_label = ElidedLabel("")
-        self.message_label.setObjectName("statusMessage")
-        self.message_label.min_chars = 22  # room for "2 alarm(s) acknowledged" before the file name
-        self.message_label.setStyleSheet(f"color: {theme.ALARM_MEDIUM};")
-        self.clock_label = QLabel("")
-        self.clock_label.setFont(_font(theme.scaled_px(15), bold=True))
-        self.clock_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        for widget, stretch in ((self.device_label, 0), (self._separator(), 0), (self.link_label, 0),
-                                (self._separator(), 0), (self.recording_label, 0), (self.message_label, 1),
-                                (self.clock_label, 0)):
-            bar.addPermanentWidget(widget, stretch)
-        bar.messageChanged.connect(self.message_label.setText)
-        self.setStatusBar(bar)
+        """The status bar (ui/status_bar.py); its fields keep their names on the window."""
+        self.status = StatusBar(device_text)
+        self.device_label, self.link_label = self.status.device_label, self.status.link_label
+        self.recording_label, self.message_label = self.status.recording_label, self.status.message_label
+        self.clock_label = self.status.clock_label
+        self.setStatusBar(self.status)
 
     def show_message(self, text: str, timeout_ms: int = 4000) -> None:
         """A short-lived message in its own status-bar label (the link and recording state stay)."""
         self.statusBar().showMessage(text, timeout_ms)
-
-    @staticmethod
-    def _separator() -> QFrame:
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.VLine)
-        line.setStyleSheet(f"color: {theme.PANEL_BORDER};")
-        return line
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -373,22 +185,6 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self._about)
         self.help_menu.addAction(about)
 
-    def _set_limit_texts(self) -> None:
-        def medium_limits(parameter: Parameter) -> str:
-            values = [
-                f"{th.symbol}{th.value:g}"
-                for rule in self.profile.rules_for(parameter)
-                if rule.priority is Priority.MEDIUM
-                for th in rule.thresholds
-            ]
-            return " ".join(values)
-
-        self.hr_tile.set_limits_text(medium_limits(Parameter.HR))
-        self.spo2_tile.set_limits_text(medium_limits(Parameter.SPO2))
-        self.nibp_tile.set_limits_text(medium_limits(Parameter.NIBP_SYS))
-        # the compact respiration tiles have no room on top: their limits go on the detail line
-        self._resp_limits = {p: medium_limits(p) for p in (Parameter.RESP_RATE, Parameter.ETCO2)}
-
     def alarm_area_rect(self) -> QRect:
         """The banners and the alarm bar, in global coordinates (never covered by another window)."""
         central = self.centralWidget()
@@ -409,7 +205,7 @@ class MainWindow(QMainWindow):
         """Show new limits (after a limit change) on the tiles and the trend."""
         self.profile = profile
         self.trend_plot.set_profile(profile)
-        self._set_limit_texts()
+        self.tile_panel.set_profile(profile)
 
     # -- behaviour ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -451,10 +247,9 @@ class MainWindow(QMainWindow):
         (`enter_manual` opens the manual vitals dialog); a monitor with NIBP shows the tile as usual."""
         self.has_nibp = has_nibp
         self.enter_manual_nibp = enter_manual
-        if has_nibp:
-            self.nibp_tile.set_note("")
-        else:
-            self.nibp_tile.set_note(NO_NIBP_TEXT, "Enter NIBP manually\u2026", self._on_enter_manual_nibp)
+        self.tile_panel.set_no_nibp_note(has_nibp, NO_NIBP_TEXT, "Enter NIBP manually\u2026",
+                                         self._on_enter_manual_nibp)
+        if not has_nibp:
             self.nibp_action.setText("Measure NIBP now \u2014 this monitor has no NIBP")
             self.nibp_action.setToolTip(NO_NIBP_MESSAGE)
             self.nibp_action.setStatusTip(NO_NIBP_MESSAGE)
@@ -481,9 +276,7 @@ class MainWindow(QMainWindow):
         self.simulated = simulated
         self.setWindowTitle(f"kapmonitor {__version__}" + (" \u2014 SIMULATED MONITOR" if simulated else ""))
         if simulated and self.simulated_banner is None:
-            self.simulated_banner = Banner(
-                "SIMULATED MONITOR \u2014 training data, not from a patient", theme.SIMULATED
-            )
+            self.simulated_banner = banners.simulated_banner()
             central = self.centralWidget()
             layout = central.layout() if central is not None else None
             assert isinstance(layout, QVBoxLayout)
@@ -574,8 +367,7 @@ class MainWindow(QMainWindow):
         alarms = self.engine.active_alarms(now) if self.engine is not None else []
         if self.alarm_bar is not None and self.engine is not None:
             self.alarm_bar.update_from(alarms, self.engine.audio_paused_until, now)
-        self._alarm_states = tile_states(alarms)
-        self._refresh_tiles(now)
+        self.tile_panel.refresh(self.store, tile_states(alarms), now)
         self._refresh_status(now)
         for refresher in self.extra_refreshers:
             refresher(now)
@@ -592,123 +384,8 @@ class MainWindow(QMainWindow):
         if self.alarm_bar is not None:
             self.alarm_bar.update_from(alarms, self.engine.audio_paused_until, now)
             self.alarm_bar.repaint()  # now, not behind other queued work (a pending redraw)
-        self._alarm_states = tile_states(alarms)
-        self._refresh_tiles(now)
-
-    def _value_text(self, parameter: Parameter, now: float, max_age: float = 10.0) -> tuple[str, bool]:
-        """The tile text and whether it was entered by hand (a manual value stays up to MANUAL_MAX_AGE)."""
-        latest = self.store.latest(parameter)
-        manual = latest is not None and latest.source is Source.MANUAL
-        limit = MANUAL_MAX_AGE if manual else max_age
-        if latest is None or latest.value is None or now - latest.time > limit:
-            return NO_VALUE, False
-        return f"{latest.value:.0f}", manual
-
-    def _show_tile_alarm(self, tile: NumericTile, parameters: tuple[Parameter, ...]) -> None:
-        """Colour a tile as the alarm system says (alarms/presentation.py): the colour of its highest
-        active alarm, flashing while unacknowledged; the tile never re-checks limits itself."""
-        priority: Priority | None = None
-        flashing = False
-        for p in parameters:
-            state = self._alarm_states.get(p)
-            if state is not None and (priority is None or state[0] >= priority):
-                flashing = state[1] or (flashing and state[0] == priority)
-                priority = state[0]
-        lit = flash_on(priority, time.monotonic()) if flashing else True
-        tile.set_alarm(priority, lit)
-
-    def _refresh_tiles(self, now: float) -> None:
-        text, manual = self._value_text(Parameter.HR, now)
-        pr_text, _ = self._value_text(Parameter.PULSE_RATE, now)
-        latest_hr = self.store.latest(Parameter.HR)
-        if text == NO_VALUE and pr_text != NO_VALUE:
-            # no HR (a pulse oximeter alone): the pulse rate, labelled PR, judged on the HR limits
-            self.hr_tile.set_label("PR", "pulse rate from the oximeter: no HR from the monitor; the HR limits apply")
-            self.hr_tile.set_value(pr_text)
-            self.hr_tile.set_manual(False)
-            self._show_tile_alarm(self.hr_tile, (Parameter.HR, Parameter.PULSE_RATE))
-            hr_status = latest_hr.status.value if latest_hr is not None and latest_hr.value is None else ""
-            self.hr_tile.set_detail(f"HR {hr_status}" if hr_status and hr_status != "ok" else "no HR from monitor")
-            self._refresh_rest(now, pr_text)
-            return
-        self.hr_tile.set_label("HR")
-        self.hr_tile.set_value(text)
-        self.hr_tile.set_manual(manual)
-        self._show_tile_alarm(self.hr_tile, (Parameter.HR,))
-        if latest_hr is not None and latest_hr.value is None and latest_hr.status.value != "ok":
-            self.hr_tile.set_detail(latest_hr.status.value)
-        elif manual and latest_hr is not None:
-            self.hr_tile.set_detail(f"entered {format_age(now - latest_hr.time)}")
-        else:
-            self.hr_tile.set_detail("")
-        self._refresh_rest(now, pr_text)
-
-    def _refresh_rest(self, now: float, pr_text: str) -> None:
-        """The SpO2, NIBP and respiration tiles (after the HR tile)."""
-        text, manual = self._value_text(Parameter.SPO2, now)
-        self.spo2_tile.set_value(text)
-        self.spo2_tile.set_manual(manual)
-        self._show_tile_alarm(self.spo2_tile, (Parameter.SPO2,))
-        latest_spo2 = self.store.latest(Parameter.SPO2)
-        if latest_spo2 is not None and latest_spo2.value is None and latest_spo2.status.value != "ok":
-            self.spo2_tile.set_detail(latest_spo2.status.value)
-        elif manual and latest_spo2 is not None:
-            self.spo2_tile.set_detail(f"entered {format_age(now - latest_spo2.time)}")
-        else:
-            self.spo2_tile.set_detail(f"PR {pr_text}")
-
-        nibp = self.store.last_nibp()
-        measuring = self.store.nibp_measuring_since()
-        if nibp is None or nibp.systolic is None or nibp.diastolic is None:
-            self.nibp_tile.set_value(f"{NO_VALUE}/{NO_VALUE}")
-            self.nibp_tile.set_manual(False)
-            detail = "no measurement yet" if self.has_nibp else "none entered yet"
-        else:
-            self.nibp_tile.set_value(f"{nibp.systolic:.0f}/{nibp.diastolic:.0f}")
-            self.nibp_tile.set_manual(nibp.source is Source.MANUAL)
-            mean = f"({nibp.mean:.0f})  " if nibp.mean is not None else ""
-            detail = f"{mean}{format_age(now - nibp.time)}"
-        if measuring is not None:
-            detail = f"cuff {now - measuring:.0f} s\u2026"
-        self.nibp_tile.set_detail(detail)
-        self._show_tile_alarm(self.nibp_tile, (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN))
-        self._refresh_resp(now)
-
-    def _refresh_resp(self, now: float) -> None:
-        """RR and EtCO2: hidden until the monitor sends them, then kept (a lost value shows a dash)."""
-        for tile, parameter in ((self.rr_tile, Parameter.RESP_RATE), (self.etco2_tile, Parameter.ETCO2)):
-            latest = self.store.latest(parameter)
-            if latest is None or (tile.isHidden() and latest.value is None):
-                continue  # shown from its first valid value: a monitor reporting it invalid all along has none
-            if tile.isHidden():
-                tile.setVisible(True)
-                self.resp_row.setVisible(True)
-                self.resp_row.relayout()
-            text, manual = self._value_text(parameter, now)
-            tile.set_value(text)
-            tile.set_manual(manual)
-            self._show_tile_alarm(tile, (parameter,))
-            if latest.value is None and latest.status.value != "ok":
-                tile.set_detail(latest.status.value)
-            elif manual:
-                tile.set_detail(f"entered {format_age(now - latest.time)}")
-            else:
-                tile.set_detail(self._resp_limits.get(parameter, ""))
+        self.tile_panel.refresh(self.store, tile_states(alarms), now)
 
     def _refresh_status(self, now: float) -> None:
-        state, detail = self.store.link()
-        text, colour = LINK_TEXT.get(state, (state.value, theme.TEXT))
-        _set_label(self.link_label, f"\u25cf Link: {text}", f"color: {colour};")
-        if self.link_label.toolTip() != detail:
-            self.link_label.setToolTip(detail)
-        recording = self.bedside.recording_text()
-        if recording is not None:
-            rec_text, ok = recording
-            _set_label(self.recording_label, rec_text, f"color: {'#3dff6e' if ok else theme.ALARM_HIGH};")
-        elapsed = now - self.session_start
-        if math.isinf(self.speed):
-            speed = "   replay"
-        else:
-            speed = "" if math.isclose(self.speed, 1.0) else f"   \u00d7{self.speed:g}"
-        wall = time.strftime("%H:%M", time.localtime(now))
-        _set_label(self.clock_label, f"Session {format_clock(elapsed)}   {wall}{speed}")
+        self.status.refresh(self.store.link(), self.bedside.recording_text(), now - self.session_start, now,
+                            self.speed)
