@@ -171,7 +171,7 @@ class ChairTile(QFrame):
             bg, fg = COLOURS[top.priority]
             lit = top.acknowledged or flash_on(top.priority, mono)
             more = f"  (+{len(v.alarms) - 1})" if len(v.alarms) > 1 else ""
-            ack = " (acknowledged)" if top.acknowledged else (" (ended; not acknowledged)" if top.latched else "")
+            ack = " (acknowledged)" if top.acknowledged else (" (ended)" if top.latched else "")
             text = f"{top.priority.marker} {top.message}{ack}{more}"
         elif own:
             _id, prio, message = own[0]
