@@ -1,17 +1,23 @@
 """The live trend redraws only what changed: a new second of data does not repaint the axes' ticks,
-grid and labels (cached), while a change of range does, so the scale shown is always the current one.
+grid and labels (cached), while a change of range does, so the scale shown is always the current one;
+the curves are redrawn once per pixel column (at most CURVE_REDRAW_S apart) and then show exactly
+what a full redraw shows; a NIBP measurement is drawn at once.
 Real TrendPlot in the nurse's window, offscreen; counts the axes' own paint calls."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication
 
 from kapmonitor.alarms.profile import default_profile
 from kapmonitor.bedside import WindowFacts
 from kapmonitor.drivers.simulator import SimulatedPatient, run_patient_for
+from kapmonitor.model.parameters import Parameter
+from kapmonitor.model.samples import VitalSample
 from kapmonitor.model.trends import TrendStore
 from kapmonitor.ui.main_window import MainWindow
+from kapmonitor.ui.vitals.trend_plot import CURVE_REDRAW_S, TrendPlot
 
 T0 = 1_800_000_000.0
 
@@ -53,7 +59,7 @@ def test_new_trend_data_repaints_the_curves_not_the_axes(qtbot, monkeypatch) -> 
     plot.scene().changed.connect(count_viewport)
     curve_before = plot.hr_curve.getData()[0]
     assert curve_before is not None
-    for _ in range(3):  # three more seconds of data: the curves grow, the scale stays
+    for _ in range(int(CURVE_REDRAW_S) + 1):  # seconds of data up to the next curve redraw: the scale stays
         store.on_items(run_patient_for(patient, 1))
         now += 1
         window.refresh_trend()
@@ -68,3 +74,82 @@ def test_new_trend_data_repaints_the_curves_not_the_axes(qtbot, monkeypatch) -> 
     bottom = plot.bp.getAxis("bottom")
     assert any(a is bottom for a in painted)
     assert plot.bp.viewRange()[0][1] >= 180
+
+
+def _curves(plot: TrendPlot) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for item in (plot.hr_curve, plot.spo2_curve, plot.nibp_sys, plot.nibp_dia, plot.nibp_mean, plot.nibp_bars):
+        x, y = item.getData()
+        out.append((np.asarray(x if x is not None else [], dtype=float), np.asarray(y if y is not None else [],
+                                                                                   dtype=float)))
+    return out
+
+
+def _same(a: list[tuple[np.ndarray, np.ndarray]], b: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+    return all(np.array_equal(xa, xb, equal_nan=True) and np.array_equal(ya, yb, equal_nan=True)
+               for (xa, ya), (xb, yb) in zip(a, b, strict=True))
+
+
+def test_curves_wait_for_their_pixel_column_then_equal_a_full_redraw(qtbot) -> None:  # type: ignore[no-untyped-def]
+    store = TrendStore()
+    patient = SimulatedPatient(T0, "normal", seed=4)
+    store.on_items(run_patient_for(patient, 3 * 3600 + 120))  # 3 h: a second is far below one pixel column
+    now = T0 + 3 * 3600 + 120  # and the scale steps to its next 5 minutes only in minutes
+    live = TrendPlot(default_profile())
+    qtbot.addWidget(live)
+    live.resize(900, 500)
+    live.show()
+    live.t0 = T0
+    live.refresh(store, now)
+    _settle(qtbot)
+    drawn = _curves(live)
+    changes = 0
+
+    def count(*_args: object) -> None:
+        nonlocal changes
+        changes += 1
+
+    live.scene().changed.connect(count)
+    for _ in range(int(CURVE_REDRAW_S) - 1):  # new seconds that move nothing on screen: nothing redrawn
+        store.on_items(run_patient_for(patient, 1))
+        now += 1
+        live.refresh(store, now)
+        _settle(qtbot)
+    assert _same(_curves(live), drawn) and changes == 0
+
+    store.on_items(run_patient_for(patient, 1))  # the next pixel column: drawn again, with every second
+    now += 1
+    live.refresh(store, now)
+    _settle(qtbot)
+    full = TrendPlot(default_profile())  # a fresh plot drawing the same store in one go
+    qtbot.addWidget(full)
+    full.resize(900, 500)
+    full.show()
+    full.t0 = T0
+    full.refresh(store, now)
+    assert not _same(_curves(live), drawn)
+    assert _same(_curves(live), _curves(full))
+    assert changes > 0
+
+
+def test_a_nibp_measurement_is_drawn_at_once(qtbot) -> None:  # type: ignore[no-untyped-def]
+    store = TrendStore()
+    patient = SimulatedPatient(T0, "normal", seed=4)
+    store.on_items(run_patient_for(patient, 3600))
+    now = T0 + 3600
+    plot = TrendPlot(default_profile())
+    qtbot.addWidget(plot)
+    plot.resize(900, 500)
+    plot.show()
+    plot.t0 = T0
+    plot.refresh(store, now)
+    before = len(plot.nibp_sys.getData()[0])
+    now += 1
+    store.on_items([VitalSample(now, Parameter.NIBP_SYS, 185.0, measurement_id="late"),
+                    VitalSample(now, Parameter.NIBP_DIA, 95.0, measurement_id="late"),
+                    VitalSample(now, Parameter.NIBP_MEAN, 125.0, measurement_id="late")])
+    plot.refresh(store, now)  # one second after the last redraw: the curves wait, the cuff does not
+    x, y = plot.nibp_sys.getData()
+    assert len(x) == before + 1 and y[-1] == 185.0 and x[-1] == (now - T0) / 60.0
+    _bx, by = plot.nibp_bars.getData()
+    assert list(by[-2:]) == [185.0, 95.0]

@@ -38,6 +38,7 @@ from kapmonitor.ui.vitals.trend_labels import (
 )
 
 GAP_SECONDS = 3.0  # continuous values further apart than this are not joined
+CURVE_REDRAW_S = 5.0  # a new value reaches the trend's curves within this (the tiles show it at once)
 MANUAL_COLOUR = "#e040fb"  # rings around values entered by hand: a colour no parameter or alarm uses
 LIMIT_COLOURS = {Priority.HIGH: theme.ALARM_HIGH, Priority.MEDIUM: theme.ALARM_MEDIUM, Priority.LOW: theme.ALARM_LOW}
 
@@ -143,6 +144,9 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
         self._band_labels: list[pg.TextItem] = []
         self._infusion_shown: tuple[float, float] | None = None
         self._x_span: float | None = None
+        self._curves_at = -math.inf  # `now` of the last curve redraw
+        self._nibp_drawn: tuple[object, ...] = ()
+        self._drawn_for: tuple[float | None, float | None] = (None, None)  # (origin, span) last drawn on
         self._laying_out = False
         self._layout_timer = QTimer(self)
         self._layout_timer.setSingleShot(True)
@@ -367,10 +371,56 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
         assert self.t0 is not None
         return (t - self.t0) / 60.0
 
+    def _curve_interval(self) -> float:
+        """Seconds between two redraws of the curves: one pixel column of the time axis (a new
+        second of a 4-h trend moves nothing on screen), at least 1 s and at most CURVE_REDRAW_S."""
+        (x0, x1), _ = self.bp.getViewBox().viewRange()
+        width_px = max(1.0, float(self.bp.getViewBox().width()))
+        return min(CURVE_REDRAW_S, max(1.0, float(x1 - x0) * 60.0 / width_px))
+
+    def _nibp_key(self, store: TrendStore) -> tuple[object, ...]:
+        """Changes whenever a NIBP value arrives (the bars are redrawn only then)."""
+        return tuple((len(store.trends[p]), store.trends[p].last())
+                     for p in (Parameter.NIBP_SYS, Parameter.NIBP_DIA, Parameter.NIBP_MEAN))
+
     def refresh(self, store: TrendStore, now: float) -> None:
-        """Redraw from snapshots of `store` up to `now` (epoch seconds)."""
+        """Redraw from snapshots of `store` up to `now` (epoch seconds).
+
+        Called every second, it draws only what changed on screen: a NIBP measurement at once, the
+        curves and the "now" line once per pixel column of the time axis (`_curve_interval`), so
+        the GUI thread repaints the plots every few seconds instead of every second; a new origin
+        or scale redraws everything at once."""
         if self.t0 is None:
             return
+        forced = (self.t0, self._x_span) != self._drawn_for
+        resp_appears = self.resp is None and any(
+            (latest := store.latest(p)) is not None and latest.value is not None
+            for p in (Parameter.RESP_RATE, Parameter.ETCO2))
+        if forced or resp_appears or now - self._curves_at >= self._curve_interval() or now < self._curves_at:
+            self._curves_at = now
+            self._refresh_curves(store, now)
+        nibp = self._nibp_key(store)
+        if forced or nibp != self._nibp_drawn:
+            self._nibp_drawn = nibp
+            self._refresh_nibp(store)
+        self._show_manual(store)
+        self._drawn_for = (self.t0, self._x_span)
+        # the view grows in 5-minute steps: a range moved on every redraw makes pyqtgraph rebuild
+        # all six axes and paint the plot twice, the largest cost of the live display (benchmarks)
+        now_min = (now - self.t0) / 60.0
+        span = max(60.0, math.ceil((now_min + 10.0) / 5.0) * 5.0)
+        if span != self._x_span:
+            self._x_span = span
+            self.bp.setXRange(self._x_start(), span, padding=0)
+            self._layout_timer.stop()
+            self._layout_labels()  # at once: the labels follow the new scale in this very frame
+            self._curves_at = now
+            self._refresh_curves(store, now)  # and the curves' pixel columns with it
+            self._drawn_for = (self.t0, self._x_span)
+
+    def _refresh_curves(self, store: TrendStore, now: float) -> None:
+        """HR (or PR), SpO2, RR and EtCO2 curves and the "now" line, from snapshots of `store`."""
+        assert self.t0 is not None
         t, v = store.trends[Parameter.HR].snapshot()
         hr_label = "HR"
         if not np.isfinite(v).any():  # no HR from the monitor: the pulse rate, judged on the HR limits
@@ -386,7 +436,12 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
         t, v = store.trends[Parameter.SPO2].snapshot()
         t, v = with_gaps(t, v, GAP_SECONDS)
         self.spo2_curve.setData(self.minutes(t), v)
+        now_min = (now - self.t0) / 60.0
+        for line in self._now_lines:
+            line.setValue(now_min)
 
+    def _refresh_nibp(self, store: TrendStore) -> None:
+        """NIBP marks (systolic, diastolic, mean) and the bar of each cuff measurement."""
         ts, sys_v = store.trends[Parameter.NIBP_SYS].snapshot()
         td, dia_v = store.trends[Parameter.NIBP_DIA].snapshot()
         tm, mean_v = store.trends[Parameter.NIBP_MEAN].snapshot()
@@ -404,16 +459,3 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
             self.nibp_bars.setData(xs, ys)
         else:
             self.nibp_bars.setData([], [])
-        self._show_manual(store)
-
-        now_min = (now - self.t0) / 60.0
-        for line in self._now_lines:
-            line.setValue(now_min)
-        # the view grows in 5-minute steps: a range moved on every redraw makes pyqtgraph rebuild
-        # all six axes and paint the plot twice, the largest cost of the live display (benchmarks)
-        span = max(60.0, math.ceil((now_min + 10.0) / 5.0) * 5.0)
-        if span != self._x_span:
-            self._x_span = span
-            self.bp.setXRange(self._x_start(), span, padding=0)
-            self._layout_timer.stop()
-            self._layout_labels()  # at once: the labels follow the new scale in this very frame
