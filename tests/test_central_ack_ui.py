@@ -125,3 +125,34 @@ def test_no_acknowledge_control_by_default(app: QApplication) -> None:
     assert not tile.ack_button.isVisible() and not tile.answer.isVisible()
     assert tile.height() == 170
     window.close()
+
+
+def test_nurses_window_names_the_central_operator(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A latched alarm vanishes when the central acknowledges it: the nurse's status bar says who did."""
+    from kapmonitor.alarms.engine import AlarmEngine
+    from kapmonitor.alarms.model import central_credit
+    from kapmonitor.alarms.profile import default_profile
+    from kapmonitor.bedside import WindowFacts
+    from kapmonitor.model.clock import ManualClock
+    from kapmonitor.model.parameters import Parameter
+    from kapmonitor.model.samples import VitalSample
+    from kapmonitor.model.trends import TrendStore
+    from kapmonitor.ui.main_window import MainWindow
+
+    clock = ManualClock(1_800_000_000.0)
+    engine = AlarmEngine(default_profile(), clock)
+    window = MainWindow(WindowFacts(TrendStore(), default_profile(), session_start=clock.now(), now_fn=clock.now,
+                                    simulated=False, device="test", engine=engine))
+    qtbot.addWidget(window)
+    window.show()
+    t = clock.now()
+    engine.on_items([VitalSample(t, Parameter.NIBP_SYS, 195, measurement_id="m1"),
+                     VitalSample(t, Parameter.NIBP_DIA, 85, measurement_id="m1")])
+    engine.acknowledge("Local Nurse")
+    assert "acknowledged" not in window.statusBar().currentMessage()  # the nurse's own: nothing extra
+    engine.on_items([VitalSample(t + 600, Parameter.NIBP_SYS, 120, measurement_id="m2"),
+                     VitalSample(t + 600, Parameter.NIBP_DIA, 70, measurement_id="m2")])
+    engine.on_items([VitalSample(t + 900, Parameter.NIBP_SYS, 200, measurement_id="m3"),
+                     VitalSample(t + 900, Parameter.NIBP_DIA, 85, measurement_id="m3")])
+    assert engine.acknowledge(central_credit("Anna Berg", "desk-1"), remote=True) >= 1
+    assert window.statusBar().currentMessage().startswith("Anna Berg at central desk-1 acknowledged: ")

@@ -376,7 +376,8 @@ class MainWindow(QMainWindow):
         """An engine event, delivered in the GUI thread: the alarm bar and the tiles show it now."""
         if isinstance(_event, AlarmEvent) and _event.event is AlarmEventType.ACKNOWLEDGED \
                 and is_central_credit(_event.who):  # nobody at the chair acted: say who did, for two minutes
-            self.show_message(f"{_event.message} by {_event.who}", 120_000)
+            what = _event.message.removesuffix(" (acknowledged)")
+            self.show_message(f"{_event.who} acknowledged: {what}", 120_000)  # who first: the label elides
         if self.engine is None or not self.fast_timer.isActive():
             return  # not started (or closing): the first redraw shows the alarms
         now = self.now_fn()
