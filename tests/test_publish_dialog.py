@@ -10,6 +10,7 @@ import json
 import logging
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from mqtt_support import MosquittoBroker, free_port, make_password_file, mosquitto, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 from PySide6.QtCore import Qt
+from test_hl7_out import Receiver
 
 from kapmonitor.drivers.base import DriverOptions
 from kapmonitor.drivers.simulator import SimulatedMonitor
@@ -58,12 +60,15 @@ def status_is(url: str, topic: str, state: str) -> bool:
 
 
 @pytest.fixture
-def app(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def app(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """The nurse's window on the simulator (real time, or the speed given by indirect parametrisation)."""
     monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
+    from kapmonitor.model.clock import AcceleratedClock, Clock
     from kapmonitor.ui.app import MonitorApplication
 
-    clock = RealClock()
+    speed = getattr(request, "param", None)
+    clock: Clock = RealClock() if speed is None else AcceleratedClock(speed, time.time())
     running = MonitorApplication(SimulatedMonitor(DriverOptions(seed=1), clock), clock, None, None)
     running.start(sound=False)
     qtbot.addWidget(running.window)
@@ -98,17 +103,20 @@ def test_apply_publishes_renames_and_stops_live(qtbot, app, mosquitto: Mosquitto
     dlg.enabled_box.setChecked(True)
     fill(dlg, url="http://broker:1883", chair="")
     assert not dlg.apply()
-    assert dlg.errors["url"].isVisibleTo(dlg) and "mqtt://" in dlg.errors["url"].text()
-    assert dlg.errors["chair"].isVisibleTo(dlg) and "chair" in dlg.errors["chair"].text().lower()
+    assert set(dlg.shown_problems) == {"url", "chair"} and "mqtt://" in dlg.shown_problems["url"]
+    assert "border" in dlg.url_edit.styleSheet() and dlg.url_edit.toolTip() == dlg.shown_problems["url"]
+    said = dlg.result_label.text()
+    assert said.startswith("Not applied. Broker address:") and "mqtt://" in said and "Chair name" in said
     fill(dlg, url=f"mqtts://127.0.0.1:{mosquitto.port}", chair="chair-7", ca=str(tmp_path / "no-ca.crt"))
     assert not dlg.apply()
-    assert "does not exist" in dlg.errors["ca"].text() and not dlg.errors["url"].isVisibleTo(dlg)
+    assert "does not exist" in dlg.shown_problems["ca"] and set(dlg.shown_problems) == {"ca"}
+    assert dlg.url_edit.styleSheet() == "" and "border" in dlg.ca_edit.styleSheet()
     assert bedside.publisher is None and not (tmp_path / "config" / "publish.toml").exists()
 
     # good: published at once, retained online; monitoring never restarted
     fill(dlg, url=mosquitto.url, ca="", site="north", hl7="")
     assert dlg.apply(), dlg.result_label.text()
-    assert not dlg.errors["ca"].isVisibleTo(dlg) and "north/chair-7" in dlg.result_label.text()
+    assert dlg.shown_problems == {} and dlg.ca_edit.styleSheet() == "" and "north/chair-7" in dlg.result_label.text()
     assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-7/status", "online"), 10)
     qtbot.waitUntil(lambda: "connected" in dlg.state_label.text() and "reconnecting" not in dlg.state_label.text(),
                     timeout=5000)
@@ -178,3 +186,29 @@ def test_enter_applies_nothing_and_escape_closes(qtbot, app, mosquitto: Mosquitt
     # opened again: what was saved (nothing yet), not what was typed and abandoned
     again = open_dialog(app)
     assert again is not dlg and again.chair_edit.text() == ""
+
+
+@pytest.mark.parametrize("app", [60], indirect=True)  # one-minute vitals every second
+def test_hl7_out_started_moved_and_stopped_from_the_dialog(qtbot, app) -> None:  # type: ignore[no-untyped-def]
+    first, second = Receiver(free_port()), Receiver(free_port())
+    first.start()
+    second.start()
+    try:
+        dlg = open_dialog(app)
+        fill(dlg, chair="chair-4", hl7=f"tcp:127.0.0.1:{first.port}")  # MQTT stays off
+        assert dlg.apply(), dlg.result_label.text()
+        qtbot.waitUntil(lambda: len(first.acked) >= 2, timeout=20000)
+        assert all(c.startswith("chair-4-") for c in first.acked)
+        qtbot.waitUntil(lambda: "HL7 out: connected" in dlg.state_label.text(), timeout=3000)
+        assert app.bedside.publisher is None
+        fill(dlg, hl7=f"127.0.0.1:{second.port}")  # HOST:PORT is enough
+        assert dlg.apply()
+        qtbot.waitUntil(lambda: len(second.acked) >= 2, timeout=20000)
+        assert not set(first.acked) & set(second.acked)  # nothing acknowledged twice
+        fill(dlg, hl7="")
+        assert dlg.apply()
+        qtbot.waitUntil(lambda: app.bedside.hl7_outbox is None, timeout=10000)
+        qtbot.waitUntil(lambda: "HL7 out: off" in dlg.state_label.text(), timeout=3000)
+    finally:
+        first.stop()
+        second.stop()

@@ -8,10 +8,12 @@ import argparse
 import logging
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from mqtt_support import MosquittoBroker, free_port, make_password_file
+from mqtt_support import MosquittoBroker, free_port, make_password_file, mosquitto
 
 from kapmonitor.cli import build_parser
 from kapmonitor.commands import CommandError
@@ -29,6 +31,9 @@ from kapmonitor.publish.settings import (
 )
 
 SECRET = "s3cret-Pa55word"
+__all__ = ["mosquitto"]  # the fixture
+
+ROOT = Path(__file__).resolve().parent.parent
 FULL = PublishSettings(enabled=True, broker_url="mqtts://broker.clinic:8883", chair="chair-3", site="north",
                        show_as="chair", username="chair3", password=SECRET, ca_file=Path("/etc/ca.crt"),
                        cert_file=Path("/etc/c.crt"), key_file=Path("/etc/c.key"), hl7_out="tcp:engine:2575")
@@ -164,3 +169,52 @@ def test_the_environment_password_is_used_when_the_file_has_none(monkeypatch: py
     assert s.broker_config().password == "from-env"
     assert PublishSettings(enabled=True, broker_url="mqtt://h", chair="a", username="u",
                            password=SECRET).broker_config().password == SECRET
+
+
+def test_kapmonitor_run_publishes_with_the_saved_settings_and_the_command_line_chair(
+        mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    """The whole command: publish.toml gives broker and site, --chair overrides the file's chair."""
+    config = tmp_path / "config"
+    save_publish_settings(PublishSettings(enabled=True, broker_url=mosquitto.url, chair="chair-file", site="north",
+                                          show_as="chair"), config / "publish.toml")
+    env = {**os.environ, "KAPMONITOR_CONFIG_DIR": str(config), "KAPMONITOR_DATA_DIR": str(tmp_path / "data"),
+           "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--speed", "60", "--chair", "chair-cli",
+                           "--screenshot", str(tmp_path / "s.png"), "--screenshot-after", "150"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    topics = retained_topics(mosquitto.url)
+    assert "kapmonitor/v1/north/chair-cli/status" in topics, topics
+    status = topics["kapmonitor/v1/north/chair-cli/status"]
+    assert (status["state"], status["name"]) == ("offline", "chair-cli")  # said goodbye when the run ended
+    assert not any("chair-file" in t for t in topics)
+
+
+def retained_topics(url: str) -> dict[str, dict[str, object]]:
+    """Every retained message under kapmonitor/v1/, as a new subscriber gets them."""
+    import json
+    import threading
+    import time
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    host, port = url.removeprefix("mqtt://").split(":")
+    got: dict[str, dict[str, object]] = {}
+    lock = threading.Lock()
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+
+    def on_message(c: object, u: object, msg: mqtt.MQTTMessage) -> None:
+        if msg.retain:
+            with lock:
+                got[msg.topic] = json.loads(msg.payload)
+
+    client.on_connect = lambda c, *a: c.subscribe("kapmonitor/v1/#", qos=1)
+    client.on_message = on_message
+    client.connect(host, int(port))
+    client.loop_start()
+    time.sleep(1.0)  # retained messages arrive right after the subscription
+    client.disconnect()
+    client.loop_stop()
+    with lock:
+        return dict(got)

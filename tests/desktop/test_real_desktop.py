@@ -181,6 +181,7 @@ DIALOGS = [
     ("profile editor", ("alt+a", "p")),
     ("alarm output", ("alt+a", "o")),
     ("monitor connection", ("alt+m", "c")),
+    ("central station publishing", ("alt+m", "p")),
     ("export", ("ctrl+e",)),
     ("course", ("alt+s", "c")),
     ("new session", ("alt+s", "n")),

@@ -12,6 +12,7 @@ GUI thread only, except the test's worker, which only emits `_TestSignals.finish
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 from pathlib import Path
@@ -36,10 +37,12 @@ from kapmonitor.publish.hl7_out import Hl7Outbox
 from kapmonitor.publish.publisher import MqttPublisher
 from kapmonitor.publish.settings import PublishSettings, normalise_hl7_target, save_publish_settings, try_broker
 from kapmonitor.ui.monitor.publish_menu import PublishingHost
+from kapmonitor.ui.theme import TEXT_DIM
 
 log = logging.getLogger(__name__)
 
-OK_COLOUR, WARN_COLOUR, ERROR_COLOUR, OFF_COLOUR = "#1a7f1a", "#a35a00", "#c02020", "#555555"
+# on the dark panels (ui/theme.py), each >= 4.5:1: connected, reconnecting, wrong input, off
+OK_COLOUR, WARN_COLOUR, ERROR_COLOUR, OFF_COLOUR = "#3dff6e", "#ffb347", "#ff7b7b", TEXT_DIM
 SHOW_AS_TEXT = {"pseudonym": "The session's pseudonym", "chair": "Only the chair name"}
 
 
@@ -90,6 +93,9 @@ class PublishDialog(QDialog):
         self.state_label = QLabel()
         self.state_label.setWordWrap(True)
         self.state_label.setObjectName("linkState")
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # three lines kept for it: a longer state never squeezes the fields
+        self.state_label.setFixedHeight(self.state_label.fontMetrics().lineSpacing() * 3 + 4)
         self.note_label = QLabel(note or "")
         self.note_label.setWordWrap(True)
         self.note_label.setVisible(bool(note))
@@ -98,7 +104,7 @@ class PublishDialog(QDialog):
         self.enabled_box = QCheckBox("Publish this chair to the central station")
         self.enabled_box.setChecked(s.enabled)
         self.url_edit = QLineEdit(s.broker_url)
-        self.url_edit.setPlaceholderText("mqtt://broker.local:1883 or mqtts://broker.local:8883")
+        self.url_edit.setPlaceholderText("mqtt://HOST:1883 or mqtts://HOST:8883")
         self.chair_edit = QLineEdit(s.chair)
         self.chair_edit.setPlaceholderText("e.g. chair-3 (letters, digits, - _ .)")
         self.site_edit = QLineEdit(s.site)
@@ -117,9 +123,11 @@ class PublishDialog(QDialog):
         for edit in (self.ca_edit, self.cert_edit, self.key_edit):
             edit.setPlaceholderText("for mqtts:// only")
         self.hl7_edit = QLineEdit(s.hl7_out.removeprefix("tcp:"))
-        self.hl7_edit.setPlaceholderText("HOST:PORT of the interface engine (empty: off)")
+        self.hl7_edit.setPlaceholderText("HOST:PORT of the interface engine; empty: off")
 
-        self.errors: dict[str, QLabel] = {}
+        # a bad field gets a red frame and its reason as tooltip; the reasons are listed above the buttons
+        self.fields: dict[str, tuple[str, QWidget]] = {}
+        self.shown_problems: dict[str, str] = {}
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         rows: list[tuple[str, str, QWidget]] = [
@@ -129,19 +137,15 @@ class PublishDialog(QDialog):
             ("show_as", "Central shows", self.show_combo),
             ("username", "User name", self.user_edit),
             ("password", "Password", self.password_edit),
-            ("ca", "CA file", self._with_browse(self.ca_edit, "CA certificate")),
-            ("cert", "Client certificate", self._with_browse(self.cert_edit, "Client certificate")),
-            ("key", "Client key", self._with_browse(self.key_edit, "Client key")),
+            ("ca", "CA file", self.ca_edit),
+            ("cert", "Client certificate", self.cert_edit),
+            ("key", "Client key", self.key_edit),
             ("hl7", "HL7 out", self.hl7_edit),
         ]
         for key, text, widget in rows:
-            form.addRow(text, widget)
-            error = QLabel()
-            error.setWordWrap(True)
-            error.setStyleSheet(f"color: {ERROR_COLOUR};")
-            error.setVisible(False)
-            self.errors[key] = error
-            form.addRow("", error)
+            self.fields[key] = (text, widget)
+            browse = {"ca": "CA certificate", "cert": "Client certificate", "key": "Client key"}.get(key)
+            form.addRow(text, widget if browse is None else self._with_browse(widget, browse))
 
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self.start_test)
@@ -156,6 +160,9 @@ class PublishDialog(QDialog):
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
         self.result_label.setObjectName("result")
+        self.result_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # room for the answers from the start: the dialog never grows over what it was placed beside
+        self.result_label.setFixedHeight(self.result_label.fontMetrics().lineSpacing() * 4 + 4)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         buttons = QHBoxLayout()
@@ -178,13 +185,14 @@ class PublishDialog(QDialog):
         self._timer.start(1000)
         self.refresh_state()
 
-    def _with_browse(self, edit: QLineEdit, title: str) -> QWidget:
+    def _with_browse(self, edit: QWidget, title: str) -> QWidget:
         row = QWidget()
         box = QHBoxLayout(row)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(edit, 1)
         browse = QPushButton("Browse\u2026")
         browse.setAutoDefault(False)
+        assert isinstance(edit, QLineEdit)
         browse.clicked.connect(lambda: self._browse(edit, title))
         box.addWidget(browse)
         return row
@@ -220,19 +228,33 @@ class PublishDialog(QDialog):
             key_file=path(self.key_edit), hl7_out=normalise_hl7_target(self.hl7_edit.text()),
         )
 
-    def show_problems(self, problems: dict[str, str]) -> None:
-        for key, label in self.errors.items():
-            text = problems.get(key, "")
-            label.setText(text)
-            label.setVisible(bool(text))
+    def show_problems(self, problems: dict[str, str], verb: str = "Not applied") -> bool:
+        """Frame each bad field in red (its reason as tooltip), say the first reason in full and name
+        the other fields, and put the cursor in the first bad one. True when there was a problem."""
+        self.shown_problems = dict(problems)
+        first: tuple[str, str, QWidget] | None = None
+        for key, (label, widget) in self.fields.items():
+            why = problems.get(key, "")
+            # the frame's width as the theme's (1px): the dialog keeps its size, placed clear of the alarms
+            widget.setStyleSheet(f"border: 1px solid {ERROR_COLOUR}; background: #3a1212;" if why else "")
+            widget.setToolTip(why)
+            if why and first is None:
+                first = (label, why, widget)
+        if first is None:
+            return False
+        label, why, widget = first
+        if why.lower().startswith(label.lower()):  # "Broker address: broker address must ..." reads badly
+            why = why[len(label):].lstrip(" :")
+        others = [self.fields[k][0] for k in self.fields if k in problems and self.fields[k][0] != label]
+        also = f" Also check: {', '.join(others)} (framed in red)." if others else ""
+        self._result(ERROR_COLOUR, f"{verb}. {label}: {why}{also}")
+        widget.setFocus()
+        return True
 
     def check(self) -> PublishSettings | None:
-        """The settings when every field is usable, else None with each problem shown under its field."""
+        """The settings when every field is usable, else None with the problems shown."""
         settings = self.settings()
-        problems = settings.problems()
-        self.show_problems(problems)
-        if problems:
-            self._result(ERROR_COLOUR, "Not applied: correct the fields marked in red.")
+        if self.show_problems(settings.problems()):
             return None
         return settings
 
@@ -271,7 +293,7 @@ class PublishDialog(QDialog):
         host = self.host
         mqtt, hl7, colour = link_state(None if host is None else host.publisher,
                                        None if host is None else host.hl7_outbox)
-        self.state_label.setText(f"<b>{mqtt}</b><br>{hl7}")
+        self.state_label.setText(f"<b>\u25cf {html.escape(mqtt)}</b><br>{html.escape(hl7)}")
         self.state_label.setStyleSheet(f"color: {colour};")
 
     # -- test connection -------------------------------------------------------------------------
@@ -285,9 +307,7 @@ class PublishDialog(QDialog):
             return
         settings = self.settings()
         problems = {k: v for k, v in settings.problems().items() if k not in ("chair", "site", "hl7")}
-        self.show_problems(problems)
-        if problems:
-            self._result(ERROR_COLOUR, "Not tested: correct the fields marked in red.")
+        if self.show_problems(problems, "Not tested"):
             return
         try:
             config = settings.broker_config()
