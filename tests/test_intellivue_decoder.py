@@ -17,12 +17,8 @@ from hypothesis import strategies as st
 from shared_paths import CAPTURES
 
 from kapmonitor.drivers.intellivue import messages as m
-from kapmonitor.drivers.intellivue.decoder import (
-    NOT_ANSWERING_TEXT,
-    IntelliVueDecoder,
-    NuObs,
-    decode_attribute,
-)
+from kapmonitor.drivers.intellivue.attributes import NuObs, decode_attribute
+from kapmonitor.drivers.intellivue.decoder import NOT_ANSWERING_TEXT, IntelliVueDecoder
 from kapmonitor.drivers.intellivue.framing import build_frame
 from kapmonitor.model.parameters import Parameter, is_plausible
 from kapmonitor.model.samples import DeviceNotice, LinkEvent, LinkState, Status, VitalSample, WaveChunk

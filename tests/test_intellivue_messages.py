@@ -9,7 +9,7 @@ import pytest
 from shared_paths import CAPTURES
 
 from kapmonitor.drivers.intellivue import messages as m
-from kapmonitor.drivers.intellivue.decoder import decode_bcd_time, decode_float
+from kapmonitor.drivers.intellivue.attributes import decode_bcd_time, decode_float
 
 VECTORS = (CAPTURES / "philips_official_vectors.txt").read_text()
 
