@@ -5,8 +5,10 @@ the auxiliary NIBP record every second and 100 Hz pleth, as the recorded CARESCA
 the simulated patient, written to a raw file, and replayed through `replay_to_session`: what
 `kapmonitor replay CAPTURE --driver ge-s5 --speed max --session OUT.db` runs (decode, alarm engine
 with the default profile and its log, session recorder), without a window. The time is from the
-call to a closed, committed record; the record is then read back to check no pleth sample is missing.
-In the same run, the decode alone of the same capture is timed, so the pipeline's share is a ratio.
+call to a closed, committed record; the record is then read back to check no pleth sample is missing
+and that the monitor's raw bytes come back exactly. The record's size per hour of capture is reported
+(with the raw frames' share: compressed pieces since schema version 4). In the same run, the decode
+alone of the same capture is timed, so the pipeline's share is a ratio.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from benchmarks.common import Figure, median, min_max
 
 TARGET_S = 10.0
+RECORD_TARGET_MB_H = 1.5  # issue 17, target 4: the session record per hour, every sample kept
 START = 1_767_258_000  # 2026-01-01 09:00 UTC, the emulated monitor's clock
 
 
@@ -53,6 +56,16 @@ def _stored_pleth(db: Path) -> int:
         return sum(len(r["data"]) // 4 for r in reader.rows("waves", "t0"))
 
 
+def _raw_back(db: Path, capture: Path) -> tuple[bool, int]:
+    """(the received bytes read back equal the capture, bytes the raw frames take in the record)."""
+    from kapmonitor.recording.reader import RecordReader
+
+    with RecordReader.open(db, closed=True) as reader:
+        same = b"".join(reader.rx_frames()) == capture.read_bytes()
+        stored = reader.conn.execute("SELECT coalesce(sum(length(data)), 0) FROM raw_pieces").fetchone()[0]
+    return same, int(stored)
+
+
 def _decode_only(capture: Path) -> float:
     from kapmonitor.drivers.registry import create_decoder
     from kapmonitor.drivers.replay import load_capture
@@ -81,6 +94,7 @@ def run(quick: bool) -> list[Figure]:
         size_mb = capture.stat().st_size / 1e6
         stored: list[int] = []
         db_mb = 0.0
+        raw_same, raw_stored = False, 0
         for i in range(runs):
             db = Path(tmp) / f"replay{i}.db"
             t = time.perf_counter()
@@ -89,7 +103,9 @@ def run(quick: bool) -> list[Figure]:
             stored.append(_stored_pleth(db))
             db_mb = db.stat().st_size / 1e6
             decode.append(_decode_only(capture))
+        raw_same, raw_stored = _raw_back(db, capture)
     complete = all(n == expected for n in stored)
+    record_mb_h = db_mb / hours
     note = (f"capture {size_mb:.1f} MB ({hours:g} h, {expected} pleth samples) made by the GE emulator's encoder "
             f"in {build_s:.0f} s; session database {db_mb:.1f} MB; pleth read back: "
             f"{'all samples' if complete else f'{min(stored)} of {expected} samples'}")
@@ -97,6 +113,11 @@ def run(quick: bool) -> list[Figure]:
         Figure(f"replay.ge_s5_{label}_max_speed", median(times), "s", f"< {TARGET_S:g} s" if not quick else "",
                (median(times) < TARGET_S and complete) if not quick else complete, spread=min_max(times),
                runs=len(times), note=note),
+        Figure(f"replay.ge_s5_{label}_record_mb_per_hour", record_mb_h, "MB/h", f"\u2264 {RECORD_TARGET_MB_H:g} MB/h",
+               record_mb_h <= RECORD_TARGET_MB_H and complete and raw_same,
+               spread=f"{db_mb:.1f} MB for {hours:g} h; raw frames {raw_stored / 1e6 / hours:.2f} MB/h "
+                      f"({size_mb / hours:.1f} MB/h as received), read back "
+                      f"{'byte-identical' if raw_same else 'DIFFERENT from the capture'}", runs=1),
         Figure(f"replay.ge_s5_{label}_vs_decode_only", median(times) / median(decode), "ratio",
                spread=f"decode alone of the same capture: {median(decode):.2f} s", runs=len(decode)),
     ]

@@ -102,6 +102,7 @@ def test_switch_between_real_monitors_within_the_session(tmp_path, emulated_moni
     from kapmonitor.model.clock import RealClock
     from kapmonitor.model.samples import Item, VitalSample
     from kapmonitor.pipeline import MonitoringPipeline
+    from kapmonitor.recording.reader import RecordReader
 
     clock = RealClock()
     gone = create_driver("ge-s5", DriverOptions(port=str(tmp_path / "no-such-port")), clock)
@@ -126,7 +127,7 @@ def test_switch_between_real_monitors_within_the_session(tmp_path, emulated_moni
         sources = {r[0] for r in con.execute("SELECT DISTINCT source FROM samples")}
         assert sources == {"monitor"}
         assert con.execute("SELECT count(*) FROM device_notices WHERE code = 'monitor-changed'").fetchone()[0] == 1
-        directions = {r[0] for r in con.execute("SELECT DISTINCT direction FROM raw_frames")}
+        directions = {f.direction for f in RecordReader(con).raw_frames()}
         assert directions == {"rx", "tx"}
     finally:
         con.close()

@@ -50,7 +50,7 @@ def test_rows_of_every_kind_are_written(tmp_path: Path) -> None:
     # the stated precision of the compact wave storage: 0.1 % of the chunk's full scale
     assert np.array_equal(np.isnan(back), np.isnan(wave))
     assert np.allclose(back[~np.isnan(back)], wave[~np.isnan(wave)], rtol=0, atol=0.001)
-    assert conn.execute("SELECT data FROM raw_frames").fetchone()[0] == b"\x7e\x01\x7e"
+    assert RecordReader(conn).raw_frames() == [RawFrame(10.5, "rx", b"\x7e\x01\x7e")]  # stored in pieces
     assert conn.execute("SELECT state FROM link_events").fetchone()[0] == "connected"
     assert conn.execute("SELECT value FROM meta WHERE key='driver'").fetchone()[0] == "simulated"
     assert conn.execute("SELECT name FROM clinical_events").fetchone()[0] == "nausea"

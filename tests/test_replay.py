@@ -36,7 +36,11 @@ def _t(hms: str) -> float:
 
 def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
     with sqlite3.connect(path) as db:
-        return {t: db.execute(f"SELECT {cols} FROM {t} ORDER BY rowid").fetchall() for t, cols in TABLES.items()}
+        out = {t: db.execute(f"SELECT {cols} FROM {t} ORDER BY rowid").fetchall()
+               for t, cols in TABLES.items() if t != "raw_frames"}
+        # raw frames are stored in compressed pieces: read back one per frame, in arrival order
+        out["raw_frames"] = [(f.time, f.direction, f.data) for f in RecordReader(db).raw_frames()]
+    return out
 
 
 def test_same_capture_same_session_rows(tmp_path: Path) -> None:

@@ -4,6 +4,9 @@ The recorder (recorder.py) decides when to write and commit; `MonitorRowWriter` 
 acquisition items into the open transaction. Waves are kept as rows of up to WAVE_ROW_SECONDS of
 consecutive chunks (kapmonitor.recording.wavecodec), each appended to as its chunks arrive and
 rewritten in every transaction that adds to it, so a commit holds every chunk received before it.
+Raw frames go into compressed pieces of a few minutes (kapmonitor.recording.rawcodec): every
+transaction that adds frames adds one small row with the piece's stream so far continued, and a full
+piece is compressed again, whole, into one row that replaces those.
 
 Thread-safety: none; the recorder's writer thread owns the writer (and its connection).
 """
@@ -16,12 +19,14 @@ import numpy as np
 import numpy.typing as npt
 
 from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, RawFrame, VitalSample, WaveChunk
-from kapmonitor.recording import wavecodec
+from kapmonitor.recording import rawcodec, wavecodec
 
 _SAMPLE_SQL = "INSERT INTO samples (t, parameter, value, status, source, measurement_id) VALUES (?, ?, ?, ?, ?, ?)"
 _WAVE_SQL = "INSERT INTO waves (t0, parameter, rate_hz, data, source, encoding) VALUES (?, ?, ?, ?, ?, ?)"
 _WAVE_APPEND_SQL = "UPDATE waves SET data = ?, encoding = ? WHERE rowid = ?"
-_RAW_SQL = "INSERT INTO raw_frames (t, direction, data) VALUES (?, ?, ?)"
+_PIECE_SQL = "INSERT INTO raw_pieces (piece, t0, t1, frames, size, encoding, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_PIECE_DROP_SQL = "DELETE FROM raw_pieces WHERE piece = ?"
+_PIECE_NEXT_SQL = "SELECT coalesce(max(piece), 0) + 1 FROM raw_pieces"
 _LINK_SQL = "INSERT INTO link_events (t, state, detail) VALUES (?, ?, ?)"
 _NOTICE_SQL = "INSERT INTO device_notices (t, code, message) VALUES (?, ?, ?)"
 
@@ -37,15 +42,23 @@ class MonitorRowWriter:
         # the last wave row of each (parameter, source, rate): its rowid (None before its insert), start,
         # values and whether they changed since written
         self._open_waves: dict[tuple[str, str, float], tuple[int | None, float, npt.NDArray[np.float32], bool]] = {}
+        # the open raw-frame piece and its number
+        self._piece: rawcodec.PieceEncoder | None = None
+        self._piece_no = 0
 
     def forget(self) -> None:
         """The transaction was rolled back or the file changed: the open rows start afresh."""
         self._open_waves.clear()
+        self._piece = None  # its committed rows stay, complete; the next frame starts a new piece
+
+    def finish(self, conn: sqlite3.Connection) -> None:
+        """The end of the recording: the open piece compressed whole (in the caller's transaction)."""
+        if self._piece is not None:
+            self._close_piece(conn, self._piece)
 
     def write(self, conn: sqlite3.Connection, items: list[Item]) -> None:
         """Write one batch. Raises what SQLite raises; a refused item leaves the rows before it written."""
         samples = []
-        raws = []
         try:
             for item in items:
                 if isinstance(item, VitalSample):
@@ -54,17 +67,45 @@ class MonitorRowWriter:
                 elif isinstance(item, WaveChunk):
                     self._add_wave(conn, item)
                 elif isinstance(item, RawFrame):
-                    raws.append((item.time, item.direction, item.data))
+                    self._add_raw(conn, item)
                 elif isinstance(item, LinkEvent):
                     conn.execute(_LINK_SQL, (item.time, item.state.value, item.detail))
                 elif isinstance(item, DeviceNotice):
                     conn.execute(_NOTICE_SQL, (item.time, item.code, item.message))
         finally:
             self._write_waves(conn)  # also what came before a refused item
+            self._write_piece(conn)
         if samples:
             conn.executemany(_SAMPLE_SQL, samples)
-        if raws:
-            conn.executemany(_RAW_SQL, raws)
+
+    def _add_raw(self, conn: sqlite3.Connection, frame: RawFrame) -> None:
+        """The frame joins the open piece, or closes it and starts the next."""
+        piece = self._piece
+        if piece is not None and not piece.fits(frame.time, len(frame.data)):
+            self._close_piece(conn, piece)
+            piece = None
+        if piece is None:
+            piece = rawcodec.PieceEncoder(frame.time)
+            piece.add(frame.time, frame.direction, frame.data)  # a bad direction raises before it is kept
+            self._piece, self._piece_no = piece, int(conn.execute(_PIECE_NEXT_SQL).fetchone()[0])
+        else:
+            piece.add(frame.time, frame.direction, frame.data)
+
+    def _write_piece(self, conn: sqlite3.Connection) -> None:
+        """One row with the open piece's frames not yet written."""
+        piece = self._piece
+        if piece is None or not piece.unflushed:
+            return
+        frames, size = piece.frames - piece.frames_flushed, piece.size - piece.size_flushed
+        encoding, data = piece.flush()
+        conn.execute(_PIECE_SQL, (self._piece_no, piece.t0, piece.t1, frames, size, encoding, data))
+
+    def _close_piece(self, conn: sqlite3.Connection, piece: rawcodec.PieceEncoder) -> None:
+        """The full piece compressed whole into one row, in place of its stream rows."""
+        encoding, data = piece.close()
+        conn.execute(_PIECE_DROP_SQL, (self._piece_no,))
+        conn.execute(_PIECE_SQL, (self._piece_no, piece.t0, piece.t1, piece.frames, piece.size, encoding, data))
+        self._piece = None
 
     def _add_wave(self, conn: sqlite3.Connection, chunk: WaveChunk) -> None:
         """A chunk that continues the last wave row of its wave (starting within half a sample of

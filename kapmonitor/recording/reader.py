@@ -12,6 +12,7 @@ module functions open and close their own connection and may be called from any 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import sqlite3
@@ -22,8 +23,8 @@ from types import TracebackType
 from typing import Any
 
 from kapmonitor.model.parameters import Parameter
-from kapmonitor.model.samples import LinkEvent, LinkState, Source, Status, VitalSample
-from kapmonitor.recording import wavecodec
+from kapmonitor.model.samples import LinkEvent, LinkState, RawFrame, Source, Status, VitalSample
+from kapmonitor.recording import rawcodec, wavecodec
 from kapmonitor.recording.database import SessionDatabaseError, open_closed_record, open_read_only
 from kapmonitor.recording.schema import schema_version
 
@@ -162,6 +163,8 @@ class RecordReader:
         non-finite number becomes None (JSON has no infinity)."""
         if table not in _TABLES:
             raise ValueError(f"not a table of the session record: {table}")
+        if table == "raw_frames":  # one row per frame, whichever way the record stored them
+            return self._raw_frame_rows(order)
         if table not in self.tables():
             return []
         cur = self.conn.execute(f"SELECT * FROM {table} ORDER BY {_order(order)}")
@@ -290,10 +293,37 @@ class RecordReader:
         """Every music_events row as a dict, oldest first."""
         return self.rows("music_events", "t, id", finite=False)
 
+    def raw_frames(self) -> list[RawFrame]:
+        """Every frame to and from the monitor, in arrival order, its bytes exactly as they crossed the
+        wire: the rows of schema versions up to 3 (one per frame), then the pieces of version 4 (times to
+        the microsecond). Raises ValueError for a piece that cannot be decoded."""
+        out: list[RawFrame] = []
+        if "raw_frames" in self.tables():
+            rows = self.conn.execute("SELECT t, direction, data FROM raw_frames ORDER BY rowid")
+            out.extend(RawFrame(float(t), str(d), bytes(b)) for t, d, b in rows)
+        if "raw_pieces" in self.tables():
+            rows = self.conn.execute("SELECT piece, t0, encoding, data FROM raw_pieces ORDER BY piece, rowid")
+            for _, group in itertools.groupby(rows, key=lambda r: r[0]):
+                piece = list(group)
+                t0, encoding = float(piece[0][1]), int(piece[0][2])
+                blobs = [bytes(r[3]) for r in piece]
+                out.extend(RawFrame(t, d, b) for t, d, b in rawcodec.decode(encoding, blobs, t0))
+        return out
+
     def rx_frames(self) -> list[bytes]:
         """The bytes received from the monitor, in arrival order (empty chunks left out)."""
-        rows = self.conn.execute("SELECT data FROM raw_frames WHERE direction = 'rx' ORDER BY rowid").fetchall()
-        return [bytes(r[0]) for r in rows if r[0]]
+        return [f.data for f in self.raw_frames() if f.direction == "rx" and f.data]
+
+    def _raw_frame_rows(self, order: str) -> list[Row]:
+        """The raw frames as rows of the version-1 table (t, direction, data), in arrival order, then
+        sorted (stably) by the columns of `order` other than rowid."""
+        rows: list[Row] = [{"t": f.time, "direction": f.direction, "data": f.data} for f in self.raw_frames()]
+        keys = [c for c in _order(order).split(", ") if c != "rowid"]
+        if any(k not in ("t", "direction", "data") for k in keys):
+            raise ValueError(f"raw frames cannot be ordered by {order!r}")
+        if keys:
+            rows.sort(key=lambda r: tuple(r[k] for k in keys))
+        return rows
 
 
 def _decode_waves(rows: list[Row]) -> None:

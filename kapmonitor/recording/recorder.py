@@ -212,12 +212,27 @@ class SessionRecorder:
         log.info("recording to %s", self.path)
         try:
             self._loop()
+            self._finish()
         finally:
             conn = self._conn or conn
             try:
                 conn.close()
             except sqlite3.Error:
                 log.exception("closing session database")
+
+    def _finish(self) -> None:
+        """The last raw-frame piece compressed whole; when that fails, its stream rows stay as they are."""
+        if self.failure is not None:
+            return
+        conn = self._db()
+        try:
+            conn.execute("BEGIN")
+            self._rows.finish(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            log.warning("the last raw frames stay uncompressed: %s", exc)
 
     def _open_first(self) -> sqlite3.Connection:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 -- identity of the recording: app version, driver, port, simulated flag, time zone, ...
@@ -182,7 +182,24 @@ CREATE TABLE hl7_outbox (
 );
 """
 
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3}
+# version 4: the monitor's raw frames stored compressed in pieces of a few minutes, both directions in
+# arrival order (kapmonitor.recording.rawcodec): about a tenth of one row per frame. An open piece has a
+# row per transaction, a full one a single row. The raw_frames rows of earlier versions stay as they are
+# and are read first (they all came before any piece).
+_V4 = """
+CREATE TABLE raw_pieces (
+    piece    INTEGER NOT NULL,  -- pieces in recording order
+    t0       REAL NOT NULL,     -- the piece's first frame
+    t1       REAL NOT NULL,     -- the last frame of this row
+    frames   INTEGER NOT NULL,  -- frames in this row
+    size     INTEGER NOT NULL,  -- their bytes
+    encoding INTEGER NOT NULL,
+    data     BLOB NOT NULL
+);
+CREATE INDEX raw_pieces_by_piece ON raw_pieces (piece);
+"""
+
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4}
 
 
 class SchemaError(Exception):
