@@ -4,15 +4,26 @@ raised by the engine, and to the alarm bar painted on screen.
 The whole live path runs as in `kapmonitor run`: the real `ge-s5` driver reads the slave end of a
 pty through the reader thread, dispatcher and alarm engine (with the supervisor), and the lead's
 MainWindow offscreen at 1280x800, which redraws the alarm bar on the engine's event (queued into the GUI
-thread) besides its fast redraw timer. The "monitor" side writes frames
-made by the GE emulator's record builder into the pty master: a normal frame twice a second, and
-per trial one frame whose NIBP is 190/95 at a random phase against the redraw timer. Engine time:
-the engine's listener call (reader thread). Screen time: the first paint event of an alarm-bar label
-that then shows the high-priority (`***`) text. Then a normal reading ends it and it is acknowledged.
+thread) besides its fast redraw timer. The window carries its normal display load, as in
+bench_display: 4 h of trends in the store before the run and the pleth wave at 100 Hz from the
+"monitor", so the trend redraw costs what it costs at the end of a long session. The "monitor" side
+writes frames made by the GE emulator's record builder into the pty master: a normal frame twice a
+second, a pleth wave frame (25 samples) four times a second, and per trial one frame whose NIBP is
+190/95 at a random phase against the redraw timers. Engine time: the engine's listener call (reader
+thread). Screen time: the first paint event of an alarm-bar label that then shows the high-priority
+(`***`) text. Then a normal reading ends it and it is acknowledged.
+
+The GUI thread's blocking slices: every event the GUI thread's event loop delivers (a timer's slot,
+a repaint, a queued alarm event) is timed from the outside (`QApplication.notify`), in wall time and
+in the GUI thread's own CPU time. An alarm that arrives during a slice waits for its end, so the
+longest slice bounds the screen latency on a quiet machine; the CPU figure does not move with the
+load of other processes on the machine. `KAPBENCH_PROFILE=file` writes a cProfile of the GUI thread
+(in its CPU time) for finding what a long slice is made of.
 """
 
 from __future__ import annotations
 
+import cProfile
 import math
 import os
 import random
@@ -20,12 +31,64 @@ import tempfile
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import Figure, percentile, qt_quiet
 
 ENGINE_TARGET_MS = 5.0
 SCREEN_TARGET_MS = 25.0
+TREND_HOURS = 4.0
+WAVE_CHUNK = 25  # pleth samples per wave frame: 4 frames a second at 100 Hz
+
+
+class SliceClock:
+    """Times each outermost event delivery in one thread: (kind, wall ms, thread CPU ms).
+
+    `kind` names the slice by its receiver where that is known (the window's fast and trend redraw
+    timers), else by the event type. Only the thread that created it is timed (others pass through)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+        self.depth = 0
+        self.names: dict[int, str] = {}
+        self.slices: list[tuple[str, float, float]] = []
+        self.on = False
+
+    def timed(self, deliver: Callable[[], bool], receiver: object, event: object) -> bool:
+        if self.depth or not self.on or threading.get_ident() != self.thread:
+            return deliver()
+        self.depth = 1
+        w0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            return deliver()
+        finally:
+            w1, c1 = time.perf_counter(), time.thread_time()
+            self.depth = 0
+            kind = (self.names.get(id(receiver))
+                    or f"{event.type().name} to {type(receiver).__name__}")  # type: ignore[attr-defined]
+            self.slices.append((kind, (w1 - w0) * 1000, (c1 - c0) * 1000))
+
+    def figures(self) -> list[Figure]:
+        out: list[Figure] = []
+        if not self.slices:
+            return out
+        walls = [w for _, w, _ in self.slices]
+        cpus = [c for _, _, c in self.slices]
+        by_kind: dict[str, list[float]] = {}
+        for kind, _, c in self.slices:
+            by_kind.setdefault(kind, []).append(c)
+        top = sorted(by_kind.items(), key=lambda kv: -max(kv[1]))[:5]
+        detail = "; ".join(f"{k} max {max(v):.1f} / p99 {percentile(v, 99):.1f} ms ({len(v)})" for k, v in top)
+        out.append(Figure("alarm_latency.gui_slice_cpu_max", max(cpus), "ms",
+                          spread=f"p99 {percentile(cpus, 99):.2f} / p50 {percentile(cpus, 50):.2f} ms",
+                          runs=len(cpus), note="longest GUI-thread event delivery, in the GUI thread's own CPU "
+                                               f"time (load-independent); by kind (CPU): {detail}"))
+        out.append(Figure("alarm_latency.gui_slice_wall_max", max(walls), "ms",
+                          spread=f"p99 {percentile(walls, 99):.2f} / p50 {percentile(walls, 50):.2f} ms",
+                          runs=len(walls),
+                          note="the same slices in wall time (includes waiting for a core and for the GIL)"))
+        return out
 
 
 def pty_wakeup_ms(samples: int) -> list[float]:
@@ -64,6 +127,7 @@ def run(quick: bool) -> list[Figure]:
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication, QLabel
 
+    from benchmarks.bench_display import fill_trends
     from kapmonitor.alarms.model import AlarmEvent, AlarmEventType
     from kapmonitor.alarms.profile import Priority, default_profile
     from kapmonitor.alarms.supervisor import AlarmSupervisor
@@ -79,7 +143,13 @@ def run(quick: bool) -> list[Figure]:
 
     trials = 25 if quick else 200
     qt_quiet()
-    app = QApplication.instance() or QApplication([])
+    slices = SliceClock()
+
+    class TimedApplication(QApplication):
+        def notify(self, receiver: QObject, event: QEvent) -> bool:  # type: ignore[override]
+            return slices.timed(lambda: QApplication.notify(self, receiver, event), receiver, event)
+
+    app = QApplication.instance() or TimedApplication([])
     master, slave = os.openpty()
     tty.setraw(master)
     slave_path = os.ttyname(slave)
@@ -90,12 +160,16 @@ def run(quick: bool) -> list[Figure]:
     engine = pipeline.alarms
     assert engine is not None
     supervisor = AlarmSupervisor(engine)
-    window = MainWindow(WindowFacts(pipeline.trends, engine.profile, session_start=clock.now(), now_fn=clock.now,
+    start = clock.now()
+    fill_trends(pipeline.trends, start, TREND_HOURS)  # the normal display load: a long session's trend
+    window = MainWindow(WindowFacts(pipeline.trends, engine.profile, session_start=start - TREND_HOURS * 3600,
+                                    now_fn=clock.now,
                         simulated=False, device="GE S/5 (benchmark pty)", engine=engine))
     window.resize(1280, 800)
     window.show()
     bar = window.alarm_bar
     assert bar is not None
+    slices.names.update({id(window.fast_timer): "fast redraw (timer)", id(window.trend_timer): "trend redraw (timer)"})
 
     lock = threading.Lock()
     trial: dict[str, float | bool | None] = {"sent": None, "engine": None, "screen": None}  # sent: armed
@@ -126,6 +200,7 @@ def run(quick: bool) -> list[Figure]:
 
     state = GeS5MonitorState(SimulatedPatient(clock.now()))
     state.hr, state.spo2, state.pr = 72, 9800, 72
+    pleth = [round(3000 * math.sin(math.pi * 1.2 * i / 100) ** 4) for i in range(100)]  # one beat a 0.83 s
     write_lock = threading.Lock()
     stop = threading.Event()
     done = threading.Event()
@@ -142,7 +217,17 @@ def run(quick: bool) -> list[Figure]:
             os.write(master, data)
         return sent
 
+    def send_wave(k: int) -> None:
+        t = int(clock.now())
+        with write_lock:
+            state.waves = [p.WF_PLETH]
+            state.pleth = [pleth[(k * WAVE_CHUNK + i) % len(pleth)] for i in range(WAVE_CHUNK)]
+            record = state.wave_record(t)
+            assert record is not None
+            os.write(master, p.frame(record))
+
     def drain_and_keepalive() -> None:  # the monitor's steady stream, and reading the PC's requests
+        k = 0
         while not stop.is_set():
             try:
                 os.set_blocking(master, False)
@@ -150,8 +235,11 @@ def run(quick: bool) -> list[Figure]:
                     pass
             except (BlockingIOError, OSError):
                 pass
-            send()
-            stop.wait(0.5)
+            if k % 2 == 0:
+                send()
+            send_wave(k)
+            k += 1
+            stop.wait(0.25)
 
     def wait_until(cond: object, timeout: float) -> bool:
         end = time.monotonic() + timeout
@@ -169,6 +257,7 @@ def run(quick: bool) -> list[Figure]:
                 failures.append("no NIBP reached the trend store (driver not reading the pty?)")
                 return
             time.sleep(0.3)
+            slices.on = True
             for i in range(trials):
                 time.sleep(0.05 + rng.random() * 0.04)  # random phase against the redraw timer
                 with lock:  # armed before the write: the engine may answer before send() returns
@@ -190,6 +279,7 @@ def run(quick: bool) -> list[Figure]:
                 wait_until(lambda: not engine.active_alarms(), 1.0)
                 time.sleep(0.15)  # at least three redraws: the bar shows no high alarm before the next trial
         finally:
+            slices.on = False
             done.set()
 
     keep = threading.Thread(target=drain_and_keepalive, daemon=True)
@@ -207,7 +297,14 @@ def run(quick: bool) -> list[Figure]:
 
     QTimer.singleShot(0, begin)
     quitter.start()
+    profile_to = os.environ.get("KAPBENCH_PROFILE")  # cProfile of the GUI thread, for finding its costs
+    profiler = cProfile.Profile(time.thread_time) if profile_to else None  # CPU time: load-independent
+    if profiler is not None:
+        profiler.enable()
     app.exec()
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(profile_to))
     stop.set()
     runner.join(5)
     keep.join(2)
@@ -233,6 +330,7 @@ def run(quick: bool) -> list[Figure]:
         figs.append(Figure(f"alarm_latency.{name}_p99", p99, "ms", f"< {target:g} ms",
                            bool(xs) and complete and p99 < target, spread=spread, runs=len(xs), note=note,
                            extra={"median_ms": percentile(xs, 50) if xs else None}))
+    figs += slices.figures()
     wake = wake_before
     wake_spread = (f"p50 {percentile(wake, 50):.2f} / p95 {percentile(wake, 95):.2f} / max {max(wake):.1f} ms"
                    if wake else "")
