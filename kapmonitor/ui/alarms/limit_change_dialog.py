@@ -24,15 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapmonitor.alarms.limits_rules import LIMIT_RANGES, AlarmOffError
 from kapmonitor.alarms.pin import PinStore
-from kapmonitor.alarms.profile import (
-    LIMIT_RANGES,
-    AlarmOffError,
-    AlarmProfile,
-    ProfileError,
-    parse_profile,
-    profile_to_dict,
-)
+from kapmonitor.alarms.profile import AlarmProfile, ProfileError, parse_profile, profile_to_dict
 from kapmonitor.model.parameters import PARAMETER_INFO
 
 
