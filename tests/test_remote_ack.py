@@ -18,7 +18,7 @@ from kapmonitor.alarms.profile import default_profile
 from kapmonitor.model.clock import ManualClock
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import VitalSample
-from kapmonitor.publish.commands import DISABLED, Outcome, RemoteAcknowledger, command_payload
+from kapmonitor.publish.commands import DISABLED, RemoteAcknowledger, command_payload
 from kapmonitor.publish.payloads import ChairTopic, encode
 from kapmonitor.recording.recorder import SessionRecorder
 
@@ -54,14 +54,12 @@ def send(handler: RemoteAcknowledger, payload: dict[str, object]) -> dict[str, o
 def test_acknowledged_once_credited_and_shown_on_the_nurses_row(recorder: SessionRecorder) -> None:
     engine = AlarmEngine(default_profile(), ManualClock(T0))
     handler = RemoteAcknowledger(engine, lambda: recorder, engine._clock, WHERE, enabled=True)
-    seen: list[Outcome] = []
-    handler.notices.add(seen.append)
     alarm = high_nibp(engine)
     cmd = command_payload(WHERE, alarm.alarm_id, alarm.raised_at, "Anna Berg", "desk-1")
     first = send(handler, cmd)
     assert first is not None and first["outcome"] == "accepted" and first["who"] == "Anna Berg at central desk-1"
     again = send(handler, cmd)  # QoS 1 delivered it twice: the same answer, nothing done twice
-    assert again == first and handler.accepted == 1 and len(seen) == 1
+    assert again == first and handler.accepted == 1
     row = next(a for a in engine.active_alarms() if a.alarm_id == alarm.alarm_id)
     assert row.acknowledged and "acknowledged by Anna Berg at central desk-1" in alarm_parts(row, T0)
     engine.acknowledge("Local Nurse")  # nothing left to acknowledge; a local acknowledgement reads as before

@@ -132,7 +132,7 @@ class CentralCommander:
         if why:
             with self._lock:
                 self._last[key] = Outcome("", alarm.alarm_id, alarm.message, "not sent", why, time.monotonic())
-            self._write({"event": "not_sent", "chair": key, "alarm_id": alarm.alarm_id, "reason": why,
+            self._write({"event": "not_sent", "key": key, "alarm_id": alarm.alarm_id, "reason": why,
                          "operator": self.operator, "station": self.station})
             raise AckError(why)
         assert alarm.raised_at is not None
@@ -142,7 +142,7 @@ class CentralCommander:
         with self._lock:
             self._pending[rid] = (key, alarm.alarm_id, alarm.message, time.monotonic())
             self._last[key] = Outcome(rid, alarm.alarm_id, alarm.message, "sent", at=time.monotonic())
-        self._write({"event": "sent", "chair": key, **payload})
+        self._write({"event": "sent", "key": key, **payload})
         if not self.model.send_command(site, chair, payload):
             self._finish(rid, "refused", "not sent: the message broker is unreachable")
             raise AckError("the message broker is unreachable")
@@ -167,7 +167,7 @@ class CentralCommander:
         rid = str(result.get("request_id"))
         with self._lock:
             known = rid in self._pending
-        self._write({"event": "result", "chair": key, "ours": known, **result})
+        self._write({"event": "result", "key": key, "ours": known, **result})
         if known:
             outcome = str(result.get("outcome"))
             self._finish(rid, "accepted" if outcome == "accepted" else "refused", str(result.get("reason") or ""),
@@ -181,5 +181,5 @@ class CentralCommander:
             key, alarm_id, message, _sent = pending
             self._last[key] = Outcome(rid, alarm_id, message, state, reason, time.monotonic())
         if not written:
-            self._write({"event": state.replace(" ", "_"), "chair": key, "request_id": rid, "alarm_id": alarm_id,
+            self._write({"event": state.replace(" ", "_"), "key": key, "request_id": rid, "alarm_id": alarm_id,
                          "reason": reason})

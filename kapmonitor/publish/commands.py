@@ -14,8 +14,8 @@ every command, accepted or refused, to the session record's audit table through 
 A request id seen before is answered again without acting twice (QoS 1 may deliver twice).
 
 Thread-safety: `handle` runs in paho's network thread; it uses the thread-safe engine and
-recorder queue, and a lock around its own memory of recent requests. `notices` listeners are
-called in that thread too (a window hands over to its GUI thread).
+recorder queue, and a lock around its own memory of recent requests. The nurse's window learns of
+an acknowledgement through the engine's own event (credited to the central), like any other.
 """
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kapmonitor.alarms.engine import AlarmEngine
 from kapmonitor.alarms.model import central_credit
 from kapmonitor.model.clock import Clock
-from kapmonitor.model.events import Emitter
 from kapmonitor.publish.payloads import SCHEMA, ChairTopic
 from kapmonitor.session.entries import RecordSink
 
@@ -79,18 +77,6 @@ def result_payload(where: ChairTopic, request_id: str, alarm_id: str, outcome: s
             "reason": reason, "who": who}
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What the bedside did with one command (also the nurse's notice)."""
-
-    request_id: str
-    alarm_id: str
-    accepted: bool
-    reason: str
-    who: str
-    message: str = ""  # the alarm's text, when known
-
-
 class RemoteAcknowledger:
     """The bedside's handler of central commands; see the module docstring."""
 
@@ -104,7 +90,6 @@ class RemoteAcknowledger:
         self._wall = wall
         self._lock = threading.Lock()
         self._seen: OrderedDict[str, dict[str, object]] = OrderedDict()
-        self.notices: Emitter[[Outcome]] = Emitter("central acknowledgement")
         self.accepted = 0
         self.refused = 0
 
@@ -125,11 +110,10 @@ class RemoteAcknowledger:
             return again
         alarm_id = str(data.get("alarm_id") or "")[:MAX_TEXT]
         who = "?"
-        message = ""
         try:
             operator, station = _text(data.get("operator"), "operator name"), _text(data.get("station"), "station")
             who = credit(operator, station)
-            reason, message = self._refusal(topic, data, rid, alarm_id)
+            reason = self._refusal(topic, data, rid, alarm_id)
             if reason is None:
                 count = self.alarms.acknowledge(who=who, alarm_id=alarm_id, remote=True)
                 reason = "" if count == 1 else "the alarm was acknowledged or cleared meanwhile"
@@ -137,7 +121,6 @@ class RemoteAcknowledger:
             reason = str(exc)
         accepted = reason == ""
         self._audit(data, who, alarm_id, accepted, reason)
-        outcome = Outcome(rid, alarm_id, accepted, reason, who, message)
         if accepted:
             self.accepted += 1
             log.warning("alarm %s acknowledged by %s (request %s)", alarm_id, who, rid)
@@ -151,38 +134,37 @@ class RemoteAcknowledger:
                 self._seen[rid] = result
                 while len(self._seen) > REMEMBERED:
                     self._seen.popitem(last=False)
-        self.notices.emit(outcome)
         return result if rid else None
 
-    def _refusal(self, topic: str, d: dict[str, object], rid: str, alarm_id: str) -> tuple[str | None, str]:
-        """Why the command is refused (None: it may act), and the alarm's message when known."""
+    def _refusal(self, topic: str, d: dict[str, object], rid: str, alarm_id: str) -> str | None:
+        """Why the command is refused (None: it may act)."""
         if not self.enabled:
-            return DISABLED, ""
+            return DISABLED
         if topic != self.where.topic("command") or d.get("site") != self.where.site \
                 or d.get("chair") != self.where.chair:
-            return "the command names another chair", ""
+            return "the command names another chair"
         if d.get("type") != "command" or d.get("schema") != SCHEMA:
-            return "not a kapmonitor command of this version", ""
+            return "not a kapmonitor command of this version"
         if d.get("action") not in ACTIONS:
-            return f"unknown action {str(d.get('action'))[:MAX_TEXT]!r}", ""
+            return f"unknown action {str(d.get('action'))[:MAX_TEXT]!r}"
         if not rid or not alarm_id:
-            return "no request id or alarm id", ""
+            return "no request id or alarm id"
         sent, raised = d.get("t"), d.get("raised_at")
         if not isinstance(sent, int | float) or not isinstance(raised, int | float):
-            return "no time of sending or of the alarm", ""
+            return "no time of sending or of the alarm"
         age = self._wall() - float(sent)
         if age > MAX_AGE_S:
-            return f"stale: sent {age:.0f} s ago (limit {MAX_AGE_S:.0f} s)", ""
+            return f"stale: sent {age:.0f} s ago (limit {MAX_AGE_S:.0f} s)"
         if age < -MAX_FUTURE_S:
-            return f"sent {-age:.0f} s in the future: the central's and the chair's clocks differ", ""
+            return f"sent {-age:.0f} s in the future: the central's and the chair's clocks differ"
         alarm = next((a for a in self.alarms.active_alarms() if a.alarm_id == alarm_id), None)
         if alarm is None:
-            return "no such alarm at the chair (cleared already?)", ""
+            return "no such alarm at the chair (cleared already?)"
         if abs(alarm.raised_at - float(raised)) > 1e-3:
-            return "a different occurrence of this alarm is active now (look again)", alarm.message
+            return "a different occurrence of this alarm is active now (look again)"
         if alarm.acknowledged:
-            return "already acknowledged", alarm.message
-        return None, alarm.message
+            return "already acknowledged"
+        return None
 
     def _audit(self, d: dict[str, object] | None, who: str, alarm_id: str, accepted: bool, reason: str) -> None:
         """Every command into the record's audit table (the recorder is the single writer)."""
