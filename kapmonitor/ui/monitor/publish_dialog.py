@@ -106,7 +106,8 @@ class PublishDialog(QDialog):
         self.url_edit = QLineEdit(s.broker_url)
         self.url_edit.setPlaceholderText("mqtt://HOST:1883 or mqtts://HOST:8883")
         self.chair_edit = QLineEdit(s.chair)
-        self.chair_edit.setPlaceholderText("e.g. chair-3 (letters, digits, - _ .)")
+        self.chair_edit.setPlaceholderText("e.g. chair-3")
+        self.chair_edit.setToolTip("Letters, digits, - _ . (up to 32): the chair's name on the central station")
         self.site_edit = QLineEdit(s.site)
         self.show_combo = QComboBox()
         for key, text in SHOW_AS_TEXT.items():
@@ -114,7 +115,7 @@ class PublishDialog(QDialog):
         self.show_combo.setCurrentIndex(max(0, self.show_combo.findData(s.show_as)))
         self.show_combo.setToolTip("Only the chair name: no patient identifier leaves this computer")
         self.user_edit = QLineEdit(s.username)
-        self.user_edit.setPlaceholderText("if the broker asks for one")
+        self.user_edit.setPlaceholderText("if the broker asks")
         self.password_edit = QLineEdit(s.password)
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.ca_edit = QLineEdit(str(s.ca_file or ""))
@@ -130,22 +131,33 @@ class PublishDialog(QDialog):
         self.shown_problems: dict[str, str] = {}
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        rows: list[tuple[str, str, QWidget]] = [
-            ("url", "Broker address", self.url_edit),
-            ("chair", "Chair name", self.chair_edit),
-            ("site", "Site", self.site_edit),
-            ("show_as", "Central shows", self.show_combo),
-            ("username", "User name", self.user_edit),
-            ("password", "Password", self.password_edit),
-            ("ca", "CA file", self.ca_edit),
-            ("cert", "Client certificate", self.cert_edit),
-            ("key", "Client key", self.key_edit),
-            ("hl7", "HL7 out", self.hl7_edit),
+        # two short fields share a row (chair and site, user and password): the dialog fits beside the tiles
+        rows: list[list[tuple[str, str, QWidget]]] = [
+            [("url", "Broker address", self.url_edit)],
+            [("chair", "Chair name", self.chair_edit), ("site", "Site", self.site_edit)],
+            [("show_as", "Central shows", self.show_combo)],
+            [("username", "User name", self.user_edit), ("password", "Password", self.password_edit)],
+            [("ca", "CA file", self.ca_edit)],
+            [("cert", "Client certificate", self.cert_edit)],
+            [("key", "Client key", self.key_edit)],
+            [("hl7", "HL7 out", self.hl7_edit)],
         ]
-        for key, text, widget in rows:
+        browse = {"ca": "CA certificate", "cert": "Client certificate", "key": "Client key"}
+        for (key, text, widget), *more in rows:
             self.fields[key] = (text, widget)
-            browse = {"ca": "CA certificate", "cert": "Client certificate", "key": "Client key"}.get(key)
-            form.addRow(text, widget if browse is None else self._with_browse(widget, browse))
+            field = widget if key not in browse else self._with_browse(widget, browse[key])
+            if more:
+                field = QWidget()
+                line = QHBoxLayout(field)
+                line.setContentsMargins(0, 0, 0, 0)
+                line.addWidget(widget, 3)
+                for key2, text2, widget2 in more:
+                    self.fields[key2] = (text2, widget2)
+                    label = QLabel(text2)
+                    label.setBuddy(widget2)
+                    line.addWidget(label)
+                    line.addWidget(widget2, 2)
+            form.addRow(text, field)
 
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self.start_test)
@@ -162,7 +174,7 @@ class PublishDialog(QDialog):
         self.result_label.setObjectName("result")
         self.result_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # room for the answers from the start: the dialog never grows over what it was placed beside
-        self.result_label.setFixedHeight(self.result_label.fontMetrics().lineSpacing() * 4 + 4)
+        self.result_label.setFixedHeight(self.result_label.fontMetrics().lineSpacing() * 3 + 4)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         buttons = QHBoxLayout()
