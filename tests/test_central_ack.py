@@ -290,3 +290,19 @@ def test_central_acknowledges_only_with_a_named_operator(capsys: pytest.CaptureF
     assert main(["central", "--broker", "mqtt://127.0.0.1:9", "--allow-ack", "--operator", "  ",
                  "--screenshot", "x.png"]) == 2
     assert "--operator: no operator name" in capsys.readouterr().err
+
+
+def test_the_central_audit_file_must_be_private(tmp_path: Path) -> None:
+    model = CentralModel(parse_broker_url("mqtt://127.0.0.1:9", environ={}), allow_commands=True)
+    shared = tmp_path / "shared.jsonl"
+    shared.write_text("")
+    shared.chmod(0o644)
+    with pytest.raises(AckError, match="not a private file"):
+        CentralCommander(model, OPERATOR, STATION, shared)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(tmp_path / "elsewhere.jsonl")
+    with pytest.raises(AckError, match="cannot open"):
+        CentralCommander(model, OPERATOR, STATION, link)
+    assert not (tmp_path / "elsewhere.jsonl").exists() and shared.read_text() == ""  # nothing written
+    with pytest.raises(AckError, match="named operator"):
+        CentralCommander(model, "", STATION, tmp_path / "ok.jsonl")
