@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from kapmonitor.audio import phases
 from kapmonitor.audio.player import PlayerBackend, PlayerEvent
 from kapmonitor.audio.playlist import Playlist, Track
 from kapmonitor.audio.sources import TrackSpec
@@ -201,23 +202,7 @@ class MusicController:
         return found[2] if found else None
 
     def _following(self, track_id: int | None, hold: bool) -> Track | None:
-        flat = self.playlist.flat()
-        idx = next((i for i, (_, t) in enumerate(flat) if t.id == track_id), None)
-        if idx is None:
-            # current track gone (or nothing yet): first playable from the current phase on
-            return next((t for p, t in flat if p >= self._phase_index and t.playable), None)
-        if hold:
-            phase = flat[idx][0]
-            in_phase = [t for p, t in flat if p == phase]
-            pos = next(i for i, t in enumerate(in_phase) if t.id == track_id)
-            order = in_phase[pos + 1:] + in_phase[:pos + 1]
-            return next((t for t in order if t.playable), None)
-        return next((t for _, t in flat[idx + 1:] if t.playable), None)
-
-    def _preceding(self, track_id: int | None) -> Track | None:
-        flat = self.playlist.flat()
-        idx = next((i for i, (_, t) in enumerate(flat) if t.id == track_id), len(flat))
-        return next((t for _, t in reversed(flat[:idx]) if t.playable), None)
+        return phases.following(self.playlist, track_id, self._phase_index, hold)
 
     def _spec(self, track: Track) -> TrackSpec:
         token = next(self._tokens)
@@ -323,7 +308,7 @@ class MusicController:
 
     def previous(self) -> None:
         with self._lock:
-            self._change_to(self._preceding(self._current_id), "previous")
+            self._change_to(phases.preceding(self.playlist, self._current_id), "previous")
         self._flush_notes()
 
     def jump(self, track_id: int) -> None:
@@ -522,35 +507,16 @@ class MusicController:
         with self._lock:
             return list(self.events)
 
-    def phase_plan(self, now: float) -> list[tuple[str, float, float, bool]]:
+    def phase_plan(self, now: float) -> phases.PhasePlan:
         """(phase name, start, end, is current) for the timeline: past phases as they happened,
         the current and later ones projected from the remaining (playable) track durations."""
         status = self.status()
         with self._lock:
-            names = self.playlist.phase_names()
-            plan: list[tuple[str, float, float, bool]] = []
-            starts = list(self.phase_starts)
-            active = status.state in (State.PLAYING, State.PAUSED, State.STOPPING)
-            for i, (t, idx) in enumerate(starts):
-                if idx >= len(names):
-                    continue
-                is_last = i == len(starts) - 1
-                if is_last and active:
-                    end = now + (status.phase_left or 0.0)
-                    plan.append((names[idx], t, max(end, t), True))
-                else:
-                    last_event_t = self.events[-1]["t"] if self.events else now
-                    end = starts[i + 1][0] if not is_last else float(last_event_t)  # type: ignore[arg-type]
-                    plan.append((names[idx], t, end, False))
-            cursor = plan[-1][2] if plan and active else now
-            first_future = self._phase_index + 1 if active else self._phase_index
-            for idx in range(first_future, len(names)):
-                length = self.playlist.total_duration(idx)
-                if length <= 0:
-                    continue
-                plan.append((names[idx], cursor, cursor + length, not active and idx == self._phase_index))
-                cursor += length
-            return plan
+            last = self.events[-1]["t"] if self.events else now
+            return phases.phase_plan(
+                self.playlist, list(self.phase_starts), self._phase_index,
+                status.state in (State.PLAYING, State.PAUSED, State.STOPPING), status.phase_left,
+                float(last) if isinstance(last, int | float) else now, now)
 
     def _position(self) -> float | None:
         pos = self.player.position()
@@ -575,15 +541,8 @@ class MusicController:
             track_left = None
             if track is not None and track.duration is not None:
                 track_left = max(0.0, track.duration - position)
-            phase_left = None
-            flat = self.playlist.flat()
+            phase_left = phases.phase_left(self.playlist, track, track_left)
             names = self.playlist.phase_names()
-            if track is not None and track_left is not None:
-                idx = next((i for i, (_, t) in enumerate(flat) if t.id == track.id), None)
-                if idx is not None:
-                    phase = flat[idx][0]
-                    phase_left = track_left + sum((t.duration or 0.0) for p, t in flat[idx + 1:]
-                                                  if p == phase and t.playable)
             status = MusicStatus(
                 state=self.state,
                 track=track,
