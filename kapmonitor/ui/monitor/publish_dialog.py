@@ -46,18 +46,17 @@ OK_COLOUR, WARN_COLOUR, ERROR_COLOUR, OFF_COLOUR = "#3dff6e", "#ffb347", "#ff7b7
 SHOW_AS_TEXT = {"pseudonym": "The session's pseudonym", "chair": "Only the chair name"}
 
 
-def link_state(publisher: MqttPublisher | None, outbox: Hl7Outbox | None) -> tuple[str, str, str]:
-    """(MQTT text, HL7 text, colour of the worst) for the dialog's state line."""
+def link_state(publisher: MqttPublisher | None, outbox: Hl7Outbox | None) -> tuple[str, str, str, str]:
+    """(headline, broker line, HL7 line, colour) for the dialog's state: connected / reconnecting / off."""
     colour = OFF_COLOUR
     if publisher is None:
-        mqtt = "Central station: off (this chair is not published)"
-    elif publisher.connected:
-        mqtt = f"Central station: connected \u2014 {publisher.where.site}/{publisher.where.chair} " \
-               f"on {publisher.broker.display_url}"
-        colour = OK_COLOUR
+        head, broker = "Central station: off", "This chair is not published."
     else:
-        mqtt = f"Central station: reconnecting \u2014 {publisher.state}"
-        colour = WARN_COLOUR
+        chair = f"{publisher.where.site}/{publisher.where.chair}"
+        if publisher.connected:
+            head, broker, colour = f"Central station: connected ({chair})", publisher.broker.display_url, OK_COLOUR
+        else:
+            head, broker, colour = f"Central station: reconnecting ({chair})", publisher.state, WARN_COLOUR
     if outbox is None:
         hl7 = "HL7 out: off"
     elif outbox.connected:
@@ -67,7 +66,7 @@ def link_state(publisher: MqttPublisher | None, outbox: Hl7Outbox | None) -> tup
         hl7 = f"HL7 out: not connected to {outbox.host}:{outbox.port}{why}, {outbox.pending} waiting"
         if outbox.last_error:
             colour = WARN_COLOUR
-    return mqtt, hl7, colour
+    return head, broker, hl7, colour
 
 
 class _TestSignals(QObject):
@@ -94,8 +93,8 @@ class PublishDialog(QDialog):
         self.state_label.setWordWrap(True)
         self.state_label.setObjectName("linkState")
         self.state_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        # three lines kept for it: a longer state never squeezes the fields
-        self.state_label.setFixedHeight(self.state_label.fontMetrics().lineSpacing() * 3 + 4)
+        # four lines kept for it (a reason may wrap): a longer state never squeezes the fields
+        self.state_label.setFixedHeight(self.state_label.fontMetrics().lineSpacing() * 4 + 4)
         self.note_label = QLabel(note or "")
         self.note_label.setWordWrap(True)
         self.note_label.setVisible(bool(note))
@@ -303,9 +302,9 @@ class PublishDialog(QDialog):
 
     def refresh_state(self) -> None:
         host = self.host
-        mqtt, hl7, colour = link_state(None if host is None else host.publisher,
-                                       None if host is None else host.hl7_outbox)
-        self.state_label.setText(f"<b>\u25cf {html.escape(mqtt)}</b><br>{html.escape(hl7)}")
+        head, broker, hl7, colour = link_state(None if host is None else host.publisher,
+                                               None if host is None else host.hl7_outbox)
+        self.state_label.setText(f"<b>\u25cf {html.escape(head)}</b><br>{html.escape(broker)}<br>{html.escape(hl7)}")
         self.state_label.setStyleSheet(f"color: {colour};")
 
     # -- test connection -------------------------------------------------------------------------
