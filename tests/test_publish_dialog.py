@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -166,6 +169,17 @@ def test_password_broker_test_connection_and_no_password_in_logs(qtbot, app, tmp
         assert all(SECRET not in t for t in texts)
         path = tmp_path / "config" / "publish.toml"
         assert SECRET in path.read_text() and stat.S_IMODE(path.stat().st_mode) == 0o600
+        # nor in the session record or any export of it
+        record = app.bedside.pipeline.recorder.path
+        assert app.bedside.pipeline.recorder.flush()
+        out = tmp_path / "export"
+        proc = subprocess.run([sys.executable, "-m", "kapmonitor", "export", str(record), "--format", "all",
+                               "-o", str(out), "-q"], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        assert proc.returncode == 0, proc.stderr
+        files = [*record.parent.glob(record.name + "*"), *out.rglob("*")]  # the record with its WAL
+        assert len(files) > 3
+        assert not [f for f in files if f.is_file() and SECRET.encode() in f.read_bytes()]
     finally:
         app.bedside.configure_publishing(None)
         app.bedside.publishing.wait(10)
