@@ -24,6 +24,7 @@ Array = npt.NDArray[np.float64]
 Segment = tuple[tuple[float, float, float], ...]  # (minute, low, high) per bucket
 BUCKETS = 900
 GAP_MIN = 0.5  # a curve breaks where data is missing for longer than this (minutes)
+MAX_GRID_LINES = 12
 
 
 @dataclass(frozen=True)
@@ -192,22 +193,31 @@ def _panels(d: SessionData, profile: AlarmProfile) -> dict[str, PanelContent]:
     bp_limits = _limits(profile, Parameter.NIBP_SYS, bp_lo, bp_hi, "sys ")
     bp_limits += _limits(profile, Parameter.NIBP_DIA, bp_lo, bp_hi, "dia ")
     return {
-        "bp": PanelContent("NIBP mmHg", bp_lo, bp_hi, 20.0 if bp_hi - bp_lo <= 200 else 40.0, tuple(bp_limits)),
+        "bp": PanelContent("NIBP mmHg", bp_lo, bp_hi, grid_step(bp_hi - bp_lo, 20.0, 200), tuple(bp_limits)),
         "hr": PanelContent(
             "HR /min",
             hr_lo,
             hr_hi,
-            20.0 if hr_hi - hr_lo <= 160 else 40.0,
+            grid_step(hr_hi - hr_lo, 20.0, 160),
             tuple(_limits(profile, Parameter.HR, hr_lo, hr_hi)),
         ),
         "spo2": PanelContent(
             "SpO₂ %",
             sp_lo,
             sp_hi,
-            5.0 if sp_hi - sp_lo <= 25 else 10.0,
+            grid_step(sp_hi - sp_lo, 5.0, 25),
             tuple(_limits(profile, Parameter.SPO2, sp_lo, sp_hi)),
         ),
     }
+
+
+def grid_step(span: float, step: float, usual_span: float) -> float:
+    """The value grid's step: `step` over the usual span, twice it beyond, and ten times more until
+    at most MAX_GRID_LINES lines remain (one absurd value, say 65535, must not draw a line per step)."""
+    step = step if span <= usual_span else 2 * step
+    while span / step > MAX_GRID_LINES:
+        step *= 10
+    return step
 
 
 def _nibp(d: SessionData) -> NibpContent:
@@ -234,8 +244,10 @@ def _nibp(d: SessionData) -> NibpContent:
 
 
 def _ticks(d: SessionData, clock: ReportClock, m0: float, m1: float) -> tuple[tuple[float, str, str], ...]:
-    """Time axis every 15, 30, 60, 120 or 240 min (at most about 18 ticks)."""
+    """Time axis every 15, 30, 60, 120 or 240 min, or whole days (at most about 18 ticks)."""
     step = next((s for s in (15.0, 30.0, 60.0, 120.0) if (m1 - m0) / s <= 18), 240.0)
+    while (m1 - m0) / step > 18:  # a record spanning days (a monitor clock set wrong): whole days
+        step = max(1440.0, step * 2)
     ticks = []
     m = m0
     while m <= m1 + 1e-9:
