@@ -286,3 +286,15 @@ def test_a_patients_alarm_ranks_above_an_equipment_alarm_of_the_same_priority() 
     model.handle("kapmonitor/v1/clinic/z-room/alarms", alarms([low]), now=2.0)
     assert [v.chair for v in model.chairs(now=2.1)] == ["a-room", "z-room"]  # priority still comes first
 
+
+
+def test_a_chair_stopped_mid_session_alarms_whatever_order_its_retained_messages_come_in() -> None:
+    """A central started after the chair stopped gets the retained status before the retained session."""
+    model = offline_model()
+    model._connected.set()
+    model.handle("kapmonitor/v1/clinic/a/status", status("a", "offline", reason="stopped"), now=1.0)
+    assert offline_alarm_id("clinic/a") not in active_ids(model)  # no session known yet
+    model.handle("kapmonitor/v1/clinic/a/session",
+                 json.dumps({"type": "session", "phase": "infusing", "clock": "12:00 of 40 min", "t": 1.0,
+                             "due": [], "next": {"nibp": None, "moaas": None}}).encode(), now=1.0, retained=True)
+    assert offline_alarm_id("clinic/a") in active_ids(model)

@@ -512,4 +512,8 @@ class CentralModel:
             c.next_nibp = None if n is None else float(n)
             c.session_t = None if d.get("t") is None else float(d["t"])  # type: ignore[arg-type]
             c.session_rx = t
+            # a central started later gets the retained "stopped" status before the retained session:
+            # a chair stopped with a session open is an alarm whichever of the two arrives first
+            if not c.online and c.offline_reason == "stopped" and c.phase not in QUIET_PHASES:
+                return [(offline_alarm_id(c.key), f"{c.name or chair}: chair stopped while a session is open")], []
         return [], []
