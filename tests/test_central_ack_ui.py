@@ -156,3 +156,27 @@ def test_nurses_window_names_the_central_operator(qtbot) -> None:  # type: ignor
                      VitalSample(t + 900, Parameter.NIBP_DIA, 85, measurement_id="m3")])
     assert engine.acknowledge(central_credit("Anna Berg", "desk-1"), remote=True) >= 1
     assert window.statusBar().currentMessage().startswith("Anna Berg at central desk-1 acknowledged: ")
+
+
+def test_no_answer_is_reported_and_a_late_answer_still_counts(central: CentralModel, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import kapmonitor.central.commands as commands
+
+    monkeypatch.setattr(commands, "ANSWER_S", 0.2)
+    audit = tmp_path / "audit.jsonl"
+    commander = CentralCommander(central, "Anna Berg", "desk-1", audit)
+    try:
+        feed_chair(central, "room1", accepts=True)
+        view = next(v for v in central.chairs() if v.key == "clinic/room1")
+        rid = commander.acknowledge(view.key, view.alarms[0])
+        assert wait_for(lambda: (commander.tick(), (commander.last(view.key) or rid).state == "no answer")[1], 3)
+        late = {"type": "result", "schema": 1, "site": "clinic", "chair": "room1", "t": 1.0, "request_id": rid,
+                "action": "acknowledge", "alarm_id": "spo2.low", "outcome": "accepted", "reason": "",
+                "who": "Anna Berg at central desk-1"}
+        assert central.handle("kapmonitor/v1/clinic/room1/result", json.dumps(late).encode())
+        outcome = commander.last(view.key)
+        assert outcome is not None and outcome.state == "accepted"
+    finally:
+        commander.close()
+    events = [json.loads(line)["event"] for line in audit.read_text().splitlines()]
+    assert events == ["signed_in", "sent", "no_answer", "result"]

@@ -30,6 +30,7 @@ from kapmonitor.publish.payloads import ChairTopic
 log = logging.getLogger(__name__)
 
 ANSWER_S = 10.0  # a chair that has not answered by then is reported as not answering
+FORGET_S = 600.0  # a late answer within this still updates the tile (and is in the audit file anyway)
 AUDIT_NAME = "central_audit.jsonl"
 
 
@@ -80,6 +81,7 @@ class CentralCommander:
         self.audit_path = audit_path or default_audit_path()
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[str, str, str, float]] = {}  # request id -> (chair key, alarm id, text, sent)
+        self._late: set[str] = set()  # reported as not answered; a late answer still counts
         self._last: dict[str, Outcome] = {}
         self._file = self._open(self.audit_path)
         model.results.add(self._on_result)
@@ -158,9 +160,13 @@ class CentralCommander:
         """Report requests the chair never answered (call a few times a second)."""
         now = time.monotonic()
         with self._lock:
-            late = [rid for rid, (_k, _a, _m, sent) in self._pending.items() if now - sent > ANSWER_S]
+            late = [rid for rid, (_k, _a, _m, sent) in self._pending.items()
+                    if now - sent > ANSWER_S and rid not in self._late]
+            for rid in [rid for rid, p in self._pending.items() if now - p[3] > FORGET_S]:
+                del self._pending[rid]
+                self._late.discard(rid)
         for rid in late:
-            self._finish(rid, "no answer", f"no answer within {ANSWER_S:.0f} s")
+            self._finish(rid, "no answer", f"no answer within {ANSWER_S:.0f} s", keep=True)
 
     # -- results (paho's thread) -------------------------------------------------------------------------
     def _on_result(self, key: str, result: dict[str, object]) -> None:
@@ -173,9 +179,15 @@ class CentralCommander:
             self._finish(rid, "accepted" if outcome == "accepted" else "refused", str(result.get("reason") or ""),
                          written=True)
 
-    def _finish(self, rid: str, state: str, reason: str, written: bool = False) -> None:
+    def _finish(self, rid: str, state: str, reason: str, written: bool = False, keep: bool = False) -> None:
+        """The request's outcome on the tile and (unless `written` already) in the audit file; `keep`: still
+        waiting for a late answer."""
         with self._lock:
-            pending = self._pending.pop(rid, None)
+            pending = self._pending.get(rid) if keep else self._pending.pop(rid, None)
+            if keep:
+                self._late.add(rid)
+            else:
+                self._late.discard(rid)
             if pending is None:
                 return
             key, alarm_id, message, _sent = pending
