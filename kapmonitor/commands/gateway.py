@@ -246,6 +246,8 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         if publisher is not None:
             publisher.start()
         where = f"; publishing as {args.site}/{args.chair} to {publisher.broker.display_url}" if publisher else ""
+        if publisher is not None and args.allow_central_ack:
+            where += "; the central station may acknowledge this chair's alarms (clinic setting)"
         log.info("gateway running: %s, recording to %s%s", bedside.device_text(),
                  bedside.pipeline.recorder.path, where)
         print(f"kapmonitor gateway: {bedside.device_text()}, recording to {bedside.pipeline.recorder.path}{where}",
