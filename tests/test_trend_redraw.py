@@ -153,3 +153,22 @@ def test_a_nibp_measurement_is_drawn_at_once(qtbot) -> None:  # type: ignore[no-
     assert len(x) == before + 1 and y[-1] == 185.0 and x[-1] == (now - T0) / 60.0
     _bx, by = plot.nibp_bars.getData()
     assert list(by[-2:]) == [185.0, 95.0]
+
+
+def test_a_new_store_is_drawn_at_once(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Another kind of monitor brings a fresh, empty store: the old curves go at the next redraw,
+    not a pixel column later (simulated values are never shown beside a patient's)."""
+    store = TrendStore()
+    store.on_items(run_patient_for(SimulatedPatient(T0, "normal", seed=4), 3720))
+    now = T0 + 3720  # the scale keeps its 5 minutes over the next second
+    plot = TrendPlot(default_profile())
+    qtbot.addWidget(plot)
+    plot.resize(900, 500)
+    plot.show()
+    plot.t0 = T0
+    plot.refresh(store, now)
+    assert len(plot.hr_curve.getData()[0]) > 3000
+    plot.refresh(TrendStore(), now + 1)
+    x, _ = plot.hr_curve.getData()
+    assert x is None or len(x) == 0
+    assert len(plot.nibp_sys.getData()[0]) == 0

@@ -147,6 +147,7 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
         self._curves_at = -math.inf  # `now` of the last curve redraw
         self._nibp_drawn: tuple[object, ...] = ()
         self._drawn_for: tuple[float | None, float | None] = (None, None)  # (origin, span) last drawn on
+        self._drawn_store: TrendStore | None = None
         self._laying_out = False
         self._layout_timer = QTimer(self)
         self._layout_timer.setSingleShot(True)
@@ -392,7 +393,9 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
         or scale redraws everything at once."""
         if self.t0 is None:
             return
-        forced = (self.t0, self._x_span) != self._drawn_for
+        # a new origin or scale moves everything; a new store (another kind of monitor) replaces it
+        forced = (self.t0, self._x_span) != self._drawn_for or store is not self._drawn_store
+        self._drawn_store = store
         resp_appears = self.resp is None and any(
             (latest := store.latest(p)) is not None and latest.value is not None
             for p in (Parameter.RESP_RATE, Parameter.ETCO2))
