@@ -215,6 +215,8 @@ class Bedside:
         self.on_monitor_switched: list[Callable[[MonitorSwitch], None]] = []
         # the chair on the central station and HL7 out (`configure_publishing`): follow the session, stop with it
         self._publishing: PublishingControl | None = None
+        # run on every publisher the bedside starts (the command line adds the central's commands)
+        self.publisher_hooks: list[Callable[[MqttPublisher], None]] = []
         self._running = False
 
     # -- publishing (central station, HL7 out) ----------------------------------------------------------
@@ -224,7 +226,8 @@ class Bedside:
         if self._publishing is None:
             from kapmonitor.publish.live import PublishingControl
 
-            self._publishing = PublishingControl(self.pipeline, self._alarms, self.clock, lambda: self.session)
+            self._publishing = PublishingControl(self.pipeline, self._alarms, self.clock, lambda: self.session,
+                                                 self.publisher_hooks)
         return self._publishing
 
     @property
@@ -247,6 +250,8 @@ class Bedside:
         """Start, stop or change publishing to the central station and HL7 out, live: monitoring,
         alarms and recording go on; connecting and the old link's goodbye happen on a worker thread.
         Raises BrokerConfigError or ValueError for unusable settings, changing nothing."""
+        if (settings is None or not settings.active) and self._publishing is None:
+            return  # nothing to stop: the MQTT client is not even loaded
         self.publishing.configure(settings)
 
     # -- facts -------------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ def run_command(args: argparse.Namespace) -> int:
         from kapmonitor.publish.settings import settings_from_args
 
         # every publisher of this run (also one set up later from the window) answers the central's commands
-        bedside.publishing.publisher_hooks.append(central_ack_hook(args, bedside, clock))
+        bedside.publisher_hooks.append(central_ack_hook(args, bedside, clock))
         # --publish: this chair on the central station; --hl7-out: NIBP and vitals to the interface engine.
         # Through the bedside, so Monitor > Central station publishing... can change them while monitoring.
         try:

@@ -15,11 +15,13 @@ GUI thread); the worker only touches the publishers and outboxes it was handed.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kapmonitor.model.samples import LinkEvent
+from kapmonitor.publish.broker import BrokerConfigError
 from kapmonitor.publish.hl7_out import Hl7Outbox, parse_target
 from kapmonitor.publish.publisher import MqttPublisher
 from kapmonitor.publish.settings import PublishSettings
@@ -39,16 +41,16 @@ class PublishingControl:
     """The bedside's current publisher and HL7 outbox, and the settings they run with."""
 
     def __init__(self, pipeline: MonitoringPipeline, alarms: AlarmEngine, clock: Clock,
-                 session: Callable[[], NurseSession | None]) -> None:
+                 session: Callable[[], NurseSession | None], hooks: list[PublisherHook] | None = None) -> None:
         self._pipeline = pipeline
         self._alarms = alarms
         self._clock = clock
         self._session = session
         self.publisher: MqttPublisher | None = None
-        self.outbox: Hl7Outbox | None = None
+        self.outbox: Hl7Outbox | None = None  # set by the worker only
         self.settings: PublishSettings | None = None
         # run on every publisher built here before it starts (e.g. the central's commands)
-        self.publisher_hooks: list[PublisherHook] = []
+        self.publisher_hooks: list[PublisherHook] = [] if hooks is None else hooks
         self._worker: threading.Thread | None = None
 
     def configure(self, settings: PublishSettings | None) -> None:
@@ -57,10 +59,13 @@ class PublishingControl:
         if settings is not None and not settings.active:
             settings = None
         old = self.settings
+        if settings is None and old is None and self.publisher is None and self._worker is None:
+            return  # nothing runs and nothing is asked for
         keep_mqtt = (settings is not None and settings.enabled and old is not None and old.enabled
                      and settings.same_broker(old) and self.publisher is not None)
+        # the outbox itself is the worker's: decided on the settings, replaced in order after earlier changes
         keep_hl7 = (settings is not None and bool(settings.hl7_out) and old is not None
-                    and (old.hl7_out, old.chair) == (settings.hl7_out, settings.chair) and self.outbox is not None)
+                    and (old.hl7_out, old.chair) == (settings.hl7_out, settings.chair))
         new_publisher = None
         if settings is not None and settings.enabled and not keep_mqtt:
             new_publisher = self._build_publisher(settings)  # raises before anything changed
@@ -71,20 +76,19 @@ class PublishingControl:
             old_publisher.detach(self._pipeline.dispatcher)  # quick; its stop() below is not
         if not keep_mqtt:
             self.publisher = new_publisher
-        old_outbox = None if keep_hl7 else self.outbox
-        hl7 = None if settings is None or keep_hl7 or not settings.hl7_out else (settings.hl7_out, settings.chair)
+        hl7 = None if settings is None or not settings.hl7_out else (settings.hl7_out, settings.chair)
         self.settings = settings
         previous = self._worker
 
         def work() -> None:
             if previous is not None:
-                previous.join()
+                previous.join()  # the outbox is now the one the earlier change left
             if old_publisher is not None:
                 old_publisher.stop()  # "offline (stopped)" on its own topic
             if new_publisher is not None:
                 new_publisher.start()
-            if old_outbox is not None or hl7 is not None:
-                self._replace_outbox(old_outbox, hl7)
+            if not keep_hl7 and (self.outbox is not None or hl7 is not None):
+                self._replace_outbox(self.outbox, hl7)
 
         self._worker = threading.Thread(target=work, name="publish-configure", daemon=True)
         self._worker.start()
@@ -111,8 +115,13 @@ class PublishingControl:
             self.publisher.stop()  # "offline (stopped)" while the record is still open
 
     def _build_publisher(self, settings: PublishSettings) -> MqttPublisher:
-        publisher = MqttPublisher(settings.broker_config(), settings.chair, self._clock, site=settings.site,
-                                  identity=settings.show_as)
+        broker = settings.broker_config()
+        try:
+            publisher = MqttPublisher(broker, settings.chair, self._clock, site=settings.site,
+                                      identity=settings.show_as)
+        except (ssl.SSLError, OSError) as exc:  # TLS files are read here: one that is no certificate or key
+            raise BrokerConfigError(f"the CA file, client certificate or key cannot be used ({exc}); choose the "
+                                    "PEM files the clinic's IT gave for this chair") from None
         for hook in self.publisher_hooks:
             hook(publisher)
         publisher.attach(self._pipeline.dispatcher, self._alarms)
