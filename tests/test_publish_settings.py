@@ -218,3 +218,21 @@ def retained_topics(url: str) -> dict[str, dict[str, object]]:
     client.loop_stop()
     with lock:
         return dict(got)
+
+
+def test_a_run_without_publishing_does_not_load_the_mqtt_client(tmp_path: Path) -> None:
+    """Start-up: reading publish.toml and checking the options costs no MQTT library import."""
+    code = (
+        "import sys\n"
+        "from kapmonitor.cli import apply_saved_publishing, build_parser\n"
+        "from kapmonitor.commands.gateway import check_publish_args\n"
+        "from kapmonitor.publish.settings import settings_from_args\n"
+        "args = build_parser().parse_args(['run'])\n"
+        "apply_saved_publishing(args); check_publish_args(args)\n"
+        "assert not settings_from_args(args).active\n"
+        "print(sorted(m for m in sys.modules if m.startswith('paho')))\n"
+    )
+    env = {**os.environ, "KAPMONITOR_CONFIG_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
