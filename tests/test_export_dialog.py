@@ -89,7 +89,7 @@ def test_file_menu_action_opens_the_dialog_on_the_session(qtbot, built: Built) -
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QApplication, QMainWindow
 
-    from kapmonitor.ui.export.dialog import install_export_action
+    from kapmonitor.ui.export.action import install_export_action
 
     window = QMainWindow()
     qtbot.addWidget(window)

@@ -99,3 +99,45 @@ def test_the_course_button_still_opens_the_course_view(qtbot, tmp_path: Path) ->
         dialog.close()
     finally:
         session.shutdown()
+
+
+def test_an_alarm_raised_at_start_up_is_on_the_first_painted_screen_and_the_panel_follows(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Start-up defers the session panel to after the first paint, never the alarms: an alarm raised
+    right after start() is in the alarm bar when the bar is first painted; the panel comes after."""
+    from kapmonitor.alarms.profile import Priority
+    from kapmonitor.ui.app import MonitorApplication
+    from kapmonitor.ui.session.panel import SessionSidePanel
+
+    monkeypatch.setenv("KAPMONITOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KAPMONITOR_CONFIG_DIR", str(tmp_path / "config"))
+    clock = RealClock()
+    app = MonitorApplication(SimulatedMonitor(DriverOptions(), clock), clock, tmp_path / "s.db", None)
+    seen: dict[str, object] = {}
+
+    class FirstBarPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            window = app.window
+            bar = None if window is None else window.alarm_bar
+            if (event.type() == QEvent.Type.Paint and "rows" not in seen and bar is not None
+                    and (watched is bar or bar.isAncestorOf(watched))):  # type: ignore[arg-type]
+                seen["rows"] = bar.row_texts()
+                seen["panel"] = app.session_controller.panel if app.session_controller is not None else None
+            return False
+
+    watcher = FirstBarPaint()
+    app.qt_app.installEventFilter(watcher)
+    try:
+        app.start(sound=False)
+        assert app.window is not None and app.session_controller is not None
+        qtbot.addWidget(app.window)
+        app.bedside.alarms.report_technical("startup-test", "alarm raised at start-up", Priority.HIGH)
+        assert app.session_controller.menu is not None  # the Session menu is there at once
+        qtbot.waitUntil(lambda: "rows" in seen, timeout=5000)
+        assert any("alarm raised at start-up" in text for text in seen["rows"])  # type: ignore[attr-defined]
+        assert seen["panel"] is None  # the panel was not yet built when the alarm bar was first painted
+        qtbot.waitUntil(lambda: isinstance(app.session_controller.panel, SessionSidePanel), timeout=5000)
+        assert app.session_controller.stack.currentWidget() is app.session_controller.panel
+    finally:
+        app.qt_app.removeEventFilter(watcher)
+        app.stop()

@@ -33,9 +33,9 @@ from kapmonitor.session.model import ValidationError
 from kapmonitor.session.storage import SessionSummary, find_unfinished_sessions
 from kapmonitor.ui.alarms.menu import AlarmUi, install_alarm_ui
 from kapmonitor.ui.alarms.output_dialog import AlarmOutputDialog
-from kapmonitor.ui.export.dialog import install_export_action
+from kapmonitor.ui.export.action import install_export_action
 from kapmonitor.ui.main_window import MainWindow
-from kapmonitor.ui.monitor.connection_dialog import ConnectionMenu, install_connection_action
+from kapmonitor.ui.monitor.connection_menu import ConnectionMenu, install_connection_action
 from kapmonitor.ui.monitor.demo_banner import install_demo_banner
 from kapmonitor.ui.monitor.publish_menu import PublishMenu, install_publish_action
 from kapmonitor.ui.music.menu import MusicUi, install_music_ui
@@ -138,9 +138,18 @@ class MonitorApplication:
         # fits the window to its screen; dialogs and the therapist window never cover alarms or tiles
         self.placer = install_window_placement(window)
         window.show()
-        window.start()
-        if sound:  # after the first paint: PortAudio's start-up (~0.1 s) no longer delays the window
-            self._after_paint = _AfterFirstPaint(self.qt_app, bedside.start_sound)
+        window.start()  # the alarm bar and tiles follow the engine from the first paint on
+        # after the first paint: PortAudio's start-up (~0.1 s) and the session panel no longer delay the window
+        self._after_paint = _AfterFirstPaint(self.qt_app, lambda: self._after_first_paint(sound))
+
+    def _after_first_paint(self, sound: bool) -> None:
+        """The alarm sound opens first, then the session panel is built."""
+        try:
+            if sound:
+                self.bedside.start_sound()
+        finally:
+            if self.session_controller is not None:
+                self.session_controller.release_panel()
 
     def _follow_monitor(self, source_changed: bool = True) -> None:
         """The window follows the monitor read now: banner and device (after a switch), NIBP (F5 only
@@ -258,7 +267,7 @@ class MonitorApplication:
         """The nurse's session: resumed when the record already holds one (--session, the resume
         offer), the demo session for the simulator, otherwise created from the Session menu."""
         bedside = self.bedside
-        controller = SessionController(window, bedside.sessions)
+        controller = SessionController(window, bedside.sessions, hold_panel=True)  # its panel: after the first paint
         self.session_controller = controller
         if not bedside.simulated:  # the start-up question may have been put off ("Later"): ask again from the menu
             self.resume_action = QAction("&Resume an unfinished session\u2026", controller)
@@ -351,6 +360,7 @@ class MonitorApplication:
                 window.now_fn = lambda: frozen
                 controller = self.session_controller
                 if controller is not None:
+                    controller.release_panel()
                     controller.tick()
                     panel = controller.panel
                     if isinstance(panel, SessionSidePanel):

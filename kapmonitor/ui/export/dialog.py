@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,8 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMainWindow,
-    QMenu,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -299,22 +296,3 @@ def open_export_dialog(parent: QWidget | None, db_path: Path | None) -> ExportDi
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog
-
-
-def install_export_action(window: QMainWindow, session_path_fn: Callable[[], Path | None]) -> QAction:
-    """Add File > Export session… (Ctrl+E) to `window` (which has a `file_menu`), before Quit.
-
-    `session_path_fn` gives the current session database (exported from a snapshot while it is
-    still being recorded); the dialog lets the user pick another one.
-    """
-    action = QAction("&Export session…", window)
-    action.setShortcut(QKeySequence("Ctrl+E"))
-    menu: QMenu = window.file_menu  # type: ignore[attr-defined]
-    first = menu.actions()[0] if menu.actions() else None
-    if first is not None:
-        menu.insertAction(first, action)
-        menu.insertSeparator(first)
-    else:
-        menu.addAction(action)
-    action.triggered.connect(lambda: open_export_dialog(window, session_path_fn()))
-    return action

@@ -4,7 +4,7 @@ The test runs `probe_connection` on a worker thread for a few seconds (the GUI s
 and reports what it found: frames decoded and values seen, or a clear reason (port cannot be
 opened, monitor not answering, bytes but no frames, nothing at all). Listing ports opens none.
 `selection()` gives the chosen driver, port and baud rate; in the running app, OK switches to it
-at once and saves it for the next start (`install_connection_action`). GUI thread only, except
+at once and saves it for the next start (ui/monitor/connection_menu.py). GUI thread only, except
 the worker, which only emits `_ProbeSignals.finished`.
 """
 
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,15 +21,12 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from kapmonitor.config import MonitorChoice, save_monitor_choice
+from kapmonitor.config import MonitorChoice
 from kapmonitor.drivers.base import SerialSettings
 from kapmonitor.drivers.errors import DriverError
 from kapmonitor.drivers.ports import list_serial_ports
@@ -291,106 +286,3 @@ class ConnectionDialog(QDialog):
         if self._worker is not None:
             self._worker.join(2.0)
         super().done(r)
-
-
-# -- integration with the running application ----------------------------------------------------------
-class MonitorSwitcher(Protocol):
-    """What the Monitor connection menu needs of the running bedside (kapmonitor.bedside.Bedside)."""
-
-    def current_monitor(self) -> ConnectionChoice: ...
-
-    def can_switch_monitor(self) -> str | None: ...
-
-    def switch_warning(self, choice: ConnectionChoice) -> str | None: ...
-
-    def switch_monitor(self, choice: ConnectionChoice) -> str: ...
-
-
-class ConnectionMenu(QObject):
-    """Monitor ▸ Monitor connection…: choose, test, switch at once and remember the monitor.
-
-    Nothing it shows is modal: alarms can be acknowledged while the dialog or a message is open.
-    Leaving a patient's monitor mid-session is confirmed first (Enter keeps the monitor).
-    `dialog`, `question` and `message` are the windows shown last. GUI thread only.
-    """
-
-    def __init__(self, window: QMainWindow, app: MonitorSwitcher) -> None:
-        super().__init__(window)
-        self.window = window
-        self.app = app
-        self.dialog: ConnectionDialog | None = None
-        self.question: QMessageBox | None = None
-        self.message: QMessageBox | None = None
-        self.action = QAction("Monitor &connection\u2026", window)
-        why_not = app.can_switch_monitor()
-        if why_not:
-            self.action.setEnabled(False)
-            self.action.setToolTip(why_not)
-        self.action.triggered.connect(self.open_dialog)
-
-    def open_dialog(self) -> ConnectionDialog:
-        current = self.app.current_monitor()
-        dlg = ConnectionDialog(self.window, initial=current, busy_port=current.port)
-        dlg.setModal(False)
-        dlg.accepted.connect(lambda: self._chosen(dlg, current))
-        self.dialog = dlg
-        dlg.show()
-        return dlg
-
-    def _tell(self, icon: QMessageBox.Icon, text: str) -> None:
-        box = QMessageBox(icon, "Monitor connection", text, QMessageBox.StandardButton.Ok, self.window)
-        box.setModal(False)
-        self.message = box
-        box.show()
-
-    def _chosen(self, dlg: ConnectionDialog, current: ConnectionChoice) -> None:
-        choice = dlg.selection()
-        settings, _, error = _settings_of(choice.driver)
-        if error or (settings is not None and not choice.port):
-            self._tell(QMessageBox.Icon.Warning,
-                       error or "Choose or type a serial port first; the monitor was not changed.")
-            return
-        if choice == current:
-            try:
-                save_monitor_choice(choice)
-            except OSError as exc:
-                log.warning("monitor choice not saved: %s", exc)
-            return
-        warning = self.app.switch_warning(choice)
-        if warning:
-            self._confirm(choice, warning)
-        else:
-            self.switch(choice)
-
-    def switch(self, choice: ConnectionChoice) -> None:
-        try:
-            message = self.app.switch_monitor(choice)
-        except (DriverError, ImportError, ValueError, OSError) as exc:
-            self._tell(QMessageBox.Icon.Warning, f"The monitor was not changed: {exc}")
-            return
-        self.window.statusBar().showMessage(message, 8000)
-        self._tell(QMessageBox.Icon.Information, message)
-
-    def _confirm(self, choice: ConnectionChoice, warning: str) -> None:
-        """Leaving a patient mid-session: asked first; Enter, Space and Escape keep the monitor."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Change the monitor?", warning,
-                          QMessageBox.StandardButton.NoButton, self.window)
-        go = box.addButton("Switch anyway", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep this monitor", QMessageBox.ButtonRole.RejectRole)
-        go.setAutoDefault(False)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        box.setModal(False)
-        box.finished.connect(lambda _r: self.switch(choice) if box.clickedButton() is go else None)
-        self.question = box
-        box.show()
-
-
-def install_connection_action(window: QMainWindow, app: MonitorSwitcher, menu: QMenu | None = None) -> ConnectionMenu:
-    """Add "Monitor connection..." to `menu` (the window's Monitor menu) or to the window."""
-    connection = ConnectionMenu(window, app)
-    if menu is not None:
-        menu.addAction(connection.action)
-    else:
-        window.addAction(connection.action)
-    return connection

@@ -11,14 +11,17 @@ GUI thread only.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from kapmonitor.audio.session_music import SessionMusic
 from kapmonitor.audio.timeline import Band, track_bands
-from kapmonitor.ui.music.therapist_window import InfusionWindowFn, TherapistWindow
 from kapmonitor.ui.placement import mark_therapist_window
+
+if TYPE_CHECKING:  # the window itself is imported when first shown, not at start-up
+    from kapmonitor.ui.music.therapist_window import InfusionWindowFn, TherapistWindow
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ class MusicUi:
         self.music.player.open()
         self.music.load_demo_if_empty()  # the demo plays out of the box
         if self.therapist_window is None:
+            from kapmonitor.ui.music.therapist_window import TherapistWindow
+
             self.therapist_window = TherapistWindow(self.controller, self._infusion_window_fn)
             # a second screen when there is one, else beside the nurse's window (ui/placement.py)
             mark_therapist_window(self.therapist_window)  # and no alarm keys in it

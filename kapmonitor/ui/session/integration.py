@@ -63,8 +63,12 @@ class SessionController(QObject):
     """Binds the session dock and menu to the bedside's `SessionKeeper` (which creates, resumes and
     replaces the NurseSession); the keeper's `changed` tells it when to show another one."""
 
-    def __init__(self, window: MainWindow, keeper: SessionKeeper) -> None:
+    def __init__(self, window: MainWindow, keeper: SessionKeeper, hold_panel: bool = False) -> None:
+        """`hold_panel`: the session's panel (the costliest widget of start-up) is built when
+        `release_panel` is called, after the window's first paint; the dock, its duty bar and the
+        Session menu are there at once, and a later session change builds its panel at once."""
         super().__init__(window)
+        self._hold_panel = hold_panel
         self.window = window
         self.keeper = keeper
         self.panel: SessionSidePanel | None = None
@@ -221,8 +225,21 @@ class SessionController(QObject):
             panel.events.status.setText(message)
 
     # -- showing the keeper's session ---------------------------------------------------------------
+    def release_panel(self) -> None:
+        """Build the held session panel now (see `hold_panel`); later changes are shown at once."""
+        if self._hold_panel:
+            self._hold_panel = False
+            if self.keeper.session is not None and self.panel is None:
+                self._show_session(self.keeper.session)
+
     def _show_session(self, session: NurseSession | None) -> None:
         """The keeper has another session (None: set aside, or its record cannot be resumed)."""
+        if self._hold_panel and session is not None and self.panel is None:
+            self.status_label.setText("Opening the session\u2026")  # its panel comes right after the first paint
+            self.duty_bar.refresh()
+            self._update_actions()
+            return
+        self._hold_panel = False
         previous = self.panel
         self._markers_shown = None
         if session is not None:
