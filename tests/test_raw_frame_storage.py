@@ -52,14 +52,16 @@ def test_frames_read_back_byte_identical_across_pieces_while_recording_and_after
     path = tmp_path / "s.db"
     frames = _frames(3000, 3 * rawcodec.PIECE_SECONDS + 40)  # three full pieces and an open one
     with SessionRecorder(path) as rec:
-        for i in range(0, len(frames), 7):  # batches of 7, as a driver's reads come
+        for n, i in enumerate(range(0, len(frames), 7)):  # batches of 7, as a driver's reads come
             rec.on_items(frames[i:i + 7])
+            if n % 5 == 4:
+                assert rec.flush()  # a commit: the open piece gets a stream row
         assert rec.flush()
         with RecordReader.open(path) as reader:  # while recording: the open piece's stream rows
             _same(reader.raw_frames(), frames)
             encodings = [r[0] for r in reader.conn.execute("SELECT encoding FROM raw_pieces ORDER BY rowid")]
     assert encodings[:3] == [rawcodec.BZ2] * 3 and set(encodings[3:]) == {rawcodec.ZSTREAM}
-    assert len(encodings) > 10  # a row per transaction of the open piece
+    assert len(encodings) >= 6  # a row per transaction of the open piece
     with RecordReader.open(path) as reader:  # closed: the last piece compressed whole too
         _same(reader.raw_frames(), frames)
         rows = reader.conn.execute("SELECT piece, frames, size, encoding FROM raw_pieces ORDER BY rowid").fetchall()

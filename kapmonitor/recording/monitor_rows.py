@@ -5,8 +5,9 @@ acquisition items into the open transaction. Waves are kept as rows of up to WAV
 consecutive chunks (kapmonitor.recording.wavecodec), each appended to as its chunks arrive and
 rewritten in every transaction that adds to it, so a commit holds every chunk received before it.
 Raw frames go into compressed pieces of a few minutes (kapmonitor.recording.rawcodec): every
-transaction that adds frames adds one small row with the piece's stream so far continued, and a full
-piece is compressed again, whole, into one row that replaces those.
+transaction that adds frames adds one small row with the piece's stream continued (`flush`, called
+by the recorder right before it commits), and a full piece is compressed again, whole, into one row
+that replaces those.
 
 Thread-safety: none; the recorder's writer thread owns the writer (and its connection).
 """
@@ -74,7 +75,6 @@ class MonitorRowWriter:
                     conn.execute(_NOTICE_SQL, (item.time, item.code, item.message))
         finally:
             self._write_waves(conn)  # also what came before a refused item
-            self._write_piece(conn)
         if samples:
             conn.executemany(_SAMPLE_SQL, samples)
 
@@ -91,8 +91,9 @@ class MonitorRowWriter:
         else:
             piece.add(frame.time, frame.direction, frame.data)
 
-    def _write_piece(self, conn: sqlite3.Connection) -> None:
-        """One row with the open piece's frames not yet written."""
+    def flush(self, conn: sqlite3.Connection) -> None:
+        """Before each commit: one row with the open piece's frames not yet written (a piece that
+        opens and fills within one transaction, as in a replay, is compressed once, whole)."""
         piece = self._piece
         if piece is None or not piece.unflushed:
             return

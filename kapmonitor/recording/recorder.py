@@ -335,6 +335,7 @@ class SessionRecorder:
             if in_tx and (stop or waiting or self.failure is not None or now - last_commit >= self._commit_interval):
                 try:
                     # after a loss this still commits into the open (unlinked) file: the recovery copies it
+                    self._rows.flush(self._db())
                     self._db().execute("COMMIT")
                     self.commits += 1
                     self.last_commit_monotonic = now
@@ -439,6 +440,7 @@ class SessionRecorder:
                      f"Recording resumed after {seconds:.0f} s ({self.failure}); {self._held.items} values "
                      f"kept in memory and written, {lost} lost"),
                 )
+            self._rows.flush(conn)
             conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             with contextlib.suppress(sqlite3.Error):
