@@ -13,6 +13,7 @@ from kapmonitor.export import records
 from kapmonitor.export.data import SessionData
 from kapmonitor.export.records import Table
 from kapmonitor.export.staging import Staging
+from kapmonitor.export.vitals_text import VitalsText
 
 
 def table_csv(table: Table) -> str:
@@ -62,11 +63,14 @@ def csv_tables(data: SessionData, waves: bool = False, vitals: Table | None = No
 
 
 def write_csv(
-    data: SessionData, staging: Staging, base: str, waves: bool = False, vitals: Table | None = None
+    data: SessionData, staging: Staging, base: str, waves: bool = False, vitals: VitalsText | None = None
 ) -> list[str]:
-    """Stage every CSV file; returns their names."""
-    names = []
-    for table in csv_tables(data, waves, vitals):
+    """Stage every CSV file; returns their names. The vitals file is encoded in bulk (`VitalsText`,
+    shared with the JSON writer), the small tables by csv.writer."""
+    name = f"{base}_vitals.csv"
+    staging.write_text(name, (vitals or VitalsText.of(data)).csv())
+    names = [name]
+    for table in csv_tables(data, waves, Table("vitals", records.VITALS_COLUMNS, []))[1:]:
         name = f"{base}_{table.name}.csv"
         staging.write_text(name, table_csv(table))
         names.append(name)

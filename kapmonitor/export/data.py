@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kapmonitor.model.parameters import PARAMETER_INFO, Parameter
+from kapmonitor.model.nibp import NibpMeasurement, group_nibp, nibp_samples
+from kapmonitor.model.parameters import NIBP_PARAMETERS, PARAMETER_INFO, Parameter
 from kapmonitor.recording.reader import RecordReader
 from kapmonitor.session import figures
 from kapmonitor.session.facts import DRUG_LABELS, as_bool, normalise_info
@@ -54,6 +55,7 @@ class Samples:
     _param: npt.NDArray[np.str_] = field(init=False, repr=False)
     _value: npt.NDArray[np.float64] = field(init=False, repr=False)
     _ok: npt.NDArray[np.bool_] = field(init=False, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # numpy views of the columns for fast per-parameter selection
@@ -80,9 +82,24 @@ class Samples:
         if valid_only:
             sel &= self._ok
         if manual is not None:
-            is_manual = np.asarray(self.source, dtype=str) == "manual"
+            if "manual" not in self._cache:
+                self._cache["manual"] = np.asarray(self.source, dtype=str) == "manual"
+            is_manual = self._cache["manual"]
             sel &= is_manual if manual else ~is_manual
         return self.t[sel], self._value[sel]
+
+    def nibp(self) -> list[NibpMeasurement]:
+        """The cuff readings (model.nibp), grouped once from the NIBP rows alone and shared by the
+        FHIR bundle and the report's chart (each used to convert every sample of the record)."""
+        if "nibp" not in self._cache:
+            ids = [p.value for p in NIBP_PARAMETERS]
+            rows = np.flatnonzero(np.isin(self._param, ids)).tolist() if len(self.parameter) else []
+            t = self.t[rows].tolist()
+            self._cache["nibp"] = group_nibp(nibp_samples(
+                t, [self.parameter[i] for i in rows], [self.value[i] for i in rows], [self.status[i] for i in rows],
+                [self.source[i] for i in rows], [self.measurement_id[i] for i in rows]))  # fmt: skip
+        readings: list[NibpMeasurement] = self._cache["nibp"]
+        return list(readings)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ import uuid
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from kapmonitor.export.data import SessionData
 from kapmonitor.export.timefmt import iso, iso_many
-from kapmonitor.model.nibp import group_nibp, nibp_samples
 from kapmonitor.model.parameters import Parameter
 
 UCUM = "http://unitsofmeasure.org"
@@ -112,8 +112,7 @@ def _encounter(b: _Builder, patient: str) -> str:
 
 
 def _blood_pressure(b: _Builder, patient: str, encounter: str) -> None:
-    s = b.data.samples
-    for m in group_nibp(nibp_samples(s.t.tolist(), s.parameter, s.value, s.status, s.source, s.measurement_id)):
+    for m in b.data.samples.nibp():
         components = [
             {
                 "code": {"coding": [_loinc(code, display)], "text": display},
@@ -155,6 +154,7 @@ def _minute_series(
     ends = np.concatenate((bounds, [len(t)]))
     period_start = iso_many((minute[starts] * 60.0).astype(np.float64), b.data.utc_offset_minutes)
     period_end = iso_many((minute[starts] * 60.0 + 60.0).astype(np.float64), b.data.utc_offset_minutes)
+    medians = _medians(v, minute, starts, ends)
     for k, (a, z) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         b.add(
             f"{parameter}|{minute[a]}",
@@ -166,10 +166,24 @@ def _minute_series(
                 "subject": {"reference": patient},
                 "encounter": {"reference": encounter},
                 "effectivePeriod": {"start": period_start[k], "end": period_end[k]},
-                "valueQuantity": _qty(float(np.median(v[a:z])), unit, ucum),
+                "valueQuantity": _qty(medians[k], unit, ucum),
                 "note": [{"text": f"median of {z - a} values in this minute"}],
             },
         )
+
+
+def _medians(
+    v: npt.NDArray[np.float64], group: npt.NDArray[np.int64], starts: npt.NDArray[np.intp], ends: npt.NDArray[np.intp]
+) -> list[float]:
+    """The median of each group of `v` (groups are runs of equal `group`), what np.median gives for
+    each one (the middle value, or the mean of the two middle ones), in one sort for all groups."""
+    ordered = v[np.lexsort((v, group))]
+    n = ends - starts
+    mid = starts + n // 2
+    odd = n % 2 == 1
+    below = ordered[np.where(odd, mid, mid - 1)]
+    medians = np.where(odd, ordered[mid], (below + ordered[mid]) / 2)
+    return [float(x) for x in medians.tolist()]
 
 
 def _infusion(b: _Builder, patient: str, encounter: str) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the registry itself stays light: the command line lists for
     from kapmonitor.export.data import SessionData
     from kapmonitor.export.records import Table
     from kapmonitor.export.staging import Staging
+    from kapmonitor.export.vitals_text import VitalsText
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class ExportJob:
     paper: str = "a4"
     exported_at: str = ""
     _vitals: Table | None = field(default=None, init=False, repr=False)
+    _vitals_text: VitalsText | None = field(default=None, init=False, repr=False)
 
     def vitals(self) -> Table:
         """The vitals table, built once and shared by the CSV and JSON writers (the largest table)."""
@@ -45,6 +47,14 @@ class ExportJob:
 
             self._vitals = records.vitals(self.data)
         return self._vitals
+
+    def vitals_text(self) -> VitalsText:
+        """The vitals encoded in bulk, built once and shared by the CSV and JSON writers."""
+        if self._vitals_text is None:
+            from kapmonitor.export.vitals_text import VitalsText
+
+            self._vitals_text = VitalsText.of(self.data)
+        return self._vitals_text
 
 
 Writer = Callable[[ExportJob], list[str]]

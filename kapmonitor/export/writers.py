@@ -9,18 +9,18 @@ from __future__ import annotations
 from kapmonitor.export.csv_export import write_csv
 from kapmonitor.export.fhir_export import fhir_bundle
 from kapmonitor.export.formats import ExportJob
-from kapmonitor.export.json_export import session_document, to_json
+from kapmonitor.export.json_export import session_json, to_json
 
 
 def write_csv_files(job: ExportJob) -> list[str]:
     """One CSV file per table, and the session facts."""
-    return write_csv(job.data, job.staging, job.base, waves=job.waves, vitals=job.vitals())
+    return write_csv(job.data, job.staging, job.base, waves=job.waves, vitals=job.vitals_text())
 
 
 def write_json_file(job: ExportJob) -> list[str]:
     """The whole session as one JSON document."""
     name = f"{job.base}.json"
-    job.staging.write_text(name, to_json(session_document(job.data, job.waves, job.exported_at, job.vitals())))
+    job.staging.write_text(name, session_json(job.data, job.waves, job.exported_at, job.vitals_text()))
     return [name]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +18,6 @@ from kapmonitor.alarms.profile import AlarmProfile, Priority
 from kapmonitor.audio.timeline import track_bands
 from kapmonitor.export.data import SessionData
 from kapmonitor.export.report.text import PRIORITY_MARK, ReportClock, Tone, priority_tone
-from kapmonitor.model.nibp import group_nibp, nibp_samples
 from kapmonitor.model.parameters import Parameter
 
 Array = npt.NDArray[np.float64]
@@ -98,25 +98,23 @@ def value_range(data: SessionData, parameters: Sequence[str], lo: float, hi: flo
 def bucketed(
     t_min: Array, v: Array, m0: float, m1: float, buckets: int = BUCKETS, gap_min: float = GAP_MIN
 ) -> tuple[Segment, ...]:
-    """(minute, low, high) per bucket, split where data is missing for longer than `gap_min`."""
+    """(minute, low, high) per bucket, split where data is missing for longer than `gap_min`.
+
+    In bulk (numpy's reduceat), not a Python loop per bucket; the minute is the bucket's mean time."""
     if not len(t_min):
         return ()
     edges = np.floor((t_min - m0) / (m1 - m0) * buckets).astype(np.int64)
-    segments: list[list[tuple[float, float, float]]] = []
-    current: list[tuple[float, float, float]] = []
     bounds = np.nonzero(np.diff(edges))[0] + 1
     starts = np.concatenate(([0], bounds))
     ends = np.concatenate((bounds, [len(t_min)]))
-    last_t = None
-    for a, z in zip(starts.tolist(), ends.tolist(), strict=True):
-        if last_t is not None and t_min[a] - last_t > gap_min:
-            segments.append(current)
-            current = []
-        chunk = v[a:z]
-        current.append((float(np.mean(t_min[a:z])), float(chunk.min()), float(chunk.max())))
-        last_t = float(t_min[z - 1])
-    segments.append(current)
-    return tuple(tuple(s) for s in segments if s)
+    mean = np.add.reduceat(t_min, starts) / (ends - starts)
+    low = np.minimum.reduceat(v, starts)
+    high = np.maximum.reduceat(v, starts)
+    # a new segment where the gap from the previous bucket's last sample is too long
+    breaks = (np.flatnonzero(t_min[starts[1:]] - t_min[ends[:-1] - 1] > gap_min) + 1).tolist()
+    rows = list(zip(mean.tolist(), low.tolist(), high.tolist(), strict=True))
+    cuts = [0, *breaks, len(rows)]
+    return tuple(tuple(rows[a:z]) for a, z in pairwise(cuts) if z > a)
 
 
 def music_phase_bands(data: SessionData) -> tuple[list[tuple[float, float, str]], list[float]]:
@@ -224,8 +222,7 @@ def _nibp(d: SessionData) -> NibpContent:
     ts, vs = d.samples.series("nibp_sys", manual=False)
     td, vd = d.samples.series("nibp_dia", manual=False)
     tm, vm = d.samples.series("nibp_mean")
-    s = d.samples
-    readings = group_nibp(nibp_samples(s.t.tolist(), s.parameter, s.value, s.status, s.source, s.measurement_id))
+    readings = d.samples.nibp()
     whiskers = tuple(
         (d.minute(m.time), m.systolic, m.diastolic)
         for m in readings
