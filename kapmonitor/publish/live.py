@@ -84,7 +84,10 @@ class PublishingControl:
             if previous is not None:
                 previous.join()  # the outbox is now the one the earlier change left
             if old_publisher is not None:
-                old_publisher.stop()  # "offline (stopped)" on its own topic
+                # the chair goes on under another name: its old name is cleared, never left "offline"
+                # (the central would raise "chair stopped while a session is open" for a chair that is not)
+                renamed = new_publisher is not None and new_publisher.where != old_publisher.where
+                old_publisher.stop(forget=renamed)  # else "offline (stopped)" on its own topic
             if new_publisher is not None:
                 new_publisher.start()
             if not keep_hl7 and (self.outbox is not None or hl7 is not None):

@@ -175,8 +175,9 @@ class MqttPublisher:
         self._thread = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
-        """Say offline (retained), disconnect, and stop both threads. Idempotent."""
+    def stop(self, timeout: float = 3.0, forget: bool = False) -> None:
+        """Say offline (retained), disconnect, and stop both threads. Idempotent. `forget`: clear this
+        chair's retained messages instead (it goes on under another name): the central forgets it."""
         if self._thread is None:
             return
         self._stop.set()
@@ -184,12 +185,20 @@ class MqttPublisher:
         self._thread.join(timeout)
         self._thread = None
         if self.connected:
-            info = self._client.publish(self.where.topic("status"), encode(self._status("offline", "stopped")),
-                                        qos=1, retain=True)
+            if forget:  # status last: the central drops the chair once the rest is gone
+                infos = [self._client.publish(self.where.topic(kind), b"", qos=1, retain=True)
+                         for kind in ("alarms", "session", "status")]
+            else:
+                infos = [self._client.publish(self.where.topic("status"),
+                                              encode(self._status("offline", "stopped")), qos=1, retain=True)]
             try:
-                info.wait_for_publish(timeout)
+                for info in infos:
+                    info.wait_for_publish(timeout)
             except (RuntimeError, ValueError) as exc:
-                log.warning("offline status not confirmed by the broker: %s", exc)
+                log.warning("last status not confirmed by the broker: %s", exc)
+        elif forget:
+            log.warning("broker unreachable: chair %s/%s stays on the central as offline until cleared",
+                        self.where.site, self.where.chair)
         self._client.disconnect()
         # paho may be inside a connect attempt to an unreachable host: wait a bounded time only
         closer = threading.Thread(target=self._client.loop_stop, name="mqtt-close", daemon=True)
