@@ -76,10 +76,26 @@ def test_a_refused_frame_is_dropped_alone(tmp_path: Path) -> None:
     with SessionRecorder(path) as rec:
         rec.on_items([RawFrame(T0, "rx", b"a")])
         rec.on_items([RawFrame(T0 + 1, "sideways", b"b")])
-        rec.on_items([RawFrame(T0 + 2, "tx", b"c")])
-        assert not rec.flush() and rec.rejected_rows == 1
+        rec.on_items([RawFrame(float("inf"), "rx", b"c")])
+        rec.on_items([RawFrame(float("nan"), "rx", b"d")])
+        rec.on_items([RawFrame(T0 + 2, "tx", b"e")])
+        assert not rec.flush() and rec.rejected_rows == 3 and rec.running
     with RecordReader.open(path) as reader:
-        assert [(f.direction, f.data) for f in reader.raw_frames()] == [("rx", b"a"), ("tx", b"c")]
+        assert [(f.direction, f.data) for f in reader.raw_frames()] == [("rx", b"a"), ("tx", b"e")]
+        assert reader.conn.execute("SELECT count(DISTINCT piece) FROM raw_pieces").fetchone()[0] == 1
+
+
+def test_frames_a_little_out_of_time_order_stay_in_one_piece_in_arrival_order(tmp_path: Path) -> None:
+    """A request is stamped when sent, the answer read with it when read: times may step back."""
+    path = tmp_path / "s.db"
+    frames = [RawFrame(T0 + i // 2 * 0.5 + (0.004 if i % 2 == 0 else 0.0), "rx" if i % 2 == 0 else "tx",
+                       bytes([i]) * 50) for i in range(200)]  # each tx 4 ms before the rx before it
+    with SessionRecorder(path) as rec:
+        rec.on_items(frames)
+        assert rec.flush()
+    with RecordReader.open(path) as reader:
+        _same(reader.raw_frames(), frames)
+        assert reader.conn.execute("SELECT count(DISTINCT piece) FROM raw_pieces").fetchone()[0] == 1
 
 
 def test_a_version_3_record_reads_as_it_was_and_resumes_into_pieces(tmp_path: Path) -> None:

@@ -79,14 +79,16 @@ class MonitorRowWriter:
             conn.executemany(_SAMPLE_SQL, samples)
 
     def _add_raw(self, conn: sqlite3.Connection, frame: RawFrame) -> None:
-        """The frame joins the open piece, or closes it and starts the next."""
+        """The frame joins the open piece, or closes it and starts the next. Raises ValueError for a
+        frame the record refuses (the open piece is left as it was)."""
+        rawcodec.check_frame(frame.time, frame.direction)
         piece = self._piece
         if piece is not None and not piece.fits(frame.time, len(frame.data)):
             self._close_piece(conn, piece)
             piece = None
         if piece is None:
             piece = rawcodec.PieceEncoder(frame.time)
-            piece.add(frame.time, frame.direction, frame.data)  # a bad direction raises before it is kept
+            piece.add(frame.time, frame.direction, frame.data)
             self._piece, self._piece_no = piece, int(conn.execute(_PIECE_NEXT_SQL).fetchone()[0])
         else:
             piece.add(frame.time, frame.direction, frame.data)

@@ -1,7 +1,7 @@
 """Compact storage of the monitor's raw frames in the session record (schema version 4).
 
 Frames of both directions are kept in arrival order in pieces of up to PIECE_SECONDS. A frame is
-a record `varint(len * 2 + tx) varint(zigzag(Δµs)) bytes`, its time in whole microseconds after the
+a record `varint(len * 2 + tx) varint(zigzag(Δµs)) bytes`, its time in whole microseconds from the
 piece's `t0` (every row of the piece keeps `t0` exactly); the bytes are kept exactly.
 - While a piece is open, its records go into one raw deflate stream, sync-flushed at every
   transaction; each transaction adds one small `raw_pieces` row (`ZSTREAM`) with the stream's new
@@ -18,6 +18,7 @@ from any thread.
 from __future__ import annotations
 
 import bz2
+import math
 import zlib
 from collections.abc import Iterator, Sequence
 
@@ -27,6 +28,14 @@ BZ2 = 2  # bzip2 of the records (a closed piece)
 PIECE_SECONDS = 300.0  # a piece spans at most this long; longer pieces compress better
 PIECE_BYTES = 1 << 20  # and holds at most this many frame bytes (a flood does not grow one blob)
 DIRECTIONS = ("rx", "tx")
+
+
+def check_frame(t: float, direction: str) -> None:
+    """Raises ValueError for a direction other than 'rx' or 'tx' or a time that is not a finite number."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"raw frame direction {direction!r} is not 'rx' or 'tx'")
+    if not math.isfinite(t):
+        raise ValueError(f"raw frame time {t!r} is not a time")
 
 
 def _varint(n: int, out: bytearray) -> None:
@@ -44,7 +53,6 @@ class PieceEncoder:
         self.t1 = t0
         self.frames = 0
         self.size = 0  # frame bytes in the piece
-        self.t_flushed = t0  # the last frame time given to `flush`
         self.frames_flushed = 0
         self.size_flushed = 0
         self._last_us = 0
@@ -53,13 +61,13 @@ class PieceEncoder:
         self._deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
 
     def fits(self, t: float, size: int) -> bool:
-        """Whether a frame at `t` of `size` bytes belongs in this piece (times may not run backwards)."""
-        return self.t1 <= t <= self.t0 + PIECE_SECONDS and self.size + size <= PIECE_BYTES
+        """Whether a frame at `t` of `size` bytes belongs in this piece. Times may step back a little
+        (a frame sent is stamped before the answer read with it): within PIECE_SECONDS of `t0`."""
+        return abs(t - self.t0) <= PIECE_SECONDS and self.size + size <= PIECE_BYTES
 
     def add(self, t: float, direction: str, data: bytes) -> None:
-        """Raises ValueError for a direction other than 'rx' or 'tx' (nothing is added)."""
-        if direction not in DIRECTIONS:
-            raise ValueError(f"raw frame direction {direction!r} is not 'rx' or 'tx'")
+        """Raises ValueError for a frame `check_frame` refuses (nothing is added)."""
+        check_frame(t, direction)
         us = round((t - self.t0) * 1e6)
         delta = us - self._last_us
         self._last_us = us
@@ -82,7 +90,7 @@ class PieceEncoder:
         a piece, joined in order, decode to every frame flushed."""
         data = self._deflate.compress(bytes(self._pending)) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
         self._pending.clear()
-        self.t_flushed, self.frames_flushed, self.size_flushed = self.t1, self.frames, self.size
+        self.frames_flushed, self.size_flushed = self.frames, self.size
         return ZSTREAM, data
 
     def close(self) -> tuple[int, bytes]:
@@ -92,7 +100,8 @@ class PieceEncoder:
 
 def decode(encoding: int, blobs: Sequence[bytes], t0: float) -> Iterator[tuple[float, str, bytes]]:
     """(time, direction, bytes) of every frame of one stored piece (its rows' blobs in order: one for
-    BZ2), in arrival order. Raises ValueError for an unknown encoding or a damaged piece."""
+    BZ2), in arrival order (which may step back in time a little). Raises ValueError for an unknown
+    encoding or a damaged piece."""
     if encoding not in (ZSTREAM, BZ2):
         raise ValueError(f"unknown raw frame encoding {encoding!r} (a record of a newer kapmonitor?)")
     if encoding == BZ2 and len(blobs) != 1:
