@@ -135,9 +135,20 @@ def test_apply_publishes_renames_and_stops_live(qtbot, app, mosquitto: Mosquitto
     assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-8/status", "online"), 10)
     assert wait_for(lambda: retained(mosquitto.url, "kapmonitor/v1/north/chair-7/#", 1.0) is None, 10)
 
-    # switched off: offline, nothing published, the state says off
+    # switched off during the infusion: asked first (the central raises an alarm for it); Enter keeps publishing
+    bedside.session.start_infusion(who="AB", override_reason="test: the check is not under test here")
+    assert bedside.close_reason() is not None
     dlg.enabled_box.setChecked(False)
-    assert dlg.apply()
+    assert not dlg.apply()
+    box = dlg.question
+    assert box is not None and box.isVisible() and not box.isModal()  # alarms stay answerable meanwhile
+    assert box.defaultButton().text() == "Keep publishing"
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=2000)
+    assert bedside.publisher is not None and "nothing changed" in dlg.result_label.text()
+    assert not dlg.apply()
+    stop = next(b for b in dlg.question.buttons() if b.text() == "Stop publishing")
+    stop.click()
     assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-8/status", "offline"), 10)
     assert bedside.publisher is None
     qtbot.waitUntil(lambda: "off" in dlg.state_label.text(), timeout=3000)

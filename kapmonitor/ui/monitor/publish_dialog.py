@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -85,6 +86,7 @@ class PublishDialog(QDialog):
         self.save_path = save_path
         self.test_seconds = test_seconds
         self._worker: threading.Thread | None = None
+        self.question: QMessageBox | None = None  # "Stop publishing this chair?", shown last
         self._signals = _TestSignals(self)
         self._signals.finished.connect(self._on_test_finished)
         s = initial or PublishSettings()
@@ -275,10 +277,36 @@ class PublishDialog(QDialog):
 
     # -- apply -----------------------------------------------------------------------------------
     def apply(self) -> bool:
-        """Check, publish with these settings from now on, and save them for the next start."""
+        """Check, publish with these settings from now on, and save them for the next start. Stopping
+        while a session is open is asked first (the central raises an alarm for it): False until then."""
         settings = self.check()
         if settings is None or self.host is None:
             return False
+        reason = self.host.close_reason() if self.host.publisher is not None and not settings.enabled else None
+        if reason:
+            self._confirm_stop(settings, reason)
+            return False
+        return self._apply(settings)
+
+    def _confirm_stop(self, settings: PublishSettings, reason: str) -> None:
+        """Enter, Space and Escape keep publishing; only the explicit button stops it."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Stop publishing this chair?",
+                          f"{reason}\n\nThe central station will show this chair as stopped and raise an alarm "
+                          "there. Monitoring, alarms and recording here go on.",
+                          QMessageBox.StandardButton.NoButton, self)
+        stop = box.addButton("Stop publishing", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep publishing", QMessageBox.ButtonRole.RejectRole)
+        stop.setAutoDefault(False)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.setModal(False)
+        box.finished.connect(lambda _r: self._apply(settings) if box.clickedButton() is stop else
+                             self._result(OFF_COLOUR, "Still publishing: nothing changed."))
+        self.question = box
+        box.show()
+
+    def _apply(self, settings: PublishSettings) -> bool:
+        assert self.host is not None
         try:
             self.host.configure_publishing(settings if settings.active else None)
         except (BrokerConfigError, ValueError, OSError) as exc:

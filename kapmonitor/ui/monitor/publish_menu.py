@@ -30,6 +30,8 @@ class PublishingHost(Protocol):
 
     def configure_publishing(self, settings: PublishSettings | None) -> None: ...
 
+    def close_reason(self) -> str | None: ...
+
 
 class PublishMenu(QObject):
     """Opens the publishing dialog (non-modal: alarms stay answerable); one at a time."""
