@@ -17,9 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Figure, median, min_max
+from benchmarks.common import Figure, median, min_max, shared_dir
 
 TARGET_S = 10.0
+GE_CAPTURE = "monitor-protocols/captures/ge_s5_carescape_db00.raw"  # a real CARESCAPE, 29 min
 RECORD_TARGET_MB_H = 1.5  # issue 17, target 4: the session record per hour, every sample kept
 START = 1_767_258_000  # 2026-01-01 09:00 UTC, the emulated monitor's clock
 
@@ -66,6 +67,31 @@ def _raw_back(db: Path, capture: Path) -> tuple[bool, int]:
     return same, int(stored)
 
 
+def _real_capture_record(tmp: Path) -> Figure | None:
+    """The record of the real GE capture replayed, per hour of capture (no target: 29 minutes, so the
+    record's fixed pages weigh more than in a session of hours; a real monitor's bytes compress less
+    than the emulator's)."""
+    from kapmonitor.commands.replay import replay_to_session
+    from kapmonitor.recording.reader import RecordReader
+
+    capture = shared_dir() / GE_CAPTURE
+    if not capture.is_file():
+        return None
+    db = tmp / "db00.db"
+    replay_to_session(capture, "ge-s5", db)
+    raw_same, raw_stored = _raw_back(db, capture)
+    with RecordReader.open(db, closed=True) as reader:
+        first = reader.conn.execute("SELECT min(t) FROM samples").fetchone()[0]
+        hours = ((reader.record_end() or 0.0) - float(first or 0.0)) / 3600
+    if hours <= 0:
+        return None
+    size = db.stat().st_size
+    return Figure("replay.ge_s5_db00_record_mb_per_hour", size / 1e6 / hours, "MB/h",
+                  spread=f"{size / 1e6:.2f} MB for {hours * 60:.0f} min; raw frames {raw_stored / 1e6 / hours:.2f} "
+                         f"MB/h ({capture.stat().st_size / 1e6 / hours:.1f} MB/h as received), read back "
+                         f"{'byte-identical' if raw_same else 'DIFFERENT from the capture'}", runs=1)
+
+
 def _decode_only(capture: Path) -> float:
     from kapmonitor.drivers.registry import create_decoder
     from kapmonitor.drivers.replay import load_capture
@@ -104,6 +130,7 @@ def run(quick: bool) -> list[Figure]:
             db_mb = db.stat().st_size / 1e6
             decode.append(_decode_only(capture))
         raw_same, raw_stored = _raw_back(db, capture)
+        real = _real_capture_record(Path(tmp))
     complete = all(n == expected for n in stored)
     record_mb_h = db_mb / hours
     note = (f"capture {size_mb:.1f} MB ({hours:g} h, {expected} pleth samples) made by the GE emulator's encoder "
@@ -113,11 +140,14 @@ def run(quick: bool) -> list[Figure]:
         Figure(f"replay.ge_s5_{label}_max_speed", median(times), "s", f"< {TARGET_S:g} s" if not quick else "",
                (median(times) < TARGET_S and complete) if not quick else complete, spread=min_max(times),
                runs=len(times), note=note),
-        Figure(f"replay.ge_s5_{label}_record_mb_per_hour", record_mb_h, "MB/h", f"\u2264 {RECORD_TARGET_MB_H:g} MB/h",
-               record_mb_h <= RECORD_TARGET_MB_H and complete and raw_same,
+        # judged on the 4-h record only: a short record's fixed pages weigh on its size per hour
+        Figure(f"replay.ge_s5_{label}_record_mb_per_hour", record_mb_h, "MB/h",
+               f"\u2264 {RECORD_TARGET_MB_H:g} MB/h" if not quick else "",
+               (record_mb_h <= RECORD_TARGET_MB_H or quick) and complete and raw_same,
                spread=f"{db_mb:.1f} MB for {hours:g} h; raw frames {raw_stored / 1e6 / hours:.2f} MB/h "
                       f"({size_mb / hours:.1f} MB/h as received), read back "
                       f"{'byte-identical' if raw_same else 'DIFFERENT from the capture'}", runs=1),
         Figure(f"replay.ge_s5_{label}_vs_decode_only", median(times) / median(decode), "ratio",
                spread=f"decode alone of the same capture: {median(decode):.2f} s", runs=len(decode)),
+        *([real] if real is not None else []),
     ]
