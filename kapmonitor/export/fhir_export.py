@@ -17,6 +17,7 @@ Ids are UUIDs derived from the session, so the same database always gives the sa
 from __future__ import annotations
 
 import uuid
+from hashlib import sha1
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,9 @@ class _Builder:
         self.entries: list[dict[str, Any]] = []
 
     def uid(self, key: str) -> str:
-        return str(uuid.uuid5(_NS, f"{self.seed}|{key}"))
+        # uuid.uuid5 itself, without its import statement per call (slow once Qt's import hook is in)
+        digest = sha1(_NS.bytes + f"{self.seed}|{key}".encode(), usedforsecurity=False).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=5))
 
     def add(self, key: str, resource: dict[str, Any]) -> str:
         rid = self.uid(key)

@@ -58,6 +58,7 @@ class Staging:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = Path(out_dir)
         self.files: dict[str, Path] = {}
+        self._synced: set[str] = set()  # written and fsynced here, 0600 from the start
         try:
             if self.out_dir.exists() and not self.out_dir.is_dir():
                 raise ExportError(f"cannot export to {self.out_dir}: it is a file, not a folder")
@@ -70,6 +71,7 @@ class Staging:
         """Where to write `name` for now (inside the staging folder)."""
         p = self._tmp / name
         self.files[name] = p
+        self._synced.discard(name)  # whoever writes it now, commit syncs it unless write_bytes does
         return p
 
     def write_bytes(self, name: str, data: bytes) -> Path:
@@ -80,6 +82,7 @@ class Staging:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            self._synced.add(name)
         except OSError as exc:
             raise ExportError(f"cannot write {name} in {self.out_dir}: {_reason(exc)}") from None
         return p
@@ -101,12 +104,13 @@ class Staging:
                 src = self.files[name]
                 if not src.exists():
                     raise ExportError(f"internal error: {name} was never written")
-                fd = os.open(src, os.O_RDONLY)
-                try:
-                    os.fchmod(fd, FILE_MODE)  # also files drawn by other writers (the PDF)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                if name not in self._synced:  # files drawn by other writers (the PDF)
+                    fd = os.open(src, os.O_RDONLY)
+                    try:
+                        os.fchmod(fd, FILE_MODE)
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
                 dest = self.out_dir / name
                 os.replace(src, dest)
                 published.append(dest)

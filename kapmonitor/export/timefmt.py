@@ -18,12 +18,17 @@ def offset_suffix(offset_minutes: int) -> str:
 
 def iso_many(t: npt.NDArray[np.float64], offset_minutes: int) -> list[str]:
     """ISO 8601 strings (ms, with offset) of epoch seconds `t`."""
+    suffix = offset_suffix(offset_minutes)
+    return [s + suffix for s in local_iso_many(t, offset_minutes)]
+
+
+def local_iso_many(t: npt.NDArray[np.float64], offset_minutes: int) -> list[str]:
+    """`iso_many` without the offset suffix (a bulk writer appends the one suffix itself)."""
     if len(t) == 0:
         return []
     ms = np.round((np.asarray(t, dtype=np.float64) + offset_minutes * 60.0) * 1000.0).astype(np.int64)
-    text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")
-    suffix = offset_suffix(offset_minutes)
-    return [s + suffix for s in text.tolist()]
+    text: list[str] = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms").tolist()
+    return text
 
 
 def iso(t: float | None, offset_minutes: int) -> str | None:

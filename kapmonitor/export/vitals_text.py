@@ -20,14 +20,15 @@ import csv
 import io
 import json
 import logging
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from kapmonitor.export.data import SessionData, unit_of
 from kapmonitor.export.records import VITALS_COLUMNS, Table
-from kapmonitor.export.timefmt import iso_many, minutes_many
+from kapmonitor.export.timefmt import local_iso_many, minutes_many, offset_suffix
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ _NUMBER = {float, type(None)}
 class VitalsText:
     """The vitals columns of one record, with their CSV and JSON text made on first use."""
 
-    time: list[str]  # ISO 8601 with the record's offset (digits, '-', ':', 'T', '.', '+' only)
+    time: list[str]  # ISO 8601 local time without the offset: digits, '-', ':', 'T', '.' only
+    suffix: str  # the record's offset, '+01:00'
     minute: list[float]
     parameter: list[str]
     value: list[float | None]
@@ -54,11 +56,12 @@ class VitalsText:
         s = data.samples
         units = {p: unit_of(p) for p in set(s.parameter)}
         return cls(
-            iso_many(s.t, data.utc_offset_minutes),
+            local_iso_many(s.t, data.utc_offset_minutes),
+            offset_suffix(data.utc_offset_minutes),
             minutes_many(s.t, data.origin),
             s.parameter,
             s.value,
-            [units[p] for p in s.parameter],
+            list(map(units.__getitem__, s.parameter)),
             s.source,
             s.status,
             s.measurement_id,
@@ -67,34 +70,47 @@ class VitalsText:
     def __len__(self) -> int:
         return len(self.time)
 
-    def _columns(self) -> tuple[Sequence[Any], ...]:
-        return (self.time, self.minute, self.parameter, self.value, self.unit, self.source, self.status,
-                self.measurement_id)  # fmt: skip
-
     def table(self) -> Table:
         """The same rows as `records.vitals` (the general path)."""
-        return Table("vitals", VITALS_COLUMNS, list(zip(*self._columns(), strict=True)))
+        time = [x + self.suffix for x in self.time]
+        return Table("vitals", VITALS_COLUMNS, list(zip(time, self.minute, self.parameter, self.value, self.unit,
+                                                        self.source, self.status, self.measurement_id, strict=True)))
+
+    def _texts(self) -> list[list[str | None]]:
+        return [self.parameter, self.unit, self.source, self.status, self.measurement_id]  # type: ignore[list-item]
 
     def _bulk(self) -> bool:
         """True when every column holds what the bulk encoders expect (always, for a sound record)."""
         if "bulk" not in self._cache:
             ok = set(map(type, self.minute)) <= {float} and set(map(type, self.value)) <= _NUMBER
-            ok = ok and all(math.isfinite(x) for x in self.minute)
-            ok = ok and all(x is None or math.isfinite(x) for x in self.value)
-            ok = ok and all(set(map(type, c)) <= _TEXT for c in (self.parameter, self.unit, self.source,
-                                                                  self.status, self.measurement_id))
+            # None becomes NaN here; a value that is not finite is never written as a number
+            ok = ok and bool(np.isfinite(np.asarray(self.minute, dtype=np.float64)).all())
+            values = np.asarray(self.value, dtype=np.float64)
+            ok = ok and not np.isinf(values).any() and int(np.isnan(values).sum()) == self.value.count(None)
+            ok = ok and all(set(map(type, c)) <= _TEXT for c in self._texts())
             if not ok:
                 log.debug("vitals with unexpected cell types: encoded row by row")
             self._cache["bulk"] = ok
         return bool(self._cache["bulk"])
 
-    def _reprs(self) -> tuple[list[str], list[str | None]]:
-        """The session minutes and the values as repr, shared by both formats."""
+    def _reprs(self) -> tuple[list[str], list[str], list[int]]:
+        """The session minutes and the values as repr (what csv and json write for a float), and
+        where a value is missing; shared by both formats."""
         if "reprs" not in self._cache:
-            self._cache["reprs"] = (list(map(float.__repr__, self.minute)),
-                                    [None if v is None else float.__repr__(v) for v in self.value])
-        reprs: tuple[list[str], list[str | None]] = self._cache["reprs"]
+            values = np.asarray(self.value, dtype=np.float64)
+            self._cache["reprs"] = (list(map(float.__repr__, self.minute)), list(map(float.__repr__, values.tolist())),
+                                    np.flatnonzero(np.isnan(values)).tolist())  # fmt: skip
+        reprs: tuple[list[str], list[str], list[int]] = self._cache["reprs"]
         return reprs
+
+    def _value_column(self, missing_text: str) -> list[str]:
+        _, value, missing = self._reprs()
+        if not missing:
+            return value
+        out = list(value)
+        for i in missing:
+            out[i] = missing_text
+        return out
 
     def csv(self) -> str:
         """The vitals CSV file's text (header included), as `csv_export.table_csv` writes it."""
@@ -102,13 +118,13 @@ class VitalsText:
             from kapmonitor.export.csv_export import table_csv
 
             return table_csv(self.table())
-        minute, value = self._reprs()
         head = io.StringIO()
         csv.writer(head, lineterminator="\r\n").writerow(VITALS_COLUMNS)
-        cols = [self.time, minute, _coded(self.parameter, _csv_cell), ["" if v is None else v for v in value],
-                _coded(self.unit, _csv_cell), _coded(self.source, _csv_cell), _coded(self.status, _csv_cell),
-                _coded(self.measurement_id, _csv_cell)]  # fmt: skip
-        return head.getvalue() + _join_rows(cols, ["", *[","] * (len(cols) - 1), "\r\n"], "")
+        minute, _, _ = self._reprs()
+        cols: list[tuple[str, list[str], str]] = [("", self.time, self.suffix), ("", minute, "")]
+        texts = [_encoded(c, _csv_cell, "", "") for c in self._texts()]
+        cols += [texts[0], ("", self._value_column(""), ""), *texts[1:]]
+        return head.getvalue() + _join_rows(cols, ["", *[","] * (len(cols) - 1)], "\r\n", "", "")
 
     def json_array(self) -> str:
         """The JSON export's `samples` array, as json.dumps(..., separators=(",", ":")) writes it."""
@@ -116,14 +132,13 @@ class VitalsText:
             return json.dumps(self.table().records(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         if not len(self):
             return "[]"
-        minute, value = self._reprs()
-        cols = [self.time, minute, _coded(self.parameter, _json_cell), ["null" if v is None else v for v in value],
-                _coded(self.unit, _json_cell), _coded(self.source, _json_cell), _coded(self.status, _json_cell),
-                _coded(self.measurement_id, _json_cell)]  # fmt: skip
-        keys = [json.dumps(c) for c in VITALS_COLUMNS]
+        minute, _, _ = self._reprs()
         # the time is quoted here: its characters never need escaping
-        seps = ['{' + keys[0] + ':"', '",' + keys[1] + ":"] + ["," + k + ":" for k in keys[2:]] + ["}"]
-        return "[" + _join_rows(cols, ["," + seps[0], *seps[1:]], seps[0]) + "]"
+        cols: list[tuple[str, list[str], str]] = [('"', self.time, self.suffix + '"'), ("", minute, "")]
+        texts = [_encoded(c, _json_cell, '"', '"') for c in self._texts()]
+        cols += [texts[0], ("", self._value_column("null"), ""), *texts[1:]]
+        labels = [("," if i else "") + json.dumps(c) + ":" for i, c in enumerate(VITALS_COLUMNS)]
+        return "[" + _join_rows(cols, labels, "}", ",{", "{") + "]"
 
 
 def _csv_cell(x: str | None) -> str:
@@ -136,23 +151,33 @@ def _json_cell(x: str | None) -> str:
     return json.dumps(x, ensure_ascii=False)
 
 
-def _coded(column: list[Any], encode: Callable[[Any], str]) -> list[str]:
-    """Each distinct text of a column encoded once (a column has a handful: 'hr', 'ok', 'monitor')."""
+def _encoded(
+    column: list[Any], encode: Callable[[Any], str], pre: str, post: str
+) -> tuple[str, list[str], str]:
+    """A text column as (text before each cell, cells, text after each cell). When every distinct
+    text (a column has a handful: 'hr', 'ok', 'monitor') encodes as itself between `pre` and `post`,
+    the column is used as it is; otherwise each distinct text is encoded once and looked up."""
     codes = {x: encode(x) for x in set(column)}
-    return list(map(codes.__getitem__, column))
+    if all(x is not None and code == pre + x + post for x, code in codes.items()):
+        return pre, column, post
+    return "", list(map(codes.__getitem__, column)), ""
 
 
-def _join_rows(cols: list[list[str]], seps: list[str], first: str) -> str:
-    """seps[0] col0 seps[1] col1 … col(k-1) seps[k] for every row, joined; the first row starts with
-    `first` instead of seps[0]. Interleaved by slice assignment: no Python work per row."""
-    n = len(cols[0])
+def _join_rows(cols: list[tuple[str, list[str], str]], labels: list[str], end: str, lead: str, first: str) -> str:
+    """Every row as `lead`, then per column its label, the text before, the cell and the text after,
+    then `end`; the first row starts with `first` instead of `lead`. Interleaved by slice assignment:
+    no Python work per row."""
+    n = len(cols[0][1])
     if not n:
         return ""
+    seps = [labels[0] + cols[0][0]]
+    seps += [cols[i - 1][2] + labels[i] + cols[i][0] for i in range(1, len(cols))]
+    seps.append(cols[-1][2] + end)
     k = 2 * len(cols) + 1
     pieces = [""] * (n * k)
-    pieces[0::k] = [seps[0]] * n
-    for i, col in enumerate(cols):
+    pieces[0::k] = [lead + seps[0]] * n
+    for i, (_, col, _) in enumerate(cols):
         pieces[2 * i + 1 :: k] = col
         pieces[2 * i + 2 :: k] = [seps[i + 1]] * n
-    pieces[0] = first
+    pieces[0] = first + seps[0]
     return "".join(pieces)
