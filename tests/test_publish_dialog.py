@@ -19,7 +19,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from mqtt_support import MosquittoBroker, free_port, make_password_file, mosquitto, wait_for
+from mqtt_support import MosquittoBroker, free_port, make_password_file, make_test_ca, mosquitto, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 from PySide6.QtCore import Qt
 from test_hl7_out import Receiver
@@ -237,3 +237,34 @@ def test_hl7_out_started_moved_and_stopped_from_the_dialog(qtbot, app) -> None: 
     finally:
         first.stop()
         second.stop()
+
+
+def test_tls_from_the_dialog_test_says_why_and_apply_connects(qtbot, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    certs = make_test_ca(tmp_path, clients=("chair9",))
+    (tmp_path / "other").mkdir()
+    other = make_test_ca(tmp_path / "other")
+    broker = MosquittoBroker(tmp_path, tls=(certs["ca"], certs["server"], certs["server_key"]),
+                             require_certificate=True)
+    broker.start()
+    try:
+        dlg = open_dialog(app)
+        dlg.enabled_box.setChecked(True)
+        fill(dlg, url=f"mqtts://127.0.0.1:{broker.port}", chair="chair9", ca=str(other["ca"]),
+             cert=str(certs["chair9"]), key=str(certs["chair9_key"]))
+        dlg.test_button.click()  # another clinic's CA: the broker is not trusted
+        qtbot.waitUntil(lambda: "not trusted" in dlg.result_label.text(), timeout=8000)
+        fill(dlg, ca=str(certs["ca"]), cert="", key="")
+        dlg.test_button.click()  # no client certificate: the broker hangs up
+        qtbot.waitUntil(lambda: "client certificate" in dlg.result_label.text(), timeout=8000)
+        assert "Connected" not in dlg.result_label.text()
+        fill(dlg, cert=str(certs["chair9"]), key=str(certs["chair9_key"]))
+        dlg.test_button.click()
+        qtbot.waitUntil(lambda: "Connected" in dlg.result_label.text(), timeout=8000)
+        assert "certificate verified" in dlg.result_label.text()
+        assert dlg.apply()
+        qtbot.waitUntil(lambda: app.bedside.publisher is not None and app.bedside.publisher.connected, timeout=10000)
+        qtbot.waitUntil(lambda: "connected (clinic/chair9)" in dlg.state_label.text(), timeout=3000)
+    finally:
+        app.bedside.configure_publishing(None)
+        app.bedside.publishing.wait(10)
+        broker.stop()

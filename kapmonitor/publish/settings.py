@@ -281,7 +281,12 @@ def try_broker(config: BrokerConfig, timeout: float = 5.0) -> tuple[bool, str]:
         answer["reason"] = reason
         done.set()
 
+    def on_disconnect(c: object, userdata: object, flags: object, reason: object, properties: object) -> None:
+        answer.setdefault("closed", reason)
+        done.set()
+
     client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
     started = time.monotonic()
     try:
         config.apply(client)
@@ -299,6 +304,10 @@ def try_broker(config: BrokerConfig, timeout: float = 5.0) -> tuple[bool, str]:
     try:
         if not done.wait(max(0.5, timeout - (time.monotonic() - started))):
             return False, f"{where} accepted the connection but did not answer as an MQTT broker"
+        if "reason" not in answer:  # hung up before its answer: TLS 1.3 refuses a client certificate only now
+            what = ("it may want a client certificate and key, or not accept these" if config.tls
+                    else "check the address and the user name")
+            return False, f"{where} closed the connection without accepting this chair: {what}"
         reason = answer["reason"]
         if getattr(reason, "is_failure", False):
             return False, f"{where} refused this chair: {reason}; check the user name and password"
