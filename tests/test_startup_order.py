@@ -71,13 +71,15 @@ def test_the_window_paints_before_the_alarm_sound_opens_and_the_sound_then_opens
 
 
 def test_start_up_imports_leave_the_course_view_for_when_it_is_opened() -> None:
-    """The course view (course report, export tables) is imported when the nurse opens it, not before
-    the first paint; a fresh interpreter importing the application shows it."""
+    """The course view (course report, export tables), the session panel and the dialogs are imported
+    when first opened, not before the first paint; a fresh interpreter importing the application shows it."""
     import subprocess
     import sys
 
-    code = ("import sys, kapmonitor.ui.app; print(sorted(m for m in "
-            "('kapmonitor.ui.course.view', 'kapmonitor.course.report') if m in sys.modules))")
+    later = ("kapmonitor.ui.course.view", "kapmonitor.course.report", "kapmonitor.ui.export.dialog",
+             "kapmonitor.ui.monitor.connection_dialog", "kapmonitor.ui.music.therapist_window",
+             "kapmonitor.ui.session.panel", "kapmonitor.ui.alarms.output_dialog", "kapmonitor.ui.session.resume")
+    code = f"import sys, kapmonitor.ui.app; print(sorted(m for m in {later!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}, check=True)
     assert out.stdout.strip() == "[]"

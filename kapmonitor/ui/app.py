@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -32,7 +33,6 @@ from kapmonitor.session.entries import SessionError
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.storage import SessionSummary, find_unfinished_sessions
 from kapmonitor.ui.alarms.menu import AlarmUi, install_alarm_ui
-from kapmonitor.ui.alarms.output_dialog import AlarmOutputDialog
 from kapmonitor.ui.export.action import install_export_action
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.monitor.connection_menu import ConnectionMenu, install_connection_action
@@ -41,9 +41,10 @@ from kapmonitor.ui.monitor.publish_menu import PublishMenu, install_publish_acti
 from kapmonitor.ui.music.menu import MusicUi, install_music_ui
 from kapmonitor.ui.placement import WindowPlacer, install_window_placement
 from kapmonitor.ui.session.integration import SessionController
-from kapmonitor.ui.session.panel import SessionSidePanel
-from kapmonitor.ui.session.resume import ResumeOfferDialog
 from kapmonitor.ui.theme import apply_application_font
+
+if TYPE_CHECKING:
+    from kapmonitor.ui.session.resume import ResumeOfferDialog
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,8 @@ class MonitorApplication:
         """Ask, without blocking, whether to resume an unfinished session (`found`, else looked up
         now); monitoring and alarms run meanwhile into a fresh record. Returns the question (None
         when nothing is unfinished)."""
+        from kapmonitor.ui.session.resume import ResumeOfferDialog
+
         here = self.bedside.pipeline.recorder.path
         found = [s for s in (find_unfinished_sessions(folder) if found is None else found) if s.path != here]
         if not found:
@@ -257,7 +260,7 @@ class MonitorApplication:
         the session of the old record is set aside (the demo session starts on the simulator)."""
         self._follow_monitor()
         controller = self.session_controller
-        if controller is not None and isinstance(controller.panel, SessionSidePanel) and self.window is not None:
+        if controller is not None and controller.panel is not None and self.window is not None:
             controller.panel.infusion.request_nibp = self.window.request_nibp
         if switch.new_record is not None:  # the bedside set the old record's session aside
             self._show_session_start()
@@ -281,6 +284,8 @@ class MonitorApplication:
     # -- alarm sound -----------------------------------------------------------------------------------
     def choose_alarm_output(self) -> None:
         """Alarms ▸ Alarm sound output…: save the choice and move the alarm sound there at once."""
+        from kapmonitor.ui.alarms.output_dialog import AlarmOutputDialog  # dialogs load when first opened
+
         music = self.bedside.music
         dialog = AlarmOutputDialog(self.bedside.sound_config, music_device=None if music is None else
                                    music.player.device, parent=self.window)
@@ -363,7 +368,7 @@ class MonitorApplication:
                     controller.release_panel()
                     controller.tick()
                     panel = controller.panel
-                    if isinstance(panel, SessionSidePanel):
+                    if panel is not None:
                         panel.refresh()
                         panel.infusion.refresh()
                         panel.scales.refresh()

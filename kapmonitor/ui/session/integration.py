@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -27,8 +28,11 @@ from kapmonitor.session.settings import SessionSettings
 from kapmonitor.session.storage import find_unfinished_sessions
 from kapmonitor.ui.main_window import MainWindow
 from kapmonitor.ui.session.common import apply_session_style
-from kapmonitor.ui.session.panel import DutyBar, SessionSidePanel
+from kapmonitor.ui.session.duty_bar import DutyBar
 from kapmonitor.ui.vitals.trend_plot import Marker
+
+if TYPE_CHECKING:
+    from kapmonitor.ui.session.panel import SessionSidePanel
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +247,8 @@ class SessionController(QObject):
         previous = self.panel
         self._markers_shown = None
         if session is not None:
+            from kapmonitor.ui.session.panel import SessionSidePanel  # not needed for the first paint
+
             self.panel = SessionSidePanel(session, self.keeper.folder)
             self.panel.infusion.request_nibp = self.window.request_nibp
             self.panel.set_now_fn(self._display_now)

@@ -94,6 +94,7 @@ class TrendLabels:
 
     t0: float | None  # TrendPlot's: minute 0 of the time axis
     _plots: Callable[[], tuple[pg.PlotItem, ...]]  # TrendPlot's: the rows shown, top to bottom
+    isVisible: Callable[[], bool]  # the widget's (QWidget.isVisible)
 
     def labels(self) -> list[pg.TextItem]:
         """Every text shown on the plots (limits, events, music, infusion): what must never overlap."""
@@ -108,8 +109,11 @@ class TrendLabels:
             self._layout_timer.start()
 
     def _layout_labels(self) -> None:
-        """Place every label in pixels so that none overlaps another (see the module docstring)."""
-        if self._laying_out:
+        """Place every label in pixels so that none overlaps another (see the module docstring).
+
+        Not while hidden (the window being built at start-up): shown, its views get their size and
+        the layout runs then (`_on_view_changed`)."""
+        if self._laying_out or not self.isVisible():
             return
         self._laying_out = True
         try:
