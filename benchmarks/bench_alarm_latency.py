@@ -10,8 +10,9 @@ bench_display: 4 h of trends in the store before the run and the pleth wave at 1
 writes frames made by the GE emulator's record builder into the pty master: a normal frame twice a
 second, a pleth wave frame (25 samples) four times a second, and per trial one frame whose NIBP is
 190/95 at a random phase against the redraw timers. Engine time: the engine's listener call (reader
-thread). Screen time: the first paint event of an alarm-bar label that then shows the high-priority
-(`***`) text. Then a normal reading ends it and it is acknowledged.
+thread). Screen time: the end of the first paint pass of the window (its UpdateRequest, at whose end
+the window is flushed to the screen) that painted an alarm-bar row showing the high-priority (`***`)
+text. Then a normal reading ends it and it is acknowledged.
 
 The GUI thread's blocking slices: every event the GUI thread's event loop delivers (a timer's slot,
 a repaint, a queued alarm event) is timed from the outside (`QApplication.notify`), in wall time and
@@ -56,7 +57,7 @@ class SliceClock:
         self.on = False
 
     def timed(self, deliver: Callable[[], bool], receiver: object, event: object) -> bool:
-        if self.depth or not self.on or threading.get_ident() != self.thread:
+        if self.depth or threading.get_ident() != self.thread:
             return deliver()
         self.depth = 1
         w0, c0 = time.perf_counter(), time.thread_time()
@@ -65,9 +66,10 @@ class SliceClock:
         finally:
             w1, c1 = time.perf_counter(), time.thread_time()
             self.depth = 0
-            kind = (self.names.get(id(receiver))
-                    or f"{event.type().name} to {type(receiver).__name__}")  # type: ignore[attr-defined]
-            self.slices.append((kind, (w1 - w0) * 1000, (c1 - c0) * 1000))
+            if self.on:
+                kind = (self.names.get(id(receiver))
+                        or f"{event.type().name} to {type(receiver).__name__}")  # type: ignore[attr-defined]
+                self.slices.append((kind, (w1 - w0) * 1000, (c1 - c0) * 1000))
 
     def figures(self) -> list[Figure]:
         out: list[Figure] = []
@@ -145,9 +147,16 @@ def run(quick: bool) -> list[Figure]:
     qt_quiet()
     slices = SliceClock()
 
+    after_paint: list[Callable[[], None]] = []
+
     class TimedApplication(QApplication):
         def notify(self, receiver: QObject, event: QEvent) -> bool:  # type: ignore[override]
-            return slices.timed(lambda: QApplication.notify(self, receiver, event), receiver, event)
+            paint_pass = event.type() == QEvent.Type.UpdateRequest
+            done = slices.timed(lambda: QApplication.notify(self, receiver, event), receiver, event)
+            if paint_pass:
+                for hook in after_paint:
+                    hook()
+            return done
 
     app = QApplication.instance() or TimedApplication([])
     master, slave = os.openpty()
@@ -185,14 +194,25 @@ def run(quick: bool) -> list[Figure]:
 
     engine.add_listener(on_alarm)
 
+    painted = {"alarm": False}
+
     class PaintWatch(QObject):
+        """Notes the paint of a `***` row; it is on screen when that paint pass has ended."""
+
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint and isinstance(watched, QLabel) and watched.text().startswith("***"):
-                now = time.perf_counter()
-                with lock:
-                    if trial["sent"] is not None and trial["screen"] is None:
-                        trial["screen"] = now
+                painted["alarm"] = True
             return False
+
+    def on_screen() -> None:  # GUI thread, after each paint pass of the window
+        if painted["alarm"]:
+            painted["alarm"] = False
+            now = time.perf_counter()
+            with lock:
+                if trial["sent"] is not None and trial["screen"] is None:
+                    trial["screen"] = now
+
+    after_paint.append(on_screen)
 
     watch = PaintWatch()
     for label in bar.findChildren(QLabel):
