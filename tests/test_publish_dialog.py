@@ -199,7 +199,9 @@ def test_password_broker_test_connection_and_no_password_in_logs(qtbot, app, tmp
 
 def test_enter_applies_nothing_and_escape_closes(qtbot, app, mosquitto: MosquittoBroker) -> None:  # type: ignore[no-untyped-def]
     dlg = open_dialog(app)
+    assert not dlg.url_edit.isEnabled() and not any(b.isEnabled() for b in dlg._browse_buttons)  # off: nothing to fill
     dlg.enabled_box.setChecked(True)
+    assert dlg.url_edit.isEnabled() and all(b.isEnabled() for b in dlg._browse_buttons)
     fill(dlg, url=mosquitto.url, chair="chair-5")
     dlg.activateWindow()
     dlg.chair_edit.setFocus()

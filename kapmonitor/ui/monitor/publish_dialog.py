@@ -87,6 +87,7 @@ class PublishDialog(QDialog):
         self.test_seconds = test_seconds
         self._worker: threading.Thread | None = None
         self.question: QMessageBox | None = None  # "Stop publishing this chair?", shown last
+        self._browse_buttons: list[QPushButton] = []
         self._signals = _TestSignals(self)
         self._signals.finished.connect(self._on_test_finished)
         s = initial or PublishSettings()
@@ -205,6 +206,7 @@ class PublishDialog(QDialog):
         box.addWidget(edit, 1)
         browse = QPushButton("Browse\u2026")
         browse.setAutoDefault(False)
+        self._browse_buttons.append(browse)
         assert isinstance(edit, QLineEdit)
         browse.clicked.connect(lambda: self._browse(edit, title))
         box.addWidget(browse)
@@ -221,7 +223,7 @@ class PublishDialog(QDialog):
     def _enable_fields(self) -> None:
         on = self.enabled_box.isChecked()
         for w in (self.url_edit, self.site_edit, self.show_combo, self.user_edit, self.password_edit,
-                  self.ca_edit, self.cert_edit, self.key_edit):
+                  self.ca_edit, self.cert_edit, self.key_edit, *self._browse_buttons):
             w.setEnabled(on)
         self.test_button.setEnabled(on and not self.testing)
 
