@@ -150,10 +150,21 @@ def run_command(args: argparse.Namespace) -> int:
             return fail(f"--session {args.session} is {kind} record: it cannot continue with driver {args.driver}")
     if args.screenshot is not None and args.screenshot.suffix.lower() != ".png":
         return fail(f"--screenshot must name a .png file, not {args.screenshot}")
+    from kapmonitor.commands import CommandError
     from kapmonitor.commands.gateway import check_publish_args
 
+    given = argparse.Namespace(**vars(args))  # the command line alone
     apply_saved_publishing(args)  # Monitor > Central station publishing..., unless the command line says otherwise
-    check_publish_args(args)  # a bad --publish/--chair fails here, before the window
+    try:
+        check_publish_args(args)  # a bad --publish/--chair fails here, before the window
+    except CommandError as exc:
+        if vars(args) == vars(given):
+            raise
+        # monitoring first: saved settings that no longer work (a CA file moved) never keep the bedside from starting
+        print(f"kapmonitor: warning: the saved publishing settings are not used ({exc}); monitoring starts "
+              "without them: Monitor > Central station publishing... shows and fixes them", file=sys.stderr)
+        vars(args).update(vars(given))
+        check_publish_args(args)
     if args.screenshot is None and not has_display():
         return fail("no display to show the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
                     "start kapmonitor from a desktop session, or render with --screenshot PNG")

@@ -270,3 +270,14 @@ def test_tls_from_the_dialog_test_says_why_and_apply_connects(qtbot, app, tmp_pa
         app.bedside.configure_publishing(None)
         app.bedside.publishing.wait(10)
         broker.stop()
+
+
+def test_saved_settings_not_in_use_show_why_when_opened(qtbot, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kapmonitor.publish.settings import PublishSettings, save_publish_settings
+
+    save_publish_settings(PublishSettings(enabled=True, broker_url=f"mqtts://127.0.0.1:{free_port()}", chair="c-1",
+                                          ca_file=tmp_path / "moved-away.crt"))
+    dlg = open_dialog(app)
+    assert dlg.enabled_box.isChecked() and dlg.chair_edit.text() == "c-1"
+    assert "moved-away.crt" in dlg.shown_problems["ca"] and "border" in dlg.ca_edit.styleSheet()
+    assert dlg.result_label.text().startswith("Saved but not in use. CA file:")

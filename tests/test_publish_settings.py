@@ -236,3 +236,23 @@ def test_a_run_without_publishing_does_not_load_the_mqtt_client(tmp_path: Path) 
     proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_saved_settings_that_no_longer_work_never_keep_monitoring_from_starting(tmp_path: Path) -> None:
+    """A CA file moved away since the settings were saved: the window starts, without publishing, and says why."""
+    config = tmp_path / "config"
+    save_publish_settings(PublishSettings(enabled=True, broker_url=f"mqtts://127.0.0.1:{free_port()}", chair="c-1",
+                                          ca_file=tmp_path / "moved-away.crt"), config / "publish.toml")
+    env = {**os.environ, "KAPMONITOR_CONFIG_DIR": str(config), "KAPMONITOR_DATA_DIR": str(tmp_path / "data"),
+           "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--speed", "60", "--screenshot",
+                           str(tmp_path / "s.png"), "--screenshot-after", "1"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert "saved publishing settings are not used" in proc.stderr and "moved-away.crt" in proc.stderr
+    assert (tmp_path / "s.png").is_file()
+    # what the nurse typed herself is still refused at once
+    proc = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--publish", "http://x", "--chair", "c-1",
+                           "--screenshot", str(tmp_path / "t.png")], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=90)
+    assert proc.returncode == 2 and "mqtt://" in proc.stderr

@@ -66,6 +66,8 @@ class PublishMenu(QObject):
         dlg = PublishDialog(self.window, self.host, running or saved, note="\n".join(notes) or None,
                             save_path=self.save_path)
         dlg.setModal(False)
+        if running is None and saved is not None and saved.active:
+            dlg.show_problems(saved.problems(), "Saved but not in use")  # e.g. a CA file moved since
         self.dialog = dlg
         dlg.show()
         return dlg
