@@ -38,14 +38,18 @@ from typing import Any
 from kapmonitor.model.samples import Item
 from kapmonitor.recording.database import DamagedDatabaseError, LockedConnection, WriterLock, open_for_writing
 from kapmonitor.recording.monitor_rows import MonitorRowWriter
-from kapmonitor.recording.recovery import BUFFER_LIMIT_ITEMS, FileWatch, HeldWork, copy_into_recovery, items_in, sibling
+from kapmonitor.recording.recovery import (
+    BUFFER_LIMIT_ITEMS,
+    FileWatch,
+    HeldWork,
+    copy_into_recovery,
+    items_in,
+    note_gap,
+    note_recovered,
+    sibling,
+)
 
 log = logging.getLogger(__name__)
-
-_SYSTEM_SQL = (
-    "INSERT INTO alarm_log (t, alarm_id, kind, priority, event, value, limit_value, message) "
-    "VALUES (?, 'storage', 'system', 'low', ?, ?, ?, ?)"
-)
 
 # Writing the held work again is tried only with at least this much free space.
 MIN_FREE_BYTES = 512 * 1024
@@ -433,13 +437,7 @@ class SessionRecorder:
                 except _BAD_ROW as exc:
                     self._reject(work, exc)
             if self._failed_wall is not None:
-                lost = self._held.lost_now
-                conn.execute(
-                    _SYSTEM_SQL,
-                    (time.time(), "recording_gap", float(lost), round(seconds, 1),
-                     f"Recording resumed after {seconds:.0f} s ({self.failure}); {self._held.items} values "
-                     f"kept in memory and written, {lost} lost"),
-                )
+                note_gap(conn, seconds, self._held.items, self._held.lost_now, self.failure or "")
             self._rows.flush(conn)
             conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
@@ -475,19 +473,7 @@ class SessionRecorder:
         self._report_failure(f"{original.name} was deleted or moved; recording continues in {target.name}, "
                              "nothing lost")
         self._lost_file = False
-        try:
-            conn.execute("BEGIN")
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('recovered_from', ?)", (original.name,))
-            conn.execute(
-                _SYSTEM_SQL,
-                (time.time(), "record_recovered", None, None,
-                 f"{self.failure}: the record was copied into {target.name} and recording continues there"),
-            )
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            log.error("cannot note the recovery in %s: %s", target, exc)
+        note_recovered(conn, original, target, self.failure or "")
         self._watch.note_wal()
         log.warning("session record recovered into %s", target)
         return True

@@ -7,7 +7,9 @@ reasons (what counts as a lost file, how much is kept in memory, how a lost reco
 - `HeldWork` keeps the work the disk could not take, bounded: the oldest monitor data goes first
   (counted), never the nurse's rows;
 - `copy_into_recovery` copies every committed row of a record that SQLite still holds open into a
-  new file beside it (`<name>.recovered-<time>.db`) and opens that file for writing.
+  new file beside it (`<name>.recovered-<time>.db`) and opens that file for writing;
+- `note_gap` and `note_recovered` write what the record says about it (`alarm_log` rows of kind
+  'system': `recording_gap`, `record_recovered`).
 
 Thread-safety: none of these are shared; the recorder's writer thread owns them.
 """
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 # 1-s pleth chunks, raw frames), so this is hours, in under ~100 MB. Above it the oldest monitor data
 # is dropped and counted, never the nurse's entries.
 BUFFER_LIMIT_ITEMS = 100_000
+
+_STORAGE_SQL = (
+    "INSERT INTO alarm_log (t, alarm_id, kind, priority, event, value, limit_value, message) "
+    "VALUES (?, 'storage', 'system', 'low', ?, ?, ?, ?)"
+)
 
 
 def sibling(path: Path, label: str, t: float) -> Path:
@@ -163,3 +170,30 @@ def copy_into_recovery(old: sqlite3.Connection, original: Path) -> tuple[sqlite3
     with contextlib.suppress(sqlite3.Error):
         old.close()  # releases the old file (and its lock)
     return conn, target
+
+
+def note_gap(conn: sqlite3.Connection, seconds: float, held: int, lost: int, why: str) -> None:
+    """The `recording_gap` row, in the caller's transaction: how long writing failed, what was kept
+    in memory and written, and what was lost."""
+    conn.execute(
+        _STORAGE_SQL,
+        (time.time(), "recording_gap", float(lost), round(seconds, 1),
+         f"Recording resumed after {seconds:.0f} s ({why}); {held} values kept in memory and written, {lost} lost"),
+    )
+
+
+def note_recovered(conn: sqlite3.Connection, original: Path, target: Path, why: str) -> None:
+    """In the recovery file, in its own transaction: where it came from and why (logged when that fails)."""
+    try:
+        conn.execute("BEGIN")
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('recovered_from', ?)", (original.name,))
+        conn.execute(
+            _STORAGE_SQL,
+            (time.time(), "record_recovered", None, None,
+             f"{why}: the record was copied into {target.name} and recording continues there"),
+        )
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        log.error("cannot note the recovery in %s: %s", target, exc)
