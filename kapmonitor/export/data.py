@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import operator
 import sqlite3
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -52,16 +54,22 @@ class Samples:
     status: list[str]
     source: list[str]
     measurement_id: list[str | None]
-    _param: npt.NDArray[np.str_] = field(init=False, repr=False)
+    _param: npt.NDArray[np.int32] = field(init=False, repr=False)  # index into _names
+    _names: dict[str, int] = field(init=False, repr=False)
     _value: npt.NDArray[np.float64] = field(init=False, repr=False)
     _ok: npt.NDArray[np.bool_] = field(init=False, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # numpy views of the columns for fast per-parameter selection
-        param = np.asarray(self.parameter, dtype=str) if self.parameter else np.empty(0, dtype=str)
+        # numpy views of the columns for fast per-parameter selection; a parameter as a small code
+        # (an array of 43,000 texts costs more to build than all the selections made on it)
+        n = len(self.parameter)
+        names = {p: i for i, p in enumerate(dict.fromkeys(self.parameter))}
+        param = np.fromiter(map(names.__getitem__, self.parameter), dtype=np.int32, count=n)
         value = np.array([np.nan if v is None else v for v in self.value], dtype=np.float64)
-        ok = (np.asarray(self.status, dtype=str) == "ok") & ~np.isnan(value) if self.status else np.empty(0, bool)
+        ok = np.fromiter(map(operator.eq, self.status, repeat("ok")), dtype=bool, count=len(self.status))
+        ok &= ~np.isnan(value)
+        object.__setattr__(self, "_names", names)
         object.__setattr__(self, "_param", param)
         object.__setattr__(self, "_value", value)
         object.__setattr__(self, "_ok", ok)
@@ -78,7 +86,7 @@ class Samples:
         """
         if not len(self.parameter):
             return np.empty(0), np.empty(0)
-        sel = self._param == parameter
+        sel = self._param == self._names.get(parameter, -1)
         if valid_only:
             sel &= self._ok
         if manual is not None:
@@ -92,8 +100,8 @@ class Samples:
         """The cuff readings (model.nibp), grouped once from the NIBP rows alone and shared by the
         FHIR bundle and the report's chart (each used to convert every sample of the record)."""
         if "nibp" not in self._cache:
-            ids = [p.value for p in NIBP_PARAMETERS]
-            rows = np.flatnonzero(np.isin(self._param, ids)).tolist() if len(self.parameter) else []
+            codes = [self._names[p.value] for p in NIBP_PARAMETERS if p.value in self._names]
+            rows = np.flatnonzero(np.isin(self._param, codes)).tolist()
             t = self.t[rows].tolist()
             self._cache["nibp"] = group_nibp(nibp_samples(
                 t, [self.parameter[i] for i in rows], [self.value[i] for i in rows], [self.status[i] for i in rows],

@@ -18,9 +18,12 @@ import math
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import numpy as np
 
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.model.samples import LinkEvent, LinkState, RawFrame, Source, Status, VitalSample
@@ -229,8 +232,10 @@ class RecordReader:
         rows = self.conn.execute(f"SELECT {_SAMPLE_COLUMNS} FROM samples ORDER BY t, rowid").fetchall()
         if not rows:
             return SampleColumns([], [], [], [], [], [])
-        t, p, v, st, src, mid = (list(c) for c in zip(*rows, strict=True))
-        v = [x if x is None or math.isfinite(x) else None for x in v]
+        # a column at a time and the finite check in numpy: a 4-h record has 43,000 rows
+        t, p, v, st, src, mid = (list(map(itemgetter(i), rows)) for i in range(6))
+        for i in np.flatnonzero(~np.isfinite(np.array(v, dtype=np.float64))).tolist():
+            v[i] = None  # None stays None; inf and NaN are no value
         return SampleColumns(t, p, v, st, src, mid)
 
     def series(self, parameter: Parameter | str) -> list[tuple[float, float]]:
