@@ -154,7 +154,10 @@ def run_command(args: argparse.Namespace) -> int:
     from kapmonitor.commands.gateway import check_publish_args
 
     given = argparse.Namespace(**vars(args))  # the command line alone
-    apply_saved_publishing(args)  # Monitor > Central station publishing..., unless the command line says otherwise
+    if args.replay is None and args.speed == 1.0 and args.driver != "simulated":
+        # Monitor > Central station publishing..., unless the command line says otherwise; only for a real
+        # monitor in real time: a training run, a replay or an accelerated clock never appears as a chair
+        apply_saved_publishing(args)
     try:
         check_publish_args(args)  # a bad --publish/--chair fails here, before the window
     except CommandError as exc:

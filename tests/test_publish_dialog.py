@@ -281,3 +281,9 @@ def test_saved_settings_not_in_use_show_why_when_opened(qtbot, app, tmp_path: Pa
     assert dlg.enabled_box.isChecked() and dlg.chair_edit.text() == "c-1"
     assert "moved-away.crt" in dlg.shown_problems["ca"] and "border" in dlg.ca_edit.styleSheet()
     assert dlg.result_label.text().startswith("Saved but not in use. CA file:")
+    # usable settings on the simulator: not started by themselves, and the dialog says so
+    dlg.reject()
+    save_publish_settings(PublishSettings(enabled=True, broker_url=f"mqtt://127.0.0.1:{free_port()}", chair="c-1"))
+    again = open_dialog(app)
+    assert again.note_label.isVisibleTo(again) and "not the simulator" in again.note_label.text()
+    assert again.shown_problems == {} and app.bedside.publisher is None

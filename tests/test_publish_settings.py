@@ -179,8 +179,16 @@ def test_kapmonitor_run_publishes_with_the_saved_settings_and_the_command_line_c
                                           show_as="chair"), config / "publish.toml")
     env = {**os.environ, "KAPMONITOR_CONFIG_DIR": str(config), "KAPMONITOR_DATA_DIR": str(tmp_path / "data"),
            "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--speed", "60", "--chair", "chair-cli",
-                           "--screenshot", str(tmp_path / "s.png"), "--screenshot-after", "150"],
+    # a training run on the simulator never appears at the central from the saved settings
+    proc = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--speed", "60", "--screenshot",
+                           str(tmp_path / "sim.png"), "--screenshot-after", "60"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert retained_topics(mosquitto.url) == {}
+    # a real monitor (an HL7 monitor sending to this computer) in real time: published, --chair over the file's
+    proc = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--driver", "hl7", "--port",
+                           f"listen:127.0.0.1:{free_port()}", "--chair", "chair-cli",
+                           "--screenshot", str(tmp_path / "s.png"), "--screenshot-after", "2"],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr
     topics = retained_topics(mosquitto.url)
@@ -245,9 +253,9 @@ def test_saved_settings_that_no_longer_work_never_keep_monitoring_from_starting(
                                           ca_file=tmp_path / "moved-away.crt"), config / "publish.toml")
     env = {**os.environ, "KAPMONITOR_CONFIG_DIR": str(config), "KAPMONITOR_DATA_DIR": str(tmp_path / "data"),
            "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--speed", "60", "--screenshot",
-                           str(tmp_path / "s.png"), "--screenshot-after", "1"],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=90)
+    proc = subprocess.run([sys.executable, "-m", "kapmonitor", "run", "--driver", "hl7", "--port",
+                           f"listen:127.0.0.1:{free_port()}", "--screenshot", str(tmp_path / "s.png"),
+                           "--screenshot-after", "0.5"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr
     assert "saved publishing settings are not used" in proc.stderr and "moved-away.crt" in proc.stderr
     assert (tmp_path / "s.png").is_file()

@@ -63,6 +63,9 @@ class PublishMenu(QObject):
         if running is not None and running != saved:
             notes.append("Shown: the settings this run uses (given on the command line); "
                          "Apply also saves them for the next start.")
+        elif running is None and saved is not None and saved.active and not problem:
+            notes.append("Saved settings start with kapmonitor only for a real monitor in real time (not the "
+                         "simulator, a replay or --speed); Apply publishes this run too.")
         dlg = PublishDialog(self.window, self.host, running or saved, note="\n".join(notes) or None,
                             save_path=self.save_path)
         dlg.setModal(False)
