@@ -190,3 +190,17 @@ def test_a_ge_s5_session_stores_its_raw_frames_in_a_tenth_of_their_size(tmp_path
     assert stored <= len(capture) / 10  # bzip2 over 5-min pieces: about 12 times smaller
     # the raw frames add at most 0.5 MB an hour to the record (one row per frame: 5.8 MB an hour)
     assert stored / hours <= 0.5e6
+
+
+def test_an_hour_of_ge_s5_output_records_in_under_1_5_mb_with_every_byte_and_sample(tmp_path: Path) -> None:
+    """One hour of the GE emulator's encoder (displayed values every second, 100 Hz pleth) replayed
+    into a record: the whole record, raw frames kept, stays within the 1.5 MB an hour of issue 17."""
+    from benchmarks.bench_replay import make_capture
+
+    capture, db = tmp_path / "ge.raw", tmp_path / "ge.db"
+    pleth = make_capture(capture, 3600)
+    replay_to_session(capture, "ge-s5", db)
+    with RecordReader.open(db, closed=True) as reader:
+        assert b"".join(reader.rx_frames()) == capture.read_bytes()
+        assert sum(len(r["data"]) // 4 for r in reader.rows("waves", "t0")) == pleth  # no sample dropped
+    assert db.stat().st_size <= 1.5e6  # one row per raw frame: about 7 MB
