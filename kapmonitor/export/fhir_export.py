@@ -66,8 +66,11 @@ class _Builder:
 
     def uid(self, key: str) -> str:
         # uuid.uuid5 itself, without its import statement per call (slow once Qt's import hook is in)
-        digest = sha1(_NS.bytes + f"{self.seed}|{key}".encode(), usedforsecurity=False).digest()
-        return str(uuid.UUID(bytes=digest[:16], version=5))
+        b = bytearray(sha1(_NS.bytes + f"{self.seed}|{key}".encode(), usedforsecurity=False).digest()[:16])
+        b[6] = (b[6] & 0x0F) | 0x50  # version 5
+        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = b.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def add(self, key: str, resource: dict[str, Any]) -> str:
         rid = self.uid(key)

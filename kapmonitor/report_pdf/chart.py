@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainterPath, QPen, QPolygonF
 
@@ -129,28 +130,46 @@ def _limits(pg: Page, ax: Axis, panel: Panel) -> None:
 
 
 def _curve(pg: Page, ax: Axis, panel: Panel, segments: tuple[Segment, ...], colour: QColor) -> None:
-    """A dense series: its (low, high) envelope per bucket, and the line through the middles."""
+    """A dense series: its (low, high) envelope per bucket, and the line through the middles.
+
+    The buckets (export.report.chart) are about one printed pixel wide each: the envelope is their
+    per-pixel min/max. Page coordinates are computed in numpy with the arithmetic of Axis.x,
+    Panel.y and mm, so the drawing is the same as point by point."""
+    env = QColor(colour)
+    env.setAlpha(60)
     for seg in segments:
-        env = QColor(colour)
-        env.setAlpha(60)
-        if any(hi - lo > 0 for _, lo, hi in seg):
+        m, lo, hi = (np.array(c, dtype=np.float64) for c in zip(*seg, strict=True))
+        xs = _page_x(ax, m).tolist()
+        if bool((hi - lo > 0).any()):
+            top = _page_y(panel, hi).tolist()
+            bottom = _page_y(panel, lo).tolist()
             poly = QPolygonF(
-                [QPointF(mm(ax.x(m)), mm(panel.y(hi))) for m, _, hi in seg]
-                + [QPointF(mm(ax.x(m)), mm(panel.y(lo))) for m, lo, _ in reversed(seg)]
+                [QPointF(x, y) for x, y in zip(xs, top, strict=True)]
+                + [QPointF(x, y) for x, y in zip(reversed(xs), reversed(bottom), strict=True)]
             )
             pg.p.setPen(Qt.PenStyle.NoPen)
             pg.p.setBrush(QBrush(env))
             pg.p.drawPolygon(poly)
             pg.p.setBrush(Qt.BrushStyle.NoBrush)
         path = QPainterPath()
-        for i, (m, lo, hi) in enumerate(seg):
-            pt = QPointF(mm(ax.x(m)), mm(panel.y((lo + hi) / 2)))
-            if i == 0:
-                path.moveTo(pt)
-            else:
-                path.lineTo(pt)
+        mid = _page_y(panel, (lo + hi) / 2).tolist()
+        path.moveTo(QPointF(xs[0], mid[0]))
+        for x, y in zip(xs[1:], mid[1:], strict=True):
+            path.lineTo(x, y)
         pg.p.setPen(QPen(colour, mm(0.3)))
         pg.p.drawPath(path)
+
+
+def _page_x(ax: Axis, minutes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """mm(ax.x(m)) for every m."""
+    return (ax.x0 + (minutes - ax.m0) / (ax.m1 - ax.m0) * (ax.x1 - ax.x0)) * PX_PER_MM
+
+
+def _page_y(panel: Panel, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """mm(panel.y(v)) for every v."""
+    lo, hi = panel.content.lo, panel.content.hi
+    v = np.minimum(np.maximum(values, lo), hi)
+    return (panel.top + panel.height - (v - lo) / (hi - lo) * panel.height) * PX_PER_MM
 
 
 def _nibp(pg: Page, c: ChartContent, ax: Axis, panel: Panel) -> None:
