@@ -57,6 +57,39 @@ def retained(url: str, topic: str, timeout: float = 5.0) -> dict[str, object] | 
     return got[0] if got else None
 
 
+class Watcher:
+    """A subscriber that keeps every payload on one topic (what a central sees, in order)."""
+
+    def __init__(self, url: str, topic: str) -> None:
+        host, port = url.removeprefix("mqtt://").split(":")
+        self.payloads: list[dict[str, object]] = []
+        self.lock = threading.Lock()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        self.client.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *a: subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect(host, int(port))
+        self.client.loop_start()
+        assert subscribed.wait(5)
+
+    def _on_message(self, c: object, u: object, msg: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            self.payloads.append(json.loads(msg.payload) if msg.payload else {})
+
+    def last(self, key: str) -> object:
+        with self.lock:
+            return self.payloads[-1].get(key) if self.payloads else None
+
+    def states(self) -> list[object]:
+        with self.lock:
+            return [p.get("state") for p in self.payloads]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
 def status_is(url: str, topic: str, state: str) -> bool:
     payload = retained(url, topic, 1.0)
     return payload is not None and payload.get("state") == state
@@ -134,6 +167,23 @@ def test_apply_publishes_renames_and_stops_live(qtbot, app, mosquitto: Mosquitto
     assert dlg.apply()
     assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-8/status", "online"), 10)
     assert wait_for(lambda: retained(mosquitto.url, "kapmonitor/v1/north/chair-7/#", 1.0) is None, 10)
+
+    # what the central shows, then the log-in, changed for the same chair: never a moment "offline"
+    watch = Watcher(mosquitto.url, "kapmonitor/v1/north/chair-8/status")
+    try:
+        publisher = bedside.publisher
+        assert wait_for(lambda: watch.last("name") == "DEMO-001", 5)  # the demo session's pseudonym
+        dlg.show_combo.setCurrentIndex(dlg.show_combo.findData("chair"))
+        assert dlg.apply() and bedside.publisher is publisher  # same connection
+        assert wait_for(lambda: watch.last("name") == "chair-8", 5)
+        fill(dlg, user="chair8")  # the anonymous test broker takes any user name: a new connection
+        assert dlg.apply() and bedside.publisher is not publisher
+        assert bedside.publishing.wait(10)
+        assert wait_for(lambda: bedside.publisher.connected, 10)
+        time.sleep(1.5)  # a heartbeat of the new connection
+        assert watch.states() and "offline" not in watch.states(), watch.states()
+    finally:
+        watch.close()
 
     # switched off during the infusion: asked first (the central raises an alarm for it); Enter keeps publishing
     bedside.session.start_infusion(who="AB", override_reason="test: the check is not under test here")

@@ -76,6 +76,9 @@ class PublishingControl:
             old_publisher.detach(self._pipeline.dispatcher)  # quick; its stop() below is not
         if not keep_mqtt:
             self.publisher = new_publisher
+        elif self.publisher is not None and settings is not None and self.publisher.identity != settings.show_as:
+            self.publisher.identity = settings.show_as  # the name shown changes on the next messages
+            self.publisher.set_session(self._session())  # the session (with the name) goes out again
         hl7 = None if settings is None or not settings.hl7_out else (settings.hl7_out, settings.chair)
         self.settings = settings
         previous = self._worker
@@ -84,10 +87,12 @@ class PublishingControl:
             if previous is not None:
                 previous.join()  # the outbox is now the one the earlier change left
             if old_publisher is not None:
-                # the chair goes on under another name: its old name is cleared, never left "offline"
-                # (the central would raise "chair stopped while a session is open" for a chair that is not)
-                renamed = new_publisher is not None and new_publisher.where != old_publisher.where
-                old_publisher.stop(forget=renamed)  # else "offline (stopped)" on its own topic
+                # the chair goes on: under another name its old name is cleared; under the same name (another
+                # log-in or broker address) nothing is said. Never "offline (stopped)" for a chair that goes on:
+                # the central would raise "chair stopped while a session is open".
+                last = "offline" if new_publisher is None else (
+                    "none" if new_publisher.where == old_publisher.where else "forget")
+                old_publisher.stop(last=last)
             if new_publisher is not None:
                 new_publisher.start()
             if not keep_hl7 and (self.outbox is not None or hl7 is not None):

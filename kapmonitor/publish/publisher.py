@@ -175,17 +175,18 @@ class MqttPublisher:
         self._thread = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 3.0, forget: bool = False) -> None:
-        """Say offline (retained), disconnect, and stop both threads. Idempotent. `forget`: clear this
-        chair's retained messages instead (it goes on under another name): the central forgets it."""
+    def stop(self, timeout: float = 3.0, last: str = "offline") -> None:
+        """Say offline (retained), disconnect, and stop both threads. Idempotent. `last` "forget": clear
+        this chair's retained messages instead (it goes on under another name: the central forgets it);
+        "none": say nothing (another connection of this same chair takes over at once)."""
         if self._thread is None:
             return
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
         self._thread = None
-        if self.connected:
-            if forget:  # status last: the central drops the chair once the rest is gone
+        if self.connected and last != "none":
+            if last == "forget":  # status last: the central drops the chair once the rest is gone
                 infos = [self._client.publish(self.where.topic(kind), b"", qos=1, retain=True)
                          for kind in ("alarms", "session", "status")]
             else:
@@ -196,7 +197,7 @@ class MqttPublisher:
                     info.wait_for_publish(timeout)
             except (RuntimeError, ValueError) as exc:
                 log.warning("last status not confirmed by the broker: %s", exc)
-        elif forget:
+        elif last == "forget":
             log.warning("broker unreachable: chair %s/%s stays on the central as offline until cleared",
                         self.where.site, self.where.chair)
         self._client.disconnect()

@@ -111,8 +111,8 @@ class PublishSettings:
                                 cert_file=self.cert_file, key_file=self.key_file, environ=environ)
 
     def same_broker(self, other: PublishSettings) -> bool:
-        keys = ("enabled", "broker_url", "chair", "site", "show_as", "username", "password", "ca_file",
-                "cert_file", "key_file")
+        """Same broker, log-in and chair: one connection serves both (what the central shows may differ)."""
+        keys = ("enabled", "broker_url", "chair", "site", "username", "password", "ca_file", "cert_file", "key_file")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
