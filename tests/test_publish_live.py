@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from mqtt_support import free_port
+from mqtt_support import MosquittoBroker, free_port, wait_for
 from test_hl7_out import Receiver
+from test_publish_settings import retained_topics
 
 from kapmonitor.bedside import Bedside
 from kapmonitor.drivers.base import DriverOptions
@@ -75,3 +77,25 @@ def test_publishing_nothing_starts_nothing(bedside: Bedside) -> None:
     bedside.configure_publishing(None)
     bedside.configure_publishing(PublishSettings(chair="chair-2"))  # a chair name alone publishes nothing
     assert bedside._publishing is None and bedside.publisher is None and bedside.hl7_outbox is None
+
+
+def test_a_chair_moved_to_another_broker_is_forgotten_on_the_old_one(bedside: Bedside, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    old, new = MosquittoBroker(tmp_path / "a"), MosquittoBroker(tmp_path / "b")
+    old.start()
+    new.start()
+    try:
+        settings = PublishSettings(enabled=True, broker_url=old.url, chair="chair-2", show_as="chair")
+        bedside.configure_publishing(settings)
+        assert bedside.publishing.wait(10)
+        assert wait_for(lambda: "kapmonitor/v1/clinic/chair-2/status" in retained_topics(old.url), 10)
+        bedside.configure_publishing(replace(settings, broker_url=new.url))
+        assert bedside.publishing.wait(15)
+        assert wait_for(lambda: "kapmonitor/v1/clinic/chair-2/status" in retained_topics(new.url), 10)
+        assert retained_topics(old.url) == {}  # nothing left there for a central to call "offline"
+    finally:
+        bedside.configure_publishing(None)
+        bedside.publishing.wait(10)
+        old.stop()
+        new.stop()

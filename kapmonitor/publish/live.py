@@ -87,11 +87,14 @@ class PublishingControl:
             if previous is not None:
                 previous.join()  # the outbox is now the one the earlier change left
             if old_publisher is not None:
-                # the chair goes on: under another name its old name is cleared; under the same name (another
-                # log-in or broker address) nothing is said. Never "offline (stopped)" for a chair that goes on:
-                # the central would raise "chair stopped while a session is open".
+                # the chair goes on: under the same name on the same broker (another log-in) nothing is said;
+                # under another name or on another broker its old place is cleared. Never "offline (stopped)"
+                # for a chair that goes on: the central would raise "chair stopped while a session is open".
+                def place(p: MqttPublisher) -> tuple[object, ...]:
+                    return p.where, p.broker.host, p.broker.port, p.broker.tls
+
                 last = "offline" if new_publisher is None else (
-                    "none" if new_publisher.where == old_publisher.where else "forget")
+                    "none" if place(new_publisher) == place(old_publisher) else "forget")
                 old_publisher.stop(last=last)
             if new_publisher is not None:
                 new_publisher.start()
