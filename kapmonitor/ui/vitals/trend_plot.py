@@ -159,7 +159,7 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
             plot.getViewBox().sigRangeChanged.connect(self._on_view_changed)
 
     def _make_plot(self, row: int, title: str, unit: str, y_range: tuple[float, float]) -> pg.PlotItem:
-        plot: pg.PlotItem = self.addPlot(row=row, col=0)
+        plot: pg.PlotItem = self.addPlot(row=row, col=0, enableMenu=False)  # no context menu built
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
