@@ -133,7 +133,7 @@ def test_apply_publishes_renames_and_stops_live(qtbot, app, mosquitto: Mosquitto
     reader, record = bedside.pipeline.reader, bedside.pipeline.recorder.path
     assert app.publish_menu.action in app.window.monitor_menu.actions()
     dlg = open_dialog(app)
-    assert "off" in dlg.state_label.text()
+    assert "off" in dlg.state_label.text() and not app.publish_menu.indicator.isVisibleTo(app.window)
 
     # bad input: each field says what is wrong, nothing is applied
     dlg.enabled_box.setChecked(True)
@@ -157,6 +157,11 @@ def test_apply_publishes_renames_and_stops_live(qtbot, app, mosquitto: Mosquitto
     qtbot.waitUntil(lambda: "connected" in dlg.state_label.text() and "reconnecting" not in dlg.state_label.text(),
                     timeout=5000)
     assert bedside.pipeline.reader is reader and bedside.pipeline.recorder.path == record
+    # the nurse's status bar says whether the central sees this chair
+    indicator = app.publish_menu.indicator
+    qtbot.waitUntil(lambda: indicator.isVisibleTo(app.window) and indicator.text() == "\u25cf Central: connected",
+                    timeout=3000)
+    assert "north/chair-7" in indicator.toolTip() and indicator in app.window.statusBar().findChildren(type(indicator))
     path = tmp_path / "config" / "publish.toml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     saved, _ = load_publish_settings(path)
@@ -202,6 +207,7 @@ def test_apply_publishes_renames_and_stops_live(qtbot, app, mosquitto: Mosquitto
     assert wait_for(lambda: status_is(mosquitto.url, "kapmonitor/v1/north/chair-8/status", "offline"), 10)
     assert bedside.publisher is None
     qtbot.waitUntil(lambda: "off" in dlg.state_label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: not indicator.isVisibleTo(app.window), timeout=3000)
     assert load_publish_settings(path)[0].enabled is False  # type: ignore[union-attr]
     assert bedside.pipeline.reader is reader
 

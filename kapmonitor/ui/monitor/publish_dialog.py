@@ -326,6 +326,7 @@ class PublishDialog(QDialog):
         if settings.hl7_out:
             what += f" HL7 out to {settings.hl7_out.removeprefix('tcp:')}."
         self._result(OK_COLOUR, what + saved)
+        self.note_label.hide()  # it spoke of the settings before this Apply
         log.info("publishing settings applied from the window")
         QTimer.singleShot(300, self.refresh_state)
         return True

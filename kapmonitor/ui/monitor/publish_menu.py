@@ -1,14 +1,18 @@
 """Monitor ▸ Central station publishing…: the menu entry, light at start-up (the dialog, and with it
-the MQTT client library, is loaded when the nurse first opens it). GUI thread only."""
+the MQTT client library, is loaded when the nurse first opens it), and the central station's link in
+the status bar while this chair is published. GUI thread only."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu
+
+from kapmonitor.ui import theme
+from kapmonitor.ui.status_bar import bold_font, set_label
 
 if TYPE_CHECKING:
     from kapmonitor.publish.hl7_out import Hl7Outbox
@@ -45,6 +49,31 @@ class PublishMenu(QObject):
         self.action = QAction("Central station &publishing\u2026", window)
         self.action.setStatusTip("Publish this chair to the central station (MQTT) and send HL7 out")
         self.action.triggered.connect(self.open_dialog)
+        # beside the monitor link (device, separator, link come first): does the central see this chair?
+        self.indicator = QLabel("")
+        self.indicator.setObjectName("centralLink")
+        self.indicator.setFont(bold_font(theme.scaled_px(15)))
+        self.indicator.hide()
+        window.statusBar().insertPermanentWidget(3, self.indicator)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh_indicator)
+        self._timer.start(1000)
+
+    def refresh_indicator(self) -> None:
+        """"● Central: connected" (green) or "reconnecting" (orange) while published; hidden when not."""
+        publisher = self.host.publisher
+        if publisher is None:
+            self.indicator.hide()
+            return
+        chair = f"{publisher.where.site}/{publisher.where.chair}"
+        if publisher.connected:
+            text, colour, tip = "connected", "#3dff6e", f"Central station: {chair} on {publisher.broker.display_url}"
+        else:
+            text, colour, tip = "reconnecting", "#ffb347", f"Central station ({chair}): {publisher.state}"
+        set_label(self.indicator, f"\u25cf Central: {text}", f"color: {colour};")
+        if self.indicator.toolTip() != tip:
+            self.indicator.setToolTip(tip)
+        self.indicator.show()
 
     def open_dialog(self) -> PublishDialog:
         from kapmonitor.publish.settings import load_publish_settings
