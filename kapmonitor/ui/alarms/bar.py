@@ -104,8 +104,9 @@ class AlarmBridge(QObject):
 
     `engine.add_listener(bridge.listener)`; connect `event_received` to the alarm bar or the history
     panel. An event from another thread waits in a queue and wakes the GUI thread with a
-    high-priority posted event, so it is handled before redraw work already queued (a trend repaint
-    posted by its timer) and the nurse sees the alarm within one slice of GUI work. An event raised
+    high-priority posted event (one per event, each handled on its own), so it is handled before
+    redraw work already queued (a trend repaint posted by its timer) and the nurse sees the alarm
+    within one slice of GUI work. An event raised
     in the GUI thread itself (an acknowledgement) is delivered at once, after any still queued.
     `listener` is thread-safe; `event_received` is emitted in the thread that made the bridge.
     """
@@ -130,8 +131,9 @@ class AlarmBridge(QObject):
             self.event_received.emit(self._pending.popleft())
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == _ALARM_WAKE:
-            self._deliver()
+        if event.type() == _ALARM_WAKE:  # one event per wake: each is its own short piece of GUI work
+            if self._pending:
+                self.event_received.emit(self._pending.popleft())
             return True
         return super().event(event)
 
