@@ -1,6 +1,6 @@
 """The bulk encoders of the export give exactly the files the general encoders give.
 
-The vitals CSV and the JSON document are encoded column by column (kapmonitor.export.vitals_text),
+The vitals CSV, the waves CSV and the JSON document are encoded column by column (kapmonitor.export.vitals_text),
 the FHIR minute medians in one sort, the report's NIBP readings from the NIBP rows alone and its
 trend buckets with numpy's reduceat. Each is checked here against the plain path on a real record
 with awkward cells: quotes, commas, line breaks, a tab, non-ASCII text, an empty id, no value, -0.0,
@@ -22,7 +22,7 @@ from kapmonitor.export.csv_export import table_csv
 from kapmonitor.export.data import SessionData, load_session
 from kapmonitor.export.fhir_export import fhir_bundle
 from kapmonitor.export.json_export import session_document, to_json
-from kapmonitor.export.records import vitals
+from kapmonitor.export.records import vitals, wave_table
 from kapmonitor.export.report.chart import bucketed
 from kapmonitor.export.snapshot import take_snapshot
 from kapmonitor.export.vitals_text import VitalsText
@@ -45,7 +45,7 @@ AWKWARD = [
 @pytest.fixture(scope="module")
 def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("bulk") / "awkward.db"
-    build_session(db, hours=0.5, offset_minutes=-210)
+    build_session(db, hours=0.5, offset_minutes=-210, wave_seconds=120)
     plant_names(db)
     conn = sqlite3.connect(db)
     conn.executemany(
@@ -56,10 +56,10 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _load(db: Path) -> SessionData:
+def _load(db: Path, waves: bool = False) -> SessionData:
     conn = take_snapshot(db)
     try:
-        return load_session(conn)
+        return load_session(conn, waves=waves)
     finally:
         conn.close()
 
@@ -90,6 +90,15 @@ def test_csv_json_and_fhir_are_byte_identical_to_the_general_encoders(
     monkeypatch.setattr(fhir_export, "_medians", _median_per_minute)  # the per-minute np.median it replaced
     assert to_json(fhir_bundle(data)) == fast_fhir
     assert fast_fhir.count("median of") > 60
+
+
+def test_the_waveform_files_are_byte_identical_too(record: Path, tmp_path: Path) -> None:
+    files, exported_at = _export(record, tmp_path / "out", waves=True)
+    data = _load(record, waves=True)
+    table = wave_table(data)
+    assert len(table.rows) == 12_000
+    assert files["_waves.csv"] == table_csv(table).encode("utf-8")
+    assert files[".json"] == to_json(session_document(data, True, exported_at)).encode("utf-8")
 
 
 def test_deidentified_export_is_byte_identical_too(record: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from kapmonitor.export import records
 from kapmonitor.export.data import SessionData
 from kapmonitor.export.records import Table
 from kapmonitor.export.staging import Staging
-from kapmonitor.export.vitals_text import VitalsText
+from kapmonitor.export.vitals_text import VitalsText, waves_csv
 
 
 def table_csv(table: Table) -> str:
@@ -70,9 +70,13 @@ def write_csv(
     name = f"{base}_vitals.csv"
     staging.write_text(name, (vitals or VitalsText.of(data)).csv())
     names = [name]
-    for table in csv_tables(data, waves, Table("vitals", records.VITALS_COLUMNS, []))[1:]:
+    for table in csv_tables(data, False, Table("vitals", records.VITALS_COLUMNS, []))[1:]:
         name = f"{base}_{table.name}.csv"
         staging.write_text(name, table_csv(table))
+        names.append(name)
+    if waves:
+        name = f"{base}_waves.csv"
+        staging.write_text(name, waves_csv(data))
         names.append(name)
     name = f"{base}_session.csv"
     staging.write_text(name, session_csv(data))

@@ -137,8 +137,10 @@ def wave_chunks(data: SessionData) -> list[dict[str, Any]]:
     out = []
     times, minutes = _times(data, data.waves, "t0")
     for i, w in enumerate(data.waves):
-        values = np.frombuffer(w["data"], dtype="<f4").astype(np.float64)
-        listed: list[float | None] = [None if np.isnan(v) else v for v in np.round(values, 6).tolist()]
+        rounded = np.round(np.frombuffer(w["data"], dtype="<f4").astype(np.float64), 6)
+        listed: list[float | None] = rounded.tolist()
+        for k in np.flatnonzero(np.isnan(rounded)).tolist():  # numpy finds them: no Python test per sample
+            listed[k] = None
         out.append(
             {
                 "time": times[i],
