@@ -3,13 +3,18 @@ out) without stopping monitoring, alarms or recording (`Bedside.configure_publis
 
 A new publisher is built and listens at once (its queues are bounded), so nothing said meanwhile is
 missed; the old one is detached at once too. What can take seconds runs on one worker thread at a
-time, in order: the old publisher says "offline (stopped)" on its own topic and disconnects, then the
-new one connects. An HL7 outbox is only replaced when its target or chair changes: the old sender
+time, in order: the old publisher says goodbye and disconnects, then the new one connects. Its goodbye
+depends on what follows: "offline (stopped)" when publishing stops; its retained messages cleared when
+the chair goes on under another name or on another broker (the central forgets the old place); nothing
+when only the log-in changes. A chair that goes on is never shown "stopped" at the central, which
+raises an alarm for a chair stopped during a session. A change of what the central shows (pseudonym
+or chair name) keeps the connection. An HL7 outbox is only replaced when its target or chair changes: the old sender
 stops, the record is flushed, and the new outbox starts with what the record still holds
 unacknowledged (durable, so nothing is lost; at worst re-sent once with the same control id).
 
 Thread-safety: `PublishingControl.configure` and `stop` from the thread that owns the bedside (the
-GUI thread); the worker only touches the publishers and outboxes it was handed.
+GUI thread); the worker only touches the publishers it was handed and the outbox (`outbox` may be read
+from any thread: it is replaced whole).
 """
 
 from __future__ import annotations
