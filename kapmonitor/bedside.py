@@ -2,7 +2,8 @@
 
 `Bedside` owns the monitoring pipeline (monitor, record, trends, alarm engine), the alarm
 supervisor and sounder, the alarm profile and its record, the alarm sound setting, the nurse's
-session with its alarm link, and the session music. It never imports Qt: the nurse's window
+session with its alarm link, the session music, and the chair's publishing to the central station
+and HL7 out (`configure_publishing`, changed live). It never imports Qt: the nurse's window
 (kapmonitor/ui/app.py, main_window.py) binds to it, and a headless bedside can run it alone.
 Model: napari's `ViewerModel` (the Qt-free model) and `Viewer` (the window bound to it).
 
