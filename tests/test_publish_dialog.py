@@ -343,3 +343,20 @@ def test_saved_settings_not_in_use_show_why_when_opened(qtbot, app, tmp_path: Pa
     again = open_dialog(app)
     assert again.note_label.isVisibleTo(again) and "not the simulator" in again.note_label.text()
     assert again.shown_problems == {} and app.bedside.publisher is None
+
+
+def test_settings_that_cannot_be_saved_still_apply_and_say_so(qtbot, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app.publish_menu.save_path = blocker / "publish.toml"  # its folder cannot be made
+    dlg = open_dialog(app)
+    dlg.enabled_box.setChecked(True)
+    fill(dlg, url=f"mqtt://127.0.0.1:{free_port()}", chair="chair-6")  # no broker there: it keeps trying
+    try:
+        assert dlg.apply()
+        assert "could not be saved" in dlg.result_label.text() and "until kapmonitor closes" in dlg.result_label.text()
+        assert app.bedside.publisher is not None
+        qtbot.waitUntil(lambda: "reconnecting" in dlg.state_label.text(), timeout=5000)
+    finally:
+        app.bedside.configure_publishing(None)
+        app.bedside.publishing.wait(10)
