@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from importlib import resources as importlib_resources
 from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent  # what importlib.resources.files("kapmonitor") gives, without
+# importing importlib.resources' machinery (~10 ms of start-up, for the alarm profile)
 
 
 def resource_path(*parts: str) -> Path:
     """Path of a file under resources/ (raises FileNotFoundError naming it when absent)."""
-    packaged = Path(str(importlib_resources.files("kapmonitor"))) / "resources"
-    for base in (packaged, Path(__file__).resolve().parent.parent / "resources"):
+    for base in (_PACKAGE / "resources", _PACKAGE.parent / "resources"):
         candidate = base.joinpath(*parts)
         if candidate.exists():
             return candidate
