@@ -102,6 +102,7 @@ def test_each_bad_field_says_what_to_change(tmp_path: Path) -> None:
             problems = settings.problems()
             assert key in problems, (key, settings, problems)
             assert problems[key].endswith(".") and SECRET not in str(problems)
+    assert "Password field" in cases["url"][2].problems()["url"]
     assert "does not exist" in cases["ca"][0].problems()["ca"]
     assert "mqtts://" in cases["ca"][1].problems()["ca"]
     assert "chair" in cases["chair"][0].problems()["chair"].lower()

@@ -84,6 +84,9 @@ class PublishSettings:
             parse_broker_url(url, username=self.username or None, environ={})
         except BrokerConfigError as exc:
             found["url"] = f"{exc}."
+            if "password" in str(exc) and "@" in url:  # in the window the password has its own field
+                found["url"] = ("Take the password out of the address: it goes in the Password field "
+                                "(an address shows in logs).")
             return found
         tls = url.lower().startswith("mqtts://")
         files = {"ca": ("CA file", self.ca_file), "cert": ("client certificate", self.cert_file),

@@ -276,6 +276,7 @@ class PublishDialog(QDialog):
     def _result(self, colour: str, text: str) -> None:
         self.result_label.setStyleSheet(f"color: {colour};")
         self.result_label.setText(text)
+        self.result_label.setToolTip(text)  # whole on hover should a long reason not fit its lines
 
     # -- apply -----------------------------------------------------------------------------------
     def apply(self) -> bool:
