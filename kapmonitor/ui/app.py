@@ -102,6 +102,7 @@ class MonitorApplication:
         self.resume_problem: QMessageBox | None = None
         self._resume_found: _Found | None = None
         self._after_paint: _AfterFirstPaint | None = None
+        self._stopped = False
 
     def start(self, sound: bool = True) -> None:
         """Start the bedside (record, monitor, alarms), then build and show the window.
@@ -144,7 +145,9 @@ class MonitorApplication:
         self._after_paint = _AfterFirstPaint(self.qt_app, lambda: self._after_first_paint(sound))
 
     def _after_first_paint(self, sound: bool) -> None:
-        """The alarm sound opens first, then the session panel is built."""
+        """The alarm sound opens first, then the session panel is built (nothing once stopped)."""
+        if self._stopped:
+            return
         try:
             if sound:
                 self.bedside.start_sound()
@@ -303,6 +306,7 @@ class MonitorApplication:
 
     # -- running ---------------------------------------------------------------------------------------
     def stop(self) -> None:
+        self._stopped = True  # a late after-first-paint call builds nothing
         if self.music_ui is not None:
             self.music_ui.close()
         self.bedside.stop()
