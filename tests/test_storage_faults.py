@@ -448,7 +448,7 @@ def test_broken_records_export_with_a_clear_one_line_error(tmp_path: Path) -> No
     dropped = tmp_path / "dropped.db"
     _recorded(dropped, 10)
     conn = sqlite3.connect(dropped)
-    conn.execute("DROP TABLE samples")
+    conn.execute("DROP TABLE sample_rows")  # the table that holds the samples (schema version 5)
     conn.close()
     foreign = tmp_path / "foreign.db"
     conn = sqlite3.connect(foreign)
@@ -457,7 +457,7 @@ def test_broken_records_export_with_a_clear_one_line_error(tmp_path: Path) -> No
     corrupt = tmp_path / "corrupt.db"
     _recorded(corrupt, 20000)
     _damage(corrupt)
-    cases = ((dropped, "table(s) samples missing"), (foreign, "not a kapmonitor session"),
+    cases = ((dropped, "table(s) sample_rows missing"), (foreign, "not a kapmonitor session"),
              (corrupt, "integrity check failed"))
     for path, message in cases:
         with pytest.raises(ExportError, match=re.escape(message)):

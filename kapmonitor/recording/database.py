@@ -197,7 +197,7 @@ def check_record(conn: sqlite3.Connection, path: Path) -> int:
     """
     try:
         version = schema_version(conn)
-        tables = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     except sqlite3.DatabaseError as exc:
         raise DamagedDatabaseError(f"{path} is damaged: {exc}") from None
     if version > SCHEMA_VERSION:

@@ -1,8 +1,10 @@
 """How the monitor's data is laid out in the session record: samples, wave rows, raw frames, link events.
 
 The recorder (recorder.py) decides when to write and commit; `MonitorRowWriter` writes one batch of
-acquisition items into the open transaction. Waves are kept as rows of up to WAVE_ROW_SECONDS of
-consecutive chunks (kapmonitor.recording.wavecodec), each appended to as its chunks arrive and
+acquisition items into the open transaction. Samples go into `sample_rows` with their parameter, status
+and source as small codes (schema version 5; `samples` is the view that reads them as text), the codes
+kept in memory and new names numbered as the view's trigger numbers them. Waves are kept as rows of up
+to WAVE_ROW_SECONDS of consecutive chunks (kapmonitor.recording.wavecodec), each appended to as its chunks arrive and
 rewritten in every transaction that adds to it, so a commit holds every chunk received before it.
 Raw frames go into compressed pieces of a few minutes (kapmonitor.recording.rawcodec): every
 transaction that adds frames adds one small row with the piece's stream continued (`flush`, called
@@ -22,7 +24,12 @@ import numpy.typing as npt
 from kapmonitor.model.samples import DeviceNotice, Item, LinkEvent, RawFrame, VitalSample, WaveChunk
 from kapmonitor.recording import rawcodec, wavecodec
 
-_SAMPLE_SQL = "INSERT INTO samples (t, parameter, value, status, source, measurement_id) VALUES (?, ?, ?, ?, ?, ?)"
+_SAMPLE_SQL = ("INSERT INTO sample_rows (t, parameter, value, status, source, measurement_id) "
+               "VALUES (?, ?, ?, ?, ?, ?)")
+_NAMES_SQL = "SELECT kind, name, code FROM sample_names"
+_NAME_ADD_SQL = ("INSERT OR IGNORE INTO sample_names (kind, code, name) "
+                 "SELECT ?1, count(*), ?2 FROM sample_names WHERE kind = ?1")
+_NAME_SQL = "SELECT code FROM sample_names WHERE kind = ? AND name = ?"
 _WAVE_SQL = "INSERT INTO waves (t0, parameter, rate_hz, data, source, encoding) VALUES (?, ?, ?, ?, ?, ?)"
 _WAVE_APPEND_SQL = "UPDATE waves SET data = ?, encoding = ? WHERE rowid = ?"
 _PIECE_SQL = "INSERT INTO raw_pieces (piece, t0, t1, frames, size, encoding, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -46,11 +53,14 @@ class MonitorRowWriter:
         # the open raw-frame piece and its number
         self._piece: rawcodec.PieceEncoder | None = None
         self._piece_no = 0
+        # the sample_names codes by (kind, name), read from the record at first use
+        self._codes: dict[tuple[str, str], int] | None = None
 
     def forget(self) -> None:
         """The transaction was rolled back or the file changed: the open rows start afresh."""
         self._open_waves.clear()
         self._piece = None  # its committed rows stay, complete; the next frame starts a new piece
+        self._codes = None  # names added in a rolled-back transaction are gone
 
     def finish(self, conn: sqlite3.Connection) -> None:
         """The end of the recording: the open piece compressed whole (in the caller's transaction)."""
@@ -63,7 +73,9 @@ class MonitorRowWriter:
         try:
             for item in items:
                 if isinstance(item, VitalSample):
-                    p, st, src = item.parameter.value, item.status.value, item.source.value
+                    p = self._code(conn, "parameter", item.parameter.value)
+                    st = self._code(conn, "status", item.status.value)
+                    src = self._code(conn, "source", item.source.value)
                     samples.append((item.time, p, item.value, st, src, item.measurement_id))
                 elif isinstance(item, WaveChunk):
                     self._add_wave(conn, item)
@@ -77,6 +89,18 @@ class MonitorRowWriter:
             self._write_waves(conn)  # also what came before a refused item
         if samples:
             conn.executemany(_SAMPLE_SQL, samples)
+
+    def _code(self, conn: sqlite3.Connection, kind: str, name: str) -> int:
+        """The code of `name` in the record's sample_names, numbered next in its kind when new (as the
+        `samples` view's trigger numbers a name inserted through it)."""
+        if self._codes is None:
+            self._codes = {(str(k), str(n)): int(c) for k, n, c in conn.execute(_NAMES_SQL)}
+        code = self._codes.get((kind, name))
+        if code is None:
+            conn.execute(_NAME_ADD_SQL, (kind, name))
+            code = int(conn.execute(_NAME_SQL, (kind, name)).fetchone()[0])
+            self._codes[(kind, name)] = code
+        return code
 
     def _add_raw(self, conn: sqlite3.Connection, frame: RawFrame) -> None:
         """The frame joins the open piece, or closes it and starts the next. Raises ValueError for a

@@ -155,9 +155,10 @@ class RecordReader:
 
     # -- generic -----------------------------------------------------------------------------------
     def tables(self) -> frozenset[str]:
+        """The tables of the record, and its views (`samples` is one from schema version 5)."""
         if self._tables is None:
             self._tables = frozenset(
-                str(r[0]) for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                str(r[0]) for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
             )
         return self._tables
 
@@ -196,6 +197,8 @@ class RecordReader:
     def record_end(self, tables: Sequence[str] = _TIMED_TABLES) -> float | None:
         """The latest time anything was recorded in `tables`; None when nothing was."""
         present = [t for t in tables if t in self.tables() and t in _TABLES]
+        # the samples' times straight from their rows (every row has its names: the view adds none)
+        present = ["sample_rows" if t == "samples" and "sample_rows" in self.tables() else t for t in present]
         ends = [self.conn.execute(f"SELECT max(t) FROM {t}").fetchone()[0] for t in present]
         times = [float(e) for e in ends if isinstance(e, int | float)]
         return max(times) if times else None

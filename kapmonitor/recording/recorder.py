@@ -264,7 +264,7 @@ class SessionRecorder:
     def _adopt(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._rows.forget()
-        self._tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        self._tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
         self._columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in self._tables}
 
     def _lock(self) -> WriterLock | None:

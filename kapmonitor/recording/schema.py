@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 -- identity of the recording: app version, driver, port, simulated flag, time zone, ...
@@ -199,7 +199,73 @@ CREATE TABLE raw_pieces (
 CREATE INDEX raw_pieces_by_piece ON raw_pieces (piece);
 """
 
-MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4}
+# version 5: samples stored compactly, a third smaller: parameter, status and source as small codes
+# (`sample_names`, numbered per kind in order of first use; status 'ok' is 0, and codes 0 and 1 take no
+# bytes in SQLite) in `sample_rows`, whose rowids are those of the samples they hold. `samples` is now
+# a view with the columns of the table of versions 1-4 (and its rowid as a column), so every query reads
+# exactly what it read before; an INSERT into it is stored compactly by its trigger. Older samples are
+# moved over with their rowids; a record read without being written keeps its table.
+_V5 = """
+CREATE TABLE sample_names (
+    kind TEXT NOT NULL CHECK (kind IN ('parameter', 'status', 'source')),
+    code INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (kind, code),
+    UNIQUE (kind, name)
+);
+INSERT INTO sample_names (kind, code, name) VALUES ('status', 0, 'ok');
+INSERT INTO sample_names (kind, code, name)
+    SELECT 'parameter', row_number() OVER (ORDER BY min(rowid)) - 1, parameter FROM samples GROUP BY parameter;
+INSERT INTO sample_names (kind, code, name)
+    SELECT 'status', row_number() OVER (ORDER BY min(rowid)), status FROM samples
+    WHERE status <> 'ok' GROUP BY status;
+INSERT INTO sample_names (kind, code, name)
+    SELECT 'source', row_number() OVER (ORDER BY min(rowid)) - 1, source FROM samples GROUP BY source;
+
+CREATE TABLE sample_rows (
+    t              REAL NOT NULL,
+    parameter      INTEGER NOT NULL,  -- sample_names code of kind 'parameter'
+    value          REAL,
+    status         INTEGER NOT NULL,  -- of kind 'status' (0: 'ok')
+    source         INTEGER NOT NULL,  -- of kind 'source'
+    measurement_id TEXT
+);
+INSERT INTO sample_rows (rowid, t, parameter, value, status, source, measurement_id)
+    SELECT s.rowid, s.t, p.code, s.value, st.code, src.code, s.measurement_id FROM samples s
+    JOIN sample_names p ON p.kind = 'parameter' AND p.name = s.parameter
+    JOIN sample_names st ON st.kind = 'status' AND st.name = s.status
+    JOIN sample_names src ON src.kind = 'source' AND src.name = s.source
+    ORDER BY s.rowid;
+DROP TABLE samples;
+CREATE INDEX sample_rows_by_parameter ON sample_rows (parameter, t);
+
+CREATE VIEW samples AS
+    SELECT s.t AS t, p.name AS parameter, s.value AS value, st.name AS status, src.name AS source,
+           s.measurement_id AS measurement_id, s.rowid AS rowid
+    FROM sample_rows s
+    JOIN sample_names p ON p.kind = 'parameter' AND p.code = s.parameter
+    JOIN sample_names st ON st.kind = 'status' AND st.code = s.status
+    JOIN sample_names src ON src.kind = 'source' AND src.code = s.source;
+
+CREATE TRIGGER samples_insert INSTEAD OF INSERT ON samples
+BEGIN
+    INSERT OR IGNORE INTO sample_names (kind, code, name)
+        SELECT 'parameter', count(*), NEW.parameter FROM sample_names WHERE kind = 'parameter';
+    INSERT OR IGNORE INTO sample_names (kind, code, name)
+        SELECT 'status', count(*), coalesce(NEW.status, 'ok') FROM sample_names WHERE kind = 'status';
+    INSERT OR IGNORE INTO sample_names (kind, code, name)
+        SELECT 'source', count(*), NEW.source FROM sample_names WHERE kind = 'source';
+    INSERT INTO sample_rows (t, parameter, value, status, source, measurement_id) VALUES (
+        NEW.t,
+        (SELECT code FROM sample_names WHERE kind = 'parameter' AND name = NEW.parameter),
+        NEW.value,
+        (SELECT code FROM sample_names WHERE kind = 'status' AND name = coalesce(NEW.status, 'ok')),
+        (SELECT code FROM sample_names WHERE kind = 'source' AND name = NEW.source),
+        NEW.measurement_id);
+END;
+"""
+
+MIGRATIONS: dict[int, str] = {0: _V1, 1: _V2, 2: _V3, 3: _V4, 4: _V5}
 
 
 class SchemaError(Exception):
@@ -227,11 +293,12 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 @functools.cache
 def expected_tables(version: int) -> frozenset[str]:
-    """The tables a database at schema `version` has (its migrations run on an empty database)."""
+    """The tables (and views) a database at schema `version` has (its migrations run on an empty database)."""
     conn = sqlite3.connect(":memory:")
     try:
         for step in range(min(version, SCHEMA_VERSION)):
             conn.executescript(MIGRATIONS[step])
-        return frozenset(str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        names = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        return frozenset(str(r[0]) for r in names)
     finally:
         conn.close()
