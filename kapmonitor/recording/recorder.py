@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 # Writing the held work again is tried only with at least this much free space.
 MIN_FREE_BYTES = 512 * 1024
-# Below this much free space the status bar warns (a session takes about 2-3 MB an hour).
+# Below this much free space the status bar warns (a session takes about 1.5 MB an hour).
 LOW_SPACE_BYTES = 50 * 1024 * 1024
 _SPACE_CHECK_S = 10.0
 _STOP = object()
