@@ -145,3 +145,27 @@ def test_the_reports_nibp_readings_and_trend_buckets_match_the_plain_computation
         for (gm, glo, ghi), (wm, wlo, whi) in zip(got, want, strict=True):
             assert (glo, ghi) == (wlo, whi)
             assert gm == pytest.approx(wm, abs=1e-9)  # summation order only
+
+
+def test_a_coded_record_reads_the_same_columns_as_through_its_samples_view(
+    record: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kapmonitor.recording.reader import RecordReader
+
+    conn = take_snapshot(record)
+    try:
+        reader = RecordReader(conn)
+        assert {"sample_rows", "sample_names"} <= reader.tables()  # a record of schema version 5 or later
+        coded = reader.sample_columns()
+        with monkeypatch.context() as m:
+            m.setattr(RecordReader, "_coded_sample_columns", lambda self: None)
+            viewed = RecordReader(conn).sample_columns()
+        assert coded == viewed and len(coded.t) > 5000
+        # a code without a name: the view (an inner join) decides, as every other query sees it
+        raw = sqlite3.connect(":memory:")
+        conn.backup(raw)
+        raw.execute("DELETE FROM sample_names WHERE kind = 'source' AND name = 'manual'")
+        assert RecordReader(raw).sample_columns().source.count("manual") == 0
+        raw.close()
+    finally:
+        conn.close()
