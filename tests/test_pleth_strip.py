@@ -3,6 +3,10 @@ erase bar ahead of the newest sample; a gap in the signal stays a gap."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QImage
@@ -11,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from kapmonitor.model.buffers import WaveBuffer
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.ui import theme
-from kapmonitor.ui.vitals.pleth_strip import ERASE_SECONDS, PlethStrip
+from kapmonitor.ui.vitals.pleth_strip import ERASE_SECONDS, PlethStrip, percentiles_1_99
 
 RATE = 100.0
 SECONDS = 8.0
@@ -106,3 +110,31 @@ def test_resize_sweeps_the_buffer_in_again(strip: PlethStrip, qapp: QApplication
     qapp.processEvents()
     strip.refresh(buf)
     assert strip.full_redraws == 2 and strip.last_band == strip.rect()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 100, 1001])
+def test_scale_percentiles_are_numpys(n: int) -> None:
+    values = np.random.default_rng(n).normal(size=n).astype(np.float32)
+    lo, hi = percentiles_1_99(values)
+    expected = np.percentile(values, (1, 99))
+    assert lo == pytest.approx(float(expected[0]), rel=1e-6, abs=1e-7)
+    assert hi == pytest.approx(float(expected[1]), rel=1e-6, abs=1e-7)
+
+
+def test_first_frame_loads_no_masked_array_module() -> None:
+    """Start-up: the first frame's scale does not load numpy.ma (~10 ms before the first paint)."""
+    code = (
+        "import sys, numpy as np\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from kapmonitor.model.buffers import WaveBuffer\n"
+        "from kapmonitor.ui.vitals.pleth_strip import PlethStrip\n"
+        "app = QApplication([])\n"
+        "strip = PlethStrip(); strip.resize(600, 120); buf = WaveBuffer(100.0, 10.0)\n"
+        "buf.write(1000.0, np.sin(np.arange(1000) / 10.0).astype(np.float32)); strip.refresh(buf)\n"
+        "assert strip.full_redraws == 1\n"
+        "print('numpy.ma' in sys.modules)\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

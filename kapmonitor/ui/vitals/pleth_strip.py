@@ -29,6 +29,20 @@ _LABEL = QRect(6, 2, 80, 22)
 _MARGIN = 4  # pixels above and below the trace
 
 
+def percentiles_1_99(values: npt.NDArray[np.float32]) -> tuple[float, float]:
+    """The 1st and 99th percentiles of finite, non-empty `values`, as np.percentile gives them (linear
+    interpolation). np.percentile would load numpy.ma (~10 ms) on the first frame, before the first paint."""
+    ordered = np.sort(values)
+    out = []
+    for q in (0.01, 0.99):
+        pos = q * (len(ordered) - 1)
+        below = int(pos)
+        above = min(below + 1, len(ordered) - 1)
+        lo, hi = float(ordered[below]), float(ordered[above])
+        out.append(lo + (hi - lo) * (pos - below))
+    return out[0], out[1]
+
+
 class PlethStrip(QWidget):
     """Sweeping pleth wave with auto-scaled amplitude; only the newly drawn band is repainted."""
 
@@ -82,7 +96,7 @@ class PlethStrip(QWidget):
         finite = values[np.isfinite(values)]
         if not len(finite):
             return
-        lo, hi = (float(v) for v in np.percentile(finite, (1, 99)))
+        lo, hi = percentiles_1_99(finite)
         pad = max((hi - lo) * 0.15, 1e-3)
         if not self._scaled:
             self._low, self._high, self._scaled = lo - pad, hi + 3 * pad, True
