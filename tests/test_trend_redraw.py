@@ -155,6 +155,53 @@ def test_a_nibp_measurement_is_drawn_at_once(qtbot) -> None:  # type: ignore[no-
     assert list(by[-2:]) == [185.0, 95.0]
 
 
+def _marks(item: pg.ScatterPlotItem) -> list[tuple[float, float, str, int, str]]:
+    """Each drawn mark: where, its symbol, size and fill colour (what the nurse sees)."""
+    return [(s.pos().x(), s.pos().y(), str(s.symbol()), int(s.size()), s.brush().color().name())
+            for s in item.points()]
+
+
+def test_new_nibp_marks_are_appended_and_equal_a_full_redraw(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A new cuff reading adds its marks to the drawn ones (not all redrawn); the result is the
+    same as a fresh plot drawing the whole store, also after a new origin moves every mark."""
+    store = TrendStore()
+    patient = SimulatedPatient(T0, "normal", seed=4)
+    store.on_items(run_patient_for(patient, 3600))
+    now = T0 + 3600
+    live = TrendPlot(default_profile())
+    qtbot.addWidget(live)
+    live.resize(900, 500)
+    live.show()
+    live.t0 = T0
+    live.refresh(store, now)
+    redrawn_all: list[object] = []
+    for item in (live.nibp_sys, live.nibp_dia, live.nibp_mean):
+        whole = item.setData
+        item.setData = lambda *a, _whole=whole, **kw: redrawn_all.append(a) or _whole(*a, **kw)  # type: ignore[method-assign]
+    for k in range(3):
+        now += 20
+        store.on_items([VitalSample(now, p, v + k, measurement_id=f"extra{k}") for p, v in
+                        ((Parameter.NIBP_SYS, 150.0), (Parameter.NIBP_DIA, 90.0), (Parameter.NIBP_MEAN, 110.0))])
+        live.refresh(store, now)
+    assert redrawn_all == []  # the new marks were added to the drawn ones
+    full = TrendPlot(default_profile())
+    qtbot.addWidget(full)
+    full.resize(900, 500)
+    full.show()
+    full.t0 = T0
+    full.refresh(store, now)
+    for item, same in ((live.nibp_sys, full.nibp_sys), (live.nibp_dia, full.nibp_dia),
+                       (live.nibp_mean, full.nibp_mean)):
+        assert len(_marks(item)) >= 4 and _marks(item) == _marks(same)
+    assert _same(_curves(live), _curves(full))
+    live.t0 = full.t0 = T0 + 600  # the infusion starts: minutes count from it, every mark moves
+    live.refresh(store, now)
+    full.refresh(store, now)
+    assert len(redrawn_all) == 3  # each item drawn again in full
+    for item, same in ((live.nibp_sys, full.nibp_sys), (live.nibp_mean, full.nibp_mean)):
+        assert _marks(item) == _marks(same)
+
+
 def test_a_new_store_is_drawn_at_once(qtbot) -> None:  # type: ignore[no-untyped-def]
     """Another kind of monitor brings a fresh, empty store: the old curves go at the next redraw,
     not a pixel column later (simulated values are never shown beside a patient's)."""

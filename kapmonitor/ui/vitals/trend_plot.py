@@ -146,6 +146,7 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
         self._x_span: float | None = None
         self._curves_at = -math.inf  # `now` of the last curve redraw
         self._nibp_drawn: tuple[object, ...] = ()
+        self._marks_drawn: dict[int, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
         self._drawn_for: tuple[float | None, float | None] = (None, None)  # (origin, span) last drawn on
         self._drawn_store: TrendStore | None = None
         self._laying_out = False
@@ -405,7 +406,7 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
         nibp = self._nibp_key(store)
         if forced or nibp != self._nibp_drawn:
             self._nibp_drawn = nibp
-            self._refresh_nibp(store)
+            self._refresh_nibp(store, forced)
         self._show_manual(store)
         self._drawn_for = (self.t0, self._x_span)
         # the view grows in 5-minute steps: a range moved on every redraw makes pyqtgraph rebuild
@@ -420,6 +421,20 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
             self._curves_at = now
             self._refresh_curves(store, now)  # and the curves' pixel columns with it
             self._drawn_for = (self.t0, self._x_span)
+
+    def _set_marks(self, item: pg.ScatterPlotItem, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+                   forced: bool) -> None:
+        """Draw the marks `x`, `y`: only the new ones when the drawn ones are their unchanged start
+        (a new cuff reading adds one mark; redrawing all of them cost ~5 ms of the GUI thread)."""
+        drawn = self._marks_drawn.get(id(item))
+        n = 0 if drawn is None else len(drawn[0])
+        if (not forced and drawn is not None and 0 < n <= len(x)
+                and np.array_equal(x[:n], drawn[0]) and np.array_equal(y[:n], drawn[1])):
+            if len(x) > n:
+                item.addPoints(x=x[n:], y=y[n:])
+        else:
+            item.setData(x, y)
+        self._marks_drawn[id(item)] = (x.copy(), y.copy())
 
     def _refresh_curves(self, store: TrendStore, now: float) -> None:
         """HR (or PR), SpO2, RR and EtCO2 curves and the "now" line, from snapshots of `store`."""
@@ -443,17 +458,13 @@ class TrendPlot(TrendLabels, pg.GraphicsLayoutWidget):
         for line in self._now_lines:
             line.setValue(now_min)
 
-    def _refresh_nibp(self, store: TrendStore) -> None:
+    def _refresh_nibp(self, store: TrendStore, forced: bool = True) -> None:
         """NIBP marks (systolic, diastolic, mean) and the bar of each cuff measurement."""
-        ts, sys_v = store.trends[Parameter.NIBP_SYS].snapshot()
-        td, dia_v = store.trends[Parameter.NIBP_DIA].snapshot()
-        tm, mean_v = store.trends[Parameter.NIBP_MEAN].snapshot()
-        ok_s = np.isfinite(sys_v)
-        ok_d = np.isfinite(dia_v)
-        self.nibp_sys.setData(self.minutes(ts[ok_s]), sys_v[ok_s])
-        self.nibp_dia.setData(self.minutes(td[ok_d]), dia_v[ok_d])
-        ok_m = np.isfinite(mean_v)
-        self.nibp_mean.setData(self.minutes(tm[ok_m]), mean_v[ok_m])
+        for item, parameter in ((self.nibp_sys, Parameter.NIBP_SYS), (self.nibp_dia, Parameter.NIBP_DIA),
+                                (self.nibp_mean, Parameter.NIBP_MEAN)):
+            t, v = store.trends[parameter].snapshot()
+            ok = np.isfinite(v)
+            self._set_marks(item, self.minutes(t[ok]), v[ok], forced)
         # bars: the systolic and diastolic of one cuff measurement (model/nibp.py groups them)
         bars = [m for m in store.nibp_measurements() if m.has_pressure]
         if bars:
