@@ -95,6 +95,11 @@ class ElidedLabel(QLabel):
         if event.type() is QEvent.Type.FontChange:  # a larger font (a maximised window) may now elide
             self._update_tooltip()
 
+    def set_hint(self, tooltip: str) -> None:
+        """The tooltip shown while the text fits (while shortened, the whole text is shown instead)."""
+        self._base_tooltip = tooltip
+        self._update_tooltip()
+
     def _update_tooltip(self) -> None:
         tip = self.text() if self.text() and self.is_elided() else self._base_tooltip
         if self.toolTip() != tip:

@@ -45,6 +45,7 @@ from kapmonitor.central.sound import CentralSound
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.ui import theme
 from kapmonitor.ui.alarms.bar import AlarmBar
+from kapmonitor.ui.elided import ElidedLabel
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,12 @@ class ChairTile(QFrame):
         grid.setContentsMargins(10, 6, 10, 6)
         grid.setHorizontalSpacing(14)
         grid.setVerticalSpacing(2)
-        self.name = QLabel()
+        self.name = ElidedLabel()
         self.name.setFont(_font(24, True))
-        self.phase = QLabel()
+        self.phase = ElidedLabel()
         self.phase.setFont(_font(20, True))
         self.phase.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.alarm = QLabel()
+        self.alarm = ElidedLabel()
         self.alarm.setFont(_font(20, True))
         self.alarm.setContentsMargins(6, 0, 6, 0)
         self.hr = QLabel()
@@ -113,9 +114,9 @@ class ChairTile(QFrame):
         self.nibp = QLabel()
         for w in (self.hr, self.spo2, self.nibp):
             w.setTextFormat(Qt.TextFormat.RichText)
-        self.due = QLabel()
+        self.due = ElidedLabel()
         self.due.setFont(_font(17))
-        self.link = QLabel()
+        self.link = ElidedLabel()
         self.link.setFont(_font(17))
         self.link.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for w in (self.name, self.phase, self.hr, self.spo2, self.nibp, self.due, self.link):
@@ -133,7 +134,7 @@ class ChairTile(QFrame):
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(2, 1)
-        self.answer = QLabel()  # the chair's answer to the last acknowledgement asked here
+        self.answer = ElidedLabel()  # the chair's answer to the last acknowledgement asked here
         self.answer.setFont(_font(16))
         self.answer.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.ack_button = QPushButton("Acknowledge at chair\u2026")
@@ -204,7 +205,7 @@ class ChairTile(QFrame):
         link_ok = v.heard == "online" and v.monitor_link not in ("disconnected", "no-data", "not-answering")
         _set(self.link, f"{v.heard} \u00b7 monitor {v.monitor_link}",
              f"background: transparent; color:{theme.TEXT_DIM if link_ok else INOP_COLOURS[0]};")
-        self.link.setToolTip(v.offline_reason)
+        self.link.set_hint(v.offline_reason)
         self._show_ack(v)
         border = theme.DEFAULT_MARK if selected else theme.PANEL_BORDER
         sheet = f"QFrame#chairTile {{ background:{theme.PANEL}; border:2px solid {border}; border-radius:6px; }}"

@@ -1,0 +1,65 @@
+"""A central tile's texts give way at whole words (real widgets offscreen): a long alarm message on a
+narrow tile is never shown cut inside a word, its whole text is on hover, and the row keeps the colour
+of its priority."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from kapmonitor.alarms.presentation import COLOURS
+from kapmonitor.alarms.profile import Priority
+from kapmonitor.central.model import CentralModel
+from kapmonitor.publish import parse_broker_url
+from kapmonitor.publish.payloads import ChairTopic, encode, status_payload
+
+LONG = ("Alarm sound cannot be played (default output): Error querying device -1 while the chair keeps "
+        "monitoring and recording")
+
+
+@pytest.fixture
+def app() -> QApplication:
+    existing = QApplication.instance()
+    return existing if isinstance(existing, QApplication) else QApplication([])
+
+
+def feed(model: CentralModel, chair: str, message: str) -> None:
+    where = ChairTopic("clinic", chair)
+    model.handle(where.topic("status"), encode(status_payload(where, "online", 100.0, name=chair, link="connected",
+                                                               heartbeat_s=1.0, seq=1)))
+    alarm = {"id": "sounder.fail", "parameter": None, "kind": "physiological", "priority": "high",
+             "message": message, "value": None, "limit": None, "raised_at": 1234.5, "acknowledged": True,
+             "latched": False, "escalated": False, "audio_paused": False}
+    model.handle(where.topic("alarms"), json.dumps({"type": "alarms", "schema": 1, "site": "clinic", "chair": chair,
+                                                    "t": 100.0, "seq": 1, "event": None, "active": [alarm]}).encode())
+
+
+def test_a_long_alarm_on_a_tile_is_shortened_at_a_whole_word_in_its_colour(app: QApplication) -> None:
+    from kapmonitor.ui.central.window import CentralWindow
+
+    model = CentralModel(parse_broker_url("mqtt://127.0.0.1:1", environ={}))
+    window = CentralWindow(model, None, "clinic")
+    try:
+        feed(model, "room-1", LONG)
+        window.resize(1280, 800)
+        window.show()
+        window.refresh()
+        app.processEvents()
+        tile = window.tiles[0]
+        label = tile.alarm
+        full = label.text()
+        assert LONG in full
+        shown = label.shown_text()
+        assert shown != full and shown.endswith("\u2026"), "the message must not fit a tile of 1280x800"
+        kept = shown[:-1].rstrip().split(" ")
+        assert kept == full.split(" ")[: len(kept)], f"cut inside a word: {shown!r}"
+        assert label.toolTip() == full
+        image = label.grab().toImage()
+        bg = COLOURS[Priority.HIGH][0].lower()
+        middle = image.pixelColor(image.width() - 4, image.height() // 2).name()
+        assert middle == bg, f"the row's right end is {middle}, not the high-priority colour {bg}"
+    finally:
+        window.close()
+        window.deleteLater()
