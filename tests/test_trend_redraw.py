@@ -79,7 +79,8 @@ def test_new_trend_data_repaints_the_curves_not_the_axes(qtbot, monkeypatch) -> 
 def _curves(plot: TrendPlot) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for item in (plot.hr_curve, plot.spo2_curve, plot.nibp_sys, plot.nibp_dia, plot.nibp_mean, plot.nibp_bars):
-        x, y = item.getData()
+        # the data given to each item (a curve draws it per pixel column, which one new second may not move)
+        x, y = (item.xData, item.yData) if isinstance(item, pg.PlotDataItem) else item.getData()
         out.append((np.asarray(x if x is not None else [], dtype=float), np.asarray(y if y is not None else [],
                                                                                    dtype=float)))
     return out
@@ -214,8 +215,37 @@ def test_a_new_store_is_drawn_at_once(qtbot) -> None:  # type: ignore[no-untyped
     plot.show()
     plot.t0 = T0
     plot.refresh(store, now)
-    assert len(plot.hr_curve.getData()[0]) > 3000
+    assert len(plot.hr_curve.xData) > 3000
     plot.refresh(TrendStore(), now + 1)
     x, _ = plot.hr_curve.getData()
     assert x is None or len(x) == 0
     assert len(plot.nibp_sys.getData()[0]) == 0
+
+
+def test_a_4h_curve_is_drawn_per_pixel_column_keeping_every_peak(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """4 h of 1-s HR: the curve paints the highest and lowest value of each pixel column (not all
+    14,400 points on every paint), so a one-second spike and a one-second dip are still drawn."""
+    store = TrendStore()
+    patient = SimulatedPatient(T0, "normal", seed=5)
+    store.on_items(run_patient_for(patient, 3600))
+    store.on_items([VitalSample(T0 + 3600.5, Parameter.HR, 171.0)])  # a spike after 1 h
+    store.on_items(run_patient_for(patient, 3600))
+    store.on_items([VitalSample(T0 + 7200.5, Parameter.HR, 31.0)])  # a dip after 2 h
+    store.on_items(run_patient_for(patient, 2 * 3600))
+    now = T0 + 4 * 3600
+    plot = TrendPlot(default_profile())
+    qtbot.addWidget(plot)
+    plot.resize(900, 500)
+    plot.show()
+    plot.t0 = T0
+    plot.refresh(store, now)
+    _settle(qtbot)
+    width_px = plot.hr.getViewBox().width()
+    assert len(plot.hr_curve.xData) > 14_000
+    for curve in (plot.hr_curve, plot.spo2_curve):
+        x, y = curve.getData()
+        assert len(x) <= 2 * width_px + 8  # two points (highest, lowest) per pixel column
+        raw = curve.yData[np.isfinite(curve.yData)]
+        assert np.nanmax(y) == raw.max() and np.nanmin(y) == raw.min()
+    x, y = plot.hr_curve.getData()
+    assert abs(x[np.nanargmax(y)] - 60.0) < 0.5 and abs(x[np.nanargmin(y)] - 120.0) < 0.5
