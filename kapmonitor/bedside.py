@@ -361,14 +361,15 @@ class Bedside:
         return notices
 
     # -- running -----------------------------------------------------------------------------------
-    def start(self, sound: bool = True) -> None:
+    def start(self, sound: bool = True, wait_for_record: bool = True) -> None:
         """Open the record and the monitor; alarms run from now. `sound` False (screenshots) leaves
         the alarm sound off; nothing else changes. Raises SessionDatabaseError when the record
-        cannot be opened."""
+        cannot be opened. `wait_for_record` False: the record opens in its writer thread while the
+        caller goes on (the window is built); call `wait_for_record()` before the record is read."""
         if self._history:  # resumed: the recorded vitals first, so the trend stays in time order
             self.pipeline.trends.on_items(self._history)
             self._history = []
-        self.pipeline.start()
+        self.pipeline.start(wait_for_record)
         self._running = True
         self.supervisor.start()
         if sound:
@@ -376,6 +377,15 @@ class Bedside:
         self.session_start = self.clock.now()
         if self._history_start is not None:  # the session clock spans the whole record
             self.session_start = min(self.session_start, self._history_start)
+
+    def wait_for_record(self) -> None:
+        """After `start(wait_for_record=False)`: block until the record is open; when it cannot be,
+        everything stops and SessionDatabaseError is raised (as `start` would have)."""
+        try:
+            self.pipeline.wait_for_record()
+        except BaseException:
+            self.stop()
+            raise
 
     def start_sound(self) -> None:
         """Open the alarm sound (after `start(sound=False)`: the window opens it right after its first

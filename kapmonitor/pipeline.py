@@ -116,8 +116,12 @@ class RecordSwitch:
     def rows_written(self) -> int:
         return self.current.rows_written
 
-    def start(self) -> RecordSwitch:
-        self.current.start()
+    def start(self, wait: bool = True) -> RecordSwitch:
+        self.current.start(wait)
+        return self
+
+    def wait_open(self) -> RecordSwitch:
+        self.current.wait_open()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -212,15 +216,26 @@ class MonitoringPipeline:
     def session_path(self) -> Path:
         return self.recorder.path
 
-    def start(self) -> None:
-        """Open the session database first (fail early), then start reading the monitor."""
-        self.recorder.start()
+    def start(self, wait_for_record: bool = True) -> None:
+        """Open the session database first (fail early), then start reading the monitor.
+        `wait_for_record` False: the file opens in the writer thread while monitoring starts (what is
+        read meanwhile is queued and written, nothing lost); `wait_for_record()` then fails as this would."""
+        self.recorder.start(wait_for_record)
         if self._paced is not None:
             self._paced.restart()
         if self.alarms is not None:
             self.alarms.session_active(True)
         self.reader.start()
         self._started = True
+
+    def wait_for_record(self) -> None:
+        """Block until the record is open (after `start(wait_for_record=False)`); when it cannot be,
+        monitoring stops and the open failure is raised."""
+        try:
+            self.recorder.wait_open()
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Stop reading, then flush and close the record. Idempotent."""

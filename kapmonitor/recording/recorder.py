@@ -93,6 +93,7 @@ class SessionRecorder:
         self._columns: dict[str, set[str]] = {}
         self._ready = threading.Event()
         self._open_error: Exception | None = None
+        self._open_checked = False  # the open's outcome was reported to the starter
         self._conn: sqlite3.Connection | None = None
         self._watch = FileWatch(self.path)
         # the open wave rows (writer thread); forgotten whenever a transaction is rolled back or the file changes
@@ -112,19 +113,29 @@ class SessionRecorder:
         self.last_commit_monotonic = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> SessionRecorder:
+    def start(self, wait: bool = True) -> SessionRecorder:
         """Open the database (in the writer thread) and start writing. Raises on open failure
         (SessionDatabaseError: another writer, not a session, newer schema, cannot create).
-        Starting a started recorder does nothing."""
+        `wait` False returns at once (the window is built meanwhile): whatever is queued is written
+        once the file is open, and `wait_open()` then raises the failure. Starting a started
+        recorder does nothing."""
         if self._thread is not None:
             return self
         self._thread = threading.Thread(target=self._run, name="session-recorder", daemon=True)
         self._thread.start()
+        return self.wait_open() if wait else self
+
+    def wait_open(self) -> SessionRecorder:
+        """Block until the writer thread has opened the file; raise its open failure (the recorder
+        is then stopped). Call from the thread that started it; a second call returns at once."""
+        if self._thread is None or self._open_checked:
+            return self
         self._ready.wait()
         if self._open_error is not None:
             self._thread.join(5.0)
             self._thread = None
             raise self._open_error
+        self._open_checked = True
         if self.replaced is not None:
             self._report_failure(self.replaced)  # the nurse is told which file is written now
             self._report_recovered()

@@ -110,8 +110,11 @@ class MonitorApplication:
         `sound` False (screenshots) leaves the alarm sound off; nothing else changes.
         """
         bedside = self.bedside
-        bedside.start(sound=False)  # the alarm sound opens right after the first paint (below)
+        # the alarm sound opens right after the first paint (below); the record's file opens in its
+        # writer thread while the window is built (what the monitor sends meanwhile is queued for it)
+        bedside.start(sound=False, wait_for_record=False)
         window = MainWindow(bedside)
+        bedside.wait_for_record()  # a record that cannot be opened still fails here, before the window shows
         self.window = window
         self._follow_monitor(source_changed=False)
         bedside.pipeline.on_trends_replaced.append(self._show_store)
