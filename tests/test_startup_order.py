@@ -143,3 +143,45 @@ def test_an_alarm_raised_at_start_up_is_on_the_first_painted_screen_and_the_pane
     finally:
         app.qt_app.removeEventFilter(watcher)
         app.stop()
+
+
+def test_garbage_is_collected_rarely_while_starting_and_as_usual_once_painted(tmp_path: Path) -> None:
+    """The collector's threshold is raised from the GUI's import to the first paint (~40 ms less
+    start-up), then Python's own again; a fresh interpreter shows both."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys\n"
+        "from pathlib import Path\n"
+        "usual = gc.get_threshold()\n"
+        "from kapmonitor.ui.app import MonitorApplication\n"
+        "from kapmonitor.drivers.base import DriverOptions\n"
+        "from kapmonitor.drivers.simulator import SimulatedMonitor\n"
+        "from kapmonitor.model.clock import RealClock\n"
+        "from PySide6.QtCore import QTimer\n"
+        "starting = gc.get_threshold()\n"
+        "clock = RealClock()\n"
+        "app = MonitorApplication(SimulatedMonitor(DriverOptions(), clock), clock, Path(sys.argv[1]), None)\n"
+        "app.start(sound=False)\n"
+        "while_building = gc.get_threshold()\n"
+        "seen = []\n"
+        "def check():\n"
+        "    if app.session_controller.panel is not None:\n"  # built right after the first paint
+        "        seen.append(gc.get_threshold()); app.qt_app.exit(0)\n"
+        "timer = QTimer(); timer.timeout.connect(check); timer.start(20)\n"
+        "QTimer.singleShot(10000, lambda: app.qt_app.exit(1))\n"
+        "app.exec()\n"
+        "import json; print(json.dumps([usual, starting, while_building, seen]))\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", KAPMONITOR_DATA_DIR=str(tmp_path / "data"),
+               KAPMONITOR_CONFIG_DIR=str(tmp_path / "config"))
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.db")], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    usual, starting, while_building, seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert starting[0] == while_building[0] == 200_000 > usual[0]
+    assert seen == [usual]  # Python's own threshold once the window is painted

@@ -32,6 +32,7 @@ from kapmonitor.recording.database import SessionDatabaseError
 from kapmonitor.session.entries import SessionError
 from kapmonitor.session.model import ValidationError
 from kapmonitor.session.storage import SessionSummary, find_unfinished_sessions
+from kapmonitor.ui import end_startup_collection
 from kapmonitor.ui.alarms.menu import AlarmUi, install_alarm_ui
 from kapmonitor.ui.export.action import install_export_action
 from kapmonitor.ui.main_window import MainWindow
@@ -149,6 +150,7 @@ class MonitorApplication:
 
     def _after_first_paint(self, sound: bool) -> None:
         """The alarm sound opens first, then the session panel is built (nothing once stopped)."""
+        end_startup_collection()  # garbage collected as usual from now on
         if self._stopped:
             return
         try:
@@ -310,6 +312,7 @@ class MonitorApplication:
     # -- running ---------------------------------------------------------------------------------------
     def stop(self) -> None:
         self._stopped = True  # a late after-first-paint call builds nothing
+        end_startup_collection()
         if self.music_ui is not None:
             self.music_ui.close()
         self.bedside.stop()
