@@ -185,3 +185,25 @@ def test_garbage_is_collected_rarely_while_starting_and_as_usual_once_painted(tm
     usual, starting, while_building, seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert starting[0] == while_building[0] == 200_000 > usual[0]
     assert seen == [usual]  # Python's own threshold once the window is painted
+
+
+def test_without_the_application_the_usual_collection_returns_after_the_first_one() -> None:
+    """A process importing the GUI without the nurse's window (the central station) is not left with
+    the start-up threshold: the first collection puts Python's own back."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, json\n"
+        "usual = gc.get_threshold()\n"
+        "import kapmonitor.ui\n"
+        "raised = gc.get_threshold()\n"
+        "keep = [[i] for i in range(250_000)]\n"  # more allocations than the start-up threshold
+        "print(json.dumps([usual, raised, gc.get_threshold(), len(gc.callbacks)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    usual, raised, after, callbacks = json.loads(out.stdout.strip().splitlines()[-1])
+    assert raised[0] == 200_000 > usual[0]
+    assert after == usual and callbacks == 0

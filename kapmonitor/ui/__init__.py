@@ -24,10 +24,20 @@ def end_startup_collection() -> None:
     saved, _saved_threshold = _saved_threshold, None
     if saved is not None:
         gc.set_threshold(*saved)
+    if _after_first_collection in gc.callbacks:
+        gc.callbacks.remove(_after_first_collection)
+
+
+def _after_first_collection(phase: str, info: dict[str, int]) -> None:
+    """A process that never calls `end_startup_collection` (the central station, a test) gets the
+    usual thresholds back after the first collection."""
+    if phase == "stop":
+        end_startup_collection()
 
 
 if gc.get_threshold()[0] < _STARTUP_THRESHOLD:
     _saved_threshold = gc.get_threshold()
     gc.set_threshold(_STARTUP_THRESHOLD, *_saved_threshold[1:])
+    gc.callbacks.append(_after_first_collection)
 
 import kapmonitor.bedside  # noqa: E402, F401  (see above)
