@@ -122,8 +122,12 @@ def test_sigterm_ends_the_app_cleanly_with_the_record_flushed_even_mid_infusion(
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the demo infusion has started: the window refuses a plain close
-            if db.exists() and sqlite3.connect(db).execute(
-                    "SELECT count(*) FROM infusion_events WHERE action = 'start'").fetchone()[0]:
+            try:  # the file exists a moment before its first schema step is committed
+                started = db.exists() and sqlite3.connect(db).execute(
+                    "SELECT count(*) FROM infusion_events WHERE action = 'start'").fetchone()[0]
+            except sqlite3.OperationalError:
+                started = False
+            if started:
                 break
             time.sleep(0.2)
         else:
