@@ -164,3 +164,31 @@ def test_manual_values_are_ringed_on_the_trend_and_say_so_on_hover(qtbot) -> Non
     assert len(rings["spo2"].getData()[0]) == 0
     tips = [rings["bp"].opts["tip"](x=p.pos().x(), y=p.pos().y(), data=p.data()) for p in rings["bp"].points()]
     assert sorted(tips) == ["NIBP dia 95 entered by hand", "NIBP sys 150 entered by hand"]
+
+
+
+def test_tiles_coloured_once_in_the_window_look_as_if_coloured_when_made(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The window colours its tiles once they sit in it (their style sheets matched once before the
+    first paint): before it shows, every tile has the colours and the readable minimum height of a tile
+    coloured when made; a tile shown before its owner coloured it colours itself."""
+    from kapmonitor.ui import theme
+
+    window = MainWindow(WindowFacts(TrendStore(), default_profile(), session_start=T0, now_fn=Now(T0 + 60),
+                                    simulated=True, device="test"))
+    qtbot.addWidget(window)
+    tiles = {"hr": window.hr_tile, "spo2": window.spo2_tile, "nibp": window.nibp_tile, "rr": window.rr_tile,
+             "etco2": window.etco2_tile}
+    for name, tile in tiles.items():
+        assert theme.PANEL_BORDER in tile.styleSheet(), name  # coloured before the window shows
+        twin = NumericTile(tile._label.text(), tile._unit.text(), tile.colour, value_px=tile._min_value_px,
+                           compact=name in ("rr", "etco2"))
+        qtbot.addWidget(twin)
+        assert twin.styleSheet() == tile.styleSheet(), name
+        assert twin.minimumHeight() == tile.minimumHeight(), name
+        assert tile.value_label.palette().color(tile.value_label.foregroundRole()).name() == tile.colour.lower()
+
+    early = NumericTile("HR", "/min", "#00ff00", defer_style=True)
+    qtbot.addWidget(early)
+    assert early.styleSheet() == ""
+    early.show()  # never drawn without its colours
+    assert theme.PANEL_BORDER in early.styleSheet() and "#00ff00" in early.styleSheet()

@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         body.addWidget(panel, 1)
         root.addLayout(body, 1)
         self.setCentralWidget(central)
+        panel.apply_styles()  # the tiles' colours once they sit in the window: their sheets matched once
 
         self._build_status_bar(bedside.device_text())
         self._build_menus()

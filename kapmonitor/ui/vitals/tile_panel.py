@@ -54,17 +54,18 @@ class TilePanel(QWidget):
         super().__init__()
         right = QVBoxLayout(self)  # the style's default margins, as ever
         right.setSpacing(6)
-        self.hr_tile = NumericTile("HR", "/min", theme.PARAMETER_COLOURS[Parameter.HR])
-        self.spo2_tile = NumericTile("SpO\u2082", "%", theme.PARAMETER_COLOURS[Parameter.SPO2])
-        self.nibp_tile = NumericTile("NIBP", "mmHg", theme.PARAMETER_COLOURS[Parameter.NIBP_SYS], value_px=72)
+        self.hr_tile = NumericTile("HR", "/min", theme.PARAMETER_COLOURS[Parameter.HR], defer_style=True)
+        self.spo2_tile = NumericTile("SpO\u2082", "%", theme.PARAMETER_COLOURS[Parameter.SPO2], defer_style=True)
+        self.nibp_tile = NumericTile("NIBP", "mmHg", theme.PARAMETER_COLOURS[Parameter.NIBP_SYS], value_px=72,
+                                     defer_style=True)
         self.tiles = {"hr": self.hr_tile, "spo2": self.spo2_tile, "nibp": self.nibp_tile}
         for tile in self.tiles.values():
             right.addWidget(tile, 1)
         # respiration: two compact tiles side by side, shown once the monitor sends RR or EtCO2
         self.rr_tile = NumericTile("RR", "/min", theme.PARAMETER_COLOURS[Parameter.RESP_RATE], value_px=48,
-                                   compact=True)
+                                   compact=True, defer_style=True)
         self.etco2_tile = NumericTile("EtCO\u2082", "mmHg", theme.PARAMETER_COLOURS[Parameter.ETCO2], value_px=48,
-                                      compact=True)
+                                      compact=True, defer_style=True)
         self.resp_row = TileRow([self.rr_tile, self.etco2_tile])  # stacked when the column is narrow
         for tile in (self.rr_tile, self.etco2_tile):
             tile.setVisible(False)
@@ -79,6 +80,12 @@ class TilePanel(QWidget):
         self._resp_limits: dict[Parameter, str] = {}
         self._pr_text = NO_VALUE  # the pulse rate, shown on the HR tile or under SpO2
         self.set_profile(profile)
+
+    def apply_styles(self) -> None:
+        """Colour the tiles: called by the window once the panel sits in it (see NumericTile's
+        `defer_style`); a tile shown earlier has coloured itself."""
+        for tile in (self.hr_tile, self.spo2_tile, self.nibp_tile, self.rr_tile, self.etco2_tile):
+            tile.apply_style()
 
     def set_profile(self, profile: AlarmProfile) -> None:
         """The medium limits on the tiles (after a limit change)."""

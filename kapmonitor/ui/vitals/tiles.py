@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
@@ -47,8 +47,11 @@ class NumericTile(QFrame):
     """Name, unit and limits; the big value; a MANUAL mark and one line of detail (age, status)."""
 
     def __init__(self, label: str, unit: str, colour: str, value_px: int = 88, parent: QWidget | None = None,
-                 compact: bool = False) -> None:
-        """`compact`: a half-width tile (RR, EtCO2 side by side): smaller name and unit, narrower margins."""
+                 compact: bool = False, defer_style: bool = False) -> None:
+        """`compact`: a half-width tile (RR, EtCO2 side by side): smaller name and unit, narrower margins.
+        `defer_style`: the owner calls `apply_style()` once the tile sits in its window (a style sheet set
+        before is matched again when the tile moves into the window: ~10 ms more before the first paint);
+        a tile shown before that call is coloured as it shows, never drawn without its colours."""
         super().__init__(parent)
         self.setObjectName("tile")
         self.colour = colour
@@ -113,12 +116,27 @@ class NumericTile(QFrame):
         self._layout.addWidget(self.note_label)
         self._layout.addWidget(self.note_button)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self._apply_style()
-        # never squeezed below a readable value: the name line, the smallest value, the detail line
+        self._styled = False
+        if not defer_style:
+            self._apply_style()
+        self._fit_minimum_height()
+
+    def _fit_minimum_height(self) -> None:
+        """Never squeezed below a readable value: the name line, the smallest value, the detail line."""
         top_h = self._label.sizeHint().height()
         bottom_h = max(self.detail_label.sizeHint().height(), self.manual_label.sizeHint().height())
         value_h = QFontMetrics(_font(MIN_VALUE_PX, bold=True, scaled=False)).height()
         self.setMinimumHeight(8 + 8 + 6 + top_h + value_h + bottom_h)
+
+    def apply_style(self) -> None:
+        """Colour the tile now if it was made with `defer_style` and is not coloured yet."""
+        if not self._styled:
+            self._apply_style()
+            self._fit_minimum_height()  # the MANUAL tag's frame comes with the style sheet
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.apply_style()  # a deferred tile shown before its owner styled it
+        super().showEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Fit the value to the tile: as large as the tile allows (large screens), smaller in a narrow column."""
@@ -192,6 +210,7 @@ class NumericTile(QFrame):
         self._apply_style()
 
     def _apply_style(self) -> None:
+        self._styled = True
         if self.alarm_priority is not None and self.flash_on:
             bg, fg, border = ALARM_COLOURS[self.alarm_priority], "#000000", ALARM_COLOURS[self.alarm_priority]
         elif self.alarm_priority is not None:
