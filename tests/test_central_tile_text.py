@@ -63,3 +63,39 @@ def test_a_long_alarm_on_a_tile_is_shortened_at_a_whole_word_in_its_colour(app: 
     finally:
         window.close()
         window.deleteLater()
+
+
+def test_a_value_too_wide_for_its_tile_drops_its_unit_and_age_whole_never_a_cut_word(app: QApplication) -> None:
+    import time
+
+    from PySide6.QtGui import QTextDocument
+
+    from kapmonitor.ui.central.window import CentralWindow
+
+    model = CentralModel(parse_broker_url("mqtt://127.0.0.1:1", environ={}))
+    window = CentralWindow(model, None, "clinic")
+    try:
+        feed(model, "room-3", "Diastolic BP very high")
+        window.resize(1024, 700)
+        window.show()
+        window.refresh()
+        app.processEvents()
+        tile = window.tiles[0]
+        now = time.monotonic()
+        window.history[tile.key] = {"nibp_sys": [(now, 195.0)], "nibp_dia": [(now, 110.0)]}
+        for width in (1920, 1280, 1024):  # the screens a central runs on (1024 the narrowest)
+            window.resize(width, 700)
+            app.processEvents()
+            window.refresh()
+            app.processEvents()
+            label = tile.nibp
+            doc = QTextDocument()
+            doc.setDocumentMargin(0)
+            doc.setDefaultFont(label.font())
+            doc.setHtml(label.text())
+            shown = doc.toPlainText()
+            assert "195/110" in shown, shown
+            assert doc.idealWidth() <= label.contentsRect().width(), f"{shown!r} is wider than its tile at {width}"
+    finally:
+        window.close()
+        window.deleteLater()

@@ -22,7 +22,7 @@ from collections import deque
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QMouseEvent
+from PySide6.QtGui import QFont, QMouseEvent, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -80,6 +80,19 @@ def _set(label: QLabel, text: str, sheet: str | None = None) -> None:
         label.setText(text)
     if sheet is not None and label.styleSheet() != sheet:
         label.setStyleSheet(sheet)
+
+
+_MEASURE = QTextDocument()  # GUI thread only: measures a value's rich text
+
+
+def _fits(html: str, label: QLabel | None) -> bool:
+    """Whether `html` fits `label` on one line (True for no label or one not yet shown: nothing to fit)."""
+    if label is None or not label.isVisible():
+        return True
+    _MEASURE.setDocumentMargin(0)
+    _MEASURE.setDefaultFont(label.font())
+    _MEASURE.setHtml(html)
+    return _MEASURE.idealWidth() <= label.contentsRect().width()
 
 
 class _Bridge(QObject):
@@ -153,13 +166,21 @@ class ChairTile(QFrame):
         super().mouseReleaseEvent(event)
 
     @staticmethod
-    def _value(label: str, value: str, unit: str, colour: str, age: float | None) -> str:
+    def _value(label: str, value: str, unit: str, colour: str, age: float | None, fit: QLabel | None = None) -> str:
+        """The value's rich text; when it would not fit `fit`, the unit and then the age give way whole
+        (never a cut word such as "nov" for "now"), then the value's size; the value itself always stays whole."""
         stale = age is not None and age >= STALE_S
         c = theme.TEXT_DIM if stale or age is None else colour
         age_txt = "" if age is None else _age(age)
-        return (f"<span style='color:{theme.TEXT_DIM};font-size:16px'>{label}</span> "
-                f"<span style='color:{c};font-size:36px;font-weight:bold'>{value}</span>"
-                f"<span style='color:{theme.TEXT_DIM};font-size:15px'> {unit} {age_txt}</span>")
+        html = ""
+        tails = (f" {unit} {age_txt}", f" {age_txt}", "")
+        for size, tail in [(36, t) for t in tails] + [(30, ""), (26, ""), (22, "")]:
+            html = (f"<span style='color:{theme.TEXT_DIM};font-size:16px'>{label}</span> "
+                    f"<span style='color:{c};font-size:{size}px;font-weight:bold'>{value}</span>"
+                    f"<span style='color:{theme.TEXT_DIM};font-size:15px'>{tail.rstrip()}</span>")
+            if _fits(html, fit):
+                break
+        return html
 
     def show_view(self, v: ChairView, selected: bool, mono: float) -> None:
         self.key = v.key
@@ -185,18 +206,19 @@ class ChairTile(QFrame):
             bg, fg = "#111111", "#ffffff"
         _set(self.alarm, text, f"background:{bg};color:{fg};border-radius:3px;")
         hr, spo2 = v.hr, v.spo2
-        _set(self.hr, self._value("HR", _num(hr), "/min", HR_C, None if hr is None else hr.age_s))
-        _set(self.spo2, self._value("SpO\u2082", _num(spo2), "%", SPO2_C, None if spo2 is None else spo2.age_s))
+        _set(self.hr, self._value("HR", _num(hr), "/min", HR_C, None if hr is None else hr.age_s, self.hr))
+        _set(self.spo2, self._value("SpO\u2082", _num(spo2), "%", SPO2_C, None if spo2 is None else spo2.age_s,
+                                         self.spo2))
         # the last complete measurement: while the cuff inflates the monitor sends systolic without a value
         hist = self._window.history.get(v.key, {})
         sys_h, dia_h = hist.get("nibp_sys"), hist.get("nibp_dia")
         if not sys_h or not dia_h:
-            _set(self.nibp, self._value("NIBP", "--/--", "mmHg", theme.TEXT, None))
+            _set(self.nibp, self._value("NIBP", "--/--", "mmHg", theme.TEXT, None, self.nibp))
         else:
             (ts, s), (td, d) = sys_h[-1], dia_h[-1]
             paired = abs(ts - td) < 30.0
             text = f"{s:.0f}/{d:.0f}" if paired else f"{s:.0f}/--"
-            _set(self.nibp, self._value("NIBP", text, "", theme.TEXT, mono - ts))  # mmHg: room for the age
+            _set(self.nibp, self._value("NIBP", text, "", theme.TEXT, mono - ts, self.nibp))  # mmHg: room for the age
         due = list(v.due)
         if v.next_nibp_in_s is not None and not any("NIBP" in d for d in due):
             n = v.next_nibp_in_s
