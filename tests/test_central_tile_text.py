@@ -99,3 +99,35 @@ def test_a_value_too_wide_for_its_tile_drops_its_unit_and_age_whole_never_a_cut_
     finally:
         window.close()
         window.deleteLater()
+
+
+def test_the_count_of_further_alarms_stays_in_sight_when_the_message_gives_way(app: QApplication) -> None:
+    from kapmonitor.ui.central.window import CentralWindow
+
+    model = CentralModel(parse_broker_url("mqtt://127.0.0.1:1", environ={}))
+    window = CentralWindow(model, None, "clinic")
+    try:
+        where = ChairTopic("clinic", "room-3")
+        model.handle(where.topic("status"), encode(status_payload(where, "online", 100.0, name="room-3",
+                                                                   link="connected", heartbeat_s=1.0, seq=1)))
+        alarms = [{"id": f"a{i}", "parameter": None, "kind": "physiological", "priority": "high",
+                   "message": LONG if i == 0 else "HR high", "value": None, "limit": None, "raised_at": 1.0 + i,
+                   "acknowledged": True, "latched": False, "escalated": False, "audio_paused": False}
+                  for i in range(3)]
+        model.handle(where.topic("alarms"), json.dumps({"type": "alarms", "schema": 1, "site": "clinic",
+                                                        "chair": "room-3", "t": 100.0, "seq": 1, "event": None,
+                                                        "active": alarms}).encode())
+        window.resize(1280, 800)
+        window.show()
+        window.refresh()
+        app.processEvents()
+        window.refresh()
+        label = window.tiles[0].alarm
+        shown = label.shown_text()
+        assert shown.endswith("(+2)"), shown
+        assert "\u2026" in shown, "the long message must have given way"
+        kept = shown.split("\u2026")[0].rstrip().split(" ")
+        assert kept == label.toolTip().split(" ")[: len(kept)], f"cut inside a word: {shown!r}"
+    finally:
+        window.close()
+        window.deleteLater()

@@ -71,6 +71,10 @@ class ElidedLabel(QLabel):
         extra = margins.left() + margins.right() + 2 * self.margin()
         return QSize(self.fontMetrics().horizontalAdvance(self.text()) + 2 + extra, self.fontMetrics().height())
 
+    def room(self) -> int:
+        """The width the text has."""
+        return self._room()
+
     def _room(self) -> int:
         return max(0, self.contentsRect().width() - 2 * self.margin())
 

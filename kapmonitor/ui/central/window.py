@@ -45,7 +45,7 @@ from kapmonitor.central.sound import CentralSound
 from kapmonitor.model.parameters import Parameter
 from kapmonitor.ui import theme
 from kapmonitor.ui.alarms.bar import AlarmBar
-from kapmonitor.ui.elided import ElidedLabel
+from kapmonitor.ui.elided import ElidedLabel, elide_words
 
 log = logging.getLogger(__name__)
 
@@ -188,13 +188,19 @@ class ChairTile(QFrame):
         clock = f" {v.clock}" if v.clock else ""
         _set(self.phase, f"{v.phase.replace('-', ' ')}{clock}")
         top = v.top_alarm
+        hint = ""
         own = sorted(v.central_alarms, key=lambda a: -int(a[1]))
         if top is not None and (not own or top.priority >= own[0][1]):
             bg, fg = COLOURS[top.priority]
             lit = top.acknowledged or flash_on(top.priority, mono)
             more = f"  (+{len(v.alarms) - 1})" if len(v.alarms) > 1 else ""
             ack = " (acknowledged)" if top.acknowledged else (" (ended)" if top.latched else "")
-            text = f"{top.priority.marker} {top.message}{ack}{more}"
+            text = f"{top.priority.marker} {top.message}{ack}"
+            hint = text + more if more else ""
+            if more:  # the count of further alarms stays in sight: the message gives way before it
+                metrics = self.alarm.fontMetrics()
+                room = self.alarm.room() - metrics.horizontalAdvance(more)
+                text = elide_words(text, metrics.horizontalAdvance, room) + more
         elif own:
             _id, prio, message = own[0]
             bg, fg = INOP_COLOURS
@@ -205,6 +211,7 @@ class ChairTile(QFrame):
         if not lit:
             bg, fg = "#111111", "#ffffff"
         _set(self.alarm, text, f"background:{bg};color:{fg};border-radius:3px;")
+        self.alarm.set_hint(hint)
         hr, spo2 = v.hr, v.spo2
         _set(self.hr, self._value("HR", _num(hr), "/min", HR_C, None if hr is None else hr.age_s, self.hr))
         _set(self.spo2, self._value("SpO\u2082", _num(spo2), "%", SPO2_C, None if spo2 is None else spo2.age_s,
