@@ -195,12 +195,13 @@ class ChairTile(QFrame):
             lit = top.acknowledged or flash_on(top.priority, mono)
             more = f"  (+{len(v.alarms) - 1})" if len(v.alarms) > 1 else ""
             ack = " (acknowledged)" if top.acknowledged else (" (ended)" if top.latched else "")
-            text = f"{top.priority.marker} {top.message}{ack}"
-            hint = text + more if more else ""
-            if more:  # the count of further alarms stays in sight: the message gives way before it
+            text = f"{top.priority.marker} {top.message}"
+            tail = ack + more
+            hint = text + tail if tail else ""
+            if tail:  # "(ended)" and the count of further alarms stay in sight: the message gives way first
                 metrics = self.alarm.fontMetrics()
-                room = self.alarm.room() - metrics.horizontalAdvance(more)
-                text = elide_words(text, metrics.horizontalAdvance, room) + more
+                room = self.alarm.room() - metrics.horizontalAdvance(tail)
+                text = elide_words(text, metrics.horizontalAdvance, room) + tail
         elif own:
             _id, prio, message = own[0]
             bg, fg = INOP_COLOURS
