@@ -26,9 +26,8 @@ __all__ = ["mosquitto"]
 
 
 @pytest.fixture
-def app() -> QApplication:
-    existing = QApplication.instance()
-    return existing if isinstance(existing, QApplication) else QApplication([])
+def app(qapp: QApplication) -> QApplication:
+    return qapp
 
 
 def feed_chair(model: CentralModel, chair: str, accepts: bool) -> None:

@@ -20,9 +20,8 @@ LONG = ("Alarm sound cannot be played (default output): Error querying device -1
 
 
 @pytest.fixture
-def app() -> QApplication:
-    existing = QApplication.instance()
-    return existing if isinstance(existing, QApplication) else QApplication([])
+def app(qapp: QApplication) -> QApplication:
+    return qapp
 
 
 def feed(model: CentralModel, chair: str, message: str) -> None:

@@ -200,6 +200,30 @@ def full_text(parts: Sequence[str]) -> str:
     return f" {SEPARATOR} ".join(parts)
 
 
+def word_prefix(words: Sequence[str], n: int, floor: int = 0) -> str:
+    """The first `n` words + " …", never ending on a bare symbol ("/", ">", "·") unless only `floor`
+    words are left; "…" alone when no word is kept."""
+    kept = list(words[:n])
+    while len(kept) > floor and not any(c.isalnum() for c in kept[-1]):
+        kept.pop()
+    return " ".join(kept) + " " + ELLIPSIS if kept else ELLIPSIS
+
+
+def longest_word_prefix(words: Sequence[str], width_of: Callable[[str], float], available: float,
+                        lo: int, hi: int, floor: int = 0) -> str | None:
+    """The longest `word_prefix` of lo..hi words that fits `available`, or None (binary search: a
+    longer prefix is never narrower). Shared by the alarm rows and every elided label."""
+    best = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        text = word_prefix(words, mid, floor)
+        if width_of(text) <= available:
+            best, lo = text, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
 def shorten(parts: Sequence[str], width_of: Callable[[str], float], available: float) -> str:
     """The longest text that fits `available`: the full text, or a word-boundary prefix + " …".
 
@@ -215,26 +239,13 @@ def shorten(parts: Sequence[str], width_of: Callable[[str], float], available: f
     floor = min(2, len(words))
     first = len(parts[0].split(" "))
 
-    def candidate(n: int) -> str:
-        kept = words[:n]
-        while len(kept) > floor and not any(c.isalnum() for c in kept[-1]):
-            kept.pop()
-        return " ".join(kept) + " " + ELLIPSIS
-
     def longest(lo: int, hi: int) -> str | None:
-        best = None
-        while lo <= hi:  # binary search: a longer prefix is never narrower
-            mid = (lo + hi) // 2
-            text = candidate(mid)
-            if width_of(text) <= available:
-                best, lo = text, mid + 1
-            else:
-                hi = mid - 1
-        return best
+        return longest_word_prefix(words, width_of, available, lo, hi, floor)
 
-    if first < len(words) and width_of(candidate(first)) <= available:
-        return longest(first, len(words) - 1) or candidate(first)
-    return longest(floor, first - 1) or candidate(floor)
+    at_first = word_prefix(words, first, floor)
+    if first < len(words) and width_of(at_first) <= available:
+        return longest(first, len(words) - 1) or at_first
+    return longest(floor, first - 1) or word_prefix(words, floor, floor)
 
 
 def shorten_row(parts: Sequence[str], age: str, width_of: Callable[[str], float], available: float,

@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QSize
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-ELLIPSIS = "\u2026"
+from kapmonitor.alarms.presentation import ELLIPSIS, longest_word_prefix
 
 
 def elide_words(text: str, width_of: Callable[[str], float], available: float) -> str:
@@ -26,23 +26,7 @@ def elide_words(text: str, width_of: Callable[[str], float], available: float) -
     if width_of(text) <= available:
         return text
     words = text.split(" ")
-
-    def candidate(n: int) -> str:
-        kept = words[:n]
-        while kept and not any(c.isalnum() for c in kept[-1]):
-            kept.pop()  # an empty word (two spaces) or a separator
-        return " ".join(kept) + " " + ELLIPSIS if kept else ELLIPSIS
-
-    best = ELLIPSIS
-    lo, hi = 1, len(words) - 1
-    while lo <= hi:  # a longer start is never narrower
-        mid = (lo + hi) // 2
-        shown = candidate(mid)
-        if width_of(shown) <= available:
-            best, lo = shown, mid + 1
-        else:
-            hi = mid - 1
-    return best
+    return longest_word_prefix(words, width_of, available, 1, len(words) - 1) or ELLIPSIS
 
 
 class ElidedLabel(QLabel):

@@ -331,7 +331,7 @@ class TherapistWindow(QMainWindow):
                 button.setChecked(on)
                 button.blockSignals(False)
         device = "Output OK" if s.device_ok else "Music output NOT AVAILABLE (resumes when it returns)"
-        self.device_label.setText(f"{device}   ·   dropouts: {s.underruns}")
+        self.device_label.setText(f"{device}   ·   dropouts:\u00a0{s.underruns}")  # a wrap never parts the count
 
     def showEvent(self, event: QShowEvent) -> None:
         # shown again after being closed: listen and tick again
